@@ -1,0 +1,57 @@
+# Listonian: `make run` serves the dashboard, `make test` runs the whole suite.
+# Both set up whatever is missing first (virtualenv, Python and npm packages,
+# compiled contracts); a second run skips what is done.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint setup python-deps node-deps contracts clean-stamps help
+
+help:
+	@echo "make run    - set up and serve the dashboard on http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint   - ruff"
+
+run: setup
+	$(PY) manage.py run --host $(HOST) --port $(PORT)
+
+test: setup lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: python-deps
+	$(VENV)/bin/ruff check .
+
+setup: python-deps node-deps contracts
+
+python-deps: $(STAMPS)/python-deps
+node-deps: $(STAMPS)/node-deps
+contracts: $(STAMPS)/contracts
+
+$(STAMPS):
+	@mkdir -p $(STAMPS)
+
+$(VENV)/bin/python:
+	@PYTHON="$$(scripts/find-python)" || exit 1; \
+	echo "Creating $(VENV) with $$PYTHON"; \
+	"$$PYTHON" -m venv $(VENV)
+
+$(STAMPS)/python-deps: requirements.txt $(VENV)/bin/python | $(STAMPS)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/contracts: $(wildcard contracts/*.sol) $(wildcard scripts/compile_contracts.js) $(STAMPS)/node-deps | $(STAMPS)
+	@if ls contracts/*.sol >/dev/null 2>&1; then node scripts/compile_contracts.js; fi
+	@touch $@
+
+clean-stamps:
+	rm -rf $(STAMPS)

@@ -1,0 +1,41 @@
+"""EVM address validation: one place that decides what a valid address is."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from eth_utils import to_checksum_address
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def normalize_address(value: str) -> str:
+    """Return ``value`` as a checksummed address or raise a clear ``ValidationError``.
+
+    All-lowercase and all-uppercase hex are accepted and checksummed; mixed case
+    must already carry a valid EIP-55 checksum, because a wrong checksum usually
+    means a typo.
+    """
+    text = (value or "").strip()
+    if not _HEX_ADDRESS.match(text):
+        raise ValidationError(
+            "%(value)s is not an address: expected 0x followed by 40 hex digits.",
+            code="invalid_address",
+            params={"value": text or "(empty)"},
+        )
+    checksummed = to_checksum_address(text)
+    body = text[2:]
+    if body != body.lower() and body != body.upper() and text != checksummed:
+        raise ValidationError(
+            "%(value)s has a wrong checksum (did you mean %(expected)s?).",
+            code="bad_checksum",
+            params={"value": text, "expected": checksummed},
+        )
+    return checksummed
+
+
+def validate_address(value: str) -> None:
+    """Model-field validator form of :func:`normalize_address`."""
+    normalize_address(value)

@@ -1,0 +1,228 @@
+"""Admin: where operators configure networks, DEXs, tokens and the bot.
+
+History rows (opportunities, trades) are read-only: they are written by the
+engine and are the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from trading.formatting import format_amount
+from trading.models import BotConfig, Dex, Network, Opportunity, Pool, Token, Trade
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the bot; the admin shows it but never edits it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "chain_id", "active", "primary_rpc", "executor_address", "updated_at"]
+    list_filter = ["active", "is_op_stack"]
+    search_fields = ["name", "chain_id", "executor_address"]
+    filter_horizontal = ["base_tokens"]
+    autocomplete_fields = ["wrapped_native_token"]
+    actions = ["make_active"]
+
+    @admin.display(description="Primary RPC")
+    def primary_rpc(self, obj: Network) -> str:
+        urls = obj.rpc_url_list
+        return urls[0] if urls else "—"
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "base_tokens":
+            object_id = (
+                request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            )
+            kwargs["queryset"] = (
+                Token.objects.filter(network_id=object_id) if object_id else Token.objects.none()
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.action(description="Make the selected network the active one")
+    def make_active(self, request: HttpRequest, queryset: QuerySet[Network]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one network to activate.", messages.ERROR)
+            return
+        network = queryset.get()
+        Network.objects.filter(active=True).exclude(pk=network.pk).update(active=False)
+        Network.objects.filter(pk=network.pk).update(active=True)
+        self.message_user(request, f"{network.name} is now the active network.", messages.SUCCESS)
+
+    def save_model(self, request: HttpRequest, obj: Network, form: Any, change: bool) -> None:
+        if obj.active:
+            # Only one active network: activating this one deactivates the others.
+            Network.objects.filter(active=True).exclude(pk=obj.pk).update(active=False)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    list_display = ["symbol", "name", "address", "decimals", "network"]
+    list_filter = ["network", "decimals"]
+    search_fields = ["symbol", "name", "address"]
+
+
+@admin.register(Dex)
+class DexAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "network",
+        "factory",
+        "fee_bps",
+        "enabled",
+        "pool_count",
+        "last_synced_at",
+    ]
+    list_filter = ["network", "kind", "enabled"]
+    search_fields = ["name", "factory", "router"]
+    readonly_fields = ["last_synced_at", "created_at"]
+    actions = ["enable", "disable"]
+
+    @admin.display(description="Pools")
+    def pool_count(self, obj: Dex) -> int:
+        return obj.pools.count()
+
+    @admin.action(description="Enable the selected DEXs")
+    def enable(self, request: HttpRequest, queryset: QuerySet[Dex]) -> None:
+        self.message_user(request, f"Enabled {queryset.update(enabled=True)} DEX(s).")
+
+    @admin.action(description="Disable the selected DEXs")
+    def disable(self, request: HttpRequest, queryset: QuerySet[Dex]) -> None:
+        self.message_user(request, f"Disabled {queryset.update(enabled=False)} DEX(s).")
+
+
+@admin.register(Pool)
+class PoolAdmin(admin.ModelAdmin):
+    list_display = ["address", "pair", "dex", "fee_label", "stable", "enabled", "state_block"]
+    list_filter = ["dex__network", "dex", "enabled", "stable"]
+    search_fields = [
+        "address",
+        "token0__symbol",
+        "token1__symbol",
+        "token0__address",
+        "token1__address",
+    ]
+    list_select_related = ["dex", "token0", "token1"]
+    raw_id_fields = ["token0", "token1"]
+    readonly_fields = [
+        "reserve0",
+        "reserve1",
+        "sqrt_price_x96",
+        "liquidity",
+        "tick",
+        "state_block",
+        "created_block",
+        "discovered_at",
+        "updated_at",
+    ]
+
+    @admin.display(description="Pair")
+    def pair(self, obj: Pool) -> str:
+        return f"{obj.token0.symbol}/{obj.token1.symbol}"
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "detected_at",
+        "status",
+        "start_token",
+        "amount",
+        "net",
+        "hops",
+        "block_number",
+    ]
+    list_filter = ["status", "start_token", "network", "detected_at"]
+    search_fields = ["cycle_key", "path"]
+    date_hierarchy = "detected_at"
+    list_select_related = ["start_token"]
+
+    @admin.display(description="Amount in")
+    def amount(self, obj: Opportunity) -> str:
+        return format_amount(obj.amount_in, obj.start_token.decimals, obj.start_token.symbol)
+
+    @admin.display(description="Net profit")
+    def net(self, obj: Opportunity) -> str:
+        return format_amount(obj.net_profit, obj.start_token.decimals, obj.start_token.symbol)
+
+    @admin.display(description="Hops")
+    def hops(self, obj: Opportunity) -> int:
+        return obj.hop_count
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "mode",
+        "status",
+        "profit",
+        "gas_used",
+        "block_number",
+        "tx",
+    ]
+    list_filter = ["mode", "status", "created_at"]
+    search_fields = ["tx_hash", "error"]
+    date_hierarchy = "created_at"
+    list_select_related = ["opportunity__start_token"]
+
+    @admin.display(description="Realized profit")
+    def profit(self, obj: Trade) -> str:
+        token = obj.opportunity.start_token
+        return format_amount(obj.realized_profit, token.decimals, token.symbol)
+
+    @admin.display(description="Transaction")
+    def tx(self, obj: Trade) -> str:
+        if not obj.tx_hash:
+            return "—"
+        return format_html("<code>{}…{}</code>", obj.tx_hash[:10], obj.tx_hash[-6:])
+
+
+@admin.register(BotConfig)
+class BotConfigAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to the form."""
+
+    fieldsets = [
+        ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
+        (
+            "Limits (native currency, wei)",
+            {
+                "fields": [
+                    "min_net_profit_wei",
+                    "max_trade_size_wei",
+                    "max_gas_price_wei",
+                    "daily_loss_limit_wei",
+                    "slippage_bps",
+                    "max_hops",
+                ]
+            },
+        ),
+        ("History retention", {"fields": ["retention_days", "retention_max_rows"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        config = BotConfig.load()
+        return HttpResponseRedirect(reverse("admin:trading_botconfig_change", args=[config.pk]))

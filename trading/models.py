@@ -1,0 +1,531 @@
+"""Listonian's data: networks, tokens, DEXs, pools, opportunities, trades, settings.
+
+Token amounts are exact integers in the token's smallest unit
+(:class:`~trading.fields.TokenAmountField`). Field names here are a stable
+interface (see DESIGN.md): add, never rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from trading.addresses import normalize_address, validate_address
+from trading.fields import AmountSum, TokenAmountField
+
+MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
+BPS = 10_000
+
+_bps_validators = [MinValueValidator(0), MaxValueValidator(BPS)]
+
+
+class AddressField(models.CharField):
+    """An EVM address, stored in EIP-55 checksum form."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 42)
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate_address)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value:
+            try:
+                return normalize_address(value)
+            except ValidationError:
+                # Left as typed; full_clean() reports it with a clear message.
+                return value
+        return value
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        if value:
+            return normalize_address(value)
+        return value
+
+    def formfield(self, **kwargs: Any) -> Any:
+        from trading.forms import AddressFormField
+
+        kwargs.setdefault("form_class", AddressFormField)
+        return super().formfield(**kwargs)
+
+
+def _split_list(text: str) -> list[str]:
+    return [item.strip() for item in re.split(r"[,\s]+", text or "") if item.strip()]
+
+
+# --- Networks, tokens, DEXs, pools -------------------------------------------------------
+
+
+class NetworkQuerySet(models.QuerySet):
+    def active(self) -> Network | None:
+        """The one network the engine works on, or None when none is active."""
+        return self.filter(active=True).first()
+
+
+class Network(models.Model):
+    """An EVM chain the bot can work on. Exactly one may be active."""
+
+    name = models.CharField(max_length=64, unique=True)
+    chain_id = models.PositiveBigIntegerField(
+        validators=[MinValueValidator(1)], help_text="EIP-155 chain id (Base: 8453)."
+    )
+    rpc_urls = models.TextField(
+        help_text="RPC endpoints, comma- or newline-separated; the first is primary, the "
+        "others are failover. LISTONIAN_RPC_URL overrides them.",
+    )
+    active = models.BooleanField(default=False)
+    executor_address = AddressField(blank=True, help_text="Set by deploy_executor.")
+    base_tokens = models.ManyToManyField(
+        "Token",
+        blank=True,
+        related_name="base_for_networks",
+        help_text="Cycles start and end in these tokens (e.g. WETH, USDC).",
+    )
+    wrapped_native_token = models.ForeignKey(
+        "Token",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The wrapped native token (WETH): gas costs are priced through it.",
+    )
+    block_time_ms = models.PositiveIntegerField(default=2000)
+    is_op_stack = models.BooleanField(
+        default=False, help_text="OP-stack chain (Base, Optimism): transactions pay an L1 data fee."
+    )
+    multicall_address = AddressField(default=MULTICALL3_ADDRESS, blank=True)
+    explorer_url = models.URLField(blank=True)
+    token_allowlist = models.TextField(
+        blank=True,
+        help_text="Token addresses, comma- or newline-separated. When set, discovery keeps "
+        "only pools whose two tokens are both listed.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NetworkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"], condition=Q(active=True), name="one_active_network"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.chain_id})"
+
+    @property
+    def rpc_url_list(self) -> list[str]:
+        return _split_list(self.rpc_urls)
+
+    @property
+    def token_allowlist_set(self) -> set[str]:
+        return {normalize_address(a) for a in _split_list(self.token_allowlist)}
+
+    def clean(self) -> None:
+        urls = self.rpc_url_list
+        if not urls:
+            raise ValidationError({"rpc_urls": "Give at least one RPC URL."})
+        for url in urls:
+            if not re.match(r"^(https?|wss?)://[^\s/]+", url):
+                raise ValidationError(
+                    {"rpc_urls": f"{url!r} is not an http(s):// or ws(s):// URL."}
+                )
+        try:
+            self.token_allowlist_set  # noqa: B018 - validates every entry
+        except ValidationError as exc:
+            raise ValidationError({"token_allowlist": exc.messages}) from None
+
+
+class Token(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="tokens")
+    address = AddressField()
+    symbol = models.CharField(max_length=32)
+    name = models.CharField(max_length=128, blank=True)
+    decimals = models.PositiveSmallIntegerField(validators=[MaxValueValidator(77)])
+    min_liquidity = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Discovery skips pools holding less than this of this token (smallest unit).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "address"], name="unique_token_per_network")
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class DexKind(models.TextChoices):
+    UNISWAP_V2 = "uniswap_v2", "Uniswap V2 family"
+    UNISWAP_V3 = "uniswap_v3", "Uniswap V3 family"
+    SOLIDLY = "solidly", "Solidly / Aerodrome family"
+
+
+class Dex(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="dexes")
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=DexKind.choices)
+    factory = AddressField()
+    router = AddressField(blank=True)
+    fee_bps = models.PositiveIntegerField(
+        default=30,
+        validators=_bps_validators,
+        help_text="Swap fee in basis points for V2-family pools (30 = 0.3%). V3 and "
+        "Solidly pools carry their own fee.",
+    )
+    enabled = models.BooleanField(default=True)
+    start_block = models.PositiveBigIntegerField(
+        default=0, help_text="V3 discovery scans PoolCreated logs from this block."
+    )
+    discovery_cursor = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Where the next sync resumes: the next pool index (V2, Solidly) or the "
+        "next block to scan (V3).",
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["network__name", "name"]
+        verbose_name = "DEX"
+        verbose_name_plural = "DEXs"
+        constraints = [
+            models.UniqueConstraint(fields=["network", "name"], name="unique_dex_name"),
+            models.UniqueConstraint(fields=["network", "factory"], name="unique_dex_factory"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolQuerySet(models.QuerySet):
+    def enabled(self) -> PoolQuerySet:
+        return self.filter(enabled=True, dex__enabled=True)
+
+
+class Pool(models.Model):
+    dex = models.ForeignKey(Dex, on_delete=models.CASCADE, related_name="pools")
+    address = AddressField()
+    token0 = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="+")
+    token1 = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="+")
+    fee = models.PositiveIntegerField(
+        help_text="Swap fee in millionths (pips): 3000 = 0.3%.",
+        validators=[MaxValueValidator(1_000_000)],
+    )
+    tick_spacing = models.IntegerField(null=True, blank=True)
+    stable = models.BooleanField(default=False, help_text="Solidly stable (x3y+y3x) curve.")
+    enabled = models.BooleanField(default=True)
+    # Last persisted state: kept for the dashboard, not refreshed every block.
+    reserve0 = TokenAmountField(null=True, blank=True)
+    reserve1 = TokenAmountField(null=True, blank=True)
+    sqrt_price_x96 = TokenAmountField(null=True, blank=True)
+    liquidity = TokenAmountField(null=True, blank=True)
+    tick = models.IntegerField(null=True, blank=True)
+    state_block = models.PositiveBigIntegerField(null=True, blank=True)
+    created_block = models.PositiveBigIntegerField(null=True, blank=True)
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dex", "address"]
+        constraints = [
+            models.UniqueConstraint(fields=["dex", "address"], name="unique_pool_per_dex")
+        ]
+
+    def __str__(self) -> str:
+        pair = f"{self.token0.symbol}/{self.token1.symbol}"
+        return f"{pair} {self.fee_label} {self.dex.name}"
+
+    @property
+    def fee_label(self) -> str:
+        return f"{self.fee / 10_000:g}%"
+
+
+# --- Opportunities and trades -----------------------------------------------------------
+
+
+class OpportunityStatus(models.TextChoices):
+    DETECTED = "detected", "Detected"
+    EXECUTING = "executing", "Executing"
+    EXECUTED = "executed", "Executed"
+    STALE = "stale", "Stale"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class HistoryQuerySet(models.QuerySet):
+    time_field = "created_at"
+
+    def since(self, moment: dt.datetime) -> Any:
+        return self.filter(**{f"{self.time_field}__gte": moment})
+
+    def until(self, moment: dt.datetime) -> Any:
+        return self.filter(**{f"{self.time_field}__lt": moment})
+
+    def today(self) -> Any:
+        now = timezone.now()
+        return self.since(now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+class OpportunityQuerySet(HistoryQuerySet):
+    time_field = "detected_at"
+
+    def detected(self) -> OpportunityQuerySet:
+        return self.filter(status=OpportunityStatus.DETECTED)
+
+    def with_net_profit_at_least(self, amount: int) -> OpportunityQuerySet:
+        return self.filter(net_profit__gte=amount)
+
+    def through_dex(self, dex: Dex | str) -> OpportunityQuerySet:
+        name = dex.name if isinstance(dex, Dex) else dex
+        return self.filter(pools__dex__name=name).distinct()
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.order_by().values("status").annotate(n=Count("id"))
+        return {row["status"]: row["n"] for row in rows}
+
+    def totals_by_token(self) -> list[dict[str, Any]]:
+        """Count and exact sums of expected and net profit per start token."""
+        return list(
+            self.order_by()
+            .values("start_token__symbol", "start_token__decimals", "start_token_id")
+            .annotate(
+                count=Count("id"),
+                expected_profit=AmountSum("expected_profit"),
+                net_profit=AmountSum("net_profit"),
+            )
+            .order_by("start_token__symbol")
+        )
+
+
+class Opportunity(models.Model):
+    """A profitable cycle seen on chain. The same cycle seen again updates its row."""
+
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="opportunities", null=True, blank=True
+    )
+    start_token = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="+")
+    amount_in = TokenAmountField()
+    expected_profit = TokenAmountField(signed=True, help_text="Gross, in start-token units.")
+    gas_cost = TokenAmountField(help_text="Gas cost converted into start-token units.")
+    net_profit = TokenAmountField(signed=True)
+    path = models.JSONField(
+        help_text='Swap order: [{"pool": addr, "token_in": addr, "token_out": addr}, ...]'
+    )
+    cycle_key = models.CharField(max_length=512, db_index=True)
+    pools = models.ManyToManyField(Pool, blank=True, related_name="opportunities")
+    block_number = models.PositiveBigIntegerField()
+    first_block = models.PositiveBigIntegerField(null=True, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(
+        max_length=16,
+        choices=OpportunityStatus.choices,
+        default=OpportunityStatus.DETECTED,
+        db_index=True,
+    )
+    status_reason = models.TextField(blank=True)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        verbose_name_plural = "opportunities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle_key"],
+                condition=Q(status="detected"),
+                name="one_detected_row_per_cycle",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Opportunity #{self.pk} ({self.status}) at block {self.block_number}"
+
+    @property
+    def hop_count(self) -> int:
+        return len(self.path or [])
+
+
+class TradeMode(models.TextChoices):
+    DRY_RUN = "dry_run", "Dry run"
+    LIVE = "live", "Live"
+
+
+class TradeStatus(models.TextChoices):
+    SIMULATED = "simulated", "Simulated"
+    PENDING = "pending", "Pending"
+    SUCCESS = "success", "Success"
+    REVERTED = "reverted", "Reverted"
+    DROPPED = "dropped", "Dropped"
+    FAILED = "failed", "Failed"
+
+
+class TradeQuerySet(HistoryQuerySet):
+    def successful(self) -> TradeQuerySet:
+        return self.filter(status=TradeStatus.SUCCESS)
+
+    def live(self) -> TradeQuerySet:
+        return self.filter(mode=TradeMode.LIVE)
+
+    def dry_run(self) -> TradeQuerySet:
+        return self.filter(mode=TradeMode.DRY_RUN)
+
+    def pending(self) -> TradeQuerySet:
+        return self.filter(status=TradeStatus.PENDING)
+
+    def settled(self) -> TradeQuerySet:
+        return self.exclude(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])
+
+    def totals_by_token(self) -> list[dict[str, Any]]:
+        """Trades, exact realized profit and gas (wei) per start token."""
+        return list(
+            self.order_by()
+            .values(
+                "opportunity__start_token_id",
+                "opportunity__start_token__symbol",
+                "opportunity__start_token__decimals",
+            )
+            .annotate(
+                count=Count("id"),
+                realized_profit=AmountSum("realized_profit"),
+                gas_cost_wei=AmountSum("gas_cost_wei"),
+            )
+            .order_by("opportunity__start_token__symbol")
+        )
+
+    def totals_by_dex(self) -> list[dict[str, Any]]:
+        """Trades and exact realized profit per DEX a trade went through."""
+        return list(
+            self.order_by()
+            .values("opportunity__pools__dex__name")
+            .annotate(count=Count("id", distinct=True))
+            .order_by("opportunity__pools__dex__name")
+        )
+
+
+class Trade(models.Model):
+    """One execution of an opportunity: simulated (dry run) or sent (live)."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.PROTECT, related_name="trades")
+    mode = models.CharField(max_length=8, choices=TradeMode.choices)
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    tx_hashes = models.JSONField(
+        default=list, blank=True, help_text="Every hash sent for this trade (fee bumps)."
+    )
+    status = models.CharField(max_length=16, choices=TradeStatus.choices, db_index=True)
+    amount_in = TokenAmountField(null=True, blank=True)
+    realized_profit = TokenAmountField(
+        signed=True, null=True, blank=True, help_text="In start-token units."
+    )
+    gas_used = models.PositiveBigIntegerField(null=True, blank=True)
+    gas_cost_wei = TokenAmountField(null=True, blank=True, help_text="Native wei, L1 fee included.")
+    l1_fee_wei = TokenAmountField(null=True, blank=True)
+    max_fee_per_gas = TokenAmountField(null=True, blank=True)
+    max_priority_fee_per_gas = TokenAmountField(null=True, blank=True)
+    nonce = models.PositiveBigIntegerField(null=True, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TradeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Trade #{self.pk} {self.mode} {self.status}"
+
+
+# --- Operator settings -------------------------------------------------------------------
+
+
+class BotConfig(models.Model):
+    """The one row of operator settings, edited in admin.
+
+    Amounts named ``*_wei`` are in the network's native currency (ETH on Base) and
+    are converted into each cycle's start token at the pools' current prices.
+    """
+
+    mode = models.CharField(max_length=8, choices=TradeMode.choices, default=TradeMode.DRY_RUN)
+    paused = models.BooleanField(
+        default=False, help_text="Kill switch: when on, nothing is sent, whatever the mode."
+    )
+    paused_reason = models.CharField(max_length=255, blank=True)
+    min_net_profit_wei = TokenAmountField(
+        default=0, help_text="Only cycles earning at least this after gas become opportunities."
+    )
+    max_trade_size_wei = TokenAmountField(
+        default=10**18, help_text="Largest input of one trade (native-currency value)."
+    )
+    max_gas_price_wei = TokenAmountField(
+        default=10**9, help_text="Never trade when the fee per gas is above this (wei)."
+    )
+    slippage_bps = models.PositiveIntegerField(default=10, validators=_bps_validators)
+    daily_loss_limit_wei = TokenAmountField(
+        default=10**16,
+        help_text="Trading pauses when today's realized loss (gas included) reaches this.",
+    )
+    max_hops = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(2), MaxValueValidator(4)]
+    )
+    retention_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)], help_text="Delete history older than this."
+    )
+    retention_max_rows = models.PositiveIntegerField(
+        default=100_000,
+        validators=[MinValueValidator(100)],
+        help_text="Keep at most this many opportunities (and trades).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "bot configuration"
+        verbose_name_plural = "bot configuration"
+
+    def __str__(self) -> str:
+        return "Bot configuration"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1  # one row, always
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValidationError("The bot configuration cannot be deleted.")
+
+    @classmethod
+    def load(cls) -> BotConfig:
+        """Return the configuration row, creating it with defaults on first use."""
+        config, _ = cls.objects.get_or_create(pk=1)
+        return config
+
+    def clean(self) -> None:
+        errors = {}
+        if self.max_trade_size_wei is not None and self.max_trade_size_wei <= 0:
+            errors["max_trade_size_wei"] = "The maximum trade size must be positive."
+        if self.max_gas_price_wei is not None and self.max_gas_price_wei <= 0:
+            errors["max_gas_price_wei"] = "The maximum gas price must be positive."
+        if self.daily_loss_limit_wei is not None and self.daily_loss_limit_wei <= 0:
+            errors["daily_loss_limit_wei"] = "The daily loss limit must be positive."
+        if errors:
+            raise ValidationError(errors)
