@@ -15,7 +15,17 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from trading.formatting import format_amount
-from trading.models import BotConfig, Dex, Network, Opportunity, Pool, Token, Trade
+from trading.models import (
+    BotConfig,
+    ComponentHealth,
+    Dex,
+    GasSnapshot,
+    Network,
+    Opportunity,
+    Pool,
+    Token,
+    Trade,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -226,3 +236,27 @@ class BotConfigAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         config = BotConfig.load()
         return HttpResponseRedirect(reverse("admin:trading_botconfig_change", args=[config.pk]))
+
+
+@admin.register(ComponentHealth)
+class ComponentHealthAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "initialized",
+        "healthy",
+        "last_success_at",
+        "last_error_at",
+        "restarts",
+    ]
+
+
+@admin.register(GasSnapshot)
+class GasSnapshotAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "network",
+        "block_number",
+        "base_fee_wei",
+        "priority_fee_normal_wei",
+    ]
+    list_filter = ["network"]

@@ -18,6 +18,9 @@ class TokenAmountFormField(forms.CharField):
         self.signed = signed
         kwargs.pop("max_length", None)
         super().__init__(*args, **kwargs)
+        # Wide enough for 2**256-1 (78 digits) without scrolling.
+        self.widget.attrs.setdefault("size", 40)
+        self.widget.attrs.setdefault("inputmode", "numeric")
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, int):

@@ -529,3 +529,84 @@ class BotConfig(models.Model):
             errors["daily_loss_limit_wei"] = "The daily loss limit must be positive."
         if errors:
             raise ValidationError(errors)
+
+
+# --- Engine state for the dashboard ------------------------------------------------------
+
+
+class ComponentHealth(models.Model):
+    """Health of one engine component, written by the engine, shown on the dashboard."""
+
+    name = models.CharField(max_length=32, unique=True)
+    initialized = models.BooleanField(default=False)
+    healthy = models.BooleanField(default=False)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    restarts = models.PositiveIntegerField(default=0)
+    counters = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "component health"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'ok' if self.healthy else 'not ok'}"
+
+
+class EngineState(models.Model):
+    """One row: what the engine is doing now (written every block, read by the dashboard)."""
+
+    running = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_block = models.PositiveBigIntegerField(null=True, blank=True)
+    blocks_processed = models.PositiveBigIntegerField(default=0)
+    blocks_skipped = models.PositiveBigIntegerField(default=0)
+    market = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Watched pairs: [{"pair", "prices": [{"dex", "pool", "price"}], '
+        '"best_spread_bps"}] with prices as decimal strings.',
+    )
+    last_retention_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "engine state"
+        verbose_name_plural = "engine state"
+
+    def __str__(self) -> str:
+        return "Engine state"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> EngineState:
+        state, _ = cls.objects.get_or_create(pk=1)
+        return state
+
+
+class GasSnapshot(models.Model):
+    """EIP-1559 fee levels at one block, kept every few blocks for the dashboard."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="gas_snapshots")
+    block_number = models.PositiveBigIntegerField()
+    base_fee_wei = TokenAmountField()
+    priority_fee_slow_wei = TokenAmountField()
+    priority_fee_normal_wei = TokenAmountField()
+    priority_fee_urgent_wei = TokenAmountField()
+    l1_fee_wei = TokenAmountField(
+        null=True, blank=True, help_text="L1 data fee of a typical trade (OP-stack chains)."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Gas at block {self.block_number}"
