@@ -9,7 +9,7 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint setup python-deps node-deps contracts clean-stamps help
+.PHONY: run test lint setup browser python-deps node-deps contracts clean-stamps help
 
 help:
 	@echo "make run    - set up and serve the dashboard on http://$(HOST):$(PORT)"
@@ -19,7 +19,7 @@ help:
 run: setup
 	$(PY) manage.py run --host $(HOST) --port $(PORT)
 
-test: setup lint
+test: setup browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: python-deps
@@ -52,6 +52,15 @@ $(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
 $(STAMPS)/contracts: $(wildcard contracts/*.sol) $(wildcard scripts/compile_contracts.js) $(STAMPS)/node-deps | $(STAMPS)
 	@if ls contracts/*.sol >/dev/null 2>&1; then node scripts/compile_contracts.js; fi
 	@touch $@
+
+# Browser tests drive the distribution's headless Chromium (never a downloaded build).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing chromium and chromium-driver for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+		|| { echo "Could not install chromium: install the chromium and chromium-driver packages, then run make test again"; exit 1; }; \
+	fi
 
 clean-stamps:
 	rm -rf $(STAMPS)
