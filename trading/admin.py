@@ -8,23 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from trading.distribution.split import SplitError, validate_shares
 from trading.formatting import format_amount
 from trading.models import (
+    AlertDelivery,
+    AlertEvent,
     BotConfig,
     ComponentHealth,
     Dex,
+    Distribution,
+    DistributionPayout,
     GasSnapshot,
     Network,
     Opportunity,
     Pool,
+    ProfitRecipient,
     Token,
     Trade,
+    WebhookEndpoint,
 )
 
 
@@ -205,9 +214,39 @@ class TradeAdmin(ReadOnlyAdmin):
         return format_html("<code>{}…{}</code>", obj.tx_hash[:10], obj.tx_hash[-6:])
 
 
+class RecipientFormSet(forms.BaseInlineFormSet):
+    """Active recipients' shares must sum to exactly 10,000 bps (100%)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        shares = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("active"):
+                continue
+            shares.append((data["address"], data["share_bps"]))
+        if not shares:
+            return  # no recipients yet: nothing is swept until some are added
+        try:
+            validate_shares(shares)
+        except SplitError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ProfitRecipientInline(admin.TabularInline):
+    model = ProfitRecipient
+    formset = RecipientFormSet
+    extra = 1
+    fields = ["label", "address", "share_bps", "active"]
+
+
 @admin.register(BotConfig)
 class BotConfigAdmin(admin.ModelAdmin):
     """One row: the list page goes straight to the form."""
+
+    inlines = [ProfitRecipientInline]
 
     fieldsets = [
         ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
@@ -223,6 +262,10 @@ class BotConfigAdmin(admin.ModelAdmin):
                     "max_hops",
                 ]
             },
+        ),
+        (
+            "Profit distribution and wallet",
+            {"fields": ["reinvest_bps", "distribution_interval_minutes", "min_gas_balance_wei"]},
         ),
         ("History retention", {"fields": ["retention_days", "retention_max_rows"]}),
     ]
@@ -260,3 +303,58 @@ class GasSnapshotAdmin(ReadOnlyAdmin):
         "priority_fee_normal_wei",
     ]
     list_filter = ["network"]
+
+
+class PayoutInline(admin.TabularInline):
+    model = DistributionPayout
+    extra = 0
+    can_delete = False
+    fields = ["recipient", "share_bps", "amount", "status", "tx_hash", "block_number", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Distribution)
+class DistributionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "token", "total_amount", "status", "block_number"]
+    list_filter = ["status", "token"]
+    inlines = [PayoutInline]
+
+    @admin.display(description="Total")
+    def total_amount(self, obj: Distribution) -> str:
+        return format_amount(obj.total, obj.token.decimals, obj.token.symbol)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=AlertEvent.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "events", "active", "timeout_seconds", "max_attempts"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["name", "url", "active", "event_list"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+
+    @admin.display(description="Events")
+    def event_list(self, obj: WebhookEndpoint) -> str:
+        labels = dict(AlertEvent.choices)
+        return ", ".join(labels.get(e, e) for e in obj.events) or "—"
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "endpoint", "event", "status", "attempt_count", "delivered_at"]
+    list_filter = ["status", "event", "endpoint"]
+
+    @admin.display(description="Attempts")
+    def attempt_count(self, obj: AlertDelivery) -> int:
+        return len(obj.attempts or [])

@@ -158,6 +158,12 @@ class Token(models.Model):
         blank=True,
         help_text="Discovery skips pools holding less than this of this token (smallest unit).",
     )
+    distribution_threshold = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Profit in this token is swept once the executor holds at least this much "
+        "(smallest unit). Empty: never swept.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -497,6 +503,18 @@ class BotConfig(models.Model):
         validators=[MinValueValidator(100)],
         help_text="Keep at most this many opportunities (and trades).",
     )
+    reinvest_bps = models.PositiveIntegerField(
+        default=0,
+        validators=_bps_validators,
+        help_text="Share of each sweep kept in the executor as working capital.",
+    )
+    min_gas_balance_wei = TokenAmountField(
+        default=10**15,
+        help_text="Below this native balance the signing account sends no live transaction.",
+    )
+    distribution_interval_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)], help_text="How often profit is swept."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -610,3 +628,174 @@ class GasSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Gas at block {self.block_number}"
+
+
+# --- Profit distribution and alerts -------------------------------------------------------
+
+
+class ProfitRecipient(models.Model):
+    """Where swept profit goes. Active recipients' shares must sum to 10,000 bps."""
+
+    config = models.ForeignKey(
+        BotConfig, on_delete=models.CASCADE, related_name="recipients", default=1, editable=False
+    )
+    label = models.CharField(max_length=64, blank=True)
+    address = AddressField()
+    share_bps = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(BPS)],
+        help_text="Share of the distributable profit in basis points (2500 = 25%).",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-share_bps", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["config", "address"], name="unique_recipient_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label or self.address} ({self.share_bps / 100:g}%)"
+
+
+class DistributionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    DRY_RUN = "dry_run", "Dry run"
+
+
+class Distribution(models.Model):
+    """One sweep of one token from the executor to the recipients."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="distributions")
+    token = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="distributions")
+    balance = TokenAmountField(help_text="The executor's balance when the sweep was planned.")
+    reinvest = TokenAmountField(help_text="Kept in the executor as working capital.")
+    total = TokenAmountField(help_text="Distributable total: the sum of the payouts.")
+    status = models.CharField(
+        max_length=16, choices=DistributionStatus.choices, default=DistributionStatus.PLANNED
+    )
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One unfinished sweep per token: an interrupted one is resumed, not doubled.
+            models.UniqueConstraint(
+                fields=["network", "token"],
+                condition=Q(status__in=["planned", "sending"]),
+                name="one_open_distribution_per_token",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Distribution #{self.pk} of {self.token} ({self.status})"
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Failed"
+
+
+class DistributionPayout(models.Model):
+    """One recipient's part of a distribution, with its own transaction."""
+
+    distribution = models.ForeignKey(Distribution, on_delete=models.CASCADE, related_name="payouts")
+    recipient = AddressField()
+    share_bps = models.PositiveIntegerField()
+    amount = TokenAmountField()
+    status = models.CharField(
+        max_length=16, choices=PayoutStatus.choices, default=PayoutStatus.PENDING
+    )
+    tx_hash = models.CharField(max_length=66, blank=True)
+    nonce = models.PositiveBigIntegerField(null=True, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["distribution", "recipient"], name="one_payout_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.recipient} ({self.status})"
+
+
+class AlertEvent(models.TextChoices):
+    TRADE_EXECUTED = "trade_executed", "Trade executed"
+    TRADE_FAILED = "trade_failed", "Trade failed"
+    LOW_BALANCE = "low_balance", "Low gas balance"
+    COMPONENT_DOWN = "component_down", "Component down"
+    DAILY_LOSS_LIMIT = "daily_loss_limit", "Daily loss limit hit"
+    DISTRIBUTION_SENT = "distribution_sent", "Distribution sent"
+
+
+class WebhookEndpoint(models.Model):
+    """An operator's HTTP endpoint that receives alerts as JSON POSTs."""
+
+    name = models.CharField(max_length=64)
+    url = models.URLField(max_length=500)
+    events = models.JSONField(
+        default=list, blank=True, help_text="Alert events sent to this endpoint."
+    )
+    active = models.BooleanField(default=True)
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        unknown = set(self.events or []) - set(AlertEvent.values)
+        if unknown:
+            raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}."})
+
+
+class AlertDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class AlertDelivery(models.Model):
+    """One alert for one endpoint, with a record of every attempt."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=32, choices=AlertEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=AlertDeliveryStatus.choices, default=AlertDeliveryStatus.PENDING
+    )
+    attempts = models.JSONField(
+        default=list, blank=True, help_text="[{at, status_code, error, duration_ms}] per attempt."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "alert deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint} ({self.status})"

@@ -25,6 +25,13 @@ def _config_form(**overrides):
         "max_hops": "3",
         "retention_days": "30",
         "retention_max_rows": "100000",
+        "reinvest_bps": "0",
+        "distribution_interval_minutes": "60",
+        "min_gas_balance_wei": "1000000000000000",
+        "recipients-TOTAL_FORMS": "0",
+        "recipients-INITIAL_FORMS": "0",
+        "recipients-MIN_NUM_FORMS": "0",
+        "recipients-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -113,3 +120,63 @@ def test_every_admin_page_renders(staff_client):
 def test_operators_without_staff_rights_cannot_open_admin(operator_client):
     response = operator_client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def _recipients_form(rows, **config):
+    data = _config_form(**config)
+    data.update(
+        {
+            "recipients-TOTAL_FORMS": str(len(rows)),
+            "recipients-INITIAL_FORMS": "0",
+            "recipients-MIN_NUM_FORMS": "0",
+            "recipients-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, (address, share, active) in enumerate(rows):
+        data[f"recipients-{i}-label"] = f"r{i}"
+        data[f"recipients-{i}-address"] = address
+        data[f"recipients-{i}-share_bps"] = str(share)
+        if active:
+            data[f"recipients-{i}-active"] = "on"
+    return data
+
+
+def test_recipient_shares_must_sum_to_100_percent(staff_client):
+    from trading.models import ProfitRecipient
+
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    a, b, c = f.address(), f.address(), f.address()
+    bad = staff_client.post(url, _recipients_form([(a, 6000, True), (b, 3000, True)]))
+    assert bad.status_code == 200
+    assert "must sum to 10000 bps (100%), not 9000" in bad.content.decode()
+    assert not ProfitRecipient.objects.exists()
+
+    # An inactive recipient does not count toward the 100%.
+    ok = staff_client.post(
+        url, _recipients_form([(a, 6000, True), (b, 4000, True), (c, 5000, False)])
+    )
+    assert ok.status_code == 302
+    assert sorted(
+        ProfitRecipient.objects.filter(active=True).values_list("share_bps", flat=True)
+    ) == [
+        4000,
+        6000,
+    ]
+
+
+def test_webhook_events_are_checkboxes_of_known_events(staff_client):
+    from trading.models import WebhookEndpoint
+
+    response = staff_client.post(
+        reverse("admin:trading_webhookendpoint_add"),
+        {
+            "name": "ops",
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["low_balance", "trade_failed"],
+            "active": "on",
+            "timeout_seconds": "5",
+            "max_attempts": "3",
+        },
+    )
+    assert response.status_code == 302
+    assert WebhookEndpoint.objects.get().events == ["low_balance", "trade_failed"]
