@@ -1,0 +1,1 @@
+"""Test support shared across the suite: chain fixtures and helpers."""

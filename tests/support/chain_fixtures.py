@@ -1,0 +1,86 @@
+"""Chain fixtures: a local anvil node, snapshot isolation and a deployed market.
+
+Loaded by the root conftest (``pytest_plugins``). One anvil node serves the
+whole session; every test that asks for ``w3``, ``devnet`` or
+``chain_snapshot`` runs between an ``evm_snapshot`` and an ``evm_revert``, so
+tests never see each other's transactions. The market (tokens, Uniswap V2/V3
+and Solidly pools) is deployed once, before the first snapshot that needs it.
+
+Tests using the ``anvil`` fixture are marked ``chain`` automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from web3 import Web3
+
+from trading.chain.anvil import AnvilNode
+from trading.chain.devnet import Devnet, Market, connect
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that starts or uses an anvil node as a ``chain`` test."""
+    for item in items:
+        if "anvil" in getattr(item, "fixturenames", ()) and "chain" not in item.keywords:
+            item.add_marker(pytest.mark.chain)
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilNode]:
+    """One anvil node (chain id 31337, automine) for the whole test session."""
+    node = AnvilNode(chain_id=31337)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_w3(anvil: AnvilNode) -> Web3:
+    return connect(anvil.rpc_url)
+
+
+@pytest.fixture(scope="session")
+def _session_devnet(anvil: AnvilNode, _session_w3: Web3) -> Devnet:
+    # Deployed once per session, before any snapshot that depends on it.
+    devnet = Devnet(_session_w3, anvil.accounts[0])
+    devnet.market = devnet.deploy_market()
+    return devnet
+
+
+@pytest.fixture
+def chain_snapshot(anvil: AnvilNode) -> Iterator[str]:
+    """Run the test between ``evm_snapshot`` and ``evm_revert``; yields the snapshot id."""
+    snapshot_id = anvil.snapshot()
+    try:
+        yield snapshot_id
+    finally:
+        anvil.revert(snapshot_id)
+
+
+@pytest.fixture
+def w3(_session_w3: Web3, chain_snapshot: str) -> Web3:
+    """A synchronous ``Web3`` on the session node; the chain is reverted after the test."""
+    return _session_w3
+
+
+@pytest.fixture
+def deployer(anvil: AnvilNode) -> str:
+    """The unlocked dev account that deploys and pays for everything (checksummed)."""
+    return anvil.accounts[0]
+
+
+@pytest.fixture
+def devnet(_session_devnet: Devnet, chain_snapshot: str) -> Devnet:
+    """Deployment helper with the session's market in ``devnet.market``; isolated per test."""
+    return _session_devnet
+
+
+@pytest.fixture
+def market(devnet: Devnet) -> Market:
+    """The session's deployed market (tokens, V2 pairs, V3 pools, Solidly pools)."""
+    assert devnet.market is not None
+    return devnet.market

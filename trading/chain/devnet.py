@@ -1,0 +1,730 @@
+"""Deployment helpers for local chains: tokens, real Uniswap V2/V3 and Solidly pools.
+
+Used by the tests and the demo market. Everything goes through a synchronous
+``Web3`` connected to an anvil node whose dev accounts are unlocked, so
+transactions are sent with ``eth_sendTransaction`` and no key handling.
+Bulk set-ups (thousands of pools for benchmarks) send their transactions in
+JSON-RPC batches with locally counted nonces and precomputed contract
+addresses, which keeps them within seconds.
+
+Addresses are returned checksummed inside small frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import rlp
+from eth_utils import keccak, to_bytes, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+
+from trading.chain.artifacts import (
+    Artifact,
+    project_artifact,
+    uniswap_v2_artifact,
+    uniswap_v3_artifact,
+)
+
+MAX_UINT256 = 2**256 - 1
+MIN_TICK = -887272
+MAX_TICK = 887272
+# Fee tiers enabled by UniswapV3Factory's constructor, with their tick spacing.
+V3_TICK_SPACING = {500: 10, 3000: 60, 10000: 200}
+
+_V2_PAIR_GAS = 5_000_000
+_V3_POOL_GAS = 6_000_000
+_SOLIDLY_POOL_GAS = 4_000_000
+_CALL_GAS = 500_000
+_BATCH_SIZE = 200
+
+
+class DevnetError(RuntimeError):
+    """A deployment or transaction on the local chain failed."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A deployed test token. ``kind`` is ``standard``, ``bytes32`` or ``no_decimals``."""
+
+    address: str
+    symbol: str
+    name: str
+    decimals: int | None
+    kind: str = "standard"
+
+
+@dataclass(frozen=True)
+class V2Deployment:
+    """A Uniswap V2 factory (real v2-core artifacts)."""
+
+    factory: str
+
+
+@dataclass(frozen=True)
+class V2Pair:
+    """A Uniswap V2 pair; tokens sorted as the pair sorts them."""
+
+    address: str
+    token0: str
+    token1: str
+
+
+@dataclass(frozen=True)
+class V3Deployment:
+    """A Uniswap V3 factory (real v3-core artifacts) and the helper that pays its callbacks."""
+
+    factory: str
+    helper: str
+
+
+@dataclass(frozen=True)
+class V3Pool:
+    """A Uniswap V3 pool; ``fee`` in hundredths of a basis point (3000 = 0.3%)."""
+
+    address: str
+    token0: str
+    token1: str
+    fee: int
+    tick_spacing: int
+
+
+@dataclass(frozen=True)
+class SolidlyDeployment:
+    """A Solidly (Aerodrome-style) factory."""
+
+    factory: str
+
+
+@dataclass(frozen=True)
+class SolidlyPool:
+    """A Solidly pool: volatile (x*y) or stable (x3y+y3x)."""
+
+    address: str
+    token0: str
+    token1: str
+    stable: bool
+
+
+@dataclass(frozen=True)
+class Market:
+    """A small market with every pool family and a couple of odd tokens."""
+
+    tokens: dict[str, TokenInfo]
+    v2: V2Deployment
+    v2_pairs: tuple[V2Pair, ...]
+    v3: V3Deployment
+    v3_pools: tuple[V3Pool, ...]
+    solidly: SolidlyDeployment
+    solidly_pools: tuple[SolidlyPool, ...]
+    odd_tokens: dict[str, TokenInfo] = field(default_factory=dict)
+
+    def token(self, symbol: str) -> TokenInfo:
+        """Return a token of the market by symbol (standard or odd)."""
+        return self.tokens.get(symbol) or self.odd_tokens[symbol]
+
+
+# ---- pure helpers ---------------------------------------------------------
+
+
+def sort_tokens(token_a: str, token_b: str) -> tuple[str, str]:
+    """Sort two addresses the way every factory does (numerically)."""
+    a, b = to_checksum_address(token_a), to_checksum_address(token_b)
+    return (a, b) if int(a, 16) < int(b, 16) else (b, a)
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """Address of the contract created by ``sender`` (account or contract) at ``nonce``."""
+    encoded = rlp.encode([to_bytes(hexstr=sender), nonce])
+    return to_checksum_address(keccak(encoded)[12:])
+
+
+def create2_address(sender: str, salt: bytes, init_code_hash: bytes) -> str:
+    """Address of a CREATE2 deployment."""
+    digest = keccak(b"\xff" + to_bytes(hexstr=sender) + salt + init_code_hash)
+    return to_checksum_address(digest[12:])
+
+
+def encode_sqrt_price_x96(amount1: int, amount0: int) -> int:
+    """sqrt(amount1 / amount0) as a Q64.96, rounded down (price of token0 in token1)."""
+    return math.isqrt((amount1 << 192) // amount0)
+
+
+def sqrt_price_x96_for(price: Fraction | int | str) -> int:
+    """Q64.96 square root of a raw price (token1 wei per token0 wei)."""
+    value = Fraction(price)
+    return math.isqrt((value.numerator << 192) // value.denominator)
+
+
+def nearest_usable_tick(tick: int, tick_spacing: int) -> int:
+    """Round ``tick`` to a multiple of ``tick_spacing`` inside the valid range."""
+    rounded = round(tick / tick_spacing) * tick_spacing
+    lowest = -(MAX_TICK // tick_spacing) * tick_spacing
+    return max(lowest, min(-lowest, rounded))
+
+
+def tick_at_price(price: Fraction | int | str) -> int:
+    """The tick whose price is closest below ``price`` (floating point, for set-ups only)."""
+    return math.floor(math.log(float(Fraction(price))) / math.log(1.0001))
+
+
+# ---- the deployer ---------------------------------------------------------
+
+
+class Devnet:
+    """Deploys and drives contracts on a local chain from an unlocked account."""
+
+    def __init__(self, w3: Web3, deployer: str | None = None) -> None:
+        self.w3 = w3
+        self.deployer = to_checksum_address(deployer or w3.eth.accounts[0])
+        # Set by whoever deployed a market with this helper (the test fixtures do).
+        self.market: Market | None = None
+
+    # ---- generic ----
+
+    def contract(self, artifact: Artifact, address: str) -> Contract:
+        """A web3 contract object for ``artifact`` at ``address``."""
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
+
+    def deploy(self, artifact: Artifact, *args: Any, sender: str | None = None) -> str:
+        """Deploy ``artifact`` with constructor ``args``; return its address."""
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        tx_hash = factory.constructor(*args).transact({"from": sender or self.deployer})
+        receipt = self._receipt(tx_hash, f"deploy {artifact.name}")
+        return to_checksum_address(receipt["contractAddress"])
+
+    def transact(self, function: Any, *, sender: str | None = None, gas: int | None = None) -> Any:
+        """Send a contract function call as a transaction and return its receipt."""
+        params: dict[str, Any] = {"from": sender or self.deployer}
+        if gas is not None:
+            params["gas"] = gas
+        tx_hash = function.transact(params)
+        return self._receipt(tx_hash, function.fn_name)
+
+    def send_batch(
+        self, calls: Sequence[tuple[str, bytes | str, int]], sender: str | None = None
+    ) -> None:
+        """Send many ``(to, calldata, gas)`` transactions in JSON-RPC batches and check them all.
+
+        Nonces are counted locally so the batch does not depend on the order in
+        which the node handles the requests.
+        """
+        sender = to_checksum_address(sender or self.deployer)
+        nonce = self.w3.eth.get_transaction_count(sender, "pending")
+        hashes: list[str] = []
+        for start in range(0, len(calls), _BATCH_SIZE):
+            requests = []
+            for to, data, gas in calls[start : start + _BATCH_SIZE]:
+                tx = {
+                    "from": sender,
+                    "to": to_checksum_address(to),
+                    "data": data if isinstance(data, str) else "0x" + data.hex(),
+                    "gas": hex(gas),
+                    "nonce": hex(nonce),
+                }
+                requests.append(("eth_sendTransaction", [tx]))
+                nonce += 1
+            for response in self.w3.provider.make_batch_request(requests):
+                if "error" in response:
+                    raise DevnetError(f"batched transaction refused: {response['error']}")
+                hashes.append(response["result"])
+        self._check_receipts(hashes)
+
+    def _check_receipts(self, hashes: list[str]) -> None:
+        for start in range(0, len(hashes), _BATCH_SIZE):
+            chunk = hashes[start : start + _BATCH_SIZE]
+            responses = self.w3.provider.make_batch_request(
+                [("eth_getTransactionReceipt", [h]) for h in chunk]
+            )
+            for tx_hash, response in zip(chunk, responses, strict=True):
+                receipt = response.get("result")
+                if receipt is None:
+                    receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30))
+                    status = receipt["status"]
+                else:
+                    status = int(receipt["status"], 16)
+                if status != 1:
+                    raise DevnetError(f"batched transaction {tx_hash} reverted")
+
+    def _receipt(self, tx_hash: Any, what: str) -> Any:
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+        if receipt["status"] != 1:
+            raise DevnetError(
+                f"{what} reverted (tx {tx_hash.hex() if hasattr(tx_hash, 'hex') else tx_hash})"
+            )
+        return receipt
+
+    # ---- tokens ----
+
+    def deploy_token(self, symbol: str, decimals: int = 18, name: str | None = None) -> TokenInfo:
+        """Deploy a standard mintable ERC20 (TestToken)."""
+        name = name or f"{symbol} Test Token"
+        address = self.deploy(project_artifact("TestToken"), name, symbol, decimals)
+        return TokenInfo(address, symbol, name, decimals)
+
+    def deploy_tokens(self, symbols: Sequence[str], decimals: int = 18) -> list[TokenInfo]:
+        """Deploy many standard tokens in batches (addresses precomputed from the nonce)."""
+        artifact = project_artifact("TestToken")
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        nonce = self.w3.eth.get_transaction_count(self.deployer, "pending")
+        requests = []
+        tokens = []
+        for offset, symbol in enumerate(symbols):
+            name = f"{symbol} Test Token"
+            data = factory.constructor(name, symbol, decimals).data_in_transaction
+            tx = {
+                "from": self.deployer,
+                "data": data,
+                "gas": hex(2_000_000),
+                "nonce": hex(nonce + offset),
+            }
+            requests.append(("eth_sendTransaction", [tx]))
+            tokens.append(
+                TokenInfo(create_address(self.deployer, nonce + offset), symbol, name, decimals)
+            )
+        hashes = []
+        for start in range(0, len(requests), _BATCH_SIZE):
+            for response in self.w3.provider.make_batch_request(
+                requests[start : start + _BATCH_SIZE]
+            ):
+                if "error" in response:
+                    raise DevnetError(f"token deployment refused: {response['error']}")
+                hashes.append(response["result"])
+        self._check_receipts(hashes)
+        return tokens
+
+    def deploy_bytes32_token(
+        self, symbol: str, decimals: int = 18, name: str | None = None
+    ) -> TokenInfo:
+        """Deploy a token whose name() and symbol() return bytes32 (like MKR)."""
+        name = name or symbol
+        address = self.deploy(
+            project_artifact("Bytes32MetadataToken"),
+            name.encode().ljust(32, b"\0"),
+            symbol.encode().ljust(32, b"\0"),
+            decimals,
+        )
+        return TokenInfo(address, symbol, name, decimals, kind="bytes32")
+
+    def deploy_no_decimals_token(self, symbol: str, name: str | None = None) -> TokenInfo:
+        """Deploy a token without decimals()."""
+        name = name or f"{symbol} Token"
+        address = self.deploy(project_artifact("NoDecimalsToken"), name, symbol)
+        return TokenInfo(address, symbol, name, None, kind="no_decimals")
+
+    def token(self, address: str) -> Contract:
+        """A TestToken contract object (the ERC20 part works for every test token)."""
+        return self.contract(project_artifact("TestToken"), address)
+
+    def mint(self, token: str, to: str, amount: int) -> None:
+        """Mint ``amount`` of ``token`` to ``to`` (test tokens only)."""
+        self.transact(
+            self.token(token).functions.mint(to_checksum_address(to), amount), gas=_CALL_GAS
+        )
+
+    def approve(
+        self, token: str, spender: str, amount: int = MAX_UINT256, owner: str | None = None
+    ) -> None:
+        """Approve ``spender`` to move ``owner``'s tokens."""
+        owner = owner or self.deployer
+        self.transact(
+            self.token(token).functions.approve(to_checksum_address(spender), amount),
+            sender=owner,
+            gas=_CALL_GAS,
+        )
+
+    def balance_of(self, token: str, account: str) -> int:
+        """ERC20 balance of ``account``."""
+        return self.token(token).functions.balanceOf(to_checksum_address(account)).call()
+
+    def _ensure_approved(self, token: str, spender: str, owner: str) -> None:
+        allowance = (
+            self.token(token)
+            .functions.allowance(to_checksum_address(owner), to_checksum_address(spender))
+            .call()
+        )
+        if allowance < 2**255:
+            self.approve(token, spender, MAX_UINT256, owner=owner)
+
+    # ---- Uniswap V2 ----
+
+    def deploy_uniswap_v2(self) -> V2Deployment:
+        """Deploy the real UniswapV2Factory (fee recipient setter: the deployer)."""
+        address = self.deploy(uniswap_v2_artifact("UniswapV2Factory"), self.deployer)
+        return V2Deployment(factory=address)
+
+    def v2_pair_address(self, factory: str, token_a: str, token_b: str) -> str:
+        """CREATE2 address of the pair of two tokens (the factory's own formula)."""
+        token0, token1 = sort_tokens(token_a, token_b)
+        salt = keccak(to_bytes(hexstr=token0) + to_bytes(hexstr=token1))
+        init_hash = keccak(to_bytes(hexstr=uniswap_v2_artifact("UniswapV2Pair").bytecode))
+        return create2_address(factory, salt, init_hash)
+
+    def create_v2_pair(
+        self,
+        deployment: V2Deployment,
+        token_a: str,
+        token_b: str,
+        amount_a: int = 0,
+        amount_b: int = 0,
+    ) -> V2Pair:
+        """Create a pair and, when amounts are given, mint them to it and add liquidity."""
+        return self.create_v2_pairs(deployment, [(token_a, token_b, amount_a, amount_b)])[0]
+
+    def create_v2_pairs(
+        self, deployment: V2Deployment, specs: Iterable[tuple[str, str, int, int]]
+    ) -> list[V2Pair]:
+        """Create many pairs with liquidity: ``(token_a, token_b, amount_a, amount_b)`` each.
+
+        Liquidity tokens are minted straight to the pair (test tokens only), then
+        the pair's ``mint`` records them; LP tokens go to the deployer.
+        """
+        factory = self.contract(uniswap_v2_artifact("UniswapV2Factory"), deployment.factory)
+        pair_artifact = uniswap_v2_artifact("UniswapV2Pair")
+        token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
+        calls: list[tuple[str, str, int]] = []
+        pairs: list[V2Pair] = []
+        for token_a, token_b, amount_a, amount_b in specs:
+            token0, token1 = sort_tokens(token_a, token_b)
+            pair = self.v2_pair_address(deployment.factory, token0, token1)
+            calls.append(
+                (
+                    deployment.factory,
+                    factory.encode_abi("createPair", args=[token0, token1]),
+                    _V2_PAIR_GAS,
+                )
+            )
+            if amount_a or amount_b:
+                calls.append(
+                    (token_a, token_abi.encode_abi("mint", args=[pair, amount_a]), _CALL_GAS)
+                )
+                calls.append(
+                    (token_b, token_abi.encode_abi("mint", args=[pair, amount_b]), _CALL_GAS)
+                )
+                pair_contract = self.w3.eth.contract(abi=pair_artifact.abi)
+                calls.append(
+                    (pair, pair_contract.encode_abi("mint", args=[self.deployer]), _CALL_GAS)
+                )
+            pairs.append(V2Pair(pair, token0, token1))
+        self.send_batch(calls)
+        return pairs
+
+    def v2_pair(self, address: str) -> Contract:
+        """A UniswapV2Pair contract object."""
+        return self.contract(uniswap_v2_artifact("UniswapV2Pair"), address)
+
+    def swap_v2(self, pair: str, token_in: str, amount_in: int, to: str | None = None) -> int:
+        """Swap exactly ``amount_in`` of ``token_in`` through ``pair``; return the output.
+
+        The input is minted to the pair (test tokens only) and the output is the
+        V2 formula's maximum (0.3% fee), as a router would compute it.
+        """
+        contract = self.v2_pair(pair)
+        token0 = contract.functions.token0().call()
+        reserve0, reserve1, _ = contract.functions.getReserves().call()
+        zero_for_one = to_checksum_address(token_in) == token0
+        reserve_in, reserve_out = (reserve0, reserve1) if zero_for_one else (reserve1, reserve0)
+        amount_with_fee = amount_in * 997
+        amount_out = amount_with_fee * reserve_out // (reserve_in * 1000 + amount_with_fee)
+        if amount_out == 0:
+            raise DevnetError(f"swapping {amount_in} of {token_in} in {pair} would return nothing")
+        self.mint(token_in, pair, amount_in)
+        outs = (0, amount_out) if zero_for_one else (amount_out, 0)
+        self.transact(
+            contract.functions.swap(*outs, to_checksum_address(to or self.deployer), b""),
+            gas=_CALL_GAS,
+        )
+        return amount_out
+
+    # ---- Uniswap V3 ----
+
+    def deploy_uniswap_v3(self) -> V3Deployment:
+        """Deploy the real UniswapV3Factory and a V3PoolHelper."""
+        factory = self.deploy(uniswap_v3_artifact("UniswapV3Factory"))
+        helper = self.deploy(project_artifact("V3PoolHelper"))
+        return V3Deployment(factory=factory, helper=helper)
+
+    def v3_pool_address(self, factory: str, token_a: str, token_b: str, fee: int) -> str:
+        """CREATE2 address of a V3 pool (the factory's own formula)."""
+        token0, token1 = sort_tokens(token_a, token_b)
+        salt = keccak(
+            to_bytes(hexstr=token0).rjust(32, b"\0")
+            + to_bytes(hexstr=token1).rjust(32, b"\0")
+            + fee.to_bytes(32, "big")
+        )
+        init_hash = keccak(to_bytes(hexstr=uniswap_v3_artifact("UniswapV3Pool").bytecode))
+        return create2_address(factory, salt, init_hash)
+
+    def create_v3_pool(
+        self,
+        deployment: V3Deployment,
+        token_a: str,
+        token_b: str,
+        fee: int,
+        sqrt_price_x96: int,
+        positions: Sequence[tuple[int, int, int]] = (),
+    ) -> V3Pool:
+        """Create and initialise a pool, then add ``(tick_lower, tick_upper, liquidity)`` positions.
+
+        Liquidity is paid by the deployer through the helper (tokens are minted
+        and approved as needed; test tokens only).
+        """
+        return self.create_v3_pools(
+            deployment, [(token_a, token_b, fee, sqrt_price_x96, positions)]
+        )[0]
+
+    def create_v3_pools(
+        self,
+        deployment: V3Deployment,
+        specs: Iterable[tuple[str, str, int, int, Sequence[tuple[int, int, int]]]],
+    ) -> list[V3Pool]:
+        """Create many initialised pools with positions, in batched transactions."""
+        factory = self.contract(uniswap_v3_artifact("UniswapV3Factory"), deployment.factory)
+        pool_abi = self.w3.eth.contract(abi=uniswap_v3_artifact("UniswapV3Pool").abi)
+        helper = self.contract(project_artifact("V3PoolHelper"), deployment.helper)
+        calls: list[tuple[str, str, int]] = []
+        pools: list[V3Pool] = []
+        tokens: set[str] = set()
+        for token_a, token_b, fee, sqrt_price_x96, positions in specs:
+            if fee not in V3_TICK_SPACING:
+                raise DevnetError(
+                    f"fee tier {fee} is not enabled (choose from {sorted(V3_TICK_SPACING)})"
+                )
+            token0, token1 = sort_tokens(token_a, token_b)
+            tokens.update((token0, token1))
+            pool = self.v3_pool_address(deployment.factory, token0, token1, fee)
+            calls.append(
+                (
+                    deployment.factory,
+                    factory.encode_abi("createPool", args=[token0, token1, fee]),
+                    _V3_POOL_GAS,
+                )
+            )
+            calls.append(
+                (pool, pool_abi.encode_abi("initialize", args=[sqrt_price_x96]), _CALL_GAS)
+            )
+            for tick_lower, tick_upper, liquidity in positions:
+                data = helper.encode_abi("mint", args=[pool, tick_lower, tick_upper, liquidity])
+                calls.append((deployment.helper, data, 1_000_000))
+            pools.append(V3Pool(pool, token0, token1, fee, V3_TICK_SPACING[fee]))
+        for token in sorted(tokens):
+            # Plenty of balance for every position; only test tokens can be minted.
+            if self.balance_of(token, self.deployer) < 2**200:
+                self.mint(token, self.deployer, 2**200)
+            self._ensure_approved(token, deployment.helper, self.deployer)
+        self.send_batch(calls)
+        return pools
+
+    def v3_pool(self, address: str) -> Contract:
+        """A UniswapV3Pool contract object."""
+        return self.contract(uniswap_v3_artifact("UniswapV3Pool"), address)
+
+    def add_v3_liquidity(
+        self, deployment: V3Deployment, pool: str, tick_lower: int, tick_upper: int, liquidity: int
+    ) -> None:
+        """Add a position to an existing pool (paid by the deployer through the helper)."""
+        contract = self.v3_pool(pool)
+        for token in (contract.functions.token0().call(), contract.functions.token1().call()):
+            if self.balance_of(token, self.deployer) < 2**200:
+                self.mint(token, self.deployer, 2**200)
+            self._ensure_approved(token, deployment.helper, self.deployer)
+        helper = self.contract(project_artifact("V3PoolHelper"), deployment.helper)
+        self.transact(helper.functions.mint(pool, tick_lower, tick_upper, liquidity), gas=1_000_000)
+
+    def swap_v3(
+        self,
+        deployment: V3Deployment,
+        pool: str,
+        token_in: str,
+        amount_in: int,
+        recipient: str | None = None,
+        sqrt_price_limit_x96: int = 0,
+        sender: str | None = None,
+    ) -> tuple[int, int]:
+        """Swap exactly ``amount_in`` of ``token_in`` paid by ``sender``; return the pool deltas."""
+        sender = to_checksum_address(sender or self.deployer)
+        contract = self.v3_pool(pool)
+        zero_for_one = to_checksum_address(token_in) == contract.functions.token0().call()
+        if self.balance_of(token_in, sender) < amount_in:
+            self.mint(token_in, sender, amount_in)
+        self._ensure_approved(token_in, deployment.helper, sender)
+        helper = self.contract(project_artifact("V3PoolHelper"), deployment.helper)
+        function = helper.functions.swapExactInput(
+            to_checksum_address(pool),
+            zero_for_one,
+            amount_in,
+            sqrt_price_limit_x96,
+            to_checksum_address(recipient or sender),
+        )
+        amounts = function.call({"from": sender})
+        self.transact(function, sender=sender, gas=2_000_000)
+        return amounts[0], amounts[1]
+
+    # ---- Solidly ----
+
+    def deploy_solidly(self) -> SolidlyDeployment:
+        """Deploy a SolidlyFactory (default fees: 5 bps stable, 30 bps volatile)."""
+        return SolidlyDeployment(factory=self.deploy(project_artifact("SolidlyFactory")))
+
+    def solidly_factory(self, deployment: SolidlyDeployment | str) -> Contract:
+        """A SolidlyFactory contract object."""
+        address = deployment.factory if isinstance(deployment, SolidlyDeployment) else deployment
+        return self.contract(project_artifact("SolidlyFactory"), address)
+
+    def solidly_pool(self, address: str) -> Contract:
+        """A SolidlyPool contract object."""
+        return self.contract(project_artifact("SolidlyPool"), address)
+
+    def create_solidly_pool(
+        self,
+        deployment: SolidlyDeployment,
+        token_a: str,
+        token_b: str,
+        stable: bool,
+        amount_a: int = 0,
+        amount_b: int = 0,
+    ) -> SolidlyPool:
+        """Create a pool and, when amounts are given, add them as liquidity.
+
+        A stable pool's first deposit must be of equal value in 18-decimal units,
+        as on Aerodrome.
+        """
+        return self.create_solidly_pools(
+            deployment, [(token_a, token_b, stable, amount_a, amount_b)]
+        )[0]
+
+    def create_solidly_pools(
+        self, deployment: SolidlyDeployment, specs: Iterable[tuple[str, str, bool, int, int]]
+    ) -> list[SolidlyPool]:
+        """Create many pools with liquidity: ``(token_a, token_b, stable, amount_a, amount_b)``."""
+        factory = self.solidly_factory(deployment)
+        pool_abi = self.w3.eth.contract(abi=project_artifact("SolidlyPool").abi)
+        token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
+        # Pools are created with plain CREATE: the factory's nonce is its pool count + 1.
+        nonce = factory.functions.allPoolsLength().call() + 1
+        calls: list[tuple[str, str, int]] = []
+        pools: list[SolidlyPool] = []
+        for token_a, token_b, stable, amount_a, amount_b in specs:
+            token0, token1 = sort_tokens(token_a, token_b)
+            pool = create_address(deployment.factory, nonce)
+            nonce += 1
+            data = factory.encode_abi("createPool", args=[token0, token1, stable])
+            calls.append((deployment.factory, data, _SOLIDLY_POOL_GAS))
+            if amount_a or amount_b:
+                calls.append(
+                    (token_a, token_abi.encode_abi("mint", args=[pool, amount_a]), _CALL_GAS)
+                )
+                calls.append(
+                    (token_b, token_abi.encode_abi("mint", args=[pool, amount_b]), _CALL_GAS)
+                )
+                calls.append((pool, pool_abi.encode_abi("mint", args=[self.deployer]), _CALL_GAS))
+            pools.append(SolidlyPool(pool, token0, token1, stable))
+        self.send_batch(calls)
+        return pools
+
+    def set_solidly_custom_fee(self, deployment: SolidlyDeployment, pool: str, fee: int) -> None:
+        """Set a per-pool fee (420 = ZERO_FEE_INDICATOR means 0%, 0 restores the default)."""
+        factory = self.solidly_factory(deployment)
+        self.transact(factory.functions.setCustomFee(to_checksum_address(pool), fee), gas=_CALL_GAS)
+
+    def swap_solidly(self, pool: str, token_in: str, amount_in: int, to: str | None = None) -> int:
+        """Swap exactly ``amount_in`` of ``token_in``: quote with getAmountOut, pay, swap."""
+        contract = self.solidly_pool(pool)
+        amount_out = contract.functions.getAmountOut(
+            amount_in, to_checksum_address(token_in)
+        ).call()
+        if amount_out == 0:
+            raise DevnetError(f"swapping {amount_in} of {token_in} in {pool} would return nothing")
+        zero_for_one = to_checksum_address(token_in) == contract.functions.token0().call()
+        self.mint(token_in, pool, amount_in)
+        outs = (0, amount_out) if zero_for_one else (amount_out, 0)
+        self.transact(
+            contract.functions.swap(*outs, to_checksum_address(to or self.deployer), b""),
+            gas=_CALL_GAS,
+        )
+        return amount_out
+
+    # ---- a ready-made market ----
+
+    def deploy_market(self) -> Market:
+        """Deploy a small market: four tokens, two odd tokens, and pools of every family.
+
+        Prices are consistent-ish (WETH ~ 3,000 USDC) with small gaps between
+        venues so that cycles exist; amounts are raw integer units.
+        """
+        weth = self.deploy_token("WETH", 18, "Wrapped Ether")
+        usdc = self.deploy_token("USDC", 6, "USD Coin")
+        dai = self.deploy_token("DAI", 18, "Dai Stablecoin")
+        wbtc = self.deploy_token("WBTC", 8, "Wrapped BTC")
+        mkr = self.deploy_bytes32_token("MKR", 18, "Maker")
+        nodec = self.deploy_no_decimals_token("NODEC", "No Decimals")
+        e18, e6, e8 = 10**18, 10**6, 10**8
+
+        v2 = self.deploy_uniswap_v2()
+        v2_pairs = self.create_v2_pairs(
+            v2,
+            [
+                (weth.address, usdc.address, 1_000 * e18, 3_000_000 * e6),
+                (weth.address, dai.address, 800 * e18, 2_430_000 * e18),
+                (usdc.address, dai.address, 2_000_000 * e6, 2_000_000 * e18),
+                (wbtc.address, weth.address, 50 * e8, 1_000 * e18),
+                (mkr.address, weth.address, 1_000 * e18, 500 * e18),
+                (nodec.address, weth.address, 1_000_000 * e18, 100 * e18),
+            ],
+        )
+
+        v3 = self.deploy_uniswap_v3()
+        weth_usdc_price = Fraction(3_010 * e6, e18)
+        wbtc_weth_price = Fraction(19 * e18, e8)
+        v3_specs = []
+        for token_a, token_b, fee, price in (
+            (weth, usdc, 500, weth_usdc_price),
+            (weth, usdc, 3000, weth_usdc_price * Fraction(1003, 1000)),
+            (wbtc, weth, 3000, wbtc_weth_price),
+        ):
+            token0, _ = sort_tokens(token_a.address, token_b.address)
+            raw_price = price if token0 == token_a.address else 1 / price
+            spacing = V3_TICK_SPACING[fee]
+            centre = nearest_usable_tick(tick_at_price(raw_price), spacing)
+            positions = [
+                (centre - 10 * spacing, centre + 10 * spacing, 10**16),
+                (centre - 50 * spacing, centre + 50 * spacing, 10**16),
+                (
+                    nearest_usable_tick(MIN_TICK, spacing),
+                    nearest_usable_tick(MAX_TICK, spacing),
+                    10**15,
+                ),
+            ]
+            v3_specs.append(
+                (token_a.address, token_b.address, fee, sqrt_price_x96_for(raw_price), positions)
+            )
+        v3_pools = self.create_v3_pools(v3, v3_specs)
+
+        solidly = self.deploy_solidly()
+        solidly_pools = self.create_solidly_pools(
+            solidly,
+            [
+                (weth.address, usdc.address, False, 500 * e18, 1_495_000 * e6),
+                (usdc.address, dai.address, True, 1_000_000 * e6, 1_000_000 * e18),
+                (weth.address, dai.address, False, 300 * e18, 905_000 * e18),
+            ],
+        )
+        return Market(
+            tokens={t.symbol: t for t in (weth, usdc, dai, wbtc)},
+            v2=v2,
+            v2_pairs=tuple(v2_pairs),
+            v3=v3,
+            v3_pools=tuple(v3_pools),
+            solidly=solidly,
+            solidly_pools=tuple(solidly_pools),
+            odd_tokens={t.symbol: t for t in (mkr, nodec)},
+        )
+
+
+def connect(rpc_url: str, timeout: float = 60.0) -> Web3:
+    """A synchronous ``Web3`` for set-up work against a local node."""
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
