@@ -29,8 +29,10 @@ interface IV3Reads {
 ///  - solidlyPools: one word per pool: address in bits 0-159; bit 160 asks for the
 ///    stable flag and the factory fee as well.
 ///  - v3Pools: one word per pool: address in bits 0-159, first and last tick-bitmap
-///    word positions (int16) in bits 160-175 and 176-191; a first word above the
-///    last reads no bitmap (price and liquidity only).
+///    word positions (int16) in bits 160-175 and 176-191; with bit 192 set they are
+///    offsets from the word holding the current tick (so one call reads the words
+///    around wherever the price is now). A first word above the last reads no
+///    bitmap (price and liquidity only).
 ///
 /// Output words, in order:
 ///  - block number;
@@ -40,9 +42,10 @@ interface IV3Reads {
 ///    fee << 224 | reserve0 << 112 | reserve1, and when `wide` (a reserve above 112
 ///    bits) the low bits are zero and two more words follow: reserve0, reserve1;
 ///  - per V3 pool: ok << 255 | uint24(tick) << 160 | sqrtPriceX96; when ok, then
-///    uint24(tickSpacing) << 128 | liquidity, the count of non-zero bitmap words,
-///    and per non-zero word: its position (int256), the bitmap, and the
-///    liquidityNet (int256) of each set bit in ascending bit order.
+///    uint24(tickSpacing) << 128 | liquidity, then
+///    uint16(lastWord) << 32 | uint16(firstWord) << 16 | count of non-zero words
+///    (the word range actually read), and per non-zero word: its position (int256),
+///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order.
 ///
 /// Only the first two words of slot0 are decoded, so Uniswap's and PancakeSwap's
 /// slot0 (whose last field differs) both work.
@@ -117,37 +120,55 @@ contract PoolStateReader is ReaderBase {
 
     function _tryReadV3(Words memory out, uint256 entry) private view returns (bool) {
         address pool = address(uint160(entry & MASK160));
-        (bool ok, int256 spacing) = _readV3Head(out, pool);
+        (bool ok, int256 spacing, int256 tick) = _readV3Head(out, pool);
         if (!ok) return false;
+        (int256 wordLo, int256 wordHi) = _wordRange(entry, tick, spacing);
+        if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
         uint256 countAt = out.length;
         _push(out, 0);
-
-        int256 wordLo = int256(int16(uint16(entry >> 160)));
-        int256 wordHi = int256(int16(uint16(entry >> 176)));
-        if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
         uint256 nonZero = 0;
         for (int256 wordPos = wordLo; wordPos <= wordHi; wordPos++) {
             (bool wordOk, bool initialized) = _readBitmapWord(out, pool, wordPos, spacing);
             if (!wordOk) return false;
             if (initialized) nonZero += 1;
         }
-        out.data[countAt] = nonZero;
+        out.data[countAt] =
+            nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32);
         return true;
     }
 
+    /// @dev The bitmap words to read: as given, or (bit 192) relative to the current tick's word.
+    function _wordRange(uint256 entry, int256 tick, int256 spacing) private pure returns (int256 lo, int256 hi) {
+        lo = int256(int16(uint16(entry >> 160)));
+        hi = int256(int16(uint16(entry >> 176)));
+        if ((entry >> 192) & 1 == 1) {
+            int256 compressed = tick / spacing;
+            if (tick < 0 && tick % spacing != 0) compressed -= 1;
+            int256 centre = compressed >> 8;
+            lo = _clampWord(centre + lo);
+            hi = _clampWord(centre + hi);
+        }
+    }
+
+    function _clampWord(int256 word) private pure returns (int256) {
+        if (word < type(int16).min) return type(int16).min;
+        if (word > type(int16).max) return type(int16).max;
+        return word;
+    }
+
     /// @dev Append the price/tick word and the spacing/liquidity word.
-    function _readV3Head(Words memory out, address pool) private view returns (bool, int256) {
+    function _readV3Head(Words memory out, address pool) private view returns (bool, int256, int256) {
         (bool ok, uint256 sqrtPrice, uint256 tickWord) = _read(pool, IV3Reads.slot0.selector, 0, 0, 0, 64);
-        if (!ok || sqrtPrice > MASK160 || !_isInt(tickWord, 2)) return (false, 0);
+        if (!ok || sqrtPrice > MASK160 || !_isInt(tickWord, 2)) return (false, 0, 0);
         uint256 liquidity;
         (ok, liquidity,) = _read(pool, IV3Reads.liquidity.selector, 0, 0, 0, 32);
-        if (!ok || liquidity >= (1 << 128)) return (false, 0);
+        if (!ok || liquidity >= (1 << 128)) return (false, 0, 0);
         uint256 spacingWord;
         (ok, spacingWord,) = _read(pool, IV3Reads.tickSpacing.selector, 0, 0, 0, 32);
-        if (!ok || !_isInt(spacingWord, 2) || int256(spacingWord) <= 0) return (false, 0);
+        if (!ok || !_isInt(spacingWord, 2) || int256(spacingWord) <= 0) return (false, 0, 0);
         _push(out, OK | ((tickWord & 0xffffff) << 160) | sqrtPrice);
         _push(out, ((spacingWord & 0xffffff) << 128) | liquidity);
-        return (true, int256(spacingWord));
+        return (true, int256(spacingWord), int256(tickWord));
     }
 
     /// @dev Append a non-zero bitmap word (position, bitmap, liquidityNet per set bit).

@@ -179,3 +179,19 @@ def test_pool_list_reader(devnet: Devnet, market: Market) -> None:
     assert [item.stable for item in listings] == [p.stable for p in market.solidly_pools]
     words = readers.call_reader(devnet.w3, readers.pool_list_call_data(DEAD, 0, 0, 10))
     assert readers.decode_pool_list(words, 0)[1:] == (0, [])
+
+
+def test_relative_word_range_is_centred_on_the_current_tick(devnet: Devnet, market: Market) -> None:
+    requests = [readers.V3Request(p.address, -2, 2, relative=True) for p in market.v3_pools]
+    states = readers.decode_pool_states(
+        readers.call_reader(devnet.w3, readers.pool_state_call_data(v3=requests)), v3=requests
+    )
+    for snapshot, pool in zip(states.v3, market.v3_pools, strict=True):
+        centre = (snapshot.tick // pool.tick_spacing) >> 8
+        assert (snapshot.word_lo, snapshot.word_hi) == (centre - 2, centre + 2)
+        absolute = readers.V3Request(pool.address, centre - 2, centre + 2)
+        same = readers.decode_pool_states(
+            readers.call_reader(devnet.w3, readers.pool_state_call_data(v3=[absolute])),
+            v3=[absolute],
+        )
+        assert same.v3[0] == snapshot

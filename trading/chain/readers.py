@@ -142,11 +142,17 @@ class SolidlyRequest:
 
 @dataclass(frozen=True)
 class V3Request:
-    """A V3 pool to read with the tick-bitmap words ``word_lo..word_hi`` (none if lo > hi)."""
+    """A V3 pool to read with the tick-bitmap words ``word_lo..word_hi`` (none if lo > hi).
+
+    With ``relative`` the bounds are offsets from the word holding the pool's
+    current tick, chosen on chain: ``V3Request(pool, -2, 2, relative=True)``
+    reads five words centred on the price, whatever it is, in one call.
+    """
 
     address: str
     word_lo: int = 0
     word_hi: int = -1
+    relative: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,11 @@ class SolidlyReserves:
 
 @dataclass(frozen=True)
 class V3Snapshot:
-    """Raw state of a V3 pool: price, liquidity, bitmap words read and their ticks' liquidityNet."""
+    """Raw state of a V3 pool: price, liquidity, bitmap words read and their ticks' liquidityNet.
+
+    ``word_lo..word_hi`` is the word range actually read (resolved on chain for
+    relative requests); ``ticks`` holds every initialized tick in it.
+    """
 
     address: str
     ok: bool
@@ -216,6 +226,7 @@ def pool_state_call_data(
             int(request.address, 16)
             | ((request.word_lo & 0xFFFF) << 160)
             | ((request.word_hi & 0xFFFF) << 176)
+            | (int(request.relative) << 192)
         )
     return _creation(
         "PoolStateReader",
@@ -275,7 +286,8 @@ def _decode_v3(cursor: _Cursor, request: V3Request) -> V3Snapshot:
         return V3Snapshot(request.address, False, word_lo=request.word_lo, word_hi=request.word_hi)
     second = cursor.take()
     spacing = _signed(second >> 128, 24)
-    count = cursor.take()
+    range_word = cursor.take()
+    count = range_word & 0xFFFF
     bitmaps = []
     ticks = []
     for _ in range(count):
@@ -292,8 +304,8 @@ def _decode_v3(cursor: _Cursor, request: V3Request) -> V3Snapshot:
         tick=_signed(head >> 160, 24),
         liquidity=second & _MASK128,
         tick_spacing=spacing,
-        word_lo=request.word_lo,
-        word_hi=request.word_hi,
+        word_lo=_signed(range_word >> 16, 16),
+        word_hi=_signed(range_word >> 32, 16),
         bitmaps=tuple(bitmaps),
         ticks=tuple(ticks),
     )
