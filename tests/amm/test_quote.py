@@ -24,7 +24,18 @@ B = "0x0000000000000000000000000000000000000B02"
 def _states() -> list[PoolState]:
     return [
         V2PoolState("0xv2", A, B, 10**21, 2 * 10**21, 30, 1),
-        V3PoolState("0xv3", A, B, 3000, 60, 2**96, 0, 10**21, {-887220: 10**21, 887220: -(10**21)}),
+        V3PoolState(
+            "0xv3",
+            A,
+            B,
+            3000,
+            60,
+            2**96,
+            0,
+            10**21,
+            {-887220: 10**21, 887220: -(10**21)},
+            *V3PoolState.full_word_range(60),
+        ),
         SolidlyPoolState("0xsv", A, B, 10**21, 2 * 10**21, 18, 18, False, 30),
         SolidlyPoolState("0xss", A, B, 10**21, 10**21, 18, 18, True, 5),
     ]

@@ -727,7 +727,7 @@ def test_the_state_is_immutable_hashable_and_validated() -> None:
     with pytest.raises(AttributeError):
         a.liquidity = 5  # type: ignore[misc]
     with pytest.raises(ValueError):
-        V3PoolState("0xpool", T0, T1, 3000, 60, 2**96, 0, E18, {30: 1})
+        V3PoolState("0xpool", T0, T1, 3000, 60, 2**96, 0, E18, {30: 1}, -1, 0)
     with pytest.raises(ValueError):
         V3PoolState("0xpool", T0, T1, 3000, 60, 2**96, 0, E18, {}, 5, 4)
     with pytest.raises(ContractRevert, match="AS"):

@@ -111,7 +111,7 @@ def test_spot_prices_of_each_pool_family() -> None:
     volatile = SolidlyPoolState("sv", WETH, USDC, 10 * E18, 30_000 * 10**6, 18, 6, False, 30)
     assert spot_price(volatile, WETH) == Fraction(3000 * 10**6, E18)
     sqrt_price = 2**96 * 3  # token1 per token0 = 9
-    v3 = V3PoolState("v3", WETH, USDC, 500, 10, sqrt_price, 21972, 10**18)
+    v3 = V3PoolState("v3", WETH, USDC, 500, 10, sqrt_price, 21972, 10**18, (), 0, 0)
     assert spot_price(v3, WETH) == 9
     assert spot_price(v3, USDC) == Fraction(1, 9)
     # A balanced stable pool is at 1:1 in whole tokens, whatever the decimals.
@@ -127,5 +127,5 @@ def test_path_price_multiplies_along_the_path() -> None:
     assert price == Fraction(3000, 1)  # 3000 DAI wei per WETH wei: same decimals
     assert path_price([]) == 1
     sqrt_price = isqrt(3000 * 10**6 * 2**192 // E18)
-    v3 = V3PoolState("v3", WETH, USDC, 500, 10, sqrt_price, 0, 10**18)
+    v3 = V3PoolState("v3", WETH, USDC, 500, 10, sqrt_price, 0, 10**18, (), 0, 0)
     assert abs(float(path_price([(v3, WETH)])) - 3000 * 10**6 / E18) < 1e-15

@@ -40,9 +40,6 @@ from trading.amm.errors import (
     InsufficientLiquidity,
 )
 
-MIN_WORD_ANY_SPACING = m.MIN_TICK >> 8  # the lowest word any pool can use (spacing 1)
-MAX_WORD_ANY_SPACING = m.MAX_TICK >> 8
-
 
 @dataclass(frozen=True, slots=True)
 class V3SwapResult:
@@ -71,7 +68,15 @@ def _normalise_ticks(
 
 @dataclass(frozen=True, slots=True)
 class V3PoolState:
-    """A Uniswap V3 pool at one block, with the tick data read for it."""
+    """A Uniswap V3 pool at one block, with the tick data read for it.
+
+    ``tick`` is ``slot0.tick`` as read: after a swap that ended exactly on a
+    tick boundary going down it is one below the tick of the price, and the
+    contract relies on that, so it is not recomputed here. ``min_word`` and
+    ``max_word`` have no defaults on purpose: claiming complete tick data by
+    accident is how a quoter returns a confident wrong number. Use
+    :meth:`full_word_range` when every word really was read.
+    """
 
     address: str
     token0: str
@@ -81,9 +86,9 @@ class V3PoolState:
     sqrt_price_x96: int
     tick: int
     liquidity: int
-    ticks: tuple[tuple[int, int], ...] = ()
-    min_word: int = MIN_WORD_ANY_SPACING
-    max_word: int = MAX_WORD_ANY_SPACING
+    ticks: tuple[tuple[int, int], ...]
+    min_word: int
+    max_word: int
     block_number: int = 0
     _net: dict[int, int] = field(init=False, repr=False, compare=False, hash=False)
     _words: dict[int, int] = field(init=False, repr=False, compare=False, hash=False)

@@ -35,14 +35,17 @@ zero at ``(b + c*x)**2 = a*b``, so::
 
     x* = (isqrt(a*b) - b) // c        (a cycle pays only if a > b)
 
-The floors in each hop make the exact profit a step function a few wei below
-that curve, so the exact optimum can sit a little away from ``x*``. The
-curve bounds the exact profit from above, so every input that could beat the
-best exact profit ``T`` found so far satisfies ``P(x) >= T``: a quadratic
-``c*x**2 + (b + c*T - a)*x + b*T <= 0`` whose integer roots bound the window
-to search. Small windows are searched exhaustively (the exact optimum); a
-wide window means a flat top where a few wei do not matter, and only a
-neighbourhood of ``x*`` is checked.
+The floors in each hop make the exact profit a step function a few units
+below that curve, so the exact optimum can sit hundreds of units away from
+``x*`` in small pools. The curve bounds the exact profit from above, so every
+input that could beat the best exact profit ``T`` found so far satisfies
+``P(x) >= T + 1``: a quadratic ``c*x**2 + (b + c*(T+1) - a)*x + b*(T+1) <= 0``
+whose integer roots bound the window to search. A window of up to
+``EXHAUSTIVE_WINDOW`` inputs is walked outward from ``x*`` until the bound
+cannot win any more, which finds the exact optimum. A wider window means a
+flat top: only ``NEIGHBOURHOOD`` inputs either side of ``x*`` are checked,
+and the result is then within the rounding granularity (the value of one
+smallest unit of an intermediate token) of the exact optimum.
 
 A Solidly hop takes its fee as ``x - x*f//10000``, which rounds the kept
 input up, not down; its bound is the Moebius map ``((10000-f)*x + 10000)*R_out
