@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from trading.amm import ContractRevert, InsufficientInputAmount, InsufficientLiquidity
@@ -88,7 +88,13 @@ def test_get_amount_in_buys_at_least_the_amount_out(
 ) -> None:
     amount_out = data.draw(st.integers(1, reserve_out - 1))
     amount_in = get_amount_in(amount_out, reserve_in, reserve_out, fee_bps)
-    assert get_amount_out(amount_in, reserve_in, reserve_out, fee_bps) >= amount_out
+    try:
+        bought = get_amount_out(amount_in, reserve_in, reserve_out, fee_bps)
+    except ContractRevert:
+        # buying nearly the whole reserve needs an input whose product overflows uint256,
+        # where the library reverts too
+        assume(False)
+    assert bought >= amount_out
 
 
 def test_it_refuses_bad_inputs_like_the_library() -> None:
