@@ -1,0 +1,56 @@
+import pickle
+
+import pytest
+
+from trading.chain.signer import Signer, SignerNotConfigured
+
+# anvil's well-known first development key (public test data, holds nothing).
+DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def test_signer_from_env_or_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY_FILE", raising=False)
+    with pytest.raises(SignerNotConfigured, match="LISTONIAN_PRIVATE_KEY"):
+        Signer.from_environment()
+    key_file = tmp_path / "key"
+    key_file.write_text(DEV_KEY + "\n")
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY_FILE", str(key_file))
+    assert Signer.from_environment().address == DEV_ADDRESS
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", DEV_KEY[2:])
+    assert Signer.from_environment().address == DEV_ADDRESS
+
+
+def test_the_key_never_shows(monkeypatch):
+    signer = Signer.from_key(DEV_KEY)
+    for text in (repr(signer), str(signer), f"{signer}"):
+        assert DEV_KEY[2:].lower() not in text.lower()
+        assert DEV_ADDRESS in text
+    with pytest.raises(TypeError):
+        pickle.dumps(signer)
+
+
+def test_a_malformed_key_is_refused_without_echoing_it():
+    bad = DEV_KEY[:-1] + "z"
+    with pytest.raises(SignerNotConfigured) as excinfo:
+        Signer.from_key(bad)
+    assert bad[2:12] not in str(excinfo.value)
+
+
+def test_signing_produces_the_hash_the_node_reports(w3):
+    signer = Signer.from_key(DEV_KEY)
+    tx = {
+        "to": "0x000000000000000000000000000000000000dEaD",
+        "value": 1,
+        "gas": 21_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+        "nonce": w3.eth.get_transaction_count(signer.address),
+        "chainId": w3.eth.chain_id,
+        "type": 2,
+    }
+    raw, tx_hash = signer.sign_transaction(tx)
+    sent = w3.eth.send_raw_transaction(raw)
+    assert "0x" + bytes(sent).hex() == tx_hash
+    assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1

@@ -1,0 +1,51 @@
+"""One nonce manager per signing account.
+
+Nonces are handed out locally (so several transactions can be prepared without
+a round trip each) and resynchronised from the node's pending count after any
+error, because after a failed send nobody knows which nonces the node saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+
+class _Requester(Protocol):
+    async def request(self, method: str, params: list[Any] | None = None) -> Any: ...
+
+
+class NonceManager:
+    def __init__(self, client: _Requester, address: str) -> None:
+        self.client = client
+        self.address = address
+        self._lock = asyncio.Lock()
+        self._next: int | None = None
+        self.resyncs = 0
+
+    async def _pending_count(self) -> int:
+        return int(
+            await self.client.request("eth_getTransactionCount", [self.address, "pending"]), 16
+        )
+
+    async def next_nonce(self) -> int:
+        """The next nonce to use (fetched from the node the first time)."""
+        async with self._lock:
+            if self._next is None:
+                self._next = await self._pending_count()
+            nonce = self._next
+            self._next += 1
+            return nonce
+
+    async def resync(self) -> int:
+        """Forget local state and read the pending count again; returns it."""
+        async with self._lock:
+            self._next = await self._pending_count()
+            self.resyncs += 1
+            return self._next
+
+    async def mined_count(self) -> int:
+        """Transactions of this account included in the latest block."""
+        return int(
+            await self.client.request("eth_getTransactionCount", [self.address, "latest"]), 16
+        )
