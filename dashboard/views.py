@@ -1,15 +1,217 @@
-"""Dashboard pages. Views stay thin: reads go through selectors."""
+"""Dashboard pages. Views stay thin: reads go through selectors, writes through services.
+
+One template serves a page and its fragments (``{% partialdef %}``): htmx
+requests get the fragment they target, plain requests the whole page.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from dashboard import broadcast, charts, exports
+from dashboard.forms import HistoryFilterForm, PerformanceRangeForm
 from trading import selectors
+from trading.models import BotConfig, Network
+from trading.services.dashboard import bot_config_set_paused
+
+PAGE_SIZE = 50
+FEED_OPPORTUNITIES = 20
+FEED_TRADES = 10
+
+
+def _pill() -> dict[str, Any]:
+    """What the top bar shows on every page: mode and kill switch (one query)."""
+    config = BotConfig.load()
+    return {"mode_label": config.get_mode_display(), "paused": config.paused}
+
+
+def _overview_context() -> dict[str, Any]:
+    snapshot = selectors.latest_gas_snapshot()
+    status = broadcast.status_event()
+    return {
+        "status": status,
+        "pill": status,
+        "stats": broadcast.stats_event(),
+        "gas": broadcast.gas_event(snapshot) if snapshot else None,
+        "opportunities": broadcast.opportunity_events(
+            selectors.recent_opportunities(FEED_OPPORTUNITIES)
+        ),
+        "trades": broadcast.trade_events(selectors.recent_trades(FEED_TRADES)),
+        "feed_opportunities": FEED_OPPORTUNITIES,
+        "feed_trades": FEED_TRADES,
+    }
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    context = {"summary": selectors.overview_summary()}
-    return render(request, "dashboard/overview.html", context)
+    """Bot status and controls, live feeds, gas, market, component health, memory bank."""
+    template = "dashboard/overview.html"
+    if request.htmx and request.GET.get("panels"):
+        # After a reconnect the page asks for every live panel at once, to
+        # catch up on the events it missed while it was offline.
+        template += "#live-panels"
+    return render(request, template, _overview_context())
+
+
+def _bot_status_response(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render(
+            request, "dashboard/overview.html#bot-status", {"status": broadcast.status_event()}
+        )
+    return redirect("dashboard:overview")
+
+
+@login_required
+@require_POST
+def bot_pause(request: HttpRequest) -> HttpResponse:
+    """Turn the kill switch on: nothing is sent until an operator resumes."""
+    bot_config_set_paused(paused=True, reason=request.POST.get("reason", ""), user=request.user)
+    return _bot_status_response(request)
+
+
+@login_required
+@require_POST
+def bot_resume(request: HttpRequest) -> HttpResponse:
+    """Turn the kill switch off."""
+    bot_config_set_paused(paused=False, user=request.user)
+    return _bot_status_response(request)
+
+
+def _history(request: HttpRequest, *, kind: str) -> tuple[Any, dict[str, Any]]:
+    form = HistoryFilterForm(request.GET or None, kind=kind)
+    filters = form.filters()
+    if kind == "opportunities":
+        queryset = selectors.opportunity_history(filters)
+    else:
+        queryset = selectors.trade_history(filters)
+    return queryset, {"form": form, "pill": _pill()}
+
+
+def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:
+    queryset, context = _history(request, kind=kind)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    if kind == "opportunities":
+        rows = broadcast.opportunity_events(page.object_list)
+    else:
+        rows = broadcast.trade_events(page.object_list)
+    context.update(page=page, rows=rows, filtered=bool(request.GET.dict().keys() - {"page"}))
+    if request.htmx and request.htmx.target == "results":
+        template += "#results"
+    return render(request, template, context)
+
+
+@login_required
+def opportunities(request: HttpRequest) -> HttpResponse:
+    """Opportunity history with filters and pagination."""
+    return _history_page(request, kind="opportunities", template="dashboard/opportunities.html")
+
+
+@login_required
+def opportunities_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered opportunities as CSV (every page)."""
+    queryset, _ = _history(request, kind="opportunities")
+    return exports.csv_response(exports.opportunity_rows(queryset), "opportunities")
+
+
+@login_required
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One opportunity: its path hop by hop, amounts and the trades made of it."""
+    opportunity = selectors.opportunity_detail(pk)
+    if opportunity is None:
+        raise Http404("No such opportunity")
+    context = {
+        "opportunity": opportunity,
+        "o": broadcast.opportunity_event(opportunity),
+        "trades": broadcast.trade_events(opportunity.trades.all()),
+        "pill": _pill(),
+    }
+    return render(request, "dashboard/opportunity_detail.html", context)
+
+
+@login_required
+def trades(request: HttpRequest) -> HttpResponse:
+    """Trade history with filters and pagination."""
+    return _history_page(request, kind="trades", template="dashboard/trades.html")
+
+
+@login_required
+def trades_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered trades as CSV (every page)."""
+    queryset, _ = _history(request, kind="trades")
+    return exports.csv_response(exports.trade_rows(queryset), "trades")
+
+
+@login_required
+def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One trade: path, amounts, gas, transaction and the opportunity it came from."""
+    trade = selectors.trade_detail(pk)
+    if trade is None:
+        raise Http404("No such trade")
+    context = {
+        "trade": trade,
+        "t": broadcast.trade_event(trade),
+        "o": broadcast.opportunity_event(trade.opportunity),
+        "token": trade.opportunity.start_token,
+        "pill": _pill(),
+    }
+    return render(request, "dashboard/trade_detail.html", context)
+
+
+def _performance(request: HttpRequest) -> tuple[PerformanceRangeForm, Any, selectors.Performance]:
+    form = PerformanceRangeForm(request.GET or None)
+    time_range = form.time_range()
+    perf = selectors.performance(
+        since=time_range.since, until=time_range.until, mode=form.trade_mode()
+    )
+    return form, time_range, perf
+
+
+@login_required
+def performance(request: HttpRequest) -> HttpResponse:
+    """Charts of profit, success rate, gas and opportunities over a chosen range."""
+    form, time_range, perf = _performance(request)
+    data = charts.performance_json(perf)
+    context = {
+        "form": form,
+        "range": time_range,
+        "perf": perf,
+        "data": data,
+        "total_trades": sum(perf.trades),
+        "success_rate": _rate(sum(perf.successful), sum(perf.settled)),
+        "query": request.GET.urlencode(),
+        "pill": _pill(),
+    }
+    return render(request, "dashboard/performance.html", context)
+
+
+def _rate(ok: int, settled: int) -> str:
+    return f"{ok * 100 / settled:.1f}%" if settled else ""
+
+
+@login_required
+def performance_data(request: HttpRequest) -> JsonResponse:
+    """The performance series as JSON (exact decimal strings, never floats)."""
+    _, _, perf = _performance(request)
+    return JsonResponse(charts.performance_json(perf))
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Where the settings live: links into admin for staff, a summary for everyone."""
+    context = {
+        "config": BotConfig.load(),
+        "network": Network.objects.active(),
+        "signer_configured": settings.LISTONIAN_SIGNER_CONFIGURED,
+        "time_zone": settings.LISTONIAN_TIME_ZONE,
+        "channel_layer": broadcast.channel_layer_name(),
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "pill": _pill(),
+    }
+    return render(request, "dashboard/settings.html", context)

@@ -1,10 +1,93 @@
-"""Read-side queries used by views, commands and the engine."""
+"""Read-side queries used by views, commands and the engine.
+
+Sums of token amounts use :class:`~trading.fields.AmountSum` (exact on SQLite
+and PostgreSQL); conversions between smallest units and the decimal numbers
+people type or read go through :func:`amount_from_units` and
+:func:`amount_to_units`, which use ``Decimal`` with enough precision for any
+uint256 and never a float.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
-from trading.models import BotConfig, Network, Opportunity, Trade, TradeStatus
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from trading.addresses import normalize_address
+from trading.fields import UINT256_MAX, AmountSum
+from trading.models import (
+    BotConfig,
+    ComponentHealth,
+    EngineState,
+    GasSnapshot,
+    Network,
+    Opportunity,
+    Pool,
+    Token,
+    Trade,
+    TradeStatus,
+)
+
+# --- Exact unit conversion ------------------------------------------------------------------
+
+
+def amount_from_units(
+    value: Decimal | str | int, decimals: int, *, rounding: str = ROUND_FLOOR
+) -> int:
+    """Convert an amount in token units (``"0.01"``) into the smallest unit, exactly.
+
+    Digits finer than the token's precision are rounded with ``rounding``: a lower
+    bound of a filter rounds up (``ROUND_CEILING``) and an upper bound down
+    (``ROUND_FLOOR``), so a range never admits a value outside what was typed.
+    The result is clamped to ±(2**256-1), beyond which no amount exists.
+    """
+    with localcontext() as ctx:
+        # 2**256 has 78 digits; leave room for the fraction and the scaling.
+        ctx.prec = 200
+        ctx.Emax = 10_000
+        ctx.Emin = -10_000
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        scaled = number.scaleb(decimals).to_integral_value(rounding=rounding)
+    amount = int(scaled)
+    return max(-UINT256_MAX, min(UINT256_MAX, amount))
+
+
+def amount_to_units(amount: int, decimals: int) -> str:
+    """Exact decimal string of ``amount`` smallest units (``10**16``, 18 → ``"0.01"``).
+
+    Unlike :func:`trading.formatting.format_amount` nothing is truncated or
+    grouped: this is for machines (CSV, chart data), not for reading.
+    """
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**decimals)
+    if not decimals or not fraction:
+        return f"{sign}{whole}"
+    digits = f"{fraction:0{decimals}d}".rstrip("0")
+    return f"{sign}{whole}.{digits}"
+
+
+def operator_zone() -> dt.tzinfo:
+    """The operator's time zone (LISTONIAN_TIME_ZONE), UTC when it is not a valid name."""
+    try:
+        return zoneinfo.ZoneInfo(settings.LISTONIAN_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+# --- Overview -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -36,3 +119,472 @@ def overview_summary() -> OverviewSummary:
         successful_trades=Trade.objects.filter(status=TradeStatus.SUCCESS).count(),
         pending_trades=Trade.objects.filter(status=TradeStatus.PENDING).count(),
     )
+
+
+def engine_state() -> EngineState | None:
+    """The engine's state row, or None before the engine first ran (reads never create it)."""
+    return EngineState.objects.filter(pk=1).first()
+
+
+def component_health() -> list[ComponentHealth]:
+    """Every engine component's health row, by name."""
+    return list(ComponentHealth.objects.order_by("name"))
+
+
+def latest_gas_snapshot() -> GasSnapshot | None:
+    """The most recent gas snapshot of any network."""
+    return GasSnapshot.objects.select_related("network").order_by("-created_at", "-id").first()
+
+
+def recent_opportunities(limit: int = 20) -> list[Opportunity]:
+    """The newest opportunities, with what their rows show already loaded."""
+    return list(
+        Opportunity.objects.select_related("start_token", "network")
+        .prefetch_related("pools__dex")
+        .order_by("-detected_at", "-id")[:limit]
+    )
+
+
+def recent_trades(limit: int = 10) -> list[Trade]:
+    """The newest trades, with what their rows show already loaded."""
+    return list(
+        Trade.objects.select_related("opportunity__start_token", "opportunity__network")
+        .prefetch_related("opportunity__pools__dex")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def tokens_by_address(addresses: Iterable[str]) -> dict[str, Token]:
+    """Tokens keyed by lower-case address (one query, whatever the number of addresses)."""
+    wanted = set()
+    for address in addresses:
+        try:
+            wanted.add(normalize_address(address))
+        except (ValidationError, TypeError):
+            continue  # a malformed path entry shows as its raw text instead
+    if not wanted:
+        return {}
+    found: dict[str, Token] = {}
+    for token in Token.objects.filter(address__in=wanted).order_by("id"):
+        found.setdefault(token.address.lower(), token)
+    return found
+
+
+# --- Memory bank ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenTotals:
+    """Exact totals of one start token's history (amounts in smallest units)."""
+
+    token_id: int
+    symbol: str
+    decimals: int
+    opportunities: int = 0
+    net_profit: int = 0
+    trades: int = 0
+    realized_profit: int = 0
+    gas_cost_wei: int = 0
+
+
+@dataclass(frozen=True)
+class MemoryBank:
+    """What the bot has stored: counts, outcomes, exact totals and retention."""
+
+    opportunities: int
+    trades: int
+    successful_trades: int
+    settled_trades: int
+    pending_trades: int
+    totals: tuple[TokenTotals, ...]
+    oldest_opportunity_at: dt.datetime | None
+    newest_opportunity_at: dt.datetime | None
+    oldest_trade_at: dt.datetime | None
+    newest_trade_at: dt.datetime | None
+    retention_days: int
+    retention_max_rows: int
+    last_retention_at: dt.datetime | None
+    gas_cost_wei: int = 0
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        """Successful share of settled trades (0..1), None when none has settled."""
+        if not self.settled_trades:
+            return None
+        return Decimal(self.successful_trades) / Decimal(self.settled_trades)
+
+
+def memory_bank() -> MemoryBank:
+    """Stored history at a glance, in six queries whatever the table sizes."""
+    config = BotConfig.load()
+    opportunities = Opportunity.objects.order_by().aggregate(
+        n=Count("id"), oldest=Min("detected_at"), newest=Max("detected_at")
+    )
+    settled = ~Q(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])
+    trades = Trade.objects.order_by().aggregate(
+        n=Count("id"),
+        ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
+        settled=Count("id", filter=settled),
+        pending=Count("id", filter=Q(status=TradeStatus.PENDING)),
+        oldest=Min("created_at"),
+        newest=Max("created_at"),
+    )
+    by_token: dict[int, dict] = {}
+    for row in Opportunity.objects.totals_by_token():
+        by_token[row["start_token_id"]] = {
+            "token_id": row["start_token_id"],
+            "symbol": row["start_token__symbol"],
+            "decimals": row["start_token__decimals"],
+            "opportunities": row["count"],
+            "net_profit": row["net_profit"],
+        }
+    for row in Trade.objects.totals_by_token():
+        entry = by_token.setdefault(
+            row["opportunity__start_token_id"],
+            {
+                "token_id": row["opportunity__start_token_id"],
+                "symbol": row["opportunity__start_token__symbol"],
+                "decimals": row["opportunity__start_token__decimals"],
+            },
+        )
+        entry.update(
+            trades=row["count"],
+            realized_profit=row["realized_profit"],
+            gas_cost_wei=row["gas_cost_wei"],
+        )
+    totals = tuple(
+        TokenTotals(**entry) for entry in sorted(by_token.values(), key=lambda e: e["symbol"])
+    )
+    state = engine_state()
+    return MemoryBank(
+        opportunities=opportunities["n"],
+        trades=trades["n"],
+        successful_trades=trades["ok"],
+        settled_trades=trades["settled"],
+        pending_trades=trades["pending"],
+        totals=totals,
+        oldest_opportunity_at=opportunities["oldest"],
+        newest_opportunity_at=opportunities["newest"],
+        oldest_trade_at=trades["oldest"],
+        newest_trade_at=trades["newest"],
+        retention_days=config.retention_days,
+        retention_max_rows=config.retention_max_rows,
+        last_retention_at=state.last_retention_at if state else None,
+        gas_cost_wei=sum(t.gas_cost_wei for t in totals),
+    )
+
+
+# --- History with filters ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """Filters of the opportunity and trade history pages (all optional).
+
+    ``min_profit`` / ``max_profit`` are in token units as typed ("0.01") and are
+    converted exactly into each start token's smallest unit.
+    """
+
+    status: str = ""
+    token_id: int | None = None
+    dex_id: int | None = None
+    min_profit: Decimal | None = None
+    max_profit: Decimal | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    mode: str = ""
+
+
+def _profit_range(
+    filters: HistoryFilters, *, amount_field: str, token_field: str, candidates: QuerySet
+) -> Q | None:
+    """A Q for the profit range, with bounds converted per start token's decimals."""
+    if filters.min_profit is None and filters.max_profit is None:
+        return None
+    tokens = Token.objects.filter(pk__in=candidates)
+    if filters.token_id is not None:
+        tokens = tokens.filter(pk=filters.token_id)
+    combined = Q(pk__in=[])
+    for token in tokens.only("id", "decimals"):
+        condition = Q(**{token_field: token.pk})
+        if filters.min_profit is not None:
+            low = amount_from_units(filters.min_profit, token.decimals, rounding=ROUND_CEILING)
+            condition &= Q(**{f"{amount_field}__gte": low})
+        if filters.max_profit is not None:
+            high = amount_from_units(filters.max_profit, token.decimals, rounding=ROUND_FLOOR)
+            condition &= Q(**{f"{amount_field}__lte": high})
+        combined |= condition
+    return combined
+
+
+def opportunity_history(filters: HistoryFilters) -> QuerySet[Opportunity]:
+    """Opportunities matching ``filters``, newest first, ready for rows and CSV."""
+    qs = Opportunity.objects.select_related("start_token", "network").prefetch_related("pools__dex")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.token_id is not None:
+        qs = qs.filter(start_token_id=filters.token_id)
+    if filters.dex_id is not None:
+        # Exists rather than a join: no duplicate rows, cheap counts for pagination.
+        through = Opportunity.pools.through.objects.filter(
+            opportunity_id=OuterRef("pk"), pool__dex_id=filters.dex_id
+        )
+        qs = qs.filter(Exists(through))
+    if filters.since is not None:
+        qs = qs.filter(detected_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(detected_at__lt=filters.until)
+    profit = _profit_range(
+        filters,
+        amount_field="net_profit",
+        token_field="start_token_id",
+        candidates=Opportunity.objects.order_by().values("start_token_id"),
+    )
+    if profit is not None:
+        qs = qs.filter(profit)
+    return qs.order_by("-detected_at", "-id")
+
+
+def trade_history(filters: HistoryFilters) -> QuerySet[Trade]:
+    """Trades matching ``filters`` (profit = realized profit), newest first."""
+    qs = Trade.objects.select_related(
+        "opportunity__start_token", "opportunity__network"
+    ).prefetch_related("opportunity__pools__dex")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.mode:
+        qs = qs.filter(mode=filters.mode)
+    if filters.token_id is not None:
+        qs = qs.filter(opportunity__start_token_id=filters.token_id)
+    if filters.dex_id is not None:
+        through = Opportunity.pools.through.objects.filter(
+            opportunity_id=OuterRef("opportunity_id"), pool__dex_id=filters.dex_id
+        )
+        qs = qs.filter(Exists(through))
+    if filters.since is not None:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(created_at__lt=filters.until)
+    profit = _profit_range(
+        filters,
+        amount_field="realized_profit",
+        token_field="opportunity__start_token_id",
+        candidates=Opportunity.objects.order_by().values("start_token_id"),
+    )
+    if profit is not None:
+        qs = qs.filter(profit)
+    return qs.order_by("-created_at", "-id")
+
+
+def start_tokens() -> QuerySet[Token]:
+    """Tokens that some opportunity starts from (the choices of the token filter)."""
+    return Token.objects.filter(
+        pk__in=Opportunity.objects.order_by().values("start_token_id")
+    ).order_by("symbol", "id")
+
+
+def opportunity_detail(pk: int) -> Opportunity | None:
+    """One opportunity with its pools, DEXs and trades loaded."""
+    return (
+        Opportunity.objects.select_related("start_token", "network")
+        .prefetch_related("pools__dex", "pools__token0", "pools__token1", "trades")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def trade_detail(pk: int) -> Trade | None:
+    """One trade with its opportunity, pools and DEXs loaded."""
+    return (
+        Trade.objects.select_related("opportunity__start_token", "opportunity__network")
+        .prefetch_related(
+            "opportunity__pools__dex", "opportunity__pools__token0", "opportunity__pools__token1"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def path_pools(opportunity: Opportunity) -> dict[str, Pool]:
+    """The opportunity's pools keyed by lower-case address (uses prefetched rows)."""
+    return {pool.address.lower(): pool for pool in opportunity.pools.all()}
+
+
+# --- Performance ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenSeries:
+    """Realized profit of one start token per bucket (smallest units, exact)."""
+
+    token_id: int
+    symbol: str
+    decimals: int
+    profit: tuple[int, ...]
+    trades: int
+
+    @property
+    def cumulative(self) -> tuple[int, ...]:
+        running, out = 0, []
+        for value in self.profit:
+            running += value
+            out.append(running)
+        return tuple(out)
+
+    @property
+    def total(self) -> int:
+        return sum(self.profit)
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Time series over ``[since, until)`` in buckets of one hour or one day."""
+
+    since: dt.datetime
+    until: dt.datetime
+    bucket: str
+    buckets: tuple[dt.datetime, ...]
+    tokens: tuple[TokenSeries, ...]
+    gas_cost_wei: tuple[int, ...]
+    trades: tuple[int, ...]
+    successful: tuple[int, ...]
+    settled: tuple[int, ...]
+    opportunities: tuple[int, ...]
+    mode: str = ""
+    zone: dt.tzinfo = field(default=dt.UTC)
+
+    @property
+    def bucket_hours(self) -> int:
+        return 1 if self.bucket == "hour" else 24
+
+
+def _bucket_starts(since: dt.datetime, until: dt.datetime, bucket: str, zone: dt.tzinfo) -> list:
+    """Bucket start times covering ``[since, until)``, aligned in ``zone``."""
+    local = since.astimezone(zone)
+    starts: list[dt.datetime] = []
+    if bucket == "hour":
+        current = local.replace(minute=0, second=0, microsecond=0)
+        while current < until:
+            starts.append(current)
+            # Step in UTC so a DST change neither repeats nor skips an hour.
+            current = (current.astimezone(dt.UTC) + dt.timedelta(hours=1)).astimezone(zone)
+    else:
+        day = local.date()
+        while True:
+            start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+            if start >= until:
+                break
+            starts.append(start)
+            day += dt.timedelta(days=1)
+    return starts
+
+
+def performance(
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    bucket: str | None = None,
+    mode: str = "",
+    zone: dt.tzinfo | None = None,
+) -> Performance:
+    """Profit, gas, success and opportunity series, summed exactly in the database.
+
+    ``bucket`` is ``"hour"`` or ``"day"``; by default hours for ranges up to two
+    days, days beyond. Buckets are aligned to the operator's time zone.
+    """
+    zone = zone or operator_zone()
+    if bucket not in {"hour", "day"}:
+        bucket = "hour" if until - since <= dt.timedelta(days=2) else "day"
+    trunc = TruncHour if bucket == "hour" else TruncDay
+    starts = _bucket_starts(since, until, bucket, zone)
+    index = {int(start.timestamp()): i for i, start in enumerate(starts)}
+    size = len(starts)
+
+    def slot(moment: dt.datetime) -> int | None:
+        return index.get(int(moment.timestamp()))
+
+    trades = Trade.objects.filter(created_at__gte=since, created_at__lt=until)
+    if mode:
+        trades = trades.filter(mode=mode)
+    rows = (
+        trades.order_by()
+        .annotate(bucket=trunc("created_at", tzinfo=zone))
+        .values(
+            "bucket",
+            "opportunity__start_token_id",
+            "opportunity__start_token__symbol",
+            "opportunity__start_token__decimals",
+        )
+        .annotate(
+            n=Count("id"),
+            ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
+            settled=Count("id", filter=~Q(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])),
+            profit=AmountSum("realized_profit"),
+            gas=AmountSum("gas_cost_wei"),
+        )
+    )
+    gas = [0] * size
+    n_trades = [0] * size
+    ok = [0] * size
+    settled = [0] * size
+    profit: dict[int, list[int]] = {}
+    meta: dict[int, tuple[str, int]] = {}
+    counts: dict[int, int] = {}
+    for row in rows:
+        i = slot(row["bucket"])
+        if i is None:
+            continue
+        token_id = row["opportunity__start_token_id"]
+        meta[token_id] = (
+            row["opportunity__start_token__symbol"],
+            row["opportunity__start_token__decimals"],
+        )
+        profit.setdefault(token_id, [0] * size)[i] += row["profit"]
+        counts[token_id] = counts.get(token_id, 0) + row["n"]
+        gas[i] += row["gas"]
+        n_trades[i] += row["n"]
+        ok[i] += row["ok"]
+        settled[i] += row["settled"]
+
+    opportunities = [0] * size
+    opp_rows = (
+        Opportunity.objects.filter(detected_at__gte=since, detected_at__lt=until)
+        .order_by()
+        .annotate(bucket=trunc("detected_at", tzinfo=zone))
+        .values("bucket")
+        .annotate(n=Count("id"))
+    )
+    for row in opp_rows:
+        i = slot(row["bucket"])
+        if i is not None:
+            opportunities[i] += row["n"]
+
+    tokens = tuple(
+        TokenSeries(
+            token_id=token_id,
+            symbol=meta[token_id][0],
+            decimals=meta[token_id][1],
+            profit=tuple(values),
+            trades=counts[token_id],
+        )
+        for token_id, values in sorted(profit.items(), key=lambda item: meta[item[0]][0])
+    )
+    return Performance(
+        since=since,
+        until=until,
+        bucket=bucket,
+        buckets=tuple(starts),
+        tokens=tokens,
+        gas_cost_wei=tuple(gas),
+        trades=tuple(n_trades),
+        successful=tuple(ok),
+        settled=tuple(settled),
+        opportunities=tuple(opportunities),
+        mode=mode,
+        zone=zone,
+    )
+
+
+def now() -> dt.datetime:
+    """The current time (a seam for tests and callers that need one clock)."""
+    return timezone.now()

@@ -1,0 +1,72 @@
+"""Turn dashboard events into the HTML frames the websocket sends.
+
+Each frame is a handful of elements that htmx's ws extension swaps out of band
+(by id, or with the position given in ``hx-swap-oob``). A process renders an
+event once, whatever the number of open sockets: the frame is cached by the
+event's id and page kind, so 100 dashboards cost one template render.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from dashboard.broadcast import from_message
+from trading.selectors import operator_zone
+
+logger = logging.getLogger(__name__)
+
+OVERVIEW = "overview"
+OTHER = "other"
+PAGES = {OVERVIEW, OTHER}
+
+# (event type, page kind) -> the partial that renders its frame. A page kind
+# without an entry gets nothing for that event.
+FRAME_TEMPLATES = {
+    ("dashboard.opportunity", OVERVIEW): "dashboard/frames.html#opportunity",
+    ("dashboard.trade", OVERVIEW): "dashboard/frames.html#trade",
+    ("dashboard.status", OVERVIEW): "dashboard/frames.html#status",
+    ("dashboard.status", OTHER): "dashboard/frames.html#status-pill",
+    ("dashboard.gas", OVERVIEW): "dashboard/frames.html#gas",
+    ("dashboard.stats", OVERVIEW): "dashboard/frames.html#stats",
+}
+
+_CACHE_SIZE = 1024
+_cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
+def render_frame(message: dict[str, Any], page: str) -> str:
+    """The HTML frame of ``message`` for a page kind ("" when that page shows nothing).
+
+    Raises :class:`dashboard.broadcast.MalformedEvent` for a message that is not
+    a dashboard event.
+    """
+    event_id = str(message.get("event_id") or "")
+    key = (event_id, page)
+    if event_id and key in _cache:
+        return _cache[key]
+    event = from_message(message)
+    name = FRAME_TEMPLATES.get((event.type, page))
+    html = ""
+    if name:
+        published_at = message.get("published_at")
+        # Times show in the operator's zone, as on the pages (the HTTP side
+        # does this in OperatorTimezoneMiddleware).
+        with timezone.override(operator_zone()):
+            html = render_to_string(
+                name,
+                {
+                    "event": event,
+                    "event_id": event_id,
+                    "published_at": published_at if isinstance(published_at, float) else "",
+                },
+            )
+    if event_id:
+        _cache[key] = html
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return html

@@ -1,0 +1,55 @@
+"""Template filters of the dashboard: event timestamps and small display helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from trading.formatting import format_amount
+
+register = template.Library()
+
+
+@register.filter
+def when(value: str | dt.datetime | None) -> dt.datetime | None:
+    """An ISO 8601 timestamp (as events carry them) as a datetime in the current time zone."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return timezone.localtime(value)
+
+
+@register.filter
+def short_hex(value: str | None, keep: int = 6) -> str:
+    """``0x1234…abcd`` for addresses and hashes."""
+    text = str(value or "")
+    if len(text) <= 2 * keep + 4:
+        return text
+    return f"{text[: keep + 2]}…{text[-4:]}"
+
+
+@register.filter
+def amount(value: int | None, token: Any) -> str:
+    """Smallest units of ``token`` as token units (``10**16|amount:weth`` → ``0.01 WETH``)."""
+    return format_amount(value, token.decimals, token.symbol)
+
+
+@register.filter
+def native(value: int | None, symbol: str = "ETH") -> str:
+    """Wei of the native currency as native units."""
+    return format_amount(value, 18, symbol, max_fraction_digits=9)
+
+
+@register.filter
+def gwei(value: int | None) -> str:
+    """Wei per gas as gwei."""
+    return format_amount(value, 9, "gwei", max_fraction_digits=4)

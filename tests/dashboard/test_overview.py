@@ -1,0 +1,120 @@
+"""The overview page: panels, empty states, and what the live socket needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.urls import reverse
+from django.utils import timezone
+
+from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
+
+from ..trading import factories as f
+from .builders import cycle
+
+
+def test_it_shows_every_panel_with_data(operator_client, market):
+    opp = cycle(market, net_profit=12_345 * 10**12, block=77)
+    f.trade(opp, realized_profit=5 * 10**15, gas_cost_wei=21 * 10**13, tx_hash="0x" + "ab" * 32)
+    GasSnapshot.objects.create(
+        network=market["net"],
+        block_number=99,
+        base_fee_wei=5_000_000,
+        priority_fee_slow_wei=1_000_000,
+        priority_fee_normal_wei=2_000_000,
+        priority_fee_urgent_wei=3_000_000,
+        l1_fee_wei=12 * 10**9,
+    )
+    ComponentHealth.objects.create(
+        name="chain",
+        initialized=True,
+        healthy=False,
+        last_success_at=timezone.now(),
+        last_error="RPC https://base.example/v2/SECRETKEY123 timed out",
+        last_error_at=timezone.now(),
+    )
+    state = EngineState.load()
+    state.running = True
+    state.heartbeat_at = timezone.now()
+    state.last_block = 1234
+    state.market = [
+        {
+            "pair": "WETH/USDC",
+            "prices": [
+                {"dex": "UniswapV2", "pool": "0x1", "price": "2500.123456"},
+                {"dex": "Aerodrome", "pool": "0x2", "price": "2510.5"},
+            ],
+            "best_spread_bps": "41.5",
+        }
+    ]
+    state.last_retention_at = timezone.now() - dt.timedelta(hours=2)
+    state.save()
+
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+
+    assert 'id="opportunity-count">1<' in body and 'id="trade-count">1<' in body
+    assert f'id="opp-{opp.pk}"' in body and "WETH → USDC → WETH" in body
+    assert "0.012345 WETH" in body  # net profit in token units, never wei
+    assert "12345000000000000" not in body
+    assert "0.005 WETH" in body  # realized profit
+    assert "0.005 gwei" in body  # base fee
+    assert "UniswapV2" in body and "2510.5" in body and "41.5 bps" in body
+    assert "chain" in body and "timed out" in body
+    assert "SECRETKEY123" not in body  # RPC paths can hold API keys
+    assert "Engine running" in body and "1,234" in body
+    assert 'ws-connect="/ws/dashboard/?page=overview"' in body
+    assert "vendor/htmx-ext-ws/ws.js" in body and "htmx-2.min.js" in body
+    assert "30 days" in body  # retention setting
+
+
+def test_every_panel_has_an_empty_state(operator_client, db):
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert "No opportunities yet" in body and "sync_pools" in body
+    assert "No trades yet" in body
+    assert "No gas reading yet" in body
+    assert "No market data yet" in body
+    assert "No component has reported yet" in body
+    assert "Nothing stored yet" in body
+    assert "Engine not running" in body and "runbot" in body
+    assert "None active" in body
+
+
+def test_it_shows_the_pause_control_or_the_resume_control(operator_client, db):
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert reverse("dashboard:bot_pause") in body and "Resume trading" not in body
+    config = BotConfig.load()
+    config.paused = True
+    config.paused_reason = "maintenance"
+    config.save()
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert reverse("dashboard:bot_resume") in body and "Paused: maintenance" in body
+
+
+def test_the_resync_request_returns_only_the_live_panels(operator_client, market):
+    cycle(market)
+    response = operator_client.get(
+        reverse("dashboard:overview") + "?panels=1", headers={"HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body
+    for panel in ("bot-status", "opportunity-feed", "trade-feed", "gas-panel", "memory-bank"):
+        assert f'id="{panel}"' in body
+
+
+def test_times_are_shown_in_the_operator_time_zone(operator_client, market, settings):
+    settings.LISTONIAN_TIME_ZONE = "Asia/Tokyo"  # UTC+9, no DST
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    cycle(market, detected_at=moment)
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert "12:04:05" in body
+
+
+def test_the_overview_needs_few_queries_whatever_the_rows(
+    operator_client, market, django_assert_max_num_queries
+):
+    for i in range(15):
+        opp = cycle(market, block=i)
+        f.trade(opp)
+    with django_assert_max_num_queries(30):
+        operator_client.get(reverse("dashboard:overview"))
