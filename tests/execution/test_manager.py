@@ -1,0 +1,268 @@
+"""The execution manager on anvil with real Uniswap contracts and the real executor."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from trading.chain.client import ChainClient
+from trading.execution.manager import ExecutionManager, Limits
+from trading.gas.oracle import GasOracle
+from trading.models import BotConfig, Opportunity, Trade
+
+from .conftest import E18, make_opportunity, path, v2_gross
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+def limits(**overrides) -> Limits:
+    values = {
+        "paused": False,
+        "paused_reason": "",
+        "live": True,
+        "max_trade_size": 100 * E18,
+        "max_gas_price_wei": 10**12,
+        "daily_loss_limit_wei": 10**18,
+        "slippage_bps": 10,
+    }
+    values.update(overrides)
+    return Limits(**values)
+
+
+async def manager_for(arb, anvil, signer=True) -> tuple[ChainClient, ExecutionManager]:
+    client = ChainClient([anvil.rpc_url], chain_id=31337)
+    await client.initialize()
+    gas = GasOracle(client)
+    manager = ExecutionManager(
+        client,
+        gas,
+        executor_address=arb.executor,
+        chain_id=31337,
+        signer=arb.signer if signer else None,
+        receipt_timeout=20,
+    )
+    await manager.initialize()
+    return client, manager
+
+
+def v2_requote(devnet):
+    async def requote(steps, amount_in):
+        return v2_gross(devnet, steps, amount_in)
+
+    return requote
+
+
+async def test_a_live_trade_pays_exactly_its_realized_profit(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)  # sell WETH where dear, buy back where cheap
+    amount_in = 5 * E18
+    gross = v2_gross(devnet, steps, amount_in)
+    assert gross > 0
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, amount_in, gross)
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    before = devnet.balance_of(arb.weth.address, arb.executor)
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert result.outcome == "success", result
+    trade = await Trade.objects.aget(pk=result.trade_id)
+    assert trade.mode == "live" and trade.status == "success"
+    assert devnet.balance_of(arb.weth.address, arb.executor) - before == trade.realized_profit
+    assert trade.realized_profit == gross  # nothing moved the pools in between
+    assert trade.gas_used > 0 and trade.gas_cost_wei > 0 and trade.block_number
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce + 1
+    await opportunity.arefresh_from_db()
+    assert opportunity.status == "executed"
+
+
+async def test_a_v2_to_v3_gap_trades_live(arb, devnet, anvil):
+    steps = path(arb.dear, arb.v3, arb.weth)
+    amount_in = 2 * E18
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, amount_in, 10**15)
+
+    async def trust_detection(steps, amount):
+        return opportunity.expected_profit  # the simulation below is the real check
+
+    before = devnet.balance_of(arb.weth.address, arb.executor)
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(opportunity.pk, limits(), trust_detection)
+    finally:
+        await client.cleanup()
+    assert result.outcome == "success", result
+    trade = await Trade.objects.aget(pk=result.trade_id)
+    assert trade.realized_profit > 0
+    assert devnet.balance_of(arb.weth.address, arb.executor) - before == trade.realized_profit
+
+
+async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    amount_in = 5 * E18
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, amount_in, v2_gross(devnet, steps, amount_in)
+    )
+    # Another account closes the gap between detection and send.
+    devnet.swap_v2(arb.dear.address, arb.weth.address, 40 * E18)
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    client, manager = await manager_for(arb, anvil)
+
+    async def stale_detection(steps, amount):
+        return opportunity.expected_profit  # pretend the engine has not seen the swap yet
+
+    try:
+        result = await manager.execute(opportunity.pk, limits(), stale_detection)
+    finally:
+        await client.cleanup()
+    assert result.outcome == "stale" and "simulation reverted" in result.reason
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+    await opportunity.arefresh_from_db()
+    assert opportunity.status == "stale" and "simulation reverted" in opportunity.status_reason
+    assert not await Trade.objects.aexists()
+
+
+async def test_two_engines_racing_send_one_transaction(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
+    )
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    (client_a, engine_a), (client_b, engine_b) = [await manager_for(arb, anvil) for _ in range(2)]
+    try:
+        results = await asyncio.gather(
+            engine_a.execute(opportunity.pk, limits(), v2_requote(devnet)),
+            engine_b.execute(opportunity.pk, limits(), v2_requote(devnet)),
+        )
+    finally:
+        await client_a.cleanup()
+        await client_b.cleanup()
+    assert sorted(r.outcome for r in results) == ["not_claimed", "success"]
+    assert await Trade.objects.acount() == 1
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce + 1
+
+
+async def test_dry_run_records_the_simulation_and_sends_nothing(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    client, manager = await manager_for(arb, anvil, signer=False)  # no key needed to simulate
+    try:
+        result = await manager.execute(opportunity.pk, limits(live=False), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert result.outcome == "simulated"
+    trade = await Trade.objects.aget()
+    assert trade.mode == "dry_run" and trade.status == "simulated"
+    assert trade.realized_profit == gross and trade.gas_used > 0 and not trade.tx_hash
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+    assert devnet.balance_of(arb.weth.address, arb.executor) == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"paused": True, "paused_reason": "maintenance"}, "kill switch on: maintenance"),
+        ({"max_gas_price_wei": 1}, "above the limit 1"),
+        ({"max_trade_size": E18}, "maximum trade size"),
+    ],
+)
+async def test_limits_stop_a_trade_before_anything_is_sent(
+    arb, devnet, anvil, w3, overrides, reason
+):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
+    )
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(opportunity.pk, limits(**overrides), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert result.outcome == "skipped" and reason in result.reason
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+
+
+async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    earlier = await sync_to_async(make_opportunity)(arb, steps, E18, 1)
+    await Opportunity.objects.filter(pk=earlier.pk).aupdate(status="failed")
+    await Trade.objects.acreate(
+        opportunity=earlier,
+        mode="live",
+        status="reverted",
+        realized_profit=0,
+        gas_cost_wei=5 * 10**15,
+    )
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
+    )
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(
+            opportunity.pk, limits(daily_loss_limit_wei=5 * 10**15), v2_requote(devnet)
+        )
+    finally:
+        await client.cleanup()
+    assert result.outcome == "skipped" and "daily loss limit" in result.reason
+    config = await BotConfig.objects.aget(pk=1)
+    assert config.paused and "daily loss limit" in config.paused_reason
+
+
+async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet, anvil, w3):
+    from trading.execution.hops import encode_hops
+    from trading.execution.manager import encode_execute
+    from trading.services.execution import execution_context
+
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    context = await sync_to_async(execution_context)(opportunity_id=opportunity.pk)
+    hops = [h.as_tuple() for h in encode_hops(context.path, context.pools)]
+    # The engine signed, recorded and sent the trade, then died before the receipt.
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    raw, tx_hash = arb.signer.sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": nonce,
+            "to": arb.executor,
+            "value": 0,
+            "data": encode_execute(hops, 5 * E18, 1),
+            "gas": 600_000,
+            "maxFeePerGas": 10**11,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    w3.eth.send_raw_transaction(raw)
+    mined = await Trade.objects.acreate(
+        opportunity=opportunity,
+        mode="live",
+        status="pending",
+        tx_hash=tx_hash,
+        tx_hashes=[tx_hash],
+        nonce=nonce,
+        l1_fee_wei=0,
+    )
+    lost = await Trade.objects.acreate(
+        opportunity=opportunity,
+        mode="live",
+        status="pending",
+        tx_hash="0x" + "ab" * 32,
+        tx_hashes=["0x" + "ab" * 32],
+        nonce=0,
+        l1_fee_wei=0,
+    )
+    client, manager = await manager_for(arb, anvil)
+    try:
+        settled = dict(await manager.reconcile_pending())
+    finally:
+        await client.cleanup()
+    assert settled == {mined.pk: "success", lost.pk: "dropped"}
+    await mined.arefresh_from_db()
+    await lost.arefresh_from_db()
+    assert mined.realized_profit == gross and mined.gas_used > 0
+    assert lost.status == "dropped" and "nonce" in lost.error

@@ -1,0 +1,454 @@
+"""The execution manager: claim, re-quote, simulate, sign, send, track.
+
+Every opportunity goes through the same gate:
+
+1. claim it (detected -> executing) or leave it to whoever claimed it first;
+2. honour the kill switch, the daily loss limit and the maximum gas price;
+3. re-quote it on the newest pool state and refuse if it no longer pays;
+4. simulate the exact transaction with ``eth_call`` (as the executor's owner);
+5. dry run: record the simulated trade and stop. Live: sign, record the trade as
+   pending, send, wait for the receipt (replacing a stuck transaction with
+   higher fees), and record success / reverted / dropped with the profit the
+   executor's ``Executed`` event reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+
+from trading.chain.nonces import NonceManager
+from trading.chain.signer import Signer
+from trading.engine.component import Component
+from trading.execution.hops import PathError, encode_hops
+from trading.gas.fees import Fee, Speed, bump_fee, transaction_cost
+from trading.gas.oracle import GasOracle
+from trading.services import execution as services
+
+logger = logging.getLogger(__name__)
+
+EXECUTE_SIGNATURE = "execute((address,uint8,bool,uint16)[],uint256,uint256,bool)"
+EXECUTE_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
+EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,uint256,uint256,bool,uint256)").hex()
+OWNER_SELECTOR = function_signature_to_4byte_selector("owner()")
+
+# A re-quote returns the gross profit (start-token units) of ``path`` for
+# ``amount_in`` on the newest state, or None when the path cannot be quoted.
+Requote = Callable[[list[dict[str, str]], int], Awaitable[int | None]]
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    opportunity_id: int
+    outcome: str  # not_claimed, skipped, stale, simulated, success, reverted, dropped, failed
+    reason: str = ""
+    trade_id: int | None = None
+    profit: int | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Operator limits, all in the units the checks need."""
+
+    paused: bool
+    paused_reason: str
+    live: bool
+    max_trade_size: int  # start-token units (converted by the caller)
+    max_gas_price_wei: int
+    daily_loss_limit_wei: int
+    slippage_bps: int
+    min_gas_balance_wei: int = 0
+
+
+def encode_execute(hops: list[tuple[str, int, bool, int]], amount_in: int, min_profit: int) -> str:
+    """Calldata of ``execute(hops, amountIn, minProfit, flash=true)``."""
+    args = encode(
+        ["(address,uint8,bool,uint16)[]", "uint256", "uint256", "bool"],
+        [hops, amount_in, min_profit, True],
+    )
+    return "0x" + (EXECUTE_SELECTOR + args).hex()
+
+
+def decode_revert(error: Any) -> str:
+    """A short, readable reason from a JSON-RPC error (revert data decoded when possible)."""
+    if isinstance(error, dict):
+        message = str(error.get("message", "reverted"))
+        data = error.get("data")
+        if isinstance(data, str) and data.startswith("0x08c379a0"):
+            try:
+                (text,) = decode(["string"], bytes.fromhex(data[10:]))
+                return f"{message}: {text}"
+            except Exception:  # malformed revert data: fall back to the message
+                return message
+        if isinstance(data, str) and len(data) >= 10:
+            return f"{message} ({data[:10]})"
+        return message
+    return str(error)
+
+
+def executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
+    """The profit of the executor's ``Executed`` event in a receipt, if any."""
+    for log in receipt.get("logs", []):
+        if (
+            log.get("address", "").lower() == executor.lower()
+            and log.get("topics")
+            and log["topics"][0].lower() == EXECUTED_TOPIC
+        ):
+            _amount_in, profit, _flash, _hops = decode(
+                ["uint256", "uint256", "bool", "uint256"], bytes.fromhex(log["data"][2:])
+            )
+            return int(profit)
+    return None
+
+
+class ExecutionManager(Component):
+    """Executes claimed opportunities through the ArbitrageExecutor contract."""
+
+    name = "execution"
+
+    def __init__(
+        self,
+        client: Any,
+        gas: GasOracle,
+        *,
+        executor_address: str,
+        chain_id: int,
+        signer: Signer | None = None,
+        speed: Speed = Speed.URGENT,
+        receipt_timeout: float = 30.0,
+        bump_after: float = 6.0,
+        max_bumps: int = 3,
+        poll_interval: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.gas = gas
+        self.executor = to_checksum_address(executor_address)
+        self.chain_id = chain_id
+        self.signer = signer
+        self.speed = speed
+        self.receipt_timeout = receipt_timeout
+        self.bump_after = bump_after
+        self.max_bumps = max_bumps
+        self.poll_interval = poll_interval
+        self.nonces = NonceManager(client, signer.address) if signer else None
+        self._owner: str | None = None
+        # One transaction at a time per account keeps nonces simple and safe.
+        self._send_lock = asyncio.Lock()
+
+    async def _initialize(self) -> None:
+        code = await self.client.request("eth_getCode", [self.executor, "latest"])
+        if not code or code in ("0x", "0x0"):
+            raise RuntimeError(
+                f"no executor contract at {self.executor}: run `python manage.py deploy_executor`"
+            )
+        result = await self.client.request(
+            "eth_call", [{"to": self.executor, "data": "0x" + OWNER_SELECTOR.hex()}, "latest"]
+        )
+        self._owner = to_checksum_address("0x" + result[-40:])
+        if self.signer and self.signer.address != self._owner:
+            raise RuntimeError(
+                f"the signing account {self.signer.address} does not own the executor "
+                f"{self.executor} (owner {self._owner})"
+            )
+
+    @property
+    def owner(self) -> str:
+        if self._owner is None:
+            raise RuntimeError("the execution manager is not initialized")
+        return self._owner
+
+    # --- the gate ----------------------------------------------------------------
+
+    async def execute(
+        self, opportunity_id: int, limits: Limits, requote: Requote
+    ) -> ExecutionResult:
+        """Run one opportunity through the gate; never raises for a trading outcome."""
+        claimed = await sync_to_async(services.opportunity_claim)(opportunity_id=opportunity_id)
+        if not claimed:
+            self.count("not_claimed")
+            return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
+        try:
+            result = await self._execute_claimed(opportunity_id, limits, requote)
+        except Exception as exc:  # an unexpected failure must not leave the claim hanging
+            logger.exception("execution of opportunity %s failed", opportunity_id)
+            self.record_error(exc)
+            await self._finish(opportunity_id, "failed", f"{type(exc).__name__}: {exc}")
+            return ExecutionResult(opportunity_id, "failed", str(exc))
+        self.count(result.outcome)
+        if result.outcome in {"simulated", "success"}:
+            self.record_success()
+        return result
+
+    async def _finish(self, opportunity_id: int, status: str, reason: str) -> None:
+        await sync_to_async(services.opportunity_finish)(
+            opportunity_id=opportunity_id, status=status, reason=reason
+        )
+
+    async def _execute_claimed(
+        self, opportunity_id: int, limits: Limits, requote: Requote
+    ) -> ExecutionResult:
+        context = await sync_to_async(services.execution_context)(opportunity_id=opportunity_id)
+
+        async def refuse(status: str, reason: str) -> ExecutionResult:
+            await self._finish(opportunity_id, status, reason)
+            return ExecutionResult(opportunity_id, status, reason)
+
+        if limits.paused:
+            return await refuse("skipped", f"kill switch on: {limits.paused_reason or 'paused'}")
+        if context.amount_in > limits.max_trade_size:
+            return await refuse("skipped", "input above the maximum trade size")
+        if limits.live:
+            network = await sync_to_async(services.active_network)()
+            loss = await sync_to_async(services.daily_loss_wei)(network=network)
+            if loss >= limits.daily_loss_limit_wei:
+                reason = f"daily loss limit reached ({loss} wei lost today)"
+                await sync_to_async(services.bot_pause)(reason=reason)
+                return await refuse("skipped", reason)
+
+        suggestion = await self.gas.suggest()
+        fee = suggestion.for_speed(self.speed)
+        price = fee.effective_price(suggestion.base_fee)
+        if price > limits.max_gas_price_wei:
+            return await refuse(
+                "skipped", f"gas price {price} wei above the limit {limits.max_gas_price_wei}"
+            )
+
+        gross = await requote(context.path, context.amount_in)
+        if gross is None or gross <= 0:
+            return await refuse("stale", "no longer profitable on the newest state")
+        # The executor must earn at least the quote less the slippage allowance,
+        # and never less than what the gas costs: a trade never runs at a loss.
+        floor = gross * (10_000 - limits.slippage_bps) // 10_000
+        min_profit = max(floor, context.gas_cost, 1)
+        if gross < min_profit:
+            return await refuse(
+                "stale", f"profit {gross} below the minimum {min_profit} after slippage and gas"
+            )
+
+        try:
+            hops = [hop.as_tuple() for hop in encode_hops(context.path, context.pools)]
+        except PathError as exc:
+            return await refuse("failed", f"cannot encode the path: {exc}")
+        data = encode_execute(hops, context.amount_in, min_profit)
+        sender = self.signer.address if self.signer else self.owner
+        call = {"from": sender, "to": self.executor, "data": data}
+        simulated = await self.client.request_raw("eth_call", [call, "latest"])
+        if "error" in simulated:
+            return await refuse(
+                "stale", f"simulation reverted: {decode_revert(simulated['error'])}"
+            )
+        (profit,) = decode(["uint256"], bytes.fromhex(simulated["result"][2:]))
+        if profit < min_profit:  # the contract enforces it too; belt and braces
+            return await refuse("stale", f"simulated profit {profit} below {min_profit}")
+
+        estimate = await self.client.request("eth_estimateGas", [call])
+        gas_limit = int(estimate, 16) * 12 // 10
+        l1_fee = await self.gas.l1_fee(bytes.fromhex(data[2:]))
+
+        if not limits.live:
+            trade = await sync_to_async(services.trade_record_simulated)(
+                opportunity_id=opportunity_id,
+                amount_in=context.amount_in,
+                profit=int(profit),
+                gas_used=int(estimate, 16),
+                gas_cost_wei=transaction_cost(int(estimate, 16), price, l1_fee),
+            )
+            return ExecutionResult(
+                opportunity_id, "simulated", trade_id=trade.pk, profit=int(profit)
+            )
+
+        if self.signer is None or self.nonces is None:
+            return await refuse("skipped", "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)")
+        if limits.min_gas_balance_wei:
+            balance = int(await self.client.request("eth_getBalance", [sender, "latest"]), 16)
+            if balance < limits.min_gas_balance_wei:
+                return await refuse(
+                    "skipped", f"signing account balance {balance} wei below the minimum"
+                )
+        return await self._send(
+            opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits
+        )
+
+    # --- sending -----------------------------------------------------------------
+
+    def _transaction(self, nonce: int, data: str, gas_limit: int, fee: Fee) -> dict[str, Any]:
+        return {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "to": self.executor,
+            "value": 0,
+            "data": data,
+            "gas": gas_limit,
+            "maxFeePerGas": fee.max_fee_per_gas,
+            "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
+        }
+
+    async def _send(
+        self,
+        opportunity_id: int,
+        amount_in: int,
+        data: str,
+        gas_limit: int,
+        fee: Fee,
+        l1_fee: int,
+        limits: Limits,
+    ) -> ExecutionResult:
+        assert self.signer is not None and self.nonces is not None
+        async with self._send_lock:
+            config = await sync_to_async(services.load_config)()
+            if config.paused:  # the kill switch is honoured right before every send
+                await self._finish(opportunity_id, "skipped", "kill switch on")
+                return ExecutionResult(opportunity_id, "skipped", "kill switch on")
+            nonce = await self.nonces.next_nonce()
+            raw, tx_hash = self.signer.sign_transaction(
+                self._transaction(nonce, data, gas_limit, fee)
+            )
+            trade = await sync_to_async(services.trade_record_pending)(
+                opportunity_id=opportunity_id,
+                amount_in=amount_in,
+                tx_hash=tx_hash,
+                nonce=nonce,
+                max_fee_per_gas=fee.max_fee_per_gas,
+                max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
+                l1_fee_wei=l1_fee,
+            )
+            sent = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+            if "error" in sent:
+                await self.nonces.resync()
+                reason = decode_revert(sent["error"])
+                await sync_to_async(services.trade_settle)(
+                    trade_id=trade.pk, status="failed", error=f"send refused: {reason}"
+                )
+                return ExecutionResult(opportunity_id, "failed", reason, trade.pk)
+            return await self._track(
+                trade.pk, opportunity_id, nonce, data, gas_limit, fee, l1_fee, tx_hash
+            )
+
+    async def _track(
+        self,
+        trade_id: int,
+        opportunity_id: int,
+        nonce: int,
+        data: str,
+        gas_limit: int,
+        fee: Fee,
+        l1_fee: int,
+        tx_hash: str,
+    ) -> ExecutionResult:
+        assert self.signer is not None and self.nonces is not None
+        hashes = [tx_hash]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        last_send = started
+        bumps = 0
+        while loop.time() - started < self.receipt_timeout:
+            for candidate in reversed(hashes):
+                receipt = await self.client.request("eth_getTransactionReceipt", [candidate])
+                if receipt:
+                    return await self._settle(trade_id, opportunity_id, receipt, l1_fee)
+            if loop.time() - last_send >= self.bump_after and bumps < self.max_bumps:
+                fee = bump_fee(fee)
+                raw, new_hash = self.signer.sign_transaction(
+                    self._transaction(nonce, data, gas_limit, fee)
+                )
+                answer = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+                if "error" not in answer:
+                    hashes.append(new_hash)
+                    bumps += 1
+                    await sync_to_async(services.trade_add_replacement)(
+                        trade_id=trade_id,
+                        tx_hash=new_hash,
+                        max_fee_per_gas=fee.max_fee_per_gas,
+                        max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
+                    )
+                    self.count("fee_bumps")
+                last_send = loop.time()
+            await asyncio.sleep(self.poll_interval)
+        # Not mined in time: leave it pending; reconciliation settles it later.
+        self.count("receipt_timeouts")
+        return ExecutionResult(opportunity_id, "pending", "no receipt yet", trade_id)
+
+    async def _settle(
+        self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
+    ) -> ExecutionResult:
+        settled = settlement(receipt, self.executor, l1_fee)
+        await sync_to_async(services.trade_settle)(trade_id=trade_id, **settled)
+        return ExecutionResult(
+            opportunity_id,
+            settled["status"],
+            settled.get("error", ""),
+            trade_id,
+            settled.get("realized_profit"),
+        )
+
+    # --- crash recovery ----------------------------------------------------------------
+
+    async def reconcile_pending(self) -> list[tuple[int, str]]:
+        """Settle every live trade left pending (e.g. by a killed engine).
+
+        Mined -> success/reverted from its receipt; not mined and its nonce used
+        by another transaction, or unknown to the node -> dropped; otherwise it is
+        still in flight and stays pending.
+        """
+        trades = await sync_to_async(services.pending_live_trades)()
+        settled: list[tuple[int, str]] = []
+        for trade in trades:
+            status = await self._reconcile_one(trade)
+            if status:
+                settled.append((trade.pk, status))
+        return settled
+
+    async def _reconcile_one(self, trade: Any) -> str | None:
+        for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
+            receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
+            if receipt:
+                settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                return settled["status"]
+        known = False
+        for tx_hash in trade.tx_hashes or [trade.tx_hash]:
+            if await self.client.request("eth_getTransactionByHash", [tx_hash]):
+                known = True
+        sender = self.signer.address if self.signer else self.owner
+        mined = int(await self.client.request("eth_getTransactionCount", [sender, "latest"]), 16)
+        if trade.nonce is not None and mined > trade.nonce:
+            reason = "its nonce was used by another transaction"
+        elif not known:
+            reason = "the node no longer knows the transaction"
+        else:
+            return None
+        await sync_to_async(services.trade_settle)(
+            trade_id=trade.pk, status="dropped", error=reason
+        )
+        return "dropped"
+
+
+def settlement(receipt: dict[str, Any], executor: str, l1_fee: int) -> dict[str, Any]:
+    """What a receipt says about a trade, in ``trade_settle`` keywords."""
+    gas_used = int(receipt["gasUsed"], 16)
+    price = int(receipt.get("effectiveGasPrice", "0x0"), 16)
+    # OP-stack receipts carry the L1 fee actually charged.
+    l1 = int(receipt["l1Fee"], 16) if receipt.get("l1Fee") else l1_fee
+    common = {
+        "tx_hash": receipt["transactionHash"],
+        "gas_used": gas_used,
+        "gas_cost_wei": transaction_cost(gas_used, price, l1),
+        "block_number": int(receipt["blockNumber"], 16),
+    }
+    if int(receipt["status"], 16) == 1:
+        profit = executed_profit(receipt, executor)
+        return {
+            "status": "success",
+            "realized_profit": profit if profit is not None else 0,
+            **common,
+        }
+    return {"status": "reverted", "realized_profit": 0, "error": "reverted on chain", **common}

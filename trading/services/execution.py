@@ -1,0 +1,255 @@
+"""Writes of the execution manager: claims, trades and their outcomes.
+
+Claiming uses a conditional UPDATE (detected -> executing) and proceeds only if
+exactly one row changed, so two engines never execute the same opportunity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from trading.execution.hops import PoolInfo
+from trading.fields import AmountSum
+from trading.models import (
+    BotConfig,
+    Network,
+    Opportunity,
+    OpportunityStatus,
+    Pool,
+    Trade,
+    TradeMode,
+    TradeStatus,
+)
+
+
+def opportunity_claim(*, opportunity_id: int) -> bool:
+    """Move a detected opportunity to ``executing``; False if someone else got there first."""
+    changed = Opportunity.objects.filter(
+        pk=opportunity_id, status=OpportunityStatus.DETECTED
+    ).update(status=OpportunityStatus.EXECUTING, updated_at=timezone.now())
+    return changed == 1
+
+
+def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") -> None:
+    """Record how an execution attempt ended (executed / stale / skipped / failed)."""
+    Opportunity.objects.filter(pk=opportunity_id).update(
+        status=status, status_reason=reason[:2000], updated_at=timezone.now()
+    )
+    _publish_opportunity(opportunity_id)
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What the execution manager needs about one claimed opportunity."""
+
+    opportunity_id: int
+    network_id: int | None
+    start_token: str
+    start_token_decimals: int
+    start_token_symbol: str
+    amount_in: int
+    expected_profit: int
+    gas_cost: int
+    path: list[dict[str, str]]
+    pools: dict[str, PoolInfo]
+
+
+def execution_context(*, opportunity_id: int) -> ExecutionContext:
+    opportunity = Opportunity.objects.select_related("start_token").get(pk=opportunity_id)
+    addresses = [step["pool"] for step in opportunity.path]
+    rows = Pool.objects.filter(address__in=addresses).select_related("dex", "token0", "token1")
+    pools = {
+        row.address: PoolInfo(
+            address=row.address,
+            token0=row.token0.address,
+            token1=row.token1.address,
+            dex_kind=row.dex.kind,
+            fee_bps=row.fee // 100 if row.dex.kind == "uniswap_v2" else 0,
+        )
+        for row in rows
+    }
+    return ExecutionContext(
+        opportunity_id=opportunity.pk,
+        network_id=opportunity.network_id,
+        start_token=opportunity.start_token.address,
+        start_token_decimals=opportunity.start_token.decimals,
+        start_token_symbol=opportunity.start_token.symbol,
+        amount_in=opportunity.amount_in,
+        expected_profit=opportunity.expected_profit,
+        gas_cost=opportunity.gas_cost,
+        path=list(opportunity.path),
+        pools=pools,
+    )
+
+
+def trade_record_simulated(
+    *, opportunity_id: int, amount_in: int, profit: int, gas_used: int, gas_cost_wei: int
+) -> Trade:
+    """A dry-run trade: the simulated numbers, nothing sent."""
+    with transaction.atomic():
+        trade = Trade.objects.create(
+            opportunity_id=opportunity_id,
+            mode=TradeMode.DRY_RUN,
+            status=TradeStatus.SIMULATED,
+            amount_in=amount_in,
+            realized_profit=profit,
+            gas_used=gas_used,
+            gas_cost_wei=gas_cost_wei,
+        )
+        Opportunity.objects.filter(pk=opportunity_id).update(
+            status=OpportunityStatus.EXECUTED,
+            status_reason="dry run: simulated, nothing sent",
+            updated_at=timezone.now(),
+        )
+        _publish_trade_on_commit(trade)
+    _publish_opportunity(opportunity_id)
+    return trade
+
+
+def trade_record_pending(
+    *,
+    opportunity_id: int,
+    amount_in: int,
+    tx_hash: str,
+    nonce: int,
+    max_fee_per_gas: int,
+    max_priority_fee_per_gas: int,
+    l1_fee_wei: int,
+) -> Trade:
+    """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile."""
+    with transaction.atomic():
+        trade = Trade.objects.create(
+            opportunity_id=opportunity_id,
+            mode=TradeMode.LIVE,
+            status=TradeStatus.PENDING,
+            amount_in=amount_in,
+            tx_hash=tx_hash,
+            tx_hashes=[tx_hash],
+            nonce=nonce,
+            max_fee_per_gas=max_fee_per_gas,
+            max_priority_fee_per_gas=max_priority_fee_per_gas,
+            l1_fee_wei=l1_fee_wei,
+            sent_at=timezone.now(),
+        )
+        _publish_trade_on_commit(trade)
+    return trade
+
+
+def trade_add_replacement(
+    *, trade_id: int, tx_hash: str, max_fee_per_gas: int, max_priority_fee_per_gas: int
+) -> None:
+    """A fee bump replaced the pending transaction: remember every hash."""
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade_id)
+        trade.tx_hashes = [*trade.tx_hashes, tx_hash]
+        trade.tx_hash = tx_hash
+        trade.max_fee_per_gas = max_fee_per_gas
+        trade.max_priority_fee_per_gas = max_priority_fee_per_gas
+        trade.save(
+            update_fields=[
+                "tx_hashes",
+                "tx_hash",
+                "max_fee_per_gas",
+                "max_priority_fee_per_gas",
+                "updated_at",
+            ]
+        )
+
+
+def trade_settle(
+    *,
+    trade_id: int,
+    status: str,
+    tx_hash: str = "",
+    realized_profit: int | None = None,
+    gas_used: int | None = None,
+    gas_cost_wei: int | None = None,
+    block_number: int | None = None,
+    error: str = "",
+) -> Trade:
+    """Record how a live trade ended and mark its opportunity accordingly."""
+    with transaction.atomic():
+        trade = Trade.objects.select_for_update().get(pk=trade_id)
+        trade.status = status
+        if tx_hash:
+            trade.tx_hash = tx_hash
+        trade.realized_profit = realized_profit
+        trade.gas_used = gas_used
+        trade.gas_cost_wei = gas_cost_wei
+        trade.block_number = block_number
+        trade.error = error[:4000]
+        trade.confirmed_at = timezone.now() if block_number else None
+        trade.save()
+        opportunity_status = (
+            OpportunityStatus.EXECUTED
+            if status == TradeStatus.SUCCESS
+            else OpportunityStatus.FAILED
+        )
+        reason = "" if status == TradeStatus.SUCCESS else f"trade {status}: {error}".strip(": ")
+        Opportunity.objects.filter(pk=trade.opportunity_id).update(
+            status=opportunity_status, status_reason=reason[:2000], updated_at=timezone.now()
+        )
+        _publish_trade_on_commit(trade)
+    _publish_opportunity(trade.opportunity_id)
+    return trade
+
+
+def pending_live_trades() -> list[Trade]:
+    return list(Trade.objects.live().pending().order_by("nonce", "id"))
+
+
+def daily_loss_wei(*, network: Network | None, now: dt.datetime | None = None) -> int:
+    """Today's realized loss of live trading in native wei (0 when in profit).
+
+    Gas of every live trade counts against it; realized profit offsets it only
+    when it is in the wrapped native token (other tokens have no exact price here).
+    """
+    now = now or timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = Trade.objects.live().filter(created_at__gte=midnight)
+    gas = today.aggregate(total=AmountSum("gas_cost_wei"))["total"]
+    offset = 0
+    if network is not None and network.wrapped_native_token_id:
+        offset = today.filter(
+            Q(status=TradeStatus.SUCCESS),
+            opportunity__start_token_id=network.wrapped_native_token_id,
+        ).aggregate(total=AmountSum("realized_profit"))["total"]
+    return max(0, gas - offset)
+
+
+def bot_pause(*, reason: str) -> BotConfig:
+    """Turn the kill switch on from the engine (daily loss limit, low balance …)."""
+    from trading.services.dashboard import bot_config_set_paused
+
+    return bot_config_set_paused(paused=True, reason=reason)
+
+
+def _publish_opportunity(opportunity_id: int) -> None:
+    try:
+        from dashboard import broadcast
+    except ImportError:  # pragma: no cover - the dashboard app is always installed
+        return
+    opportunity = (
+        Opportunity.objects.filter(pk=opportunity_id).select_related("start_token").first()
+    )
+    if opportunity is not None:
+        broadcast.publish_opportunity_on_commit(opportunity)
+
+
+def _publish_trade_on_commit(trade: Trade) -> None:
+    from dashboard import broadcast
+
+    broadcast.publish_trade_on_commit(trade)
+
+
+def active_network() -> Network | None:
+    return Network.objects.active()
+
+
+def load_config() -> BotConfig:
+    return BotConfig.load()
