@@ -429,19 +429,27 @@ def trade_events(trades: Iterable[Trade]) -> list[TradeEvent]:
     """Payloads for many trades in a constant number of queries."""
     items = list(trades)
     prefetch_related_objects(
-        items, "opportunity__start_token", "opportunity__network", "opportunity__pools__dex"
+        items,
+        "opportunity__start_token__network",
+        "opportunity__network",
+        "opportunity__pools__dex",
     )
     opps = [t.opportunity for t in items]
     tokens = _path_tokens(opps)
-    natives = _native_symbols({o.network for o in opps if o.network_id})
+    # Older rows may lack the network: the start token always knows it.
+    networks = {o.pk: o.network or o.start_token.network for o in opps}
+    natives = _native_symbols(set(networks.values()))
     events = []
     for trade in items:
         opp = trade.opportunity
         token = opp.start_token
         hops = _hops(opp, tokens)
         route, dexes = _route(hops, token.symbol)
-        native = natives.get(opp.network_id or 0, "ETH")
-        explorer = (opp.network.explorer_url if opp.network else "").rstrip("/")
+        network = networks[opp.pk]
+        native = natives.get(network.pk, "ETH")
+        explorer = network.explorer_url.rstrip("/")
+        if not explorer.startswith(("https://", "http://")):
+            explorer = ""  # only web links, whatever was typed in admin
         events.append(
             TradeEvent(
                 id=trade.pk,

@@ -49,6 +49,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         # a malformed nor a hostile message can disturb the socket.
         return
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = str(message.get("type", ""))
+        if kind.startswith("dashboard.") and not hasattr(self, kind.replace(".", "_")):
+            # An event type from a newer publisher: skip it rather than let
+            # Channels fail the socket for a missing handler.
+            logger.warning("Dashboard event type %r has no handler here", kind)
+            return
+        await super().dispatch(message)
+
     # One handler per event type ("dashboard.trade" -> dashboard_trade).
 
     async def dashboard_opportunity(self, event: dict[str, Any]) -> None:

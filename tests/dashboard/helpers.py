@@ -1,8 +1,16 @@
-"""Row builders specific to the dashboard tests."""
+"""Helpers of the dashboard tests: row builders and authenticated websockets."""
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from listonian_site.asgi import application
+
 from ..trading import factories as f
+
+ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
 def cycle(market, start="weth", pools=None, **kwargs):
@@ -19,3 +27,22 @@ def cycle(market, start="weth", pools=None, **kwargs):
     ]
     opp.save(update_fields=["path"])
     return opp
+
+
+@sync_to_async
+def session_cookie(user) -> bytes:
+    """A Cookie header value for a session of ``user`` (logged in through Django's auth)."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(user, page: str = "overview") -> WebsocketCommunicator:
+    """A websocket to the real ASGI application, authenticated by session cookie."""
+    path = "/ws/dashboard/" + (f"?page={page}" if page else "")
+    communicator = WebsocketCommunicator(
+        application, path, headers=[*ORIGIN, (b"cookie", await session_cookie(user))]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator

@@ -10,7 +10,7 @@ from django.utils import timezone
 from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
 
 from ..trading import factories as f
-from .builders import cycle
+from .helpers import cycle
 
 
 def test_it_shows_every_panel_with_data(operator_client, market):

@@ -1,0 +1,294 @@
+"""Opportunity and trade history: filters, exact profit ranges, pagination, CSV, detail pages."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import pytest
+from django.urls import reverse
+
+from trading.fields import UINT256_MAX
+from trading.selectors import (
+    HistoryFilters,
+    amount_from_units,
+    amount_to_units,
+    opportunity_history,
+)
+
+from ..trading import factories as f
+from .helpers import cycle
+
+
+def _ids(response) -> list[int]:
+    return [row.id for row in response.context["rows"]]
+
+
+def _csv(response) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+# --- Exact conversion -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "decimals", "rounding", "expected"),
+    [
+        ("0.01", 18, ROUND_FLOOR, 10**16),
+        ("0.01", 6, ROUND_FLOOR, 10_000),
+        ("1", 0, ROUND_FLOOR, 1),
+        ("0.1234567", 6, ROUND_FLOOR, 123_456),  # finer than the token: an upper bound rounds down
+        ("0.1234567", 6, ROUND_CEILING, 123_457),  # and a lower bound rounds up
+        ("-0.5", 6, ROUND_FLOOR, -500_000),
+        ("1e-18", 18, ROUND_FLOOR, 1),
+        (
+            "0.000000000000000000000000000000000000000000000000000000000000000000000001",
+            77,
+            ROUND_FLOOR,
+            10**5,
+        ),
+        ("1e100", 18, ROUND_FLOOR, UINT256_MAX),  # clamped: no amount is larger
+    ],
+)
+def test_amounts_typed_in_token_units_convert_exactly(text, decimals, rounding, expected):
+    assert amount_from_units(Decimal(text), decimals, rounding=rounding) == expected
+
+
+def test_conversion_never_goes_through_a_float():
+    # 0.1 + 0.2 style errors would show here: 2**200 + 1 smallest units, 18 decimals.
+    amount = 2**200 + 1
+    text = amount_to_units(amount, 18)
+    assert amount_from_units(text, 18) == amount
+    assert amount_to_units(-(10**15), 18) == "-0.001"
+    assert amount_to_units(5, 0) == "5"
+
+
+@pytest.mark.parametrize("bad", ["abc", "NaN", "Infinity"])
+def test_conversion_refuses_non_numbers(bad):
+    with pytest.raises(ValueError):
+        amount_from_units(bad, 18)
+
+
+# --- Opportunity filters ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(market):
+    weth, usdc = market["weth"], market["usdc"]
+    uni_pool, aero_pool, aero_pool2 = market["pools"]
+    base = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+    rows = {
+        "small_weth": cycle(market, net_profit=5 * 10**15, detected_at=base, pools=[uni_pool]),
+        "big_weth": cycle(
+            market,
+            net_profit=2 * 10**16,
+            status="executed",
+            detected_at=base + dt.timedelta(days=1),
+            pools=[aero_pool, aero_pool2],
+        ),
+        "usdc": cycle(
+            market,
+            start="usdc",
+            net_profit=15_000,  # 0.015 USDC
+            amount_in=10**9,
+            detected_at=base + dt.timedelta(days=2),
+            pools=[uni_pool, aero_pool],
+        ),
+        "loss": cycle(market, net_profit=-(10**15), status="skipped", detected_at=base),
+    }
+    assert weth and usdc
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, {"small_weth", "big_weth", "usdc", "loss"}),
+        ({"status": "executed"}, {"big_weth"}),
+        ({"min_profit": "0.01"}, {"big_weth", "usdc"}),  # 0.01 of each start token
+        ({"min_profit": "0.01", "max_profit": "0.0151"}, {"usdc"}),
+        ({"max_profit": "0"}, {"loss"}),
+        ({"min_profit": "0.005", "max_profit": "0.005"}, {"small_weth"}),
+        ({"since": "2026-03-11"}, {"big_weth", "usdc"}),
+        ({"until": "2026-03-11"}, {"small_weth", "big_weth", "loss"}),  # inclusive day
+    ],
+)
+def test_opportunity_filters(operator_client, history, query, expected):
+    response = operator_client.get(reverse("dashboard:opportunities"), query)
+    assert set(_ids(response)) == {history[name].pk for name in expected}
+
+
+def test_token_and_dex_filters(operator_client, history, market):
+    response = operator_client.get(reverse("dashboard:opportunities"), {"token": market["usdc"].pk})
+    assert _ids(response) == [history["usdc"].pk]
+    response = operator_client.get(reverse("dashboard:opportunities"), {"dex": market["uni"].pk})
+    # Through pools__dex, each opportunity once however many of its pools match.
+    assert sorted(_ids(response)) == sorted(
+        [history["small_weth"].pk, history["usdc"].pk, history["loss"].pk]
+    )
+
+
+def test_a_profit_range_with_a_token_uses_that_tokens_decimals(history, market):
+    filters = HistoryFilters(token_id=market["usdc"].pk, min_profit=Decimal("0.015"))
+    assert list(opportunity_history(filters)) == [history["usdc"]]
+    filters = HistoryFilters(token_id=market["usdc"].pk, min_profit=Decimal("0.0150001"))
+    assert list(opportunity_history(filters)) == []
+
+
+def test_invalid_filters_are_shown_and_not_applied(operator_client, history):
+    response = operator_client.get(
+        reverse("dashboard:opportunities"), {"min_profit": "lots", "status": "executed"}
+    )
+    body = response.content.decode()
+    assert "Enter a number" in body
+    assert _ids(response) == [history["big_weth"].pk]
+    response = operator_client.get(
+        reverse("dashboard:opportunities"), {"min_profit": "1", "max_profit": "0.5"}
+    )
+    assert "below the lower bound" in response.content.decode()
+
+
+def test_the_empty_state_depends_on_filters(operator_client, db):
+    body = operator_client.get(reverse("dashboard:opportunities")).content.decode()
+    assert "No opportunities yet" in body and "sync_pools" in body
+    body = operator_client.get(
+        reverse("dashboard:opportunities"), {"status": "failed"}
+    ).content.decode()
+    assert "No opportunity matches these filters" in body
+
+
+def test_pagination_keeps_the_filters(operator_client, market):
+    for i in range(120):
+        cycle(market, block=i, status="stale" if i % 2 else "detected")
+    response = operator_client.get(reverse("dashboard:opportunities"), {"status": "stale"})
+    assert len(response.context["rows"]) == 50
+    body = response.content.decode()
+    assert "Page 1 of 2" in body and "?status=stale&amp;page=2" in body
+    page2 = operator_client.get(reverse("dashboard:opportunities"), {"status": "stale", "page": 2})
+    assert len(page2.context["rows"]) == 10
+    assert set(_ids(response)).isdisjoint(_ids(page2))
+
+
+def test_htmx_filtering_returns_only_the_results(operator_client, history):
+    response = operator_client.get(
+        reverse("dashboard:opportunities"),
+        {"status": "executed"},
+        headers={"HX-Request": "true", "HX-Target": "results"},
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="results"') and "<html" not in body
+
+
+def test_pages_show_token_units_never_wei(operator_client, history):
+    body = operator_client.get(reverse("dashboard:opportunities")).content.decode()
+    assert "0.02 WETH" in body and "0.015 USDC" in body
+    assert "20000000000000000" not in body
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def test_opportunity_csv_has_exact_integers_and_decimals(operator_client, history, market):
+    huge = cycle(market, amount_in=UINT256_MAX, net_profit=2**200 + 1, status="executed")
+    response = operator_client.get(reverse("dashboard:opportunities_csv"), {"status": "executed"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = {int(r["id"]): r for r in _csv(response)}
+    assert set(rows) == {history["big_weth"].pk, huge.pk}  # the filtered set, every page
+    row = rows[huge.pk]
+    assert row["amount_in_wei"] == str(UINT256_MAX)
+    assert row["net_profit_wei"] == str(2**200 + 1)
+    assert row["net_profit"] == amount_to_units(2**200 + 1, 18)
+    assert rows[history["big_weth"].pk]["net_profit"] == "0.02"
+    assert row["route"] == "WETH → USDC → WETH" and row["start_token"] == "WETH"
+
+
+def test_csv_cells_cannot_become_formulas(operator_client, market):
+    evil = f.token(market["net"], "=HYPERLINK(1)", 18)
+    f.opportunity(evil)
+    rows = _csv(operator_client.get(reverse("dashboard:opportunities_csv")))
+    assert rows[0]["start_token"] == "'=HYPERLINK(1)"
+
+
+# --- Trades -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trades(history, market):
+    return {
+        "win": f.trade(history["big_weth"], realized_profit=3 * 10**16, mode="live"),
+        "dry": f.trade(
+            history["small_weth"], realized_profit=4 * 10**15, mode="dry_run", status="simulated"
+        ),
+        "usdc": f.trade(history["usdc"], realized_profit=20_000, gas_cost_wei=7 * 10**13),
+        "reverted": f.trade(
+            history["loss"], realized_profit=-(10**14), status="reverted", tx_hash="0x" + "cd" * 32
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, {"win", "dry", "usdc", "reverted"}),
+        ({"status": "reverted"}, {"reverted"}),
+        ({"mode": "dry_run"}, {"dry"}),
+        ({"min_profit": "0.02"}, {"win", "usdc"}),  # realized profit, per token decimals
+        ({"max_profit": "0"}, {"reverted"}),
+    ],
+)
+def test_trade_filters(operator_client, trades, query, expected):
+    response = operator_client.get(reverse("dashboard:trades"), query)
+    assert set(_ids(response)) == {trades[name].pk for name in expected}
+
+
+def test_trade_dex_and_token_filters(operator_client, trades, market):
+    response = operator_client.get(reverse("dashboard:trades"), {"token": market["usdc"].pk})
+    assert _ids(response) == [trades["usdc"].pk]
+    response = operator_client.get(reverse("dashboard:trades"), {"dex": market["aero"].pk})
+    assert set(_ids(response)) == {trades["win"].pk, trades["usdc"].pk, trades["reverted"].pk}
+
+
+def test_trade_csv(operator_client, trades):
+    rows = _csv(operator_client.get(reverse("dashboard:trades_csv"), {"token": ""}))
+    by_id = {int(r["id"]): r for r in rows}
+    usdc = by_id[trades["usdc"].pk]
+    assert usdc["realized_profit_wei"] == "20000" and usdc["realized_profit"] == "0.02"
+    assert usdc["gas_cost_wei"] == str(7 * 10**13) and usdc["gas_cost_native"] == "0.00007"
+    assert by_id[trades["reverted"].pk]["realized_profit_wei"] == str(-(10**14))
+
+
+def test_trade_detail_page(operator_client, trades, market):
+    trade = trades["reverted"]
+    trade.gas_used = 150_000
+    trade.block_number = 4321
+    trade.save()
+    response = operator_client.get(reverse("dashboard:trade_detail", args=[trade.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "WETH → USDC → WETH" in body
+    assert "UniswapV2" in body and "Aerodrome" in body  # pool and DEX names per hop
+    assert "-0.0001 WETH" in body  # realized profit in token units
+    assert "150,000" in body and "4321" in body
+    assert trade.tx_hash in body and f"https://explorer.test/tx/{trade.tx_hash}" in body
+    assert "0.0001 ETH" in body  # gas cost in the native currency
+    opp_url = reverse("dashboard:opportunity_detail", args=[trade.opportunity_id])
+    assert f'href="{opp_url}"' in body
+
+
+def test_opportunity_detail_lists_its_trades(operator_client, trades):
+    trade = trades["win"]
+    body = operator_client.get(
+        reverse("dashboard:opportunity_detail", args=[trade.opportunity_id])
+    ).content.decode()
+    assert reverse("dashboard:trade_detail", args=[trade.pk]) in body
+    assert "0.03 WETH" in body
+
+
+def test_missing_rows_are_404(operator_client, db):
+    assert operator_client.get(reverse("dashboard:trade_detail", args=[999])).status_code == 404
+    assert (
+        operator_client.get(reverse("dashboard:opportunity_detail", args=[999])).status_code == 404
+    )

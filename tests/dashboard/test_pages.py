@@ -1,0 +1,62 @@
+"""Every page: login required, local assets only, navigation, settings links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+PAGES = [
+    "dashboard:overview",
+    "dashboard:opportunities",
+    "dashboard:trades",
+    "dashboard:performance",
+    "dashboard:settings",
+    "dashboard:performance_data",
+    "dashboard:opportunities_csv",
+    "dashboard:trades_csv",
+]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_require_login(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", PAGES[:5])
+def test_pages_use_local_assets_only_and_link_every_page(operator_client, name):
+    body = operator_client.get(reverse(name)).content.decode()
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', body)
+    assert sources and all(src.startswith("/static/") for src in sources), sources
+    for page in PAGES[:5]:
+        assert f'href="{reverse(page)}"' in body
+    assert 'id="ws-status"' in body and 'id="connection-banner"' in body
+    assert 'id="bot-pill"' in body
+
+
+def test_settings_links_into_admin_for_staff(staff_client):
+    body = staff_client.get(reverse("dashboard:settings")).content.decode()
+    for model in ("botconfig", "dex", "token", "network"):
+        assert reverse(f"admin:trading_{model}_changelist") in body
+    assert reverse("admin:django_celery_beat_periodictask_changelist") in body
+
+
+def test_settings_tell_operators_to_ask_an_admin(operator_client):
+    body = operator_client.get(reverse("dashboard:settings")).content.decode()
+    assert "/admin/" not in body
+    assert "Ask an administrator" in body
+
+
+def test_settings_never_render_secrets(staff_client, monkeypatch, settings):
+    key = "0x" + "ab" * 32
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", key)
+    settings.LISTONIAN_SIGNER_CONFIGURED = True
+    from ..trading import factories as f
+
+    f.network(active=True, rpc_urls="https://rpc.example/v2/APIKEY123")
+    body = staff_client.get(reverse("dashboard:settings")).content.decode()
+    assert "configured" in body
+    assert key[2:] not in body and "APIKEY123" not in body
+    assert settings.SECRET_KEY not in body
