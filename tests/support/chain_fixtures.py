@@ -12,6 +12,7 @@ Tests using the ``anvil`` fixture are marked ``chain`` automatically.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from web3 import Web3
@@ -44,7 +45,12 @@ def _session_w3(anvil: AnvilNode) -> Web3:
 
 
 @pytest.fixture(scope="session")
-def _session_devnet(anvil: AnvilNode, _session_w3: Web3) -> Devnet:
+def devnet_session(anvil: AnvilNode, _session_w3: Web3) -> Devnet:
+    """The session's deployment helper and market, without per-test isolation.
+
+    Module-scoped fixtures that deploy more contracts should depend on it (so
+    the market exists before their own snapshot) and revert what they add.
+    """
     # Deployed once per session, before any snapshot that depends on it.
     devnet = Devnet(_session_w3, anvil.accounts[0])
     devnet.market = devnet.deploy_market()
@@ -54,11 +60,18 @@ def _session_devnet(anvil: AnvilNode, _session_w3: Web3) -> Devnet:
 @pytest.fixture
 def chain_snapshot(anvil: AnvilNode) -> Iterator[str]:
     """Run the test between ``evm_snapshot`` and ``evm_revert``; yields the snapshot id."""
-    snapshot_id = anvil.snapshot()
+    with reverted_after(anvil) as snapshot_id:
+        yield snapshot_id
+
+
+@contextmanager
+def reverted_after(node: AnvilNode) -> Iterator[str]:
+    """Take a snapshot and revert to it on exit (for wider-scoped fixtures)."""
+    snapshot_id = node.snapshot()
     try:
         yield snapshot_id
     finally:
-        anvil.revert(snapshot_id)
+        node.revert(snapshot_id)
 
 
 @pytest.fixture
@@ -74,9 +87,9 @@ def deployer(anvil: AnvilNode) -> str:
 
 
 @pytest.fixture
-def devnet(_session_devnet: Devnet, chain_snapshot: str) -> Devnet:
+def devnet(devnet_session: Devnet, chain_snapshot: str) -> Devnet:
     """Deployment helper with the session's market in ``devnet.market``; isolated per test."""
-    return _session_devnet
+    return devnet_session
 
 
 @pytest.fixture

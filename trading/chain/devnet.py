@@ -13,7 +13,8 @@ Addresses are returned checksummed inside small frozen dataclasses.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -206,35 +207,70 @@ class Devnet:
         return self._receipt(tx_hash, function.fn_name)
 
     def send_batch(
-        self, calls: Sequence[tuple[str, bytes | str, int]], sender: str | None = None
-    ) -> None:
-        """Send many ``(to, calldata, gas)`` transactions in JSON-RPC batches and check them all.
+        self, calls: Sequence[tuple[str | None, bytes | str, int]], sender: str | None = None
+    ) -> list[str]:
+        """Send many ``(to, calldata, gas)`` transactions quickly and check them all.
 
-        Nonces are counted locally so the batch does not depend on the order in
-        which the node handles the requests.
+        On an automining anvil node the transactions go into as few blocks as
+        possible (automine paused, block gas limit raised for the moment):
+        anvil's cost per block grows with the state, so thousands of one-
+        transaction blocks get slow. A ``to`` of None deploys ``calldata``.
+        Returns the transaction hashes.
         """
         sender = to_checksum_address(sender or self.deployer)
-        nonce = self.w3.eth.get_transaction_count(sender, "pending")
-        hashes: list[str] = []
-        for start in range(0, len(calls), _BATCH_SIZE):
-            requests = []
-            for to, data, gas in calls[start : start + _BATCH_SIZE]:
-                tx = {
+        with self._bulk_mining(sum(gas for _, _, gas in calls)) as flush:
+            nonce = self.w3.eth.get_transaction_count(sender, "pending")
+            hashes: list[str] = []
+            for offset, (to, data, gas) in enumerate(calls):
+                tx: dict[str, Any] = {
                     "from": sender,
-                    "to": to_checksum_address(to),
                     "data": data if isinstance(data, str) else "0x" + data.hex(),
                     "gas": hex(gas),
-                    "nonce": hex(nonce),
+                    # Counted here: the node's own count lags behind a fast sender.
+                    "nonce": hex(nonce + offset),
                 }
-                requests.append(("eth_sendTransaction", [tx]))
-                nonce += 1
-            for response in self.w3.provider.make_batch_request(requests):
+                if to is not None:
+                    tx["to"] = to_checksum_address(to)
+                response = self.w3.provider.make_request("eth_sendTransaction", [tx])
                 if "error" in response:
-                    raise DevnetError(f"batched transaction refused: {response['error']}")
+                    raise DevnetError(f"transaction refused: {response['error']}")
                 hashes.append(response["result"])
+            flush()
         self._check_receipts(hashes)
+        return hashes
+
+    @contextmanager
+    def _bulk_mining(self, total_gas: int) -> Iterator[Callable[[], None]]:
+        provider = self.w3.provider
+        automine = provider.make_request("anvil_getAutomine", []).get("result")
+        if automine is not True:
+            # Not anvil, or interval mining: blocks come on their own.
+            yield lambda: None
+            return
+        previous_limit = int(
+            provider.make_request("eth_getBlockByNumber", ["pending", False])["result"]["gasLimit"],
+            16,
+        )
+        provider.make_request("evm_setAutomine", [False])
+        if total_gas > previous_limit:
+            provider.make_request("evm_setBlockGasLimit", [hex(total_gas + 1_000_000)])
+
+        def flush() -> None:
+            for _ in range(100):
+                provider.make_request("evm_mine", [])
+                status = provider.make_request("txpool_status", []).get("result", {})
+                if int(status.get("pending", "0x0"), 16) == 0:
+                    return
+
+        try:
+            yield flush
+        finally:
+            if total_gas > previous_limit:
+                provider.make_request("evm_setBlockGasLimit", [hex(previous_limit)])
+            provider.make_request("evm_setAutomine", [True])
 
     def _check_receipts(self, hashes: list[str]) -> None:
+        """Fail if a transaction reverted; wait for any not mined yet."""
         for start in range(0, len(hashes), _BATCH_SIZE):
             chunk = hashes[start : start + _BATCH_SIZE]
             responses = self.w3.provider.make_batch_request(
@@ -243,12 +279,11 @@ class Devnet:
             for tx_hash, response in zip(chunk, responses, strict=True):
                 receipt = response.get("result")
                 if receipt is None:
-                    receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30))
-                    status = receipt["status"]
+                    status = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)["status"]
                 else:
                     status = int(receipt["status"], 16)
                 if status != 1:
-                    raise DevnetError(f"batched transaction {tx_hash} reverted")
+                    raise DevnetError(f"transaction {tx_hash} reverted")
 
     def _receipt(self, tx_hash: Any, what: str) -> Any:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
@@ -267,34 +302,20 @@ class Devnet:
         return TokenInfo(address, symbol, name, decimals)
 
     def deploy_tokens(self, symbols: Sequence[str], decimals: int = 18) -> list[TokenInfo]:
-        """Deploy many standard tokens in batches (addresses precomputed from the nonce)."""
+        """Deploy many standard tokens (addresses precomputed from the deployer's nonce)."""
         artifact = project_artifact("TestToken")
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         nonce = self.w3.eth.get_transaction_count(self.deployer, "pending")
-        requests = []
+        calls: list[tuple[str | None, bytes | str, int]] = []
         tokens = []
         for offset, symbol in enumerate(symbols):
             name = f"{symbol} Test Token"
-            data = factory.constructor(name, symbol, decimals).data_in_transaction
-            tx = {
-                "from": self.deployer,
-                "data": data,
-                "gas": hex(2_000_000),
-                "nonce": hex(nonce + offset),
-            }
-            requests.append(("eth_sendTransaction", [tx]))
-            tokens.append(
-                TokenInfo(create_address(self.deployer, nonce + offset), symbol, name, decimals)
+            calls.append(
+                (None, factory.constructor(name, symbol, decimals).data_in_transaction, 2_000_000)
             )
-        hashes = []
-        for start in range(0, len(requests), _BATCH_SIZE):
-            for response in self.w3.provider.make_batch_request(
-                requests[start : start + _BATCH_SIZE]
-            ):
-                if "error" in response:
-                    raise DevnetError(f"token deployment refused: {response['error']}")
-                hashes.append(response["result"])
-        self._check_receipts(hashes)
+            address = create_address(self.deployer, nonce + offset)
+            tokens.append(TokenInfo(address, symbol, name, decimals))
+        self.send_batch(calls)
         return tokens
 
     def deploy_bytes32_token(
@@ -386,7 +407,7 @@ class Devnet:
         factory = self.contract(uniswap_v2_artifact("UniswapV2Factory"), deployment.factory)
         pair_artifact = uniswap_v2_artifact("UniswapV2Pair")
         token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
-        calls: list[tuple[str, str, int]] = []
+        calls: list[tuple[str | None, bytes | str, int]] = []
         pairs: list[V2Pair] = []
         for token_a, token_b, amount_a, amount_b in specs:
             token0, token1 = sort_tokens(token_a, token_b)
@@ -486,7 +507,7 @@ class Devnet:
         factory = self.contract(uniswap_v3_artifact("UniswapV3Factory"), deployment.factory)
         pool_abi = self.w3.eth.contract(abi=uniswap_v3_artifact("UniswapV3Pool").abi)
         helper = self.contract(project_artifact("V3PoolHelper"), deployment.helper)
-        calls: list[tuple[str, str, int]] = []
+        calls: list[tuple[str | None, bytes | str, int]] = []
         pools: list[V3Pool] = []
         tokens: set[str] = set()
         for token_a, token_b, fee, sqrt_price_x96, positions in specs:
@@ -606,7 +627,7 @@ class Devnet:
         token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
         # Pools are created with plain CREATE: the factory's nonce is its pool count + 1.
         nonce = factory.functions.allPoolsLength().call() + 1
-        calls: list[tuple[str, str, int]] = []
+        calls: list[tuple[str | None, bytes | str, int]] = []
         pools: list[SolidlyPool] = []
         for token_a, token_b, stable, amount_a, amount_b in specs:
             token0, token1 = sort_tokens(token_a, token_b)

@@ -1,0 +1,110 @@
+"""A JSON-RPC forwarding proxy for tests: counts requests, can fail on purpose.
+
+It sits between a client and a real node (anvil) on 127.0.0.1, so tests can
+count round trips where the provider sees them and simulate an endpoint that
+is down, slow or rate limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections import Counter
+from typing import Any, Self
+
+import aiohttp
+from aiohttp import web
+
+
+def unused_port() -> int:
+    """A local port with nothing listening (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RpcProxy:
+    """Forwards POSTs to ``upstream``; counts HTTP requests and JSON-RPC methods."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.requests = 0
+        self.methods: Counter[str] = Counter()
+        self.fail_next = 0
+        self.fail_status = 503
+        self.delay = 0.0
+        self.chain_id: int | None = None
+        # Refuse eth_getLogs spanning more blocks than this, like hosted nodes do.
+        self.max_log_range: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session:
+            await self._session.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.methods.clear()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        body = await request.read()
+        payload = json.loads(body)
+        for item in payload if isinstance(payload, list) else [payload]:
+            self.methods[item.get("method", "?")] += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return web.Response(status=self.fail_status, text="unavailable")
+        refusal = self._refuse_logs(payload)
+        if refusal is not None:
+            return web.json_response(refusal)
+        is_chain_id = not isinstance(payload, list) and payload.get("method") == "eth_chainId"
+        if self.chain_id is not None and is_chain_id:
+            answer: Any = {"jsonrpc": "2.0", "id": payload["id"], "result": hex(self.chain_id)}
+            return web.json_response(answer)
+        assert self._session is not None
+        async with self._session.post(
+            self.upstream, data=body, headers={"Content-Type": "application/json"}
+        ) as upstream:
+            return web.Response(
+                body=await upstream.read(), status=upstream.status, content_type="application/json"
+            )
+
+    def _refuse_logs(self, payload: Any) -> dict[str, Any] | None:
+        if self.max_log_range is None or isinstance(payload, list):
+            return None
+        if payload.get("method") != "eth_getLogs":
+            return None
+        query = payload["params"][0]
+        start, end = query.get("fromBlock", "0x0"), query.get("toBlock", "latest")
+        if not (start.startswith("0x") and end.startswith("0x")):
+            return None
+        if int(end, 16) - int(start, 16) + 1 <= self.max_log_range:
+            return None
+        return {
+            "jsonrpc": "2.0",
+            "id": payload["id"],
+            "error": {
+                "code": -32602,
+                "message": f"block range too large (max {self.max_log_range})",
+            },
+        }

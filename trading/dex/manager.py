@@ -1,0 +1,244 @@
+"""The engine's view of every watched pool, kept current block by block.
+
+:class:`DexManager` holds one immutable :mod:`trading.amm` snapshot per pool.
+``refresh_all()`` reads every pool (``ceil(pools / 500)`` round trips, Solidly
+fees included); after that, ``update(block)`` asks for the block's
+Sync/Swap/Mint/Burn logs in one ``eth_getLogs`` and re-reads only the pools
+they name, at that block. Pools added since the last read are read with the
+next update. Processing the same block twice rewrites the same states.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+from trading.amm import PoolState, SolidlyPoolState, V3PoolState
+from trading.chain import readers
+from trading.chain.client import ChainClient
+from trading.dex.base import PoolSpec
+from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
+from trading.dex.registry import FAMILIES
+from trading.dex.solidly import SET_CUSTOM_FEE
+from trading.engine.component import Component
+
+logger = logging.getLogger(__name__)
+
+
+def state_topics() -> list[str]:
+    """Every pool event topic that means a state change, across families (deduplicated)."""
+    topics: list[str] = []
+    for family in FAMILIES.values():
+        for topic in family.state_topics:
+            if topic not in topics:
+                topics.append(topic)
+    return topics
+
+
+class DexManager(Component):
+    """Pool states in memory: full reads when needed, log-driven re-reads per block."""
+
+    name = "dex"
+
+    def __init__(
+        self,
+        client: ChainClient,
+        pools: Sequence[PoolSpec] = (),
+        *,
+        solidly_factories: Iterable[str] = (),
+        word_radius: int = DEFAULT_WORD_RADIUS,
+        chunk_size: int = readers.MAX_POOLS_PER_CALL,
+        gas_budget: int = DEFAULT_GAS_BUDGET,
+        concurrency: int = 4,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.word_radius = word_radius
+        self.chunk_size = chunk_size
+        self.gas_budget = gas_budget
+        self.concurrency = concurrency
+        self._pools: dict[str, PoolSpec] = {}
+        self._by_lower: dict[str, str] = {}
+        self._states: dict[str, PoolState] = {}
+        self._pending: set[str] = set()
+        self._solidly_factories = {f.lower() for f in solidly_factories}
+        self.failed: dict[str, str] = {}
+        self.last_block: int | None = None
+        self.set_pools(pools)
+
+    # ---- pools and states -------------------------------------------------
+
+    @property
+    def pools(self) -> Mapping[str, PoolSpec]:
+        """Watched pools by (checksummed) address."""
+        return MappingProxyType(self._pools)
+
+    @property
+    def states(self) -> Mapping[str, PoolState]:
+        """The latest snapshot of every readable pool, by address (read-only view)."""
+        return MappingProxyType(self._states)
+
+    def state(self, address: str) -> PoolState | None:
+        """The snapshot of one pool, or None when unknown or unreadable."""
+        key = self._by_lower.get(address.lower())
+        return self._states.get(key) if key else None
+
+    def set_pools(
+        self, pools: Sequence[PoolSpec], *, solidly_factories: Iterable[str] = ()
+    ) -> None:
+        """Watch exactly ``pools``: new ones are read with the next update, gone ones dropped."""
+        new = {p.address: p for p in pools}
+        for address in set(self._pools) - set(new):
+            self._states.pop(address, None)
+            self.failed.pop(address, None)
+        self._pending |= {a for a, p in new.items() if self._pools.get(a) != p}
+        self._pending &= set(new)
+        self._pools = new
+        self._by_lower = {a.lower(): a for a in new}
+        self._solidly_factories |= {f.lower() for f in solidly_factories}
+
+    # ---- lifecycle -----------------------------------------------------------
+
+    async def _initialize(self) -> None:
+        await self.refresh_all()
+
+    # ---- reads ----------------------------------------------------------------
+
+    async def refresh_all(self, block: int | str = "latest") -> StateBatch:
+        """Read every watched pool (with Solidly fees) and replace all states."""
+        batch = await self._read(list(self._pools.values()), block, with_fee=True)
+        self._states = {a: s for a, s in batch.states.items() if a in self._pools}
+        for address, state in self._states.items():
+            self._remember_fee(self._pools[address], state)
+        self.failed = dict(batch.failed)
+        self._pending.clear()
+        self.last_block = batch.block_number
+        self.count("full_refreshes")
+        return batch
+
+    async def refresh(
+        self, addresses: Iterable[str], block: int | str = "latest", *, with_fee: bool = False
+    ) -> StateBatch:
+        """Re-read some pools and update their states."""
+        specs = [self._pools[a] for a in self._resolve(addresses)]
+        batch = await self._read(specs, block, with_fee=with_fee)
+        self._apply(specs, batch)
+        return batch
+
+    async def update(self, block_number: int, *, from_block: int | None = None) -> set[str]:
+        """Bring states to ``block_number`` from its logs (or from ``from_block`` on).
+
+        Returns the addresses whose state was re-read.
+        """
+        start = block_number if from_block is None else from_block
+        logs = await self.client.get_logs(
+            {"fromBlock": start, "toBlock": block_number, "topics": [self._topics()]}
+        )
+        changed, fee_changed = self._pools_in(logs)
+        targets = changed | fee_changed | self._pending
+        if targets:
+            specs = [self._pools[a] for a in targets]
+            batch = await self._read(
+                specs, block_number, with_fee=False, fee_for=fee_changed | self._pending
+            )
+            self._apply(specs, batch)
+            self._pending -= targets
+        self.last_block = block_number
+        self.count("blocks")
+        self.count("log_updates", len(targets))
+        return targets
+
+    # ---- internals ------------------------------------------------------------
+
+    def _topics(self) -> list[str]:
+        topics = state_topics()
+        if self._solidly_factories:
+            topics.append(SET_CUSTOM_FEE)
+        return topics
+
+    def _pools_in(self, logs: Sequence[dict[str, Any]]) -> tuple[set[str], set[str]]:
+        changed: set[str] = set()
+        fee_changed: set[str] = set()
+        for log in logs:
+            emitter = str(log.get("address", "")).lower()
+            topics = log.get("topics") or []
+            if topics and topics[0] == SET_CUSTOM_FEE and emitter in self._solidly_factories:
+                if len(topics) > 1:
+                    pool = "0x" + str(topics[1])[-40:]
+                    key = self._by_lower.get(pool.lower())
+                    if key:
+                        fee_changed.add(key)
+                continue
+            key = self._by_lower.get(emitter)
+            if key:
+                changed.add(key)
+        return changed, fee_changed
+
+    def _resolve(self, addresses: Iterable[str]) -> list[str]:
+        resolved = []
+        for address in addresses:
+            key = self._by_lower.get(address.lower())
+            if key is None:
+                raise KeyError(f"{address} is not a watched pool")
+            resolved.append(key)
+        return resolved
+
+    def _known_ticks(self) -> dict[str, int]:
+        return {a: len(s.ticks) for a, s in self._states.items() if isinstance(s, V3PoolState)}
+
+    async def _read(
+        self,
+        specs: Sequence[PoolSpec],
+        block: int | str,
+        *,
+        with_fee: bool,
+        fee_for: Iterable[str] = (),
+    ) -> StateBatch:
+        before = self.client.round_trips
+        try:
+            batch = await read_states(
+                self.client,
+                specs,
+                block=block,
+                with_fee=with_fee,
+                fee_for=frozenset(fee_for),
+                word_radius=self.word_radius,
+                chunk_size=self.chunk_size,
+                gas_budget=self.gas_budget,
+                known_ticks=self._known_ticks(),
+                concurrency=self.concurrency,
+            )
+        except Exception as exc:
+            self.record_error(exc)
+            raise
+        self.count("pools_read", len(specs))
+        self.count("round_trips", self.client.round_trips - before)
+        if batch.failed:
+            self.count("pools_failed", len(batch.failed))
+            for address, reason in batch.failed.items():
+                logger.debug("pool %s: %s", address, reason)
+        self.record_success()
+        return batch
+
+    def _apply(self, specs: Sequence[PoolSpec], batch: StateBatch) -> None:
+        for spec in specs:
+            state = batch.states.get(spec.address)
+            if state is not None:
+                self._states[spec.address] = state
+                self.failed.pop(spec.address, None)
+                self._remember_fee(spec, state)
+            else:
+                # A pool that cannot be read must not keep a stale price.
+                self._states.pop(spec.address, None)
+                self.failed[spec.address] = batch.failed.get(spec.address, "not read")
+
+    def _remember_fee(self, spec: PoolSpec, state: PoolState) -> None:
+        # Later reads skip the fee, so they must start from the last one read, not the
+        # one known at discovery.
+        if isinstance(state, SolidlyPoolState) and (
+            spec.fee_bps != state.fee_bps or spec.stable != state.stable
+        ):
+            self._pools[spec.address] = replace(spec, fee=state.fee_bps * 100, stable=state.stable)

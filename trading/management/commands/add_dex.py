@@ -1,0 +1,57 @@
+"""`python manage.py add_dex NAME --kind {uniswap_v2,uniswap_v3,solidly} --factory ADDR …`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from trading.chain.client import ChainMismatchError, RpcConfigurationError
+from trading.dex.registry import FAMILIES
+from trading.management.commands.add_network import validation_message
+from trading.services.dexes import dex_add
+
+
+class Command(BaseCommand):
+    help = "Register a DEX (its factory) on the active network, checked against the chain."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="A name for the DEX, e.g. 'Uniswap V3'.")
+        parser.add_argument("--kind", required=True, choices=sorted(FAMILIES), help="DEX family.")
+        parser.add_argument("--factory", required=True, help="Factory contract address.")
+        parser.add_argument("--router", default="", help="Router address (optional, informative).")
+        parser.add_argument(
+            "--fee-bps",
+            type=int,
+            default=None,
+            help="Swap fee in basis points of V2-family pools (default 30). "
+            "V3 and Solidly pools carry their own fee.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            dex, created = dex_add(
+                name=options["name"],
+                kind=options["kind"],
+                factory=options["factory"],
+                router=options["router"],
+                fee_bps=options["fee_bps"],
+            )
+        except ValidationError as exc:
+            raise CommandError(validation_message(exc)) from None
+        except (ChainMismatchError, RpcConfigurationError) as exc:
+            raise CommandError(str(exc)) from None
+        verb = "Added" if created else "Updated"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} DEX {dex.name} ({dex.kind}) on {dex.network.name}: factory {dex.factory}."
+            )
+        )
+        if dex.kind == "uniswap_v3":
+            self.stdout.write(f"  Discovery scans PoolCreated logs from block {dex.start_block}.")
+        elif dex.kind == "uniswap_v2":
+            self.stdout.write(f"  Fee: {dex.fee_bps} bps on every pair.")
+        else:
+            self.stdout.write("  Fees: read from the factory per pool.")
+        self.stdout.write("  Next: `manage.py sync_pools` to discover its pools.")

@@ -1,0 +1,334 @@
+"""Pools: discover the pools of enabled DEXs and keep the useful ones.
+
+``pools_sync`` resumes each DEX from its ``discovery_cursor``, so re-runs only
+look at pools created since. A pool is kept when both tokens are usable
+(symbol and decimals readable), allowed by the network's token allow-list, and
+the pool holds at least each token's ``min_liquidity``; every other pool is
+counted under its reason, logged, and not stored. The cursor is saved after
+every page, so an interrupted sync loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState
+from trading.dex.base import DexInfo, DiscoveredPool, PoolSpec
+from trading.dex.reading import read_states
+from trading.dex.registry import family_class
+from trading.models import Dex, Network, Pool, Token
+from trading.services.chain_access import ChainSession
+from trading.services.networks import active_network_required
+from trading.services.tokens import tokens_ensure
+
+logger = logging.getLogger(__name__)
+
+Q96 = 2**96
+# Called as progress(dex name, done, total) after every discovery page.
+SyncProgress = Callable[[str, int, int], None]
+
+REASON_ALLOWLIST = "token not in the network's allow-list"
+REASON_LIQUIDITY = "below minimum liquidity"
+REASON_UNREADABLE = "pool state unreadable"
+
+
+@dataclass
+class DexSyncReport:
+    """What one DEX's sync did."""
+
+    dex: str
+    kind: str
+    added: int = 0
+    known: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    cursor_before: int = 0
+    cursor_after: int = 0
+    round_trips: int = 0
+    error: str = ""
+
+    @property
+    def skipped_total(self) -> int:
+        """Pools left out, whatever the reason."""
+        return sum(self.skipped.values())
+
+
+@dataclass
+class SyncReport:
+    """What ``pools_sync`` did, per DEX."""
+
+    dexes: list[DexSyncReport] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(d.added for d in self.dexes)
+
+    @property
+    def skipped(self) -> int:
+        return sum(d.skipped_total for d in self.dexes)
+
+    @property
+    def failed(self) -> bool:
+        return any(d.error for d in self.dexes)
+
+
+def dex_info(dex: Dex) -> DexInfo:
+    """The chain-side description of a ``Dex`` row."""
+    return DexInfo(
+        name=dex.name,
+        kind=dex.kind,
+        factory=dex.factory,
+        fee_bps=dex.fee_bps,
+        start_block=dex.start_block,
+    )
+
+
+def pool_spec(pool: Pool) -> PoolSpec:
+    """The chain-side description of a ``Pool`` row (tokens and DEX must be loaded)."""
+    return PoolSpec(
+        address=pool.address,
+        kind=pool.dex.kind,
+        token0=pool.token0.address,
+        token1=pool.token1.address,
+        fee=pool.fee,
+        decimals0=pool.token0.decimals,
+        decimals1=pool.token1.decimals,
+        tick_spacing=pool.tick_spacing,
+        stable=pool.stable,
+        dex=pool.dex.name,
+    )
+
+
+def pool_specs_for_network(network: Network) -> list[PoolSpec]:
+    """Every enabled pool of the network's enabled DEXs, ready for the DEX manager."""
+    pools = (
+        Pool.objects.enabled()
+        .filter(dex__network=network)
+        .select_related("dex", "token0", "token1")
+        .order_by("id")
+    )
+    return [pool_spec(pool) for pool in pools]
+
+
+def pool_holdings(state: PoolState) -> tuple[int, int]:
+    """How much of token0 and token1 a pool offers to trade against.
+
+    V2 and Solidly: the reserves. V3: the virtual reserves of the liquidity
+    active at the current price (L/sqrtP and L*sqrtP), which is what a swap
+    can use, unlike out-of-range positions.
+    """
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        return state.reserve0, state.reserve1
+    if isinstance(state, V3PoolState):
+        if state.sqrt_price_x96 == 0:
+            return 0, 0
+        return (
+            state.liquidity * Q96 // state.sqrt_price_x96,
+            state.liquidity * state.sqrt_price_x96 // Q96,
+        )
+    raise TypeError(f"not a pool state: {type(state).__name__}")
+
+
+def pools_sync(
+    *,
+    dex_name: str | None = None,
+    network: Network | None = None,
+    progress: SyncProgress | None = None,
+    session: ChainSession | None = None,
+) -> SyncReport:
+    """Discover new pools of the enabled DEXs (or the one named) of the active network.
+
+    Returns a report per DEX: pools added, already known, skipped and why. A
+    DEX whose discovery fails is reported with its error; the others still run.
+    """
+    network = network or active_network_required()
+    dexes = Dex.objects.filter(network=network)
+    if dex_name is not None:
+        dexes = dexes.filter(name=dex_name)
+        if not dexes.exists():
+            names = ", ".join(Dex.objects.filter(network=network).values_list("name", flat=True))
+            raise Dex.DoesNotExist(
+                f"No DEX named {dex_name!r} on {network.name} (known: {names or 'none'})."
+            )
+    else:
+        dexes = dexes.filter(enabled=True)
+    report = SyncReport()
+    own_session = session is None
+    session = session or ChainSession.for_network(network)
+    if own_session:
+        session.__enter__()
+    try:
+        for dex in dexes.order_by("name"):
+            report.dexes.append(_sync_dex(dex, network, session, progress))
+    finally:
+        if own_session:
+            session.__exit__(None, None, None)
+    return report
+
+
+def _sync_dex(
+    dex: Dex, network: Network, session: ChainSession, progress: SyncProgress | None
+) -> DexSyncReport:
+    client = session.client
+    family = family_class(dex.kind)(client, dex_info(dex))
+    report = DexSyncReport(dex=dex.name, kind=dex.kind, cursor_before=dex.discovery_cursor)
+    report.cursor_after = dex.discovery_cursor
+    trips_before = client.round_trips
+    known = set(Pool.objects.filter(dex=dex).values_list("address", flat=True))
+    allowlist = network.token_allowlist_set
+    latest = session.run(client.block_number()) if dex.kind == "uniswap_v3" else None
+    cursor = dex.discovery_cursor
+    try:
+        while True:
+            page = session.run(family.discover(cursor, latest_block=latest))
+            for skipped in page.skipped:
+                report.skipped[skipped.reason] += 1
+                logger.info("%s: skipped pool %s: %s", dex.name, skipped.address, skipped.reason)
+            fresh = [p for p in page.pools if p.address not in known]
+            report.known += len(page.pools) - len(fresh)
+            kept = _filter_pools(dex, network, fresh, allowlist, session, report)
+            with transaction.atomic():
+                Pool.objects.bulk_create(kept, ignore_conflicts=True)
+                Dex.objects.filter(pk=dex.pk).update(discovery_cursor=page.next_cursor)
+            known.update(p.address for p in kept)
+            report.added += len(kept)
+            cursor = report.cursor_after = page.next_cursor
+            if progress:
+                progress(dex.name, page.progress, page.total)
+            if page.done:
+                break
+    except Exception as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+        logger.exception("pool discovery of %s failed at cursor %s", dex.name, cursor)
+    else:
+        Dex.objects.filter(pk=dex.pk).update(last_synced_at=timezone.now())
+    report.round_trips = client.round_trips - trips_before
+    return report
+
+
+def _filter_pools(
+    dex: Dex,
+    network: Network,
+    pools: Sequence[DiscoveredPool],
+    allowlist: set[str],
+    session: ChainSession,
+    report: DexSyncReport,
+) -> list[Pool]:
+    def skip(pool: DiscoveredPool, reason: str) -> None:
+        report.skipped[reason] += 1
+        logger.info("%s: skipped pool %s: %s", dex.name, pool.address, reason)
+
+    candidates = []
+    for pool in pools:
+        if allowlist and (pool.token0 not in allowlist or pool.token1 not in allowlist):
+            skip(pool, REASON_ALLOWLIST)
+        else:
+            candidates.append(pool)
+    if not candidates:
+        return []
+
+    lookup = tokens_ensure(
+        network=network,
+        addresses={t for p in candidates for t in (p.token0, p.token1)},
+        session=session,
+    )
+    usable: list[tuple[DiscoveredPool, Token, Token]] = []
+    for pool in candidates:
+        problem = lookup.problems.get(pool.token0) or lookup.problems.get(pool.token1)
+        if problem:
+            skip(pool, problem)
+            continue
+        usable.append((pool, lookup.tokens[pool.token0], lookup.tokens[pool.token1]))
+
+    # Reserves are read only when a minimum applies to one of the tokens.
+    needs_check = [u for u in usable if u[1].min_liquidity or u[2].min_liquidity]
+    states: dict[str, PoolState] = {}
+    if needs_check:
+        specs = [_spec(dex, pool, t0, t1) for pool, t0, t1 in needs_check]
+        batch = session.run(read_states(session.client, specs))
+        states = batch.states
+
+    rows = []
+    checked = {u[0].address for u in needs_check}
+    for pool, token0, token1 in usable:
+        state = states.get(pool.address)
+        if pool.address in checked:
+            if state is None:
+                skip(pool, REASON_UNREADABLE)
+                continue
+            amount0, amount1 = pool_holdings(state)
+            if amount0 < (token0.min_liquidity or 0) or amount1 < (token1.min_liquidity or 0):
+                skip(pool, REASON_LIQUIDITY)
+                continue
+        rows.append(_row(dex, pool, token0, token1, state))
+    return rows
+
+
+def _spec(dex: Dex, pool: DiscoveredPool, token0: Token, token1: Token) -> PoolSpec:
+    return PoolSpec(
+        address=pool.address,
+        kind=dex.kind,
+        token0=pool.token0,
+        token1=pool.token1,
+        fee=pool.fee,
+        decimals0=token0.decimals,
+        decimals1=token1.decimals,
+        tick_spacing=pool.tick_spacing,
+        stable=pool.stable,
+        dex=dex.name,
+    )
+
+
+def _row(
+    dex: Dex, pool: DiscoveredPool, token0: Token, token1: Token, state: PoolState | None
+) -> Pool:
+    row = Pool(
+        dex=dex,
+        address=pool.address,
+        token0=token0,
+        token1=token1,
+        fee=pool.fee,
+        tick_spacing=pool.tick_spacing,
+        stable=pool.stable,
+        created_block=pool.created_block,
+    )
+    if state is not None:
+        pool_apply_state(row, state)
+    return row
+
+
+def pool_apply_state(pool: Pool, state: PoolState) -> Pool:
+    """Copy a snapshot's numbers onto a ``Pool`` row (not saved)."""
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        pool.reserve0, pool.reserve1 = state.reserve0, state.reserve1
+    elif isinstance(state, V3PoolState):
+        pool.sqrt_price_x96 = state.sqrt_price_x96
+        pool.liquidity = state.liquidity
+        pool.tick = state.tick
+    pool.state_block = state.block_number
+    return pool
+
+
+def pool_states_save(*, states: Sequence[PoolState], dex_network: Network | None = None) -> int:
+    """Persist snapshots onto their ``Pool`` rows (for the dashboard); returns rows updated.
+
+    Meant for occasional calls (every few blocks), not every block: the engine
+    trades from memory.
+    """
+    by_address = {s.address: s for s in states}
+    pools = Pool.objects.filter(address__in=list(by_address))
+    if dex_network is not None:
+        pools = pools.filter(dex__network=dex_network)
+    changed = []
+    for pool in pools:
+        pool_apply_state(pool, by_address[pool.address])
+        changed.append(pool)
+    Pool.objects.bulk_update(
+        changed, ["reserve0", "reserve1", "sqrt_price_x96", "liquidity", "tick", "state_block"]
+    )
+    return len(changed)
