@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from trading.formatting import format_amount
 
@@ -53,3 +54,14 @@ def native(value: int | None, symbol: str = "ETH") -> str:
 def gwei(value: int | None) -> str:
     """Wei per gas as gwei."""
     return format_amount(value, 9, "gwei", max_fraction_digits=4)
+
+
+@register.filter
+def clock(value: str | dt.datetime | None) -> str:
+    """A feed timestamp: the time for today, the date and time for older rows."""
+    moment = when(value)
+    if moment is None:
+        return "—"
+    if moment.date() == timezone.localdate():
+        return date_format(moment, "H:i:s")
+    return date_format(moment, "M j, H:i")

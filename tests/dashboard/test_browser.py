@@ -1,0 +1,266 @@
+"""The dashboard in headless Chromium against the real ASGI server (Daphne).
+
+Screenshots go to test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from django.utils import timezone
+
+from dashboard import broadcast
+from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
+
+from ..trading import factories as f
+from .helpers import cycle
+from .live_server import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    SubprocessDaphne,
+    ThreadedDaphne,
+    chromium_path,
+    free_port,
+    off_loop,
+)
+
+pytestmark = pytest.mark.browser
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+
+@pytest.fixture(scope="session")
+def live_daphne():
+    """Daphne in a thread for the whole session (Twisted's reactor cannot restart)."""
+    server = ThreadedDaphne()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chromium():
+    path = chromium_path()
+    if not path:
+        pytest.skip("needs the distribution's chromium package (apt-get install chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    # One Playwright per test: its sync API holds an event loop in this thread,
+    # which must not outlive the test (async tests follow).
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def _page(chromium, errors: list[str]):
+    page = chromium.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(10_000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return page
+
+
+def _log_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+
+
+def _wait_for(predicate, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_events_appear_without_reload_and_the_bot_pauses(
+    live_daphne, operator, market, chromium
+):
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    expect(page.locator("#opportunity-feed")).to_contain_text("No opportunities yet")
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    def write_and_publish():
+        opp = cycle(market, net_profit=4_200_000_000_000_000)
+        trade = f.trade(opp, realized_profit=3 * 10**15, tx_hash="0x" + "ef" * 32)
+        broadcast.publish_opportunity(opp)
+        broadcast.publish_trade(trade)
+        broadcast.publish_stats()
+        return opp, trade
+
+    opp, trade = off_loop(write_and_publish)
+    expect(page.locator(f"#opp-{opp.pk}")).to_contain_text("0.0042 WETH")
+    expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("0.003 WETH")
+    expect(page.locator("#opportunity-count")).to_have_text("1")
+    expect(page.locator("#trade-count")).to_have_text("1")
+    expect(page.locator("#opportunity-feed .empty-row")).to_be_hidden()
+    assert page.evaluate("window.__sameDocument") is True
+
+    # A status change of a row already shown updates it in place.
+    def execute():
+        opp.status = "executed"
+        opp.save(update_fields=["status"])
+        broadcast.publish_opportunity(opp)
+
+    off_loop(execute)
+    expect(page.locator(f"#opp-{opp.pk}")).to_contain_text("Executed")
+    assert page.locator(f"#opp-{opp.pk}").count() == 1
+    page.screenshot(path=ARTIFACTS / "overview-live.png", full_page=True)
+
+    page.fill("#bot-status input[name=reason]", "checking the browser")
+    page.click("#pause-button")
+    expect(page.locator("#bot-state")).to_have_text("Paused: checking the browser")
+    assert _wait_for(lambda: off_loop(lambda: BotConfig.load().paused))
+    # Every open page learns it through the status event.
+    expect(page.locator("#bot-pill")).to_contain_text("Paused")
+    page.screenshot(path=ARTIFACTS / "overview-paused.png", full_page=True)
+
+    page.click("#resume-button")
+    expect(page.locator("#bot-state")).to_have_text("Active")
+    assert _wait_for(lambda: not off_loop(lambda: BotConfig.load().paused))
+    assert page.evaluate("window.__sameDocument") is True
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
+    def seed():
+        now = timezone.now()
+        for i in range(30):
+            moment = now - dt.timedelta(hours=7 * i)
+            opp = cycle(
+                market,
+                start="usdc" if i % 4 == 0 else "weth",
+                net_profit=(i + 1) * (10**4 if i % 4 == 0 else 10**15),
+                amount_in=5_000 * 10**6 if i % 4 == 0 else 10**18,
+                detected_at=moment,
+                block=1000 + i,
+                status=["detected", "executed", "stale", "skipped"][i % 4],
+            )
+            if i % 2:
+                f.trade(
+                    opp,
+                    created_at=moment,
+                    realized_profit=(i - 10) * 10**14,
+                    gas_cost_wei=(i + 3) * 10**13,
+                    gas_used=140_000 + i,
+                    status="success" if i % 3 else "reverted",
+                    tx_hash="0x" + f"{i:02x}" * 32,
+                    block_number=1000 + i,
+                )
+        GasSnapshot.objects.create(
+            network=market["net"],
+            block_number=1029,
+            base_fee_wei=4_123_456,
+            priority_fee_slow_wei=1_000_000,
+            priority_fee_normal_wei=1_500_000,
+            priority_fee_urgent_wei=3_000_000,
+            l1_fee_wei=25 * 10**9,
+        )
+        for name, healthy in [("chain", True), ("dex", True), ("execution", False)]:
+            ComponentHealth.objects.create(
+                name=name,
+                initialized=True,
+                healthy=healthy,
+                last_success_at=now,
+                last_error="" if healthy else "nonce too low (resynced)",
+                last_error_at=None if healthy else now,
+            )
+        state = EngineState.load()
+        state.running = True
+        state.heartbeat_at = now
+        state.last_block = 1029
+        state.market = [
+            {
+                "pair": "WETH/USDC",
+                "prices": [
+                    {"dex": "UniswapV2", "pool": "0x1", "price": "3012.55"},
+                    {"dex": "Aerodrome", "pool": "0x2", "price": "3018.10"},
+                ],
+                "best_spread_bps": "18.4",
+            }
+        ]
+        state.save()
+        from trading.models import Trade
+
+        return Trade.objects.order_by("-id").first().pk
+
+    trade_id = off_loop(seed)
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "boss", "boss-secret-pass-1")
+    page.screenshot(path=ARTIFACTS / "overview.png", full_page=True)
+
+    page.goto(f"{live_daphne.url}/opportunities/")
+    page.select_option("select[name=status]", "executed")
+    expect(page).to_have_url(
+        f"{live_daphne.url}/opportunities/?status=executed&token=&dex=&min_profit=&max_profit=&since=&until="
+    )
+    expect(page.locator("#results h2")).to_contain_text("match")
+    page.screenshot(path=ARTIFACTS / "opportunities.png", full_page=True)
+
+    page.goto(f"{live_daphne.url}/trades/")
+    page.screenshot(path=ARTIFACTS / "trades.png", full_page=True)
+    page.goto(f"{live_daphne.url}/trades/{trade_id}/")
+    expect(page.locator("#opportunity-link")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "trade-detail.png", full_page=True)
+
+    page.goto(f"{live_daphne.url}/performance/?range=7d")
+    expect(page.locator("#charts")).to_have_attribute("data-loaded", "1")
+    page.screenshot(path=ARTIFACTS / "performance.png", full_page=True)
+
+    page.goto(f"{live_daphne.url}/settings/")
+    expect(page.locator("body")).to_contain_text("Bot configuration")
+    page.screenshot(path=ARTIFACTS / "settings.png", full_page=True)
+    assert errors == []
+
+
+def test_the_page_reconnects_after_a_server_restart(chromium, tmp_path):
+    server = SubprocessDaphne(tmp_path, free_port())
+    server.manage("migrate", "--noinput")
+    server.manage(
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "restart",
+        "--email",
+        "restart@example.com",
+        DJANGO_SUPERUSER_PASSWORD="restart-secret-pass-1",
+    )
+    server.start()
+    try:
+        errors: list[str] = []
+        page = _page(chromium, errors)
+        _log_in(page, server.url, "restart", "restart-secret-pass-1")
+        banner = page.locator("#connection-banner")
+        expect(banner).to_be_hidden()
+        page.evaluate("window.__sameDocument = true")
+
+        server.stop()
+        expect(banner).to_be_visible()
+        expect(page.locator("#ws-status")).to_have_attribute("data-state", "down")
+        page.screenshot(path=ARTIFACTS / "disconnected.png", full_page=False)
+
+        started = time.monotonic()
+        server.start()
+        expect(page.locator("#ws-status")).to_have_attribute("data-state", "live", timeout=20_000)
+        expect(banner).to_be_hidden()
+        reconnect_seconds = time.monotonic() - started
+        assert page.evaluate("window.__sameDocument") is True
+        page.screenshot(path=ARTIFACTS / "reconnected.png", full_page=False)
+        print(f"reconnected {reconnect_seconds:.1f} s after the server restarted")
+    finally:
+        server.stop()
