@@ -75,6 +75,26 @@ async def test_retries_with_backoff_on_the_same_endpoint(anvil: AnvilNode) -> No
         await client.cleanup()
 
 
+async def test_error_answers_with_http_error_status(anvil: AnvilNode) -> None:
+    async with RpcProxy(anvil.rpc_url) as first, RpcProxy(anvil.rpc_url) as second:
+        client = ChainClient([first.url, second.url], chain_id=31337, backoff=0.01)
+        await client.initialize()
+        # A revert sent back as HTTP 500 is an answer: no failover, no retry.
+        first.fail_next, first.fail_status = 1, 500
+        first.fail_error = {"code": 3, "message": "execution reverted", "data": "0x"}
+        with pytest.raises(RpcError, match="execution reverted"):
+            await client.request("eth_blockNumber")
+        assert client.endpoint_health()[0].ok
+        # A rate limit is the endpoint's problem: the next endpoint answers.
+        first.fail_next, first.fail_status = 1, 429
+        first.fail_error = {"code": -32029, "message": "too many requests"}
+        second.reset()
+        assert await client.block_number() >= 0
+        assert second.requests == 1
+        assert not client.endpoint_health()[0].ok
+        await client.cleanup()
+
+
 async def test_all_endpoints_dead_at_start() -> None:
     client = ChainClient([f"http://127.0.0.1:{unused_port()}"], chain_id=1, timeout=2)
     with pytest.raises(RpcUnavailableError, match="no RPC endpoint answered"):

@@ -60,7 +60,9 @@ async def test_chunks_respect_count_and_gas() -> None:
         PoolSpec(f"0x{i:040x}", "uniswap_v2", "0x" + "1" * 40, "0x" + "2" * 40, 3000)
         for i in range(1200)
     ]
-    assert [len(c) for c in plan_chunks(v2)] == [500, 500, 200]
+    chunks = plan_chunks(v2)
+    assert [len(c) for c in chunks] == [400, 400, 400]
+    assert sorted(p.address for c in chunks for p in c) == sorted(p.address for p in v2)
     v3 = [
         PoolSpec(
             f"0x{i:040x}", "uniswap_v3", "0x" + "1" * 40, "0x" + "2" * 40, 3000, tick_spacing=60
@@ -70,6 +72,10 @@ async def test_chunks_respect_count_and_gas() -> None:
     chunks = plan_chunks(v3, gas_budget=5_000_000)
     assert len(chunks) > 1 and sum(map(len, chunks)) == 300
     assert [len(c) for c in plan_chunks(v3, chunk_size=100, gas_budget=10**12)] == [100, 100, 100]
+    # Heavy V3 pools are spread over the V2 calls instead of needing calls of their own.
+    mixed = plan_chunks(v2[:1000] + v3[:200])
+    assert len(mixed) == 3
+    assert all(len(c) <= 500 for c in mixed)
 
 
 async def test_later_chunks_read_at_the_first_chunk_block(

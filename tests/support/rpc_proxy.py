@@ -33,6 +33,8 @@ class RpcProxy:
         self.methods: Counter[str] = Counter()
         self.fail_next = 0
         self.fail_status = 503
+        # When set, failures carry this JSON-RPC error object as their body.
+        self.fail_error: dict[str, Any] | None = None
         self.delay = 0.0
         self.chain_id: int | None = None
         # Refuse eth_getLogs spanning more blocks than this, like hosted nodes do.
@@ -73,6 +75,9 @@ class RpcProxy:
             await asyncio.sleep(self.delay)
         if self.fail_next > 0:
             self.fail_next -= 1
+            if self.fail_error is not None and not isinstance(payload, list):
+                body = {"jsonrpc": "2.0", "id": payload.get("id"), "error": self.fail_error}
+                return web.json_response(body, status=self.fail_status)
             return web.Response(status=self.fail_status, text="unavailable")
         refusal = self._refuse_logs(payload)
         if refusal is not None:

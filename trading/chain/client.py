@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 RPC_URL_ENV = "LISTONIAN_RPC_URL"
 # JSON-RPC error codes that mean "this endpoint is overloaded", not "your request is wrong".
 _RATE_LIMIT_CODES = {-32029, 429}
-_RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}
+_RETRYABLE_HTTP = {408, 425, 429, 502, 503, 504}
 
 
 class RpcConfigurationError(ValueError):
@@ -417,9 +417,7 @@ class ChainClient(Component):
         started = time.monotonic()
         try:
             async with self._session.post(endpoint.url, data=json.dumps(payload)) as response:
-                if response.status in _RETRYABLE_HTTP or response.status >= 400:
-                    body = (await response.text())[:200]
-                    raise _EndpointFailure(f"HTTP {response.status}: {body}")
+                status = response.status
                 body = await response.read()
         except TimeoutError as exc:
             raise _EndpointFailure(f"timed out after {self.timeout}s") from exc
@@ -427,14 +425,28 @@ class ChainClient(Component):
             raise _EndpointFailure(f"{type(exc).__name__}: {exc}") from exc
         try:
             decoded = json.loads(body)
-        except ValueError as exc:
-            raise _EndpointFailure("answered with something that is not JSON") from exc
+        except ValueError:
+            decoded = None
+        # Some providers send JSON-RPC error answers (a revert) with an HTTP error status:
+        # those are answers. Overload statuses and anything else are endpoint failures.
+        if status in _RETRYABLE_HTTP or (status >= 400 and not _is_rpc_answer(decoded)):
+            text = body[:200].decode("utf-8", errors="replace")
+            raise _EndpointFailure(f"HTTP {status}: {text}")
+        if decoded is None:
+            raise _EndpointFailure("answered with something that is not JSON")
         if isinstance(decoded, dict) and "error" in decoded:
             code = decoded["error"].get("code") if isinstance(decoded["error"], dict) else None
             if code in _RATE_LIMIT_CODES:
                 raise _EndpointFailure(f"rate limited: {decoded['error']}")
         endpoint.succeeded(time.monotonic() - started)
         return decoded
+
+
+def _is_rpc_answer(decoded: Any) -> bool:
+    items = decoded if isinstance(decoded, list) else [decoded]
+    return bool(items) and all(
+        isinstance(item, dict) and ("result" in item or "error" in item) for item in items
+    )
 
 
 async def close_quietly(client: ChainClient) -> None:

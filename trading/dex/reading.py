@@ -11,6 +11,8 @@ belongs to the same block.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,26 +47,59 @@ def plan_chunks(
     gas_budget: int = DEFAULT_GAS_BUDGET,
     known_ticks: Mapping[str, int] | None = None,
 ) -> list[list[PoolSpec]]:
-    """Split pools into reader calls bounded by count and estimated gas."""
-    chunk_size = min(chunk_size, readers.MAX_POOLS_PER_CALL)
-    chunks: list[list[PoolSpec]] = []
-    current: list[PoolSpec] = []
-    weight = 0
-    for pool in pools:
-        gas = family_class(pool.kind).estimated_gas(
+    """Split pools into as few reader calls as count and estimated gas allow.
+
+    Starts from ``ceil(pools / chunk_size)`` calls and spreads the heaviest
+    pools first over the lightest call (so V3 pools with many ticks share the
+    load with cheap V2 pairs instead of needing calls of their own); a call is
+    added only when the gas budget cannot be met otherwise.
+    """
+    chunk_size = max(1, min(chunk_size, readers.MAX_POOLS_PER_CALL))
+    ticks = known_ticks or {}
+    weighted = [
+        (
+            family_class(pool.kind).estimated_gas(
+                pool,
+                with_fee=with_fee,
+                word_radius=word_radius,
+                known_ticks=ticks.get(pool.address, 0),
+            ),
+            order,
             pool,
-            with_fee=with_fee,
-            word_radius=word_radius,
-            known_ticks=(known_ticks or {}).get(pool.address, 0),
         )
-        if current and (len(current) >= chunk_size or weight + gas > gas_budget):
-            chunks.append(current)
-            current, weight = [], 0
-        current.append(pool)
-        weight += gas
-    if current:
-        chunks.append(current)
-    return chunks
+        for order, pool in enumerate(pools)
+    ]
+    if not weighted:
+        return []
+    weighted.sort(key=lambda item: (-item[0], item[1]))
+    total = sum(gas for gas, _, _ in weighted)
+    count = max(math.ceil(len(weighted) / chunk_size), math.ceil(total / gas_budget))
+    while True:
+        chunks = _spread(weighted, count, chunk_size, gas_budget)
+        if chunks is not None:
+            # Keep the caller's order inside each call: easier to read in traces.
+            return [
+                [pool for _, _, pool in sorted(chunk, key=lambda item: item[1])] for chunk in chunks
+            ]
+        count += 1
+
+
+def _spread(
+    weighted: list[tuple[int, int, PoolSpec]], count: int, chunk_size: int, gas_budget: int
+) -> list[list[tuple[int, int, PoolSpec]]] | None:
+    chunks: list[list[tuple[int, int, PoolSpec]]] = [[] for _ in range(count)]
+    heap = [(0, index) for index in range(count)]
+    for item in weighted:
+        while heap and len(chunks[heap[0][1]]) >= chunk_size:
+            heapq.heappop(heap)
+        if not heap:
+            return None
+        load, index = heapq.heappop(heap)
+        if chunks[index] and load + item[0] > gas_budget:
+            return None
+        chunks[index].append(item)
+        heapq.heappush(heap, (load + item[0], index))
+    return [chunk for chunk in chunks if chunk]
 
 
 def _call_for(
