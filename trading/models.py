@@ -799,3 +799,26 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint} ({self.status})"
+
+
+class DailyPerformance(models.Model):
+    """One day's results per start token, rolled up for long-range charts."""
+
+    day = models.DateField()
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="+")
+    opportunities = models.PositiveIntegerField(default=0)
+    trades = models.PositiveIntegerField(default=0)
+    successful_trades = models.PositiveIntegerField(default=0)
+    realized_profit = TokenAmountField(signed=True, default=0)
+    gas_cost_wei = TokenAmountField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "token"]
+        verbose_name_plural = "daily performance"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "token"], name="one_rollup_per_day_and_token")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.token}"
