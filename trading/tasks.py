@@ -1,0 +1,74 @@
+"""Celery tasks: thin interfaces that load what they need and call a service.
+
+Periodic ones are scheduled by django-celery-beat (see ``trading.schedules``);
+each expires before its next run so a backlog is dropped, not run late.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from trading.models import Network
+
+logger = logging.getLogger(__name__)
+
+_RETRY = {"autoretry_for": (ConnectionError, TimeoutError), "retry_backoff": True, "max_retries": 3}
+
+
+def _network() -> Network | None:
+    network = Network.objects.active()
+    if network is None:
+        logger.info("no active network: nothing to do")
+    return network
+
+
+@shared_task(name="trading.tasks.sync_pools", **_RETRY)
+def sync_pools(dex_name: str | None = None) -> dict[str, Any]:
+    """Discover new pools of the enabled DEXs of the active network."""
+    from trading.services.pools import pools_sync
+
+    network = _network()
+    if network is None:
+        return {"skipped": "no active network"}
+    report = pools_sync(network=network, dex_name=dex_name)
+    return {"added": report.added, "skipped": report.skipped, "failed": report.failed}
+
+
+@shared_task(name="trading.tasks.gas_snapshot", **_RETRY)
+def gas_snapshot() -> dict[str, Any]:
+    from trading.services.jobs import gas_snapshot_take
+
+    network = _network()
+    if network is None:
+        return {"skipped": "no active network"}
+    snapshot = gas_snapshot_take(network=network)
+    return {"id": snapshot.pk, "block": snapshot.block_number}
+
+
+@shared_task(name="trading.tasks.reconcile_trades", **_RETRY)
+def reconcile_trades() -> dict[str, Any]:
+    from trading.services.jobs import trades_reconcile
+
+    network = _network()
+    if network is None:
+        return {"skipped": "no active network"}
+    return {"settled": trades_reconcile(network=network)}
+
+
+@shared_task(name="trading.tasks.apply_retention")
+def apply_retention() -> dict[str, Any]:
+    from trading.services.retention import history_apply_retention
+
+    result = history_apply_retention()
+    return {"trades": result.trades_deleted, "opportunities": result.opportunities_deleted}
+
+
+@shared_task(name="trading.tasks.rollup_performance")
+def rollup_performance() -> dict[str, Any]:
+    from trading.services.jobs import performance_rollup
+
+    result = performance_rollup()
+    return {"day": result.day.isoformat(), "rows": result.rows}
