@@ -13,7 +13,7 @@ from trading.chain.anvil import AnvilNode
 from trading.chain.devnet import Devnet, Market
 from trading.models import Dex, Network, Pool, Token
 from trading.services.dexes import dex_add
-from trading.services.pools import pool_specs_for_network
+from trading.services.pools import pool_specs_for_network, solidly_factories_for_network
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -135,6 +135,7 @@ def test_specs_for_the_engine(dexes: dict[str, Dex], market: Market) -> None:
     assert usdc_dai.stable and {usdc_dai.decimals0, usdc_dai.decimals1} == {6, 18}
     Dex.objects.filter(pk=dexes["v3"].pk).update(enabled=False)
     assert len(pool_specs_for_network(dexes["v2"].network)) == 8
+    assert solidly_factories_for_network(dexes["v2"].network) == [market.solidly.factory]
 
 
 def test_progress_bar_on_a_terminal(dexes: dict[str, Dex]) -> None:

@@ -115,6 +115,15 @@ def pool_specs_for_network(network: Network) -> list[PoolSpec]:
     return [pool_spec(pool) for pool in pools]
 
 
+def solidly_factories_for_network(network: Network) -> list[str]:
+    """Factories of the network's enabled Solidly DEXs (their fee events concern the engine)."""
+    return list(
+        Dex.objects.filter(network=network, kind="solidly", enabled=True)
+        .order_by("name")
+        .values_list("factory", flat=True)
+    )
+
+
 def pool_holdings(state: PoolState) -> tuple[int, int]:
     """How much of token0 and token1 a pool offers to trade against.
 
