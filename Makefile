@@ -9,15 +9,24 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint setup browser python-deps node-deps contracts clean-stamps help
+.PHONY: run serve-all test lint setup browser python-deps node-deps contracts clean-stamps help
 
 help:
 	@echo "make run    - set up and serve the dashboard on http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make serve-all - web, engine, worker and beat as separate processes (needs DATABASE_URL, REDIS_URL)"
 	@echo "make lint   - ruff"
 
 run: setup
 	$(PY) manage.py run --host $(HOST) --port $(PORT)
+
+# Scale-out: web, engine, Celery worker and beat as separate processes (Procfile).
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL.
+serve-all: setup
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then \
+		echo "serve-all runs separate processes: set DATABASE_URL (PostgreSQL) and REDIS_URL first"; exit 1; fi
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/honcho start
 
 test: setup browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
