@@ -136,6 +136,9 @@ def test_specs_for_the_engine(dexes: dict[str, Dex], market: Market) -> None:
     Dex.objects.filter(pk=dexes["v3"].pk).update(enabled=False)
     assert len(pool_specs_for_network(dexes["v2"].network)) == 8
     assert solidly_factories_for_network(dexes["v2"].network) == [market.solidly.factory]
+    Dex.objects.filter(pk=dexes["v2"].pk).update(fee_bps=25)
+    v2_specs = [s for s in pool_specs_for_network(dexes["v2"].network) if s.kind == "uniswap_v2"]
+    assert {s.fee_bps for s in v2_specs} == {25}
 
 
 def test_progress_bar_on_a_terminal(dexes: dict[str, Dex]) -> None:

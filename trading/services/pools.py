@@ -89,13 +89,18 @@ def dex_info(dex: Dex) -> DexInfo:
 
 
 def pool_spec(pool: Pool) -> PoolSpec:
-    """The chain-side description of a ``Pool`` row (tokens and DEX must be loaded)."""
+    """The chain-side description of a ``Pool`` row (tokens and DEX must be loaded).
+
+    A V2-family pool charges its DEX's current ``fee_bps`` (an operator may
+    correct it in admin after discovery); other pools carry their own fee.
+    """
+    fee = pool.dex.fee_bps * 100 if pool.dex.kind == "uniswap_v2" else pool.fee
     return PoolSpec(
         address=pool.address,
         kind=pool.dex.kind,
         token0=pool.token0.address,
         token1=pool.token1.address,
-        fee=pool.fee,
+        fee=fee,
         decimals0=pool.token0.decimals,
         decimals1=pool.token1.decimals,
         tick_spacing=pool.tick_spacing,
