@@ -63,4 +63,3 @@ def test_payouts_always_sum_to_the_distributable_total(balance, reinvest, raw):
             assert fair < payout.amount < fair + len(shares)
         else:
             assert payout.amount == fair
-        )
