@@ -29,6 +29,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "roll up performance", "trading.tasks.rollup_performance", 3600, "Daily totals per token."
     ),
+    Schedule(
+        "distribute profit",
+        "trading.tasks.distribute_profit",
+        3600,
+        "Sweep profit over its thresholds to the recipients.",
+    ),
 )
 
 

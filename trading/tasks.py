@@ -72,3 +72,26 @@ def rollup_performance() -> dict[str, Any]:
 
     result = performance_rollup()
     return {"day": result.day.isoformat(), "rows": result.rows}
+
+
+@shared_task(name="trading.tasks.deliver_alert", bind=True, max_retries=None)
+def deliver_alert(self: Any, delivery_id: int) -> str:
+    """One delivery attempt; retried with exponential backoff until the endpoint's limit."""
+    from trading.services.alerts import alert_attempt, backoff_seconds
+
+    outcome = alert_attempt(delivery_id=delivery_id)
+    if outcome == "retry":
+        raise self.retry(countdown=backoff_seconds(self.request.retries + 1))
+    return outcome
+
+
+@shared_task(name="trading.tasks.distribute_profit")
+def distribute_profit() -> dict[str, Any]:
+    """Sweep profit over its thresholds to the recipients (or resume a sweep)."""
+    from trading.services.distribution import profit_distribute
+
+    network = _network()
+    if network is None or not network.executor_address:
+        return {"skipped": "no active network with an executor"}
+    sweeps = profit_distribute(network=network)
+    return {s.symbol: s.action for s in sweeps}

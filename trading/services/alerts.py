@@ -1,0 +1,116 @@
+"""Alerts to operators' webhooks: recorded first, delivered in the background.
+
+Delivery never runs on the caller's path: with Celery it is a task with
+retries and backoff; in the embedded process (no broker) a daemon thread does
+the same. A slow or failing endpoint therefore never slows the engine. Every
+attempt (time, status code or error, duration) is kept on the delivery row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from trading.models import AlertDelivery, AlertDeliveryStatus, AlertEvent, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 300.0
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Delay before retry number ``attempt`` (1-based): 2, 4, 8 … seconds, capped."""
+    return min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
+
+
+def alert_raise(*, event: str, payload: dict[str, Any]) -> list[int]:
+    """Record one delivery per subscribed endpoint and schedule them; returns their ids."""
+    if event not in AlertEvent.values:
+        raise ValueError(f"unknown alert event {event!r}")
+    body = {"event": event, "at": timezone.now().isoformat(), **payload}
+    ids: list[int] = []
+    for endpoint in WebhookEndpoint.objects.filter(active=True):
+        if event not in (endpoint.events or []):
+            continue
+        delivery = AlertDelivery.objects.create(endpoint=endpoint, event=event, payload=body)
+        ids.append(delivery.pk)
+        transaction.on_commit(lambda pk=delivery.pk: _schedule(pk))
+    return ids
+
+
+def _schedule(delivery_id: int) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(
+            target=_deliver_with_retries, args=(delivery_id,), name="alert", daemon=True
+        ).start()
+    else:
+        from trading.tasks import deliver_alert
+
+        deliver_alert.apply_async(args=[delivery_id])
+
+
+def _deliver_with_retries(delivery_id: int) -> None:
+    from django.db import close_old_connections
+
+    try:
+        while True:
+            outcome = alert_attempt(delivery_id=delivery_id)
+            if outcome != "retry":
+                return
+            attempts = len(AlertDelivery.objects.get(pk=delivery_id).attempts)
+            time.sleep(backoff_seconds(attempts))
+    finally:
+        close_old_connections()
+
+
+def alert_attempt(*, delivery_id: int) -> str:
+    """POST the alert once; returns ``delivered``, ``retry`` or ``failed`` (attempts used up)."""
+    delivery = AlertDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status != AlertDeliveryStatus.PENDING:
+        return delivery.status
+    endpoint = delivery.endpoint
+    data = json.dumps(delivery.payload).encode()
+    request = urllib.request.Request(
+        endpoint.url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "Listonian alerts"},
+    )
+    started = time.monotonic()
+    status_code: int | None = None
+    error = ""
+    try:
+        with urllib.request.urlopen(request, timeout=endpoint.timeout_seconds) as response:
+            status_code = response.status
+    except urllib.error.HTTPError as exc:
+        status_code, error = exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        error = str(getattr(exc, "reason", exc)) or type(exc).__name__
+    attempt = {
+        "at": timezone.now().isoformat(),
+        "status_code": status_code,
+        "error": error,
+        "duration_ms": round((time.monotonic() - started) * 1000),
+    }
+    delivery.attempts = [*delivery.attempts, attempt]
+    ok = status_code is not None and 200 <= status_code < 300
+    if ok:
+        delivery.status = AlertDeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+    elif len(delivery.attempts) >= endpoint.max_attempts:
+        delivery.status = AlertDeliveryStatus.FAILED
+    delivery.save(update_fields=["attempts", "status", "delivered_at"])
+    if ok:
+        return "delivered"
+    logger.info("alert %s to %s failed: %s", delivery.event, endpoint.name, error or status_code)
+    return "failed" if delivery.status == AlertDeliveryStatus.FAILED else "retry"
