@@ -1,0 +1,221 @@
+"""Recording opportunities: one detected row per cycle, updated in place, staled with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.trading import factories as f
+from trading.analysis import Cycle, Evaluation, Hop, SizedCycle
+from trading.engine.scan import Finding
+from trading.models import BotConfig, Opportunity, OpportunityStatus, Pool, Token
+from trading.services.opportunities import analysis_inputs, opportunities_record
+
+pytestmark = pytest.mark.django_db
+
+E18 = 10**18
+
+
+@pytest.fixture
+def net():
+    return f.network(name="Local", active=True)
+
+
+@pytest.fixture
+def weth(net) -> Token:
+    return Token.objects.get(pk=f.token(net, "WETH", 18).pk)  # addresses as stored: checksummed
+
+
+@pytest.fixture
+def usdc(net) -> Token:
+    return Token.objects.get(pk=f.token(net, "USDC", 6).pk)
+
+
+@pytest.fixture
+def pools(net, weth, usdc) -> list[Pool]:
+    """Eight WETH/USDC pools on two DEXs: 56 two-hop cycles from WETH."""
+    dex_a, dex_b = f.dex(net, "DexA"), f.dex(net, "DexB")
+    made = [f.pool(dex_a if i % 2 else dex_b, weth, usdc) for i in range(8)]
+    return list(Pool.objects.filter(pk__in=[p.pk for p in made]).order_by("pk"))
+
+
+def finding(
+    start: Token,
+    first: Pool,
+    second: Pool,
+    *,
+    amount_in: int = E18,
+    gross: int = 10**16,
+    gas: int = 10**14,
+) -> Finding:
+    other = first.token1 if first.token0 == start else first.token0
+    cycle = Cycle(
+        start.address,
+        (
+            Hop(first.address, start.address, other.address),
+            Hop(second.address, other.address, start.address),
+        ),
+    )
+    sized = SizedCycle(
+        cycle=cycle,
+        amount_in=amount_in,
+        amount_out=amount_in + gross,
+        gross_profit=gross,
+        hop_amounts=(3_000 * 10**6, amount_in + gross),
+        hop_kinds=("uniswap_v2", "uniswap_v2"),
+        ticks_crossed=(0, 0),
+    )
+    return Finding(sized, Evaluation(gross, gas, gross - gas, 210_000, gas))
+
+
+def test_it_records_a_detected_opportunity_with_every_field(net, weth, pools) -> None:
+    found = finding(weth, pools[0], pools[1], amount_in=2 * E18, gross=3 * 10**16, gas=10**15)
+    result = opportunities_record(network=net, block_number=100, evaluations=[found])
+    (opp,) = Opportunity.objects.all()
+    assert result.created == (opp.pk,) and not result.updated and not result.staled
+    assert opp.network == net and opp.start_token == weth
+    assert (opp.amount_in, opp.expected_profit, opp.gas_cost, opp.net_profit) == (
+        2 * E18,
+        3 * 10**16,
+        10**15,
+        3 * 10**16 - 10**15,
+    )
+    assert opp.path == [
+        {"pool": pools[0].address, "token_in": weth.address, "token_out": pools[0].token1.address},
+        {"pool": pools[1].address, "token_in": pools[1].token1.address, "token_out": weth.address},
+    ]
+    assert opp.cycle_key == found.key
+    assert (opp.block_number, opp.first_block) == (100, 100)
+    assert opp.status == OpportunityStatus.DETECTED
+    assert set(opp.pools.all()) == {pools[0], pools[1]}
+
+
+def test_the_same_cycle_seen_again_updates_its_row(net, weth, pools) -> None:
+    first = opportunities_record(
+        network=net, block_number=100, evaluations=[finding(weth, pools[0], pools[1])]
+    )
+    detected_at = Opportunity.objects.get().detected_at
+    again = finding(weth, pools[0], pools[1], amount_in=5 * E18, gross=7 * 10**16, gas=2 * 10**15)
+    second = opportunities_record(network=net, block_number=101, evaluations=[again])
+    (opp,) = Opportunity.objects.all()
+    assert second.updated == first.created == (opp.pk,)
+    assert not second.created and not second.staled
+    assert (opp.amount_in, opp.expected_profit, opp.gas_cost, opp.net_profit) == (
+        5 * E18,
+        7 * 10**16,
+        2 * 10**15,
+        7 * 10**16 - 2 * 10**15,
+    )
+    assert (opp.block_number, opp.first_block) == (101, 100)
+    assert opp.detected_at == detected_at
+
+
+def test_amounts_stay_exact_up_to_uint256_through_updates(net, weth, pools) -> None:
+    huge = 2**256 - 1
+    opportunities_record(
+        network=net, block_number=1, evaluations=[finding(weth, pools[0], pools[1])]
+    )
+    big = finding(weth, pools[0], pools[1], amount_in=huge, gross=2**255 - 3, gas=2**200 + 1)
+    opportunities_record(network=net, block_number=2, evaluations=[big])
+    opp = Opportunity.objects.get()
+    assert opp.amount_in == huge
+    assert opp.expected_profit == 2**255 - 3
+    assert opp.net_profit == 2**255 - 3 - (2**200 + 1)
+
+
+def test_a_full_scan_stales_every_cycle_that_no_longer_pays(net, weth, pools) -> None:
+    paying = finding(weth, pools[0], pools[1])
+    fading = finding(weth, pools[2], pools[3])
+    opportunities_record(network=net, block_number=10, evaluations=[paying, fading])
+    elsewhere = f.opportunity(
+        f.token(f.network(name="Other"), "WETH"), cycle_key="other-network-cycle"
+    )
+    result = opportunities_record(
+        network=net,
+        block_number=11,
+        evaluations=[paying],
+        reasons={fading.key: "net profit -5 below the minimum 1"},
+    )
+    stale = Opportunity.objects.get(cycle_key=fading.key)
+    assert result.staled == (stale.pk,)
+    assert stale.status == OpportunityStatus.STALE
+    assert stale.status_reason == "net profit -5 below the minimum 1"
+    assert Opportunity.objects.get(cycle_key=paying.key).status == OpportunityStatus.DETECTED
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == OpportunityStatus.DETECTED
+
+
+def test_a_stale_cycle_that_pays_again_gets_a_new_row(net, weth, pools) -> None:
+    cycle = finding(weth, pools[0], pools[1])
+    opportunities_record(network=net, block_number=1, evaluations=[cycle])
+    opportunities_record(network=net, block_number=2, evaluations=[])
+    result = opportunities_record(network=net, block_number=3, evaluations=[cycle])
+    assert len(result.created) == 1
+    assert sorted(Opportunity.objects.values_list("status", flat=True)) == ["detected", "stale"]
+    assert Opportunity.objects.get(status="stale").status_reason == (
+        "no longer profitable at block 2"
+    )
+
+
+def test_a_partial_scan_stales_only_the_cycles_it_evaluated(net, weth, pools) -> None:
+    one = finding(weth, pools[0], pools[1])
+    two = finding(weth, pools[2], pools[3])
+    opportunities_record(network=net, block_number=1, evaluations=[one, two])
+    result = opportunities_record(
+        network=net, block_number=2, evaluations=[], evaluated_keys={one.key}
+    )
+    assert len(result.staled) == 1
+    assert Opportunity.objects.get(cycle_key=one.key).status == OpportunityStatus.STALE
+    assert Opportunity.objects.get(cycle_key=two.key).status == OpportunityStatus.DETECTED
+
+
+def test_an_opportunity_being_executed_is_left_to_the_executor(net, weth, pools) -> None:
+    cycle = finding(weth, pools[0], pools[1])
+    opportunities_record(network=net, block_number=1, evaluations=[cycle])
+    Opportunity.objects.update(status=OpportunityStatus.EXECUTING)
+    result = opportunities_record(network=net, block_number=2, evaluations=[cycle])
+    assert result.changed == ()
+    opportunities_record(network=net, block_number=3, evaluations=[])
+    (opp,) = Opportunity.objects.all()
+    assert (opp.status, opp.block_number) == (OpportunityStatus.EXECUTING, 1)
+
+
+def test_writes_are_bulk_whatever_the_number_of_cycles(
+    net, weth, pools, django_assert_max_num_queries
+) -> None:
+    cycles = [finding(weth, a, b) for a in pools for b in pools if a != b]
+    assert len(cycles) == 56
+    with django_assert_max_num_queries(9):
+        opportunities_record(network=net, block_number=1, evaluations=cycles[:1])
+    with django_assert_max_num_queries(9):
+        first = opportunities_record(network=net, block_number=2, evaluations=cycles[:40])
+    assert (len(first.created), len(first.updated)) == (39, 1)
+    # New, updated and staled rows at once, still the same handful of queries.
+    with django_assert_max_num_queries(9):
+        second = opportunities_record(network=net, block_number=3, evaluations=cycles[20:])
+    assert (len(second.created), len(second.updated), len(second.staled)) == (16, 20, 20)
+    assert Opportunity.objects.detected().count() == 36
+    assert Opportunity.pools.through.objects.count() == 2 * 56
+
+
+def test_analysis_inputs_gather_what_a_scan_needs(net, weth, usdc, pools) -> None:
+    net.base_tokens.add(weth, usdc)
+    config = BotConfig.load()
+    config.max_hops, config.max_trade_size_wei, config.min_net_profit_wei = 2, 5 * E18, 10**15
+    config.save()
+    inputs = analysis_inputs()
+    assert inputs.network_id == net.pk and inputs.chain_id == 31337
+    assert set(inputs.base_tokens) == {weth.address, usdc.address}
+    # No wrapped native token set: the base token called WETH is used.
+    assert inputs.wrapped_native == weth.address and inputs.wrapped_native_guessed
+    assert (inputs.max_hops, inputs.max_trade_size_wei, inputs.min_net_profit_wei) == (
+        2,
+        5 * E18,
+        10**15,
+    )
+    assert {spec.address for spec in inputs.pools} == {p.address for p in pools}
+    assert inputs.tokens[usdc.address].decimals == 6
+    assert inputs.enabled_dexes == ("DexA", "DexB")
+    net.wrapped_native_token = usdc
+    net.save()
+    explicit = analysis_inputs(network=net)
+    assert explicit.wrapped_native == usdc.address and not explicit.wrapped_native_guessed

@@ -1,0 +1,306 @@
+"""Opportunities: what the analyzer reads before a scan, and how its findings are stored.
+
+- :func:`analysis_inputs` gathers everything a scan needs from the database
+  (network, base tokens, operator limits, enabled pools, token facts) as plain
+  frozen data, so the analysis itself never touches the ORM.
+- :func:`opportunities_record` writes a scan's profitable cycles. A cycle has at
+  most one ``detected`` row: seen again, that row is updated (amounts, block)
+  instead of a new one being added; evaluated again and no longer profitable,
+  it becomes ``stale`` with the reason. Writes are bulk, so a call costs the
+  same handful of queries whether it records one cycle or a thousand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.db import transaction
+from django.utils import timezone
+
+from trading.analysis import Evaluation, SizedCycle
+from trading.dex.base import PoolSpec
+from trading.models import (
+    BotConfig,
+    Dex,
+    Network,
+    Opportunity,
+    OpportunityStatus,
+    Pool,
+    Token,
+)
+from trading.services.networks import active_network_required
+from trading.services.pools import pool_specs_for_network
+
+logger = logging.getLogger(__name__)
+
+# What a detected row's re-detection rewrites (detected_at and first_block stay).
+UPDATED_FIELDS = [
+    "amount_in",
+    "expected_profit",
+    "gas_cost",
+    "net_profit",
+    "path",
+    "block_number",
+    "updated_at",
+]
+# Symbols that name a chain's wrapped native token when the network does not say which.
+WRAPPED_NATIVE_SYMBOLS = ("WETH", "WETH9")
+
+
+# --- Reads the analyzer needs -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """A token as the analyzer and its reports see it."""
+
+    address: str
+    symbol: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """Everything one scan needs from the database, as plain data.
+
+    Amounts named ``*_wei`` are in the native currency (BotConfig's units);
+    the scan converts them into each start token at the pools' prices.
+    ``wrapped_native_guessed`` says the network has no wrapped native token
+    set and a base token was picked by its symbol instead.
+    """
+
+    network_id: int
+    network_name: str
+    chain_id: int
+    is_op_stack: bool
+    base_tokens: tuple[str, ...]
+    wrapped_native: str | None
+    max_hops: int
+    max_trade_size_wei: int
+    min_net_profit_wei: int
+    pools: tuple[PoolSpec, ...]
+    tokens: Mapping[str, TokenFacts] = field(default_factory=dict)
+    enabled_dexes: tuple[str, ...] = ()
+    wrapped_native_guessed: bool = False
+    mode: str = "dry_run"
+
+
+def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
+    """Load what a scan of ``network`` (default: the active one) needs.
+
+    Raises ``ValidationError`` when there is no active network. An empty
+    ``enabled_dexes`` or ``pools`` is returned as is: the caller says what to do.
+    """
+    network = network or active_network_required()
+    config = BotConfig.load()
+    base = list(network.base_tokens.order_by("symbol").values_list("address", "symbol"))
+    wrapped = network.wrapped_native_token
+    guessed = False
+    if wrapped is None:
+        # add_network does not ask for it: a base token called WETH is the usual answer.
+        by_symbol = {symbol.upper(): address for address, symbol in base}
+        wrapped_address = next(
+            (by_symbol[s] for s in WRAPPED_NATIVE_SYMBOLS if s in by_symbol), None
+        )
+        guessed = wrapped_address is not None
+    else:
+        wrapped_address = wrapped.address
+    pools = pool_specs_for_network(network)
+    used = {address for spec in pools for address in (spec.token0, spec.token1)}
+    used.update(address for address, _ in base)
+    if wrapped_address:
+        used.add(wrapped_address)
+    tokens = {
+        address: TokenFacts(address, symbol, decimals)
+        for address, symbol, decimals in Token.objects.filter(
+            network=network, address__in=sorted(used)
+        ).values_list("address", "symbol", "decimals")
+    }
+    dexes = tuple(
+        Dex.objects.filter(network=network, enabled=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    return AnalysisInputs(
+        network_id=network.pk,
+        network_name=network.name,
+        chain_id=network.chain_id,
+        is_op_stack=network.is_op_stack,
+        base_tokens=tuple(address for address, _ in base),
+        wrapped_native=wrapped_address,
+        max_hops=config.max_hops,
+        max_trade_size_wei=config.max_trade_size_wei,
+        min_net_profit_wei=config.min_net_profit_wei,
+        pools=tuple(pools),
+        tokens=tokens,
+        enabled_dexes=dexes,
+        wrapped_native_guessed=guessed,
+        mode=config.mode,
+    )
+
+
+# --- Recording ----------------------------------------------------------------------------
+
+
+class ProfitableCycle(Protocol):
+    """What :func:`opportunities_record` needs per cycle: its sizing and its profit."""
+
+    @property
+    def sized(self) -> SizedCycle: ...
+
+    @property
+    def evaluation(self) -> Evaluation: ...
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """Which opportunity rows one call created, updated and made stale (ids)."""
+
+    created: tuple[int, ...] = ()
+    updated: tuple[int, ...] = ()
+    staled: tuple[int, ...] = ()
+
+    @property
+    def changed(self) -> tuple[int, ...]:
+        """Every id whose row changed, for publishing events."""
+        return self.created + self.updated + self.staled
+
+
+def opportunities_record(
+    *,
+    network: Network,
+    block_number: int,
+    evaluations: Iterable[ProfitableCycle],
+    evaluated_keys: Collection[str] | None = None,
+    reasons: Mapping[str, str] | None = None,
+) -> RecordResult:
+    """Store the profitable cycles of a scan at ``block_number``.
+
+    ``evaluations`` are the cycles worth an opportunity. ``evaluated_keys``
+    are the cycle keys this scan looked at: ``None`` means every cycle of the
+    network (a full scan), so every other detected opportunity of the
+    network becomes stale; otherwise only detected opportunities among those
+    keys can. ``reasons`` says per cycle key why it no longer pays.
+
+    A cycle with a detected row gets that row updated; one whose row is being
+    executed gets no new row (the executor owns that gap). Rows are locked
+    for the duration, so a claim waits for the write instead of racing it.
+    """
+    reasons = reasons or {}
+    latest: dict[str, ProfitableCycle] = {}
+    for item in evaluations:
+        latest[item.sized.cycle.key] = item  # a key seen twice keeps its last evaluation
+    now = timezone.now()
+    with transaction.atomic():
+        open_rows = list(
+            Opportunity.objects.select_for_update()
+            .filter(
+                network=network,
+                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
+            )
+            .only("id", "cycle_key", "status")
+        )
+        detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
+        executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
+
+        to_update = []
+        fresh: list[ProfitableCycle] = []
+        for key, item in latest.items():
+            row = detected.get(key)
+            if row is not None:
+                _apply(row, item, block_number, now)
+                to_update.append(row)
+            elif key not in executing:
+                fresh.append(item)
+
+        created = _create(network, block_number, fresh, now)
+        if to_update:
+            Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
+                to_update,
+                UPDATED_FIELDS,
+            )
+
+        scope = detected.keys() if evaluated_keys is None else detected.keys() & set(evaluated_keys)
+        staled = [detected[key] for key in sorted(scope) if key not in latest]
+        for row in staled:
+            row.status = OpportunityStatus.STALE
+            row.status_reason = reasons.get(
+                row.cycle_key, f"no longer profitable at block {block_number}"
+            )[:2000]
+            row.updated_at = now
+        if staled:
+            Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
+                staled, ["status", "status_reason", "updated_at"]
+            )
+    return RecordResult(
+        created=tuple(created),
+        updated=tuple(row.pk for row in to_update),
+        staled=tuple(row.pk for row in staled),
+    )
+
+
+def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: object) -> None:
+    sized, evaluation = item.sized, item.evaluation
+    row.amount_in = sized.amount_in
+    row.expected_profit = evaluation.gross
+    row.gas_cost = evaluation.gas_cost_start_token
+    row.net_profit = evaluation.net
+    row.path = sized.cycle.path()
+    row.block_number = block_number
+    row.updated_at = now
+
+
+def _create(
+    network: Network, block_number: int, items: list[ProfitableCycle], now: object
+) -> list[int]:
+    """Insert new detected rows and their pool links: two queries plus two lookups."""
+    if not items:
+        return []
+    start_addresses = {item.sized.cycle.start_token for item in items}
+    pool_addresses = {pool for item in items for pool in item.sized.cycle.pools}
+    # Keyed by lower case: a cycle may spell an address in another case than the row.
+    tokens = {
+        address.lower(): pk
+        for address, pk in Token.objects.filter(
+            network=network, address__in=sorted(start_addresses)
+        ).values_list("address", "id")
+    }
+    pools = {
+        address.lower(): pk
+        for address, pk in Pool.objects.filter(
+            dex__network=network, address__in=sorted(pool_addresses)
+        ).values_list("address", "id")
+    }
+    rows = []
+    links = []
+    for item in items:
+        cycle = item.sized.cycle
+        token_id = tokens.get(cycle.start_token.lower())
+        if token_id is None:
+            logger.warning("cycle %s: start token is not a known token; not recorded", cycle.key)
+            continue
+        row = Opportunity(
+            network=network,
+            start_token_id=token_id,
+            cycle_key=cycle.key,
+            first_block=block_number,
+            block_number=block_number,
+            detected_at=now,
+            status=OpportunityStatus.DETECTED,
+        )
+        _apply(row, item, block_number, now)
+        rows.append(row)
+        links.append([pools[p.lower()] for p in cycle.pools if p.lower() in pools])
+    Opportunity.objects.bulk_create(rows)
+    through = Opportunity.pools.through
+    through.objects.bulk_create(
+        [
+            through(opportunity_id=row.pk, pool_id=pool_id)
+            for row, pool_ids in zip(rows, links, strict=True)
+            for pool_id in dict.fromkeys(pool_ids)
+        ]
+    )
+    return [row.pk for row in rows]
