@@ -1,0 +1,125 @@
+"""The engine on anvil: real pools, real executor, block by block."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.execution.conftest import E18
+from trading.engine.engine import Engine
+from trading.models import BotConfig, ComponentHealth, EngineState, Opportunity, Trade
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+def _live():
+    config = BotConfig.load()
+    config.mode = "live"
+    config.min_gas_balance_wei = 0
+    config.save()
+
+
+async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
+    await sync_to_async(_live)()
+    engine = Engine()
+    report = await engine.run_once()
+    assert report.findings >= 1
+    trade = await Trade.objects.select_related("opportunity").aget()
+    assert trade.status == "success" and trade.mode == "live"
+    assert devnet.balance_of(arb.weth.address, arb.executor) == trade.realized_profit > 0
+    assert trade.opportunity.status == "executed"
+    # Every component reported, and all were cleaned up.
+    names = {h.name async for h in ComponentHealth.objects.all()}
+    assert names >= {"chain", "storage", "dex", "gas", "analysis", "execution", "distribution"}
+    assert not any(c.initialized for c in engine.lifecycle)
+    assert (await EngineState.objects.aget(pk=1)).running is False
+
+
+async def test_dry_run_override_sends_nothing(arb, devnet, anvil, w3):
+    await sync_to_async(_live)()
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    await Engine(mode="dry_run").run_once()
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+    trades = [t async for t in Trade.objects.all()]
+    assert trades and all(t.mode == "dry_run" and t.status == "simulated" for t in trades)
+
+
+async def test_block_by_block_a_new_gap_is_traded(arb, devnet, anvil):
+    await sync_to_async(_live)()
+    engine = Engine(poll_interval=0.05)
+    stop_mining = threading.Event()
+
+    def chain_activity():
+        # Blocks keep coming; after a few, someone opens a gap on the dear pool.
+        for i in range(60):
+            if stop_mining.is_set():
+                return
+            if i == 6:
+                devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
+            else:
+                anvil.mine(1)
+            time.sleep(0.1)
+
+    miner = threading.Thread(target=chain_activity, daemon=True)
+    miner.start()
+    try:
+        processed = await asyncio.wait_for(engine.run(blocks=12), timeout=60)
+    finally:
+        stop_mining.set()
+        miner.join()
+    assert processed == 12
+    assert await Trade.objects.filter(status="success").acount() >= 2
+    state = await EngineState.objects.aget(pk=1)
+    assert state.blocks_processed == 12 and state.last_block == engine.last_block
+    assert state.market and state.market[0]["pair"] in {"USDC/WETH", "WETH/USDC"}
+
+
+async def test_a_slow_block_skips_to_the_newest_and_keeps_states_exact(arb, devnet, anvil):
+    engine = Engine(poll_interval=0.05)
+    slow_once = {"done": False}
+
+    def on_block(report):
+        if not slow_once["done"]:
+            slow_once["done"] = True
+            # The work of this block outlasts the next ones: 3 blocks arrive, one swaps.
+            anvil.mine(1)
+            devnet.swap_v2(arb.cheap.address, arb.weth.address, 5 * E18)
+            anvil.mine(1)
+
+    engine.on_block = on_block
+
+    async def keep_mining():
+        for _ in range(30):
+            await asyncio.sleep(0.1)
+            await asyncio.to_thread(anvil.mine, 1)
+
+    miner = asyncio.create_task(keep_mining())
+    try:
+        await asyncio.wait_for(engine.run(blocks=3), timeout=60)
+    finally:
+        miner.cancel()
+    assert engine.blocks_skipped >= 1
+    # The swap in a skipped block is in the engine's state: it matches the chain.
+    pair = devnet.v2_pair(arb.cheap.address)
+    r0, r1, _ = pair.functions.getReserves().call(block_identifier=engine.last_block)
+    state = engine.dex.state(arb.cheap.address)
+    assert (state.reserve0, state.reserve1) == (r0, r1)
+
+
+async def test_stop_finishes_the_block_and_cleans_up(arb, devnet, anvil):
+    engine = Engine(poll_interval=0.05)
+
+    async def stop_soon():
+        await asyncio.sleep(1.0)
+        engine.request_stop()
+
+    stopper = asyncio.create_task(stop_soon())
+    await asyncio.wait_for(engine.run(), timeout=30)
+    await stopper
+    assert engine.blocks_processed >= 1
+    assert not any(c.initialized for c in engine.lifecycle)
+    assert not await Opportunity.objects.filter(status="executing").aexists()

@@ -1,0 +1,426 @@
+"""The engine: components in dependency order and the per-block pipeline.
+
+chain → storage → dex → gas → analysis → execution → distribution (wallet
+watch) are initialized in that order and cleaned up in reverse. For every new
+block: update the pools its logs touched → re-evaluate the cycles through them
+→ record opportunities → execute the best ones within the operator's limits →
+publish. A block whose work outlasts the next block is not queued: the engine
+jumps to the newest block (reading the skipped blocks' logs too, so pool states
+stay exact) and counts the skip. A failing component is restarted with backoff;
+the engine never dies silently, and on SIGINT/SIGTERM it finishes the current
+block, records its state, cleans up and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from trading.amm import AmmError, quote
+from trading.chain.client import ChainClient, resolve_rpc_urls
+from trading.chain.signer import Signer, SignerNotConfigured
+from trading.dex.manager import DexManager
+from trading.engine.component import Component, Lifecycle
+from trading.engine.scan import MarketScanner, ScanResult, check_inputs
+from trading.engine.watcher import BlockWatcher
+from trading.execution.manager import ExecutionManager, ExecutionResult, Limits
+from trading.gas.oracle import GasOracle
+from trading.services import engine_state as state_services
+from trading.services.opportunities import AnalysisInputs, analysis_inputs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BlockReport:
+    """What the engine did with one block."""
+
+    block_number: int
+    skipped_before: int
+    pools_changed: int
+    findings: int
+    recorded: int
+    executions: list[ExecutionResult] = field(default_factory=list)
+    latency_ms: float = 0.0
+
+
+class StorageComponent(Component):
+    """The memory bank's engine side: records opportunities, keeps engine state current.
+
+    Opportunities are written in one bulk call per block (execution needs their
+    ids); engine state and component health are coalesced and flushed by a
+    background task, off the hot path.
+    """
+
+    name = "storage"
+
+    def __init__(self, network_id: int, *, flush_interval: float = 1.0) -> None:
+        super().__init__()
+        self.network_id = network_id
+        self.flush_interval = flush_interval
+        self._pending_state: dict[str, Any] = {}
+        self._pending_health: list[Any] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    async def _initialize(self) -> None:
+        await sync_to_async(state_services.engine_started)()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="memory-bank-flush")
+
+    async def _cleanup(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+        await sync_to_async(state_services.engine_stopped)()
+
+    async def record(self, result: ScanResult) -> Any:
+        from trading.engine.scan import scan_record
+        from trading.models import Network
+
+        network = await Network.objects.aget(pk=self.network_id)
+        recorded = await sync_to_async(scan_record)(network=network, result=result)
+        self.count("opportunities_recorded", len(recorded.created) + len(recorded.updated))
+        self.record_success()
+        return recorded
+
+    def note(self, *, health: list[Any] | None = None, **state: Any) -> None:
+        """Queue engine state / health for the next flush (latest values win)."""
+        self._pending_state.update(state)
+        if health is not None:
+            self._pending_health = health
+        self._wake.set()
+
+    async def flush(self) -> None:
+        state, health = self._pending_state, self._pending_health
+        self._pending_state, self._pending_health = {}, []
+        if not state and not health:
+            return
+        await sync_to_async(state_services.engine_state_save)(state=state, health=health)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # the flusher must outlive a database hiccup
+                self.record_error(exc)
+                logger.warning("engine state flush failed: %s", exc)
+            await asyncio.sleep(self.flush_interval)
+
+
+class WalletWatch(Component):
+    """Watches the signing account's gas balance; below the minimum, live sends stop."""
+
+    name = "distribution"
+
+    def __init__(self, client: ChainClient, address: str | None, *, every_blocks: int = 5):
+        super().__init__()
+        self.client = client
+        self.address = address
+        self.every_blocks = every_blocks
+        self.balance: int | None = None
+        self.low = False
+        self._last_block = -(10**9)
+
+    async def check(self, block_number: int, minimum: int) -> bool:
+        """True when live transactions may be sent; alerts once when the balance runs low."""
+        if self.address is None:
+            return True
+        if block_number - self._last_block >= self.every_blocks or self.balance is None:
+            self._last_block = block_number
+            self.balance = int(
+                await self.client.request("eth_getBalance", [self.address, "latest"]), 16
+            )
+            self.record_success()
+        low = self.balance < minimum
+        if low and not self.low:
+            logger.warning(
+                "signing account balance %s wei is below the minimum %s: live trading stops",
+                self.balance,
+                minimum,
+            )
+            await sync_to_async(state_services.low_balance_alert)(
+                address=self.address, balance=self.balance, minimum=minimum
+            )
+        elif self.low and not low:
+            logger.info("signing account funded again (%s wei): live trading resumes", self.balance)
+        self.low = low
+        return not low
+
+
+class Engine:
+    """Runs the bot on the active network."""
+
+    def __init__(
+        self,
+        *,
+        mode: str | None = None,
+        urls: list[str] | None = None,
+        max_executions_per_block: int = 2,
+        poll_interval: float | None = None,
+        on_block: Callable[[BlockReport], None] | None = None,
+    ) -> None:
+        self.mode_override = mode
+        self.urls = urls
+        self.max_executions_per_block = max_executions_per_block
+        self.poll_interval = poll_interval
+        self.on_block = on_block
+        self.stop_event = asyncio.Event()
+        self.blocks_processed = 0
+        self.blocks_skipped = 0
+        self.last_block: int | None = None
+        self.reports: list[BlockReport] = []
+        self.lifecycle: Lifecycle | None = None
+        self.inputs: AnalysisInputs | None = None
+        self._needs_full_scan = True
+
+    # --- set-up ---------------------------------------------------------------------
+
+    async def _build(self) -> None:
+        from trading.services.networks import active_network_required
+
+        network = await sync_to_async(active_network_required)()
+        inputs = await sync_to_async(analysis_inputs)(network=network)
+        check_inputs(inputs)
+        self.inputs = inputs
+        self.network = network
+        urls = self.urls or resolve_rpc_urls(network.rpc_urls)
+        self.client = ChainClient(urls, chain_id=network.chain_id)
+        self.storage = StorageComponent(network.pk)
+        self.dex = DexManager(self.client, inputs.pools)
+        self.gas = GasOracle(self.client, op_stack=network.is_op_stack)
+        self.scanner = MarketScanner(self.client, inputs, dex=self.dex, gas=self.gas)
+        try:
+            self.signer: Signer | None = Signer.from_environment()
+        except SignerNotConfigured:
+            self.signer = None
+        components: list[Component] = [self.client, self.storage, self.dex, self.gas, self.scanner]
+        self.execution: ExecutionManager | None = None
+        if network.executor_address:
+            self.execution = ExecutionManager(
+                self.client,
+                self.gas,
+                executor_address=network.executor_address,
+                chain_id=network.chain_id,
+                signer=self.signer,
+            )
+            components.append(self.execution)
+        self.wallet = WalletWatch(self.client, self.signer.address if self.signer else None)
+        components.append(self.wallet)
+        self.lifecycle = Lifecycle(components)
+        ws_urls = [
+            u for u in (self.urls or network.rpc_url_list) if u.startswith(("ws://", "wss://"))
+        ]
+        interval = self.poll_interval or max(0.05, network.block_time_ms / 2000)
+        self.watcher = BlockWatcher(
+            self.client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
+        )
+
+    async def start(self) -> None:
+        """Build and initialize every component; reconcile trades a crash left pending."""
+        await self._build()
+        assert self.lifecycle is not None
+        await self.lifecycle.initialize()
+        if self.execution is not None:
+            settled = await self.execution.reconcile_pending()
+            if settled:
+                logger.info("reconciled %d pending trade(s): %s", len(settled), settled)
+        self._publish_health(running=True)
+
+    async def stop(self) -> None:
+        if self.lifecycle is not None:
+            self._publish_health(running=False)
+            await self.storage.flush()
+            await self.lifecycle.cleanup()
+
+    # --- the pipeline -------------------------------------------------------------------
+
+    async def limits(self) -> Limits:
+        from trading.models import BotConfig
+
+        config = await sync_to_async(BotConfig.load)()
+        live = (self.mode_override or config.mode) == "live"
+        return Limits(
+            paused=config.paused,
+            paused_reason=config.paused_reason,
+            live=live,
+            max_trade_size=2**256 - 1,  # set per start token below
+            max_gas_price_wei=config.max_gas_price_wei,
+            daily_loss_limit_wei=config.daily_loss_limit_wei,
+            slippage_bps=config.slippage_bps,
+            min_gas_balance_wei=config.min_gas_balance_wei,
+        )
+
+    async def requote(self, path: list[dict[str, str]], amount_in: int) -> int | None:
+        """Gross profit of ``path`` on the newest pool states (exact), None if unquotable."""
+        amount = amount_in
+        for step in path:
+            state = self.dex.state(step["pool"])
+            if state is None:
+                return None
+            try:
+                amount = quote(state, step["token_in"], amount)
+            except AmmError:
+                return None
+        return amount - amount_in
+
+    async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
+        if self.execution is None:
+            return []
+        candidates = await sync_to_async(state_services.best_detected)(
+            recorded.created + recorded.updated, self.max_executions_per_block
+        )
+        if not candidates:
+            return []
+        limits = await self.limits()
+        if limits.live and self.wallet.address is not None:
+            allowed = await self.wallet.check(result.block_number, limits.min_gas_balance_wei)
+            if not allowed:
+                return []
+        terms = self.scanner.terms()
+        outcomes = []
+        for opportunity_id, start_token in candidates:
+            start = terms.get(start_token)
+            per_token = limits if start is None else _with_max(limits, start.max_amount_in)
+            outcomes.append(await self.execution.execute(opportunity_id, per_token, self.requote))
+        return outcomes
+
+    async def full_scan(self) -> BlockReport:
+        result = await self.scanner.scan_full()
+        self._needs_full_scan = False
+        return await self._finish_block(result, skipped=0, changed=result.pools_read)
+
+    async def process_block(self, block_number: int) -> BlockReport:
+        """Bring the pools to ``block_number`` and act on what changed."""
+        skipped = 0
+        if self.last_block is not None and block_number > self.last_block + 1:
+            skipped = block_number - self.last_block - 1
+        from_block = self.last_block + 1 if self.last_block is not None else None
+        changed = await self.dex.update(block_number, from_block=from_block)
+        result = await self.scanner.scan_changed(changed, block_number)
+        return await self._finish_block(result, skipped=skipped, changed=len(changed))
+
+    async def _finish_block(self, result: ScanResult, *, skipped: int, changed: int) -> BlockReport:
+        started = asyncio.get_running_loop().time()
+        recorded = await self.storage.record(result)
+        executions = await self.execute_findings(result, recorded)
+        self.last_block = result.block_number
+        self.blocks_processed += 1
+        self.blocks_skipped += skipped
+        report = BlockReport(
+            block_number=result.block_number,
+            skipped_before=skipped,
+            pools_changed=changed,
+            findings=len(result.findings),
+            recorded=len(recorded.created) + len(recorded.updated),
+            executions=executions,
+            latency_ms=result.refresh_ms
+            + result.analysis_ms
+            + (asyncio.get_running_loop().time() - started) * 1000,
+        )
+        self._publish_health(running=True)
+        if self.on_block is not None:
+            self.on_block(report)
+        return report
+
+    def _publish_health(self, *, running: bool) -> None:
+        if self.lifecycle is None:
+            return
+        market = []
+        if self.inputs is not None:
+            market = state_services.market_panel(
+                self.dex.states, self.dex.pools, self.inputs.base_tokens, self.inputs.tokens
+            )
+        self.storage.note(
+            health=self.lifecycle.health(),
+            running=running,
+            last_block=self.last_block,
+            blocks_processed=self.blocks_processed,
+            blocks_skipped=self.blocks_skipped,
+            market=market,
+        )
+
+    # --- running ------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+
+    async def run_once(self) -> BlockReport:
+        """Start, one full scan (record and execute), stop."""
+        await self.start()
+        try:
+            return await self.full_scan()
+        finally:
+            await self.stop()
+
+    async def run(self, *, blocks: int | None = None) -> int:
+        """Run block by block until stopped (or ``blocks`` blocks); returns blocks processed."""
+        await self.start()
+        assert self.lifecycle is not None
+        processed = 0
+        try:
+            async for block_number in self.watcher.blocks(self.stop_event):
+                if self.stop_event.is_set():
+                    break
+                try:
+                    await self.lifecycle.restart_failed()
+                    if not all(c.initialized for c in self.lifecycle):
+                        continue  # a component is down: wait for its restart
+                    if self._needs_full_scan:
+                        report = await self.full_scan()
+                    else:
+                        report = await self.process_block(block_number)
+                    self.reports.append(report)
+                    del self.reports[:-1000]
+                except Exception as exc:
+                    failed = _culprit(self.lifecycle, exc)
+                    logger.exception("block %s failed in %s", block_number, failed.name)
+                    await self.lifecycle.mark_failed(failed, exc)
+                    if failed in (self.client, self.dex):
+                        self._needs_full_scan = True
+                    self._publish_health(running=True)
+                    continue
+                processed += 1
+                if blocks is not None and processed >= blocks:
+                    break
+        finally:
+            await self.stop()
+        return processed
+
+
+def _with_max(limits: Limits, max_trade_size: int) -> Limits:
+    from dataclasses import replace
+
+    return replace(limits, max_trade_size=max_trade_size)
+
+
+def _culprit(lifecycle: Lifecycle, exc: BaseException) -> Component:
+    """The component to restart for ``exc``: chain errors blame the chain client."""
+    from trading.chain.client import RpcError, RpcUnavailableError
+
+    if isinstance(exc, (RpcUnavailableError, RpcError, ConnectionError, TimeoutError)):
+        return lifecycle.by_name("chain")
+    return lifecycle.by_name("analysis")
+
+
+def utcnow() -> dt.datetime:
+    return timezone.now()

@@ -1,0 +1,135 @@
+"""What the engine writes for the dashboard: its state, component health, the market panel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from itertools import combinations
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from trading.models import ComponentHealth, EngineState, Opportunity, OpportunityStatus
+
+
+def engine_started() -> None:
+    now = timezone.now()
+    EngineState.objects.update_or_create(
+        pk=1, defaults={"running": True, "started_at": now, "heartbeat_at": now}
+    )
+
+
+def engine_stopped() -> None:
+    EngineState.objects.update_or_create(pk=1, defaults={"running": False})
+    _publish_status()
+
+
+def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> None:
+    """Write the engine's latest state and every component's health, then tell dashboards."""
+    fields = {k: v for k, v in state.items() if k in _STATE_FIELDS}
+    fields["heartbeat_at"] = timezone.now()
+    with transaction.atomic():
+        EngineState.objects.update_or_create(pk=1, defaults=fields)
+        for report in health:
+            ComponentHealth.objects.update_or_create(
+                name=report.name,
+                defaults={
+                    "initialized": report.initialized,
+                    "healthy": report.healthy,
+                    "last_success_at": report.last_success_at,
+                    "last_error": report.last_error,
+                    "last_error_at": report.last_error_at,
+                    "restarts": report.restarts,
+                    "counters": report.counters,
+                },
+            )
+        transaction.on_commit(_publish_status)
+
+
+_STATE_FIELDS = {"running", "last_block", "blocks_processed", "blocks_skipped", "market"}
+
+
+def _publish_status() -> None:
+    from dashboard import broadcast
+
+    broadcast.publish_status()
+
+
+def best_detected(ids: Iterable[int], limit: int) -> list[tuple[int, str]]:
+    """The most profitable still-detected opportunities among ``ids``: (id, start token)."""
+    return list(
+        Opportunity.objects.filter(pk__in=list(ids), status=OpportunityStatus.DETECTED)
+        .order_by("-net_profit", "id")
+        .values_list("pk", "start_token__address")[:limit]
+    )
+
+
+def low_balance_alert(*, address: str, balance: int, minimum: int) -> None:
+    from trading.services.alerts import alert_raise
+
+    alert_raise(
+        event="low_balance",
+        payload={"account": address, "balance_wei": str(balance), "minimum_wei": str(minimum)},
+    )
+
+
+def _price(state: Any, base: str) -> Fraction | None:
+    """Units of the other token per unit of ``base`` in ``state`` (raw units, spot)."""
+    from trading.analysis import spot_price
+
+    try:
+        return spot_price(state, base)
+    except (ValueError, ZeroDivisionError, ArithmeticError):
+        return None
+
+
+def market_panel(
+    states: Mapping[str, Any],
+    pools: Mapping[str, Any],
+    base_tokens: Sequence[str],
+    tokens: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """For each pair of base tokens: the price on each pool and the best spread now.
+
+    Prices are decimal strings in human units (quote per base token); the
+    spread is in basis points between the cheapest and the dearest pool.
+    """
+    panel = []
+    for base, quote in combinations(base_tokens, 2):
+        if base not in tokens or quote not in tokens:
+            continue
+        scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
+        prices = []
+        for address, state in states.items():
+            if {state.token0, state.token1} != {base, quote}:
+                continue
+            raw = _price(state, base)
+            if raw is None or raw <= 0:
+                continue
+            price = raw * scale
+            spec = pools.get(address)
+            prices.append(
+                {
+                    "dex": getattr(spec, "dex", "") or "",
+                    "pool": address,
+                    "price": format(Decimal(price.numerator) / Decimal(price.denominator), ".8g"),
+                    "_value": price,
+                }
+            )
+        if not prices:
+            continue
+        values = [p["_value"] for p in prices]
+        low, high = min(values), max(values)
+        spread = int((high - low) * 10_000 / low) if low else 0
+        for p in prices:
+            del p["_value"]
+        panel.append(
+            {
+                "pair": f"{tokens[base].symbol}/{tokens[quote].symbol}",
+                "prices": sorted(prices, key=lambda p: p["dex"]),
+                "best_spread_bps": spread,
+            }
+        )
+    return panel
