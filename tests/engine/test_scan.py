@@ -1,0 +1,272 @@
+"""The market scan on anvil: V2, V3 and Solidly pools with price gaps, checked against the chain.
+
+Every finding's gross profit is what the real pools pay when its swaps are
+executed in order (in a snapshot), to the wei.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import pytest
+
+from tests.support.chain_fixtures import reverted_after
+from tests.support.rpc_proxy import RpcProxy
+from trading.chain.anvil import AnvilNode
+from trading.chain.client import ChainClient
+from trading.chain.devnet import (
+    V3_TICK_SPACING,
+    Devnet,
+    TokenInfo,
+    V3Deployment,
+    nearest_usable_tick,
+    sort_tokens,
+    sqrt_price_x96_for,
+    tick_at_price,
+)
+from trading.dex.base import PoolSpec
+from trading.engine.scan import Finding, MarketScanner, representative_transaction
+from trading.gas.oracle import GAS_PRICE_ORACLE, GasOracle
+from trading.services.opportunities import AnalysisInputs, TokenFacts
+
+pytestmark = pytest.mark.chain
+
+E18, E6 = 10**18, 10**6
+
+
+@dataclass(frozen=True)
+class MixedMarket:
+    """WETH, USDC and DAI on V2, V3 and Solidly pools, WETH dearer on some venues."""
+
+    tokens: dict[str, TokenInfo]
+    specs: tuple[PoolSpec, ...]
+    v3: V3Deployment
+
+    def inputs(self, **changes: object) -> AnalysisInputs:
+        weth, usdc = self.tokens["WETH"].address, self.tokens["USDC"].address
+        inputs = AnalysisInputs(
+            network_id=1,
+            network_name="Local",
+            chain_id=31337,
+            is_op_stack=False,
+            base_tokens=(weth, usdc),
+            wrapped_native=weth,
+            max_hops=3,
+            max_trade_size_wei=50 * E18,
+            min_net_profit_wei=0,
+            pools=self.specs,
+            tokens={
+                t.address: TokenFacts(t.address, t.symbol, t.decimals or 18)
+                for t in self.tokens.values()
+            },
+            enabled_dexes=("V2", "V3", "Solidly"),
+        )
+        return replace(inputs, **changes)  # type: ignore[arg-type]
+
+    def kind(self, pool: str) -> str:
+        return next(spec.kind for spec in self.specs if spec.address == pool)
+
+
+@pytest.fixture(scope="module")
+def mixed(anvil: AnvilNode, devnet_session: Devnet) -> Iterator[MixedMarket]:
+    devnet = devnet_session
+    with reverted_after(anvil):
+        weth = devnet.deploy_token("WETH", 18)
+        usdc = devnet.deploy_token("USDC", 6)
+        dai = devnet.deploy_token("DAI", 18)
+        decimals = {t.address: t.decimals or 18 for t in (weth, usdc, dai)}
+        v2 = devnet.deploy_uniswap_v2()
+        v2_pairs = devnet.create_v2_pairs(
+            v2,
+            [
+                (weth.address, usdc.address, 100 * E18, 300_000 * E6),
+                (usdc.address, dai.address, 1_000_000 * E6, 1_000_000 * E18),
+            ],
+        )
+        v3 = devnet.deploy_uniswap_v3()
+        token0, _ = sort_tokens(weth.address, usdc.address)
+        price = Fraction(3_060 * E6, E18)
+        raw = price if token0 == weth.address else 1 / price
+        spacing = V3_TICK_SPACING[3000]
+        centre = nearest_usable_tick(tick_at_price(raw), spacing)
+        positions = [
+            (centre - 10 * spacing, centre + 10 * spacing, 5 * 10**15),
+            (centre - 60 * spacing, centre + 40 * spacing, 10**15),
+        ]
+        (v3_pool,) = devnet.create_v3_pools(
+            v3, [(weth.address, usdc.address, 3000, sqrt_price_x96_for(raw), positions)]
+        )
+        solidly = devnet.deploy_solidly()
+        solidly_pools = devnet.create_solidly_pools(
+            solidly,
+            [
+                (weth.address, dai.address, False, 100 * E18, 309_000 * E18),
+                (usdc.address, dai.address, True, 500_000 * E6, 500_000 * E18),
+            ],
+        )
+        specs = [
+            PoolSpec(p.address, "uniswap_v2", p.token0, p.token1, 3000, dex="V2") for p in v2_pairs
+        ]
+        specs.append(
+            PoolSpec(
+                v3_pool.address,
+                "uniswap_v3",
+                v3_pool.token0,
+                v3_pool.token1,
+                3000,
+                tick_spacing=spacing,
+                dex="V3",
+            )
+        )
+        specs += [
+            PoolSpec(
+                p.address,
+                "solidly",
+                p.token0,
+                p.token1,
+                500 if p.stable else 3000,
+                stable=p.stable,
+                dex="Solidly",
+            )
+            for p in solidly_pools
+        ]
+        specs = [
+            replace(s, decimals0=decimals[s.token0], decimals1=decimals[s.token1]) for s in specs
+        ]
+        yield MixedMarket({"WETH": weth, "USDC": usdc, "DAI": dai}, tuple(specs), v3)
+
+
+@pytest.fixture
+async def client(anvil: AnvilNode, chain_snapshot: str) -> Iterator[ChainClient]:
+    async with ChainClient([anvil.rpc_url], chain_id=31337) as c:
+        yield c
+
+
+def pay_on_chain(devnet: Devnet, market: MixedMarket, finding: Finding, trader: str) -> int:
+    """Execute the finding's swaps through the real pools; the start token received."""
+    amount = finding.sized.amount_in
+    for hop in finding.cycle.hops:
+        kind = market.kind(hop.pool)
+        if kind == "uniswap_v2":
+            amount = devnet.swap_v2(hop.pool, hop.token_in, amount, to=trader)
+        elif kind == "uniswap_v3":
+            delta0, delta1 = devnet.swap_v3(
+                market.v3, hop.pool, hop.token_in, amount, recipient=trader
+            )
+            amount = -min(delta0, delta1)
+        else:
+            amount = devnet.swap_solidly(hop.pool, hop.token_in, amount, to=trader)
+    return amount
+
+
+async def test_every_finding_pays_on_chain_what_was_quoted(
+    anvil: AnvilNode, client: ChainClient, mixed: MixedMarket, devnet_session: Devnet
+) -> None:
+    scanner = MarketScanner(client, mixed.inputs())
+    await scanner.initialize()
+    result = await scanner.scan_full()
+    assert result.full and not result.pools_failed
+    assert result.cycles_evaluated == result.cycles_indexed == len(scanner.index) > 10
+    assert result.findings, result.rejections
+    kinds = {mixed.kind(pool) for finding in result.findings for pool in finding.cycle.pools}
+    assert kinds == {"uniswap_v2", "uniswap_v3", "solidly"}
+    nets = [f.evaluation.net for f in result.findings]
+    assert nets == sorted(nets, reverse=True)
+
+    suggestion = await GasOracle(client).suggest()
+    price = suggestion.normal.effective_price(suggestion.base_fee)
+    assert result.gas.gas_price_wei == price
+
+    trader = anvil.accounts[8]
+    for finding in result.findings:
+        assert finding.evaluation.net >= 1
+        assert finding.evaluation.gas_cost_wei == finding.evaluation.gas_units * price
+        start = finding.cycle.start_token
+        with reverted_after(anvil):
+            before = devnet_session.balance_of(start, trader)
+            final = pay_on_chain(devnet_session, mixed, finding, trader)
+            assert devnet_session.balance_of(start, trader) - before == final
+        assert final - finding.sized.amount_in == finding.evaluation.gross, finding.key
+
+
+async def test_a_block_re_evaluates_only_the_cycles_through_changed_pools(
+    anvil: AnvilNode, mixed: MixedMarket, devnet_session: Devnet, chain_snapshot: str
+) -> None:
+    async with (
+        RpcProxy(anvil.rpc_url) as proxy,
+        ChainClient([proxy.url], chain_id=31337) as client,
+    ):
+        scanner = MarketScanner(client, mixed.inputs())
+        await scanner.initialize()
+        full = await scanner.scan_full()
+        weth_usdc_v2 = mixed.specs[0]
+        devnet_session.swap_v2(weth_usdc_v2.address, weth_usdc_v2.token0, 10**15)
+        block = devnet_session.w3.eth.block_number
+
+        proxy.reset()
+        result = await scanner.scan_block(block)
+        assert proxy.methods == {"eth_getLogs": 1, "eth_call": 1, "eth_feeHistory": 1}
+
+    through = scanner.index.cycles_through([weth_usdc_v2.address])
+    assert not result.full and result.block_number == block
+    assert result.evaluated_keys == {c.key for c in through}
+    assert 0 < result.cycles_evaluated < full.cycles_evaluated
+    # Nothing changed elsewhere: a scan of no pools evaluates nothing.
+    assert (await scanner.scan_changed([], block)).cycles_evaluated == 0
+
+
+async def test_op_stack_networks_add_the_l1_data_fee(
+    anvil: AnvilNode, client: ChainClient, mixed: MixedMarket
+) -> None:
+    fee = 123_456_789_012
+    # A stand-in GasPriceOracle predeploy that answers every getL1Fee with ``fee``.
+    code = "0x7f" + fee.to_bytes(32, "big").hex() + "60005260206000f3"
+    anvil.rpc("anvil_setCode", [GAS_PRICE_ORACLE, code])
+    scanner = MarketScanner(client, mixed.inputs(is_op_stack=True))
+    await scanner.initialize()
+    result = await scanner.scan_full()
+    assert result.gas.l1_fees == {2: fee, 3: fee}
+    finding = result.findings[0]
+    assert finding.evaluation.gas_cost_wei == (
+        finding.evaluation.gas_units * result.gas.gas_price_wei + fee
+    )
+    assert await GasOracle(client, op_stack=True).l1_fee(representative_transaction(3, 1)) == fee
+
+
+async def test_without_the_predeploy_the_l1_fee_is_zero(
+    client: ChainClient, mixed: MixedMarket
+) -> None:
+    scanner = MarketScanner(client, mixed.inputs(is_op_stack=True))
+    await scanner.initialize()
+    result = await scanner.scan_full()
+    assert result.gas.l1_fees == {2: 0, 3: 0}
+
+
+async def test_operator_limits_bound_the_findings(client: ChainClient, mixed: MixedMarket) -> None:
+    free = MarketScanner(client, mixed.inputs())
+    await free.initialize()
+    best = (await free.scan_full()).findings[0]
+
+    capped = MarketScanner(client, mixed.inputs(max_trade_size_wei=E18 // 10))
+    await capped.initialize()
+    for finding in (await capped.scan_full()).findings:
+        terms = capped.terms()[finding.cycle.start_token]
+        assert finding.sized.amount_in <= terms.max_amount_in
+
+    demanding = MarketScanner(client, mixed.inputs(min_net_profit_wei=10**30))
+    await demanding.initialize()
+    result = await demanding.scan_full()
+    assert not result.findings
+    assert "below" in result.rejections[best.key]
+
+
+async def test_new_settings_rebuild_the_index(client: ChainClient, mixed: MixedMarket) -> None:
+    scanner = MarketScanner(client, mixed.inputs())
+    three_hops = len(scanner.index)
+    scanner.set_inputs(mixed.inputs(max_hops=2))
+    assert 0 < len(scanner.index) < three_hops
+    assert all(len(cycle) == 2 for cycle in scanner.index)
+    scanner.set_inputs(mixed.inputs(max_hops=2, pools=mixed.specs[:3]))
+    assert scanner.index.pool_addresses == {s.address for s in mixed.specs[:3]}
