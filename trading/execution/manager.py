@@ -240,7 +240,9 @@ class ExecutionManager(Component):
         data = encode_execute(hops, context.amount_in, min_profit)
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
-        simulated = await self.client.request_raw("eth_call", [call, "latest"])
+        # Simulate against the pending block: what the transaction would meet next,
+        # including transactions already waiting (someone closing the gap first).
+        simulated = await self.client.request_raw("eth_call", [call, "pending"])
         if "error" in simulated:
             return await refuse(
                 "stale", f"simulation reverted: {decode_revert(simulated['error'])}"
@@ -249,7 +251,12 @@ class ExecutionManager(Component):
         if profit < min_profit:  # the contract enforces it too; belt and braces
             return await refuse("stale", f"simulated profit {profit} below {min_profit}")
 
-        estimate = await self.client.request("eth_estimateGas", [call])
+        estimated = await self.client.request_raw("eth_estimateGas", [call])
+        if "error" in estimated:
+            return await refuse(
+                "stale", f"simulation reverted: {decode_revert(estimated['error'])}"
+            )
+        estimate = estimated["result"]
         gas_limit = int(estimate, 16) * 12 // 10
         l1_fee = await self.gas.l1_fee(bytes.fromhex(data[2:]))
 
