@@ -5,8 +5,10 @@ Two layers, I/O at the edges:
 - **Pure** (ints and frozen dataclasses, no web3, no ORM): :func:`native_prices`
   (what one native wei is worth in each start token, through the pools' own
   prices), :func:`start_terms` (operator limits converted into a start
-  token), :func:`evaluate_cycle` / :func:`evaluate_cycles` (size a cycle,
-  price its gas, keep it or say why not).
+  token), :func:`profit_ceiling` (an exact upper bound of what a cycle can
+  pay, from the marginal prices after fees: most cycles of a market in line
+  are ruled out without a single quote), :func:`evaluate_cycle` /
+  :func:`evaluate_cycles` (size a cycle, price its gas, keep it or say why not).
 - **I/O**: :class:`MarketScanner` reads pool states through the DEX manager
   and gas prices through the gas oracle, then runs the pure layer.
   ``scan_full()`` is one full pass; ``scan_changed(pools)`` re-evaluates only
@@ -26,6 +28,7 @@ token at the pools' spot prices and rounded up.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +38,7 @@ import rlp
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 
-from trading.amm import AmmError, PoolState, V3PoolState
+from trading.amm import AmmError, PoolState, SolidlyPoolState, V3PoolState
 from trading.amm.base import token_index
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
@@ -66,6 +69,7 @@ from trading.services.opportunities import (
 logger = logging.getLogger(__name__)
 
 Q96 = 1 << 96
+BPS = 10_000
 # The executor's entry point (contracts/ArbitrageExecutor.sol), for L1 fee estimates.
 EXECUTE_SELECTOR = function_signature_to_4byte_selector(
     "execute((address,uint8,bool,uint16)[],uint256,uint256,bool)"
@@ -232,34 +236,99 @@ def gas_floor(cycle: Cycle, states: Mapping[str, PoolState], gas_model: GasModel
     return gas_model.overhead + sum(gas_model.hop_gas(states[pool].kind) for pool in cycle.pools)
 
 
+type Ceiling = tuple[Fraction, Fraction]
+
+
+def hop_ceiling(state: PoolState, token_in: str) -> Ceiling:
+    """``(slope, slack)`` with ``out(x) <= slope * x + slack`` for every input ``x``.
+
+    Every family's output is concave in its input (the price only worsens as
+    it moves) and rounds down, so the marginal rate at the current price,
+    fee included, bounds it: V2 ``(1 - fee) * r_out / r_in``; V3 the pool
+    price times ``(1 - fee)``. Solidly rounds the fee down, keeping up to one
+    unit more than ``(1 - fee) * x``: that unit's worth is the slack (and two
+    more output units for the stable curve's Newton rounding).
+    """
+    index = token_index(state.token0, state.token1, token_in)
+    if isinstance(state, V3PoolState):
+        if state.sqrt_price_x96 == 0:
+            return Fraction(0), Fraction(0)
+        keep = Fraction(1_000_000 - state.fee, 1_000_000)
+        return spot_price(state, token_in) * keep, Fraction(0)
+    reserve_in, reserve_out = (
+        (state.reserve0, state.reserve1) if index == 0 else (state.reserve1, state.reserve0)
+    )
+    if reserve_in <= 0 or reserve_out <= 0:
+        return Fraction(0), Fraction(0)  # an empty pool pays nothing (it cannot quote)
+    keep = Fraction(BPS - state.fee_bps, BPS)
+    if isinstance(state, SolidlyPoolState):
+        rate = spot_price(state, token_in) if state.stable else Fraction(reserve_out, reserve_in)
+        return rate * keep, rate + (2 if state.stable else 0)
+    return Fraction(reserve_out, reserve_in) * keep, Fraction(0)
+
+
+def profit_ceiling(
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    max_amount_in: int,
+    ceilings: dict[tuple[str, str], Ceiling] | None = None,
+) -> Fraction:
+    """An upper bound of the cycle's gross profit for any input in ``[1, max_amount_in]``.
+
+    The hops' lines compose into ``out(x) <= slope * x + slack``; when the
+    pools' marginal prices after fees multiply to at most 1 (the usual case
+    in a market that is roughly in line) nothing can pay, and no quote is
+    needed to know it. ``ceilings`` caches the hop lines across cycles.
+    """
+    slope, slack = Fraction(1), Fraction(0)
+    for hop in cycle.hops:
+        key = (hop.pool, hop.token_in)
+        line = ceilings.get(key) if ceilings is not None else None
+        if line is None:
+            line = hop_ceiling(states[hop.pool], hop.token_in)
+            if ceilings is not None:
+                ceilings[key] = line
+        slope, slack = slope * line[0], slack * line[0] + line[1]
+    return (slope - 1) * (max_amount_in if slope > 1 else 1) + slack
+
+
 def evaluate_cycle(
     cycle: Cycle,
     states: Mapping[str, PoolState],
     terms: StartTerms,
     gas: GasTerms,
     gas_model: GasModel = DEFAULT_GAS_MODEL,
+    ceilings: dict[tuple[str, str], Ceiling] | None = None,
 ) -> Finding | Rejection:
     """Size ``cycle`` and price its gas; a :class:`Finding` when its net profit reaches
-    ``terms.min_net_profit``, else a :class:`Rejection` saying why."""
+    ``terms.min_net_profit``, else a :class:`Rejection` saying why.
+
+    ``ceilings`` is a cache of :func:`hop_ceiling` lines shared across the
+    cycles of one block (the states must not change while it is used).
+    """
     for pool in cycle.pools:
         if pool not in states:
             return Rejection(cycle.key, f"pool {pool} has no readable state")
     if terms.max_amount_in < 1:
         return Rejection(cycle.key, "the maximum trade size is below one unit of the start token")
     l1_fee = gas.l1_fee(len(cycle))
-    # Gross profit must cover at least the cheapest gas: lets the sizing give up early.
+    # Gross profit must cover at least the cheapest gas and the minimum net profit.
     floor_cost = convert_cost(
         gas_floor(cycle, states, gas_model) * gas.gas_price_wei + l1_fee, terms.native_to_start
     )
+    needed = terms.min_net_profit + floor_cost
     try:
-        sized = size_cycle(
-            cycle, states, terms.max_amount_in, min_profit=terms.min_net_profit + floor_cost
-        )
-        if sized is None:
+        ceiling = profit_ceiling(cycle, states, terms.max_amount_in, ceilings)
+        if ceiling < needed:
             return Rejection(
                 cycle.key,
-                f"gross profit below {terms.min_net_profit + floor_cost} "
-                "(gas plus the minimum net profit)",
+                f"gross profit below {needed} (gas plus the minimum net profit): prices "
+                f"after fees allow at most {max(0, math.floor(ceiling))}",
+            )
+        sized = size_cycle(cycle, states, terms.max_amount_in, min_profit=needed)
+        if sized is None:
+            return Rejection(
+                cycle.key, f"gross profit below {needed} (gas plus the minimum net profit)"
             )
         evaluation = evaluate(
             sized, gas.gas_price_wei, l1_fee, terms.native_to_start, gas_model=gas_model
@@ -285,6 +354,7 @@ def evaluate_cycles(
     native price, so its cycles cannot be priced)."""
     findings: list[Finding] = []
     rejections: dict[str, str] = {}
+    ceilings: dict[tuple[str, str], Ceiling] = {}
     for cycle in cycles:
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
@@ -292,7 +362,7 @@ def evaluate_cycles(
                 f"no pool prices the native token in {cycle.start_token}: gas cannot be priced"
             )
             continue
-        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model)
+        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, ceilings)
         if isinstance(verdict, Finding):
             findings.append(verdict)
         else:
