@@ -57,6 +57,7 @@ def _mark_run(pk: int, now: dt.datetime) -> None:
 
 
 def _run_task(name: str) -> object:
+    import trading.tasks  # noqa: F401 - registers the tasks with the app
     from listonian_site.celery import app
 
     task = app.tasks[name]
