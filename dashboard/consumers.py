@@ -1,8 +1,10 @@
 """The dashboard websocket: authenticated operators receive live updates.
 
-The consumer joins one constant group and turns each high-level event into an
-HTML frame (see :mod:`dashboard.frames`) that htmx swaps into the page out of
-band. Rendering needs no database query: events carry what they show.
+Events of the constant dashboard group reach the consumer through its
+process's hub (one layer subscription per process, see :mod:`dashboard.hub`);
+the consumer turns each into an HTML frame (see :mod:`dashboard.frames`) that
+htmx swaps into the page out of band. Rendering needs no database query:
+events carry what they show.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard import broadcast, frames
+from dashboard import broadcast, frames, hub
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +26,9 @@ CLOSE_UNAUTHENTICATED = 4401
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
-    # Joined by hand after the login check, never before.
+    # No per-socket layer channel or group: the process's hub subscribes once
+    # for all sockets (after each socket's login check) and hands events over.
+    channel_layer_alias = None
     groups: list[str] = []
 
     async def connect(self) -> None:
@@ -35,14 +39,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         self.page = _page_kind(self.scope.get("query_string", b""))
         broadcast.bind_serving_loop(asyncio.get_running_loop())
-        await self.channel_layer.group_add(broadcast.DASHBOARD_GROUP, self.channel_name)
+        self.hub = hub.hub_for(broadcast.DASHBOARD_GROUP)
+        await self.hub.add(self)
         self.joined = True
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
-            await self.channel_layer.group_discard(broadcast.DASHBOARD_GROUP, self.channel_name)
             self.joined = False
+            await self.hub.remove(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The page only listens; whatever a client sends is ignored, so neither
@@ -51,12 +56,19 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = str(message.get("type", ""))
-        if kind.startswith("dashboard.") and not hasattr(self, kind.replace(".", "_")):
+        if not kind.startswith("dashboard."):
+            await super().dispatch(message)  # websocket.connect, .receive, .disconnect
+            return
+        handler = getattr(self, kind.replace(".", "_"), None)
+        if handler is None:
             # An event type from a newer publisher: skip it rather than let
             # Channels fail the socket for a missing handler.
             logger.warning("Dashboard event type %r has no handler here", kind)
             return
-        await super().dispatch(message)
+        # Straight to the handler: Channels' dispatch would first hop to a
+        # thread to close stale database connections, which these handlers
+        # never open (events carry what they show).
+        await handler(message)
 
     # One handler per event type ("dashboard.trade" -> dashboard_trade).
 

@@ -41,6 +41,15 @@ def live_daphne():
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _close_worker_connections():
+    """The ORM worker thread's connection must not outlive the test database."""
+    yield
+    from django.db import connections
+
+    off_loop(connections.close_all)
+
+
 @pytest.fixture
 def chromium():
     path = chromium_path()

@@ -211,3 +211,14 @@ async def test_an_event_published_by_another_process_arrives(operator, settings)
     frame = await socket.receive_from(timeout=5)
     assert 'id="gas-panel"' in frame and "987,654" in frame and "7 gwei" in frame
     await socket.disconnect()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+async def test_an_idle_socket_still_receives_on_redis(isolated_layer, operator):
+    """Minutes without events must not end the subscription (Redis reads time out)."""
+    socket = await _connect(operator)
+    await asyncio.sleep(7)  # longer than the Redis client's default read timeout
+    await broadcast.apublish(_gas_event(block=77))
+    assert "gas-panel" in await socket.receive_from(timeout=5)
+    await socket.disconnect()
