@@ -237,6 +237,17 @@ def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
     assert errors == []
 
 
+MISSED_WHILE_OFFLINE = """
+from trading.models import Network, Opportunity, Token
+net = Network.objects.create(name="Offline", chain_id=1, rpc_urls="http://127.0.0.1:1")
+weth = Token.objects.create(network=net, symbol="WETH", decimals=18, address="0x" + "1" * 40)
+Opportunity.objects.create(
+    start_token=weth, amount_in=10**18, expected_profit=2 * 10**16, gas_cost=10**15,
+    net_profit=19 * 10**15, path=[], cycle_key="offline", block_number=1,
+)
+"""
+
+
 def test_the_page_reconnects_after_a_server_restart(chromium, tmp_path):
     server = SubprocessDaphne(tmp_path, free_port())
     server.manage("migrate", "--noinput")
@@ -263,11 +274,16 @@ def test_the_page_reconnects_after_a_server_restart(chromium, tmp_path):
         expect(page.locator("#ws-status")).to_have_attribute("data-state", "down")
         page.screenshot(path=ARTIFACTS / "disconnected.png", full_page=False)
 
+        # Written while the page is offline: it must catch up after reconnecting.
+        server.manage("shell", "-c", MISSED_WHILE_OFFLINE)
+
         started = time.monotonic()
         server.start()
         expect(page.locator("#ws-status")).to_have_attribute("data-state", "live", timeout=20_000)
         expect(banner).to_be_hidden()
         reconnect_seconds = time.monotonic() - started
+        expect(page.locator("#opportunity-feed tr[id^=opp-]")).to_have_count(1)
+        expect(page.locator("#opportunity-count")).to_have_text("1")
         assert page.evaluate("window.__sameDocument") is True
         page.screenshot(path=ARTIFACTS / "reconnected.png", full_page=False)
         print(f"reconnected {reconnect_seconds:.1f} s after the server restarted")
