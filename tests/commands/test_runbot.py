@@ -1,4 +1,5 @@
-"""`manage.py runbot --once`: one full scan on anvil, checked against what the chain pays."""
+"""`manage.py runbot`: one full scan on anvil, checked against what the chain pays, and the
+continuous engine for N blocks."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from trading.chain.devnet import Devnet, TokenInfo, V2Pair
 from trading.gas.oracle import GasOracle
 from trading.models import Network, Opportunity, OpportunityStatus, Token
 
-pytestmark = [pytest.mark.django_db, pytest.mark.chain]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.chain]
 
 E18, E6 = 10**18, 10**6
 # Executor overhead plus two Uniswap V2 hops (trading.analysis.profit.DEFAULT_GAS_MODEL).
@@ -175,11 +176,38 @@ def test_a_rerun_updates_the_opportunity_and_a_closed_gap_makes_it_stale(
     assert "0 new, 0 updated, 1 no longer profitable" in output
 
 
-def test_without_once_it_says_the_engine_is_not_available_yet() -> None:
-    with pytest.raises(CommandError, match=r"continuous engine .* not available yet"):
-        runbot()
-    with pytest.raises(CommandError, match="not available yet"):
-        runbot("--blocks", "3", "--live")
+def test_blocks_and_once_exclude_each_other() -> None:
+    with pytest.raises(CommandError, match="--blocks is for the continuous engine"):
+        runbot("--once", "--blocks", "3")
+    with pytest.raises(CommandError, match="at least 1"):
+        runbot("--blocks", "0")
+
+
+def test_the_continuous_engine_stops_after_n_blocks(anvil: AnvilNode, devnet: Devnet) -> None:
+    import threading
+    import time
+
+    market = two_dex_market(devnet, 300_000 * E6, 306_000 * E6)
+    register(anvil, market, [market.weth.address])
+    stop = threading.Event()
+
+    def mine() -> None:
+        while not stop.is_set():
+            anvil.mine(1)
+            time.sleep(0.2)
+
+    miner = threading.Thread(target=mine, daemon=True)
+    miner.start()
+    try:
+        output = runbot("--blocks", "3", "--dry-run")
+    finally:
+        stop.set()
+        miner.join()
+    assert "Engine running for 3 block(s)" in output
+    assert output.count("\nblock ") + output.startswith("block ") >= 3
+    assert "Engine stopped after 3 block(s)" in output
+    # No executor on this network: the gap is recorded, nothing is executed.
+    assert Opportunity.objects.filter(status=OpportunityStatus.DETECTED).count() == 1
 
 
 def test_live_and_dry_run_exclude_each_other() -> None:

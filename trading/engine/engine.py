@@ -186,6 +186,8 @@ class Engine:
         self.lifecycle: Lifecycle | None = None
         self.inputs: AnalysisInputs | None = None
         self._needs_full_scan = True
+        # The latest scan and what was recorded from it.
+        self.last_scan: tuple[ScanResult, Any] | None = None
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -316,6 +318,7 @@ class Engine:
     async def _finish_block(self, result: ScanResult, *, skipped: int, changed: int) -> BlockReport:
         started = asyncio.get_running_loop().time()
         recorded = await self.storage.record(result)
+        self.last_scan = (result, recorded)
         executions = await self.execute_findings(result, recorded)
         self.last_block = result.block_number
         self.blocks_processed += 1
@@ -368,7 +371,9 @@ class Engine:
         """Start, one full scan (record and execute), stop."""
         await self.start()
         try:
-            return await self.full_scan()
+            report = await self.full_scan()
+            self.reports.append(report)
+            return report
         finally:
             await self.stop()
 

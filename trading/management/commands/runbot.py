@@ -1,25 +1,32 @@
 """`python manage.py runbot [--once] [--blocks N] [--live | --dry-run]`: the engine.
 
-``--once`` runs one full scan of the active network (refresh every enabled
-pool, evaluate every cycle after gas, record the opportunities) and prints
-what it found. The continuous per-block engine is not available yet.
+``--once`` runs one full cycle on the active network (refresh every enabled
+pool, evaluate every cycle after gas, record the opportunities, execute the
+best within the limits) and prints what it found and did. Without it, the
+engine runs block by block until SIGINT/SIGTERM (or ``--blocks N`` blocks).
+``--live`` / ``--dry-run`` override the mode in settings for this run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
-from trading.engine.scan import Finding, ScanReport, ScanSetupError, scan_once
+from trading.engine.engine import BlockReport, Engine
+from trading.engine.scan import Finding, ScanReport, ScanSetupError
 from trading.formatting import format_amount
 from trading.management.commands.add_network import validation_message
 from trading.services.opportunities import AnalysisInputs, TokenFacts
 
 MODE_LABELS = {"dry_run": "dry run", "live": "live"}
 GWEI_DECIMALS = 9
+
+logger = logging.getLogger(__name__)
 
 
 def _positive_int(value: str) -> int:
@@ -117,15 +124,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not options["once"]:
-            raise CommandError(
-                "The continuous engine (runbot without --once) is not available yet. "
-                "Run `manage.py runbot --once` for one full scan."
-            )
-        if options["blocks"] is not None:
+        if options["once"] and options["blocks"] is not None:
             raise CommandError("--blocks is for the continuous engine; --once runs a single scan.")
+        engine = Engine(mode=options["mode"])
         try:
-            report = scan_once()
+            if options["once"]:
+                asyncio.run(engine.run_once())
+            else:
+                engine.on_block = self._print_block
+                processed = asyncio.run(self._run(engine, options["blocks"]))
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
         except ScanSetupError as exc:
@@ -136,7 +143,57 @@ class Command(BaseCommand):
             raise CommandError(f"The RPC endpoint is down or unreachable: {exc}") from None
         except RpcConfigurationError as exc:
             raise CommandError(str(exc)) from None
-        self._print(report, options["mode"])
+        if options["once"]:
+            assert engine.inputs is not None and engine.last_scan is not None
+            result, recorded = engine.last_scan
+            self._print(ScanReport(engine.inputs, result, recorded), options["mode"])
+            self._print_executions(engine)
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Engine stopped after {processed} block(s), {engine.blocks_skipped} skipped."
+                )
+            )
+
+    async def _run(self, engine: Engine, blocks: int | None) -> int:
+        engine.install_signal_handlers()
+        self.stdout.write(
+            "Engine running"
+            + (f" for {blocks} block(s)" if blocks else " until SIGINT/SIGTERM")
+            + " …"
+        )
+        return await engine.run(blocks=blocks)
+
+    def _print_block(self, report: BlockReport) -> None:
+        executed = ", ".join(f"#{r.opportunity_id} {r.outcome}" for r in report.executions)
+        skipped = f" ({report.skipped_before} skipped)" if report.skipped_before else ""
+        self.stdout.write(
+            f"block {report.block_number}{skipped}: {report.pools_changed} pools changed, "
+            f"{report.findings} paying cycles, {report.recorded} recorded"
+            + (f", executed: {executed}" if executed else "")
+            + f" · {report.latency_ms:.0f} ms"
+        )
+        self.stdout.flush()
+
+    def _print_executions(self, engine: Engine) -> None:
+        write = self.stdout.write
+        if engine.execution is None:
+            write(
+                "Nothing executed: the network has no executor (run `manage.py deploy_executor`)."
+            )
+            return
+        report = engine.reports[-1] if engine.reports else None
+        executions = report.executions if report else []
+        if not executions:
+            write("Nothing executed.")
+            return
+        for result in executions:
+            line = f"Opportunity #{result.opportunity_id}: {result.outcome}"
+            if result.profit is not None:
+                line += f", profit {result.profit} (smallest unit)"
+            if result.reason:
+                line += f" ({result.reason})"
+            write(line)
 
     def _print(self, report: ScanReport, mode_flag: str | None) -> None:
         inputs, result, recorded = report.inputs, report.result, report.recorded
