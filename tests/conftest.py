@@ -64,3 +64,13 @@ def operator_client(client, operator):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def in_process_alerts(settings):
+    """Deliver alerts from a background thread, as the embedded process does.
+
+    With REDIS_URL set, alerts would go to a Celery worker that the test does not
+    run; the worker path is the ``deliver_alert`` task, tested on its own.
+    """
+    settings.CELERY_TASK_ALWAYS_EAGER = True

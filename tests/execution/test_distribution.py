@@ -174,7 +174,9 @@ class _Hook(BaseHTTPRequestHandler):
         return
 
 
-def test_a_sent_distribution_raises_an_alert_to_a_real_endpoint(arb, devnet, recipients):
+def test_a_sent_distribution_raises_an_alert_to_a_real_endpoint(
+    arb, devnet, recipients, in_process_alerts
+):
     _Hook.received = []
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

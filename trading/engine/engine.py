@@ -400,6 +400,9 @@ class Engine:
                     failed = _culprit(self.lifecycle, exc)
                     logger.exception("block %s failed in %s", block_number, failed.name)
                     await self.lifecycle.mark_failed(failed, exc)
+                    await sync_to_async(state_services.component_down_alert)(
+                        name=failed.name, error=f"{type(exc).__name__}: {exc}"
+                    )
                     if failed in (self.client, self.dex):
                         self._needs_full_scan = True
                     self._publish_health(running=True)

@@ -209,9 +209,10 @@ class ExecutionManager(Component):
             network = await sync_to_async(services.active_network)()
             loss = await sync_to_async(services.daily_loss_wei)(network=network)
             if loss >= limits.daily_loss_limit_wei:
-                reason = f"daily loss limit reached ({loss} wei lost today)"
-                await sync_to_async(services.bot_pause)(reason=reason)
-                return await refuse("skipped", reason)
+                await sync_to_async(services.daily_loss_limit_hit)(
+                    loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
+                )
+                return await refuse("skipped", f"daily loss limit reached ({loss} wei lost today)")
 
         suggestion = await self.gas.suggest()
         fee = suggestion.for_speed(self.speed)

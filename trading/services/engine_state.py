@@ -133,3 +133,9 @@ def market_panel(
             }
         )
     return panel
+
+
+def component_down_alert(*, name: str, error: str) -> None:
+    from trading.services.alerts import alert_raise
+
+    alert_raise(event="component_down", payload={"component": name, "error": error[:1000]})

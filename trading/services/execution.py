@@ -195,8 +195,28 @@ def trade_settle(
             status=opportunity_status, status_reason=reason[:2000], updated_at=timezone.now()
         )
         _publish_trade_on_commit(trade)
+        _alert_trade(trade)
     _publish_opportunity(trade.opportunity_id)
     return trade
+
+
+def _alert_trade(trade: Trade) -> None:
+    from trading.services.alerts import alert_raise
+
+    token = trade.opportunity.start_token
+    alert_raise(
+        event="trade_executed" if trade.status == TradeStatus.SUCCESS else "trade_failed",
+        payload={
+            "trade": trade.pk,
+            "opportunity": trade.opportunity_id,
+            "status": trade.status,
+            "tx_hash": trade.tx_hash,
+            "token": token.symbol,
+            "realized_profit": str(trade.realized_profit or 0),
+            "gas_cost_wei": str(trade.gas_cost_wei or 0),
+            "error": trade.error,
+        },
+    )
 
 
 def pending_live_trades() -> list[Trade]:
@@ -222,11 +242,19 @@ def daily_loss_wei(*, network: Network | None, now: dt.datetime | None = None) -
     return max(0, gas - offset)
 
 
-def bot_pause(*, reason: str) -> BotConfig:
-    """Turn the kill switch on from the engine (daily loss limit, low balance …)."""
+def daily_loss_limit_hit(*, loss_wei: int, limit_wei: int) -> BotConfig:
+    """Turn the kill switch on because today's loss reached the limit, and say so."""
+    from trading.services.alerts import alert_raise
     from trading.services.dashboard import bot_config_set_paused
 
-    return bot_config_set_paused(paused=True, reason=reason)
+    reason = f"daily loss limit reached ({loss_wei} wei lost today, limit {limit_wei})"
+    with transaction.atomic():
+        config = bot_config_set_paused(paused=True, reason=reason)
+        alert_raise(
+            event="daily_loss_limit",
+            payload={"loss_wei": str(loss_wei), "limit_wei": str(limit_wei)},
+        )
+    return config
 
 
 def _publish_opportunity(opportunity_id: int) -> None:
