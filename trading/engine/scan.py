@@ -28,7 +28,6 @@ token at the pools' spot prices and rounded up.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -267,29 +266,59 @@ def hop_ceiling(state: PoolState, token_in: str) -> Ceiling:
     return Fraction(reserve_out, reserve_in) * keep, Fraction(0)
 
 
+# A hop line as integers, (slope num, slope den, slack num, slack den): composing them
+# needs no gcd, which is what makes ruling out hundreds of thousands of cycles cheap.
+type Line = tuple[int, int, int, int]
+
+
+def _line(state: PoolState, token_in: str) -> Line:
+    slope, slack = hop_ceiling(state, token_in)
+    return slope.numerator, slope.denominator, slack.numerator, slack.denominator
+
+
+def _ceiling_ratio(
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    max_amount_in: int,
+    lines: dict[tuple[str, str], Line] | None,
+) -> tuple[int, int]:
+    """The profit ceiling as ``(numerator, denominator)``, denominator positive."""
+    a, b, c, d = 1, 1, 0, 1  # out(x) <= (a/b) x + c/d
+    for hop in cycle.hops:
+        key = (hop.pool, hop.token_in)
+        line = lines.get(key) if lines is not None else None
+        if line is None:
+            line = _line(states[hop.pool], hop.token_in)
+            if lines is not None:
+                lines[key] = line
+        p, q, r, t = line
+        # (a/b x + c/d) * p/q + r/t
+        if r == 0:
+            a, b, c, d = a * p, b * q, c * p, d * q
+        elif c == 0:
+            a, b, c, d = a * p, b * q, r, t
+        else:
+            a, b, c, d = a * p, b * q, c * p * t + r * d * q, d * q * t
+    x = max_amount_in if a > b else 1
+    # (a/b - 1) x + c/d over the common denominator b*d
+    return (a - b) * x * d + c * b, b * d
+
+
 def profit_ceiling(
     cycle: Cycle,
     states: Mapping[str, PoolState],
     max_amount_in: int,
-    ceilings: dict[tuple[str, str], Ceiling] | None = None,
+    lines: dict[tuple[str, str], Line] | None = None,
 ) -> Fraction:
     """An upper bound of the cycle's gross profit for any input in ``[1, max_amount_in]``.
 
     The hops' lines compose into ``out(x) <= slope * x + slack``; when the
     pools' marginal prices after fees multiply to at most 1 (the usual case
     in a market that is roughly in line) nothing can pay, and no quote is
-    needed to know it. ``ceilings`` caches the hop lines across cycles.
+    needed to know it. ``lines`` caches the hop lines across cycles.
     """
-    slope, slack = Fraction(1), Fraction(0)
-    for hop in cycle.hops:
-        key = (hop.pool, hop.token_in)
-        line = ceilings.get(key) if ceilings is not None else None
-        if line is None:
-            line = hop_ceiling(states[hop.pool], hop.token_in)
-            if ceilings is not None:
-                ceilings[key] = line
-        slope, slack = slope * line[0], slack * line[0] + line[1]
-    return (slope - 1) * (max_amount_in if slope > 1 else 1) + slack
+    numerator, denominator = _ceiling_ratio(cycle, states, max_amount_in, lines)
+    return Fraction(numerator, denominator)
 
 
 def evaluate_cycle(
@@ -298,32 +327,40 @@ def evaluate_cycle(
     terms: StartTerms,
     gas: GasTerms,
     gas_model: GasModel = DEFAULT_GAS_MODEL,
-    ceilings: dict[tuple[str, str], Ceiling] | None = None,
+    lines: dict[tuple[str, str], Line] | None = None,
 ) -> Finding | Rejection:
     """Size ``cycle`` and price its gas; a :class:`Finding` when its net profit reaches
     ``terms.min_net_profit``, else a :class:`Rejection` saying why.
 
-    ``ceilings`` is a cache of :func:`hop_ceiling` lines shared across the
-    cycles of one block (the states must not change while it is used).
+    ``lines`` is a cache of hop ceilings shared across the cycles of one
+    block (the states must not change while it is used).
     """
-    for pool in cycle.pools:
-        if pool not in states:
-            return Rejection(cycle.key, f"pool {pool} has no readable state")
+    for hop in cycle.hops:
+        if hop.pool not in states:
+            return Rejection(cycle.key, f"pool {hop.pool} has no readable state")
     if terms.max_amount_in < 1:
         return Rejection(cycle.key, "the maximum trade size is below one unit of the start token")
-    l1_fee = gas.l1_fee(len(cycle))
-    # Gross profit must cover at least the cheapest gas and the minimum net profit.
-    floor_cost = convert_cost(
-        gas_floor(cycle, states, gas_model) * gas.gas_price_wei + l1_fee, terms.native_to_start
-    )
-    needed = terms.min_net_profit + floor_cost
     try:
-        ceiling = profit_ceiling(cycle, states, terms.max_amount_in, ceilings)
-        if ceiling < needed:
+        top, scale = _ceiling_ratio(cycle, states, terms.max_amount_in, lines)
+        if top < terms.min_net_profit * scale:
+            # Most cycles end here: not even the minimum profit, gas aside.
             return Rejection(
                 cycle.key,
-                f"gross profit below {needed} (gas plus the minimum net profit): prices "
-                f"after fees allow at most {max(0, math.floor(ceiling))}",
+                f"prices after fees allow at most {max(0, top // scale)} gross profit, "
+                f"below the minimum {terms.min_net_profit}",
+            )
+        l1_fee = gas.l1_fee(len(cycle))
+        # Gross profit must cover at least the cheapest gas and the minimum net profit.
+        floor_cost = convert_cost(
+            gas_floor(cycle, states, gas_model) * gas.gas_price_wei + l1_fee,
+            terms.native_to_start,
+        )
+        needed = terms.min_net_profit + floor_cost
+        if top < needed * scale:
+            return Rejection(
+                cycle.key,
+                f"prices after fees allow at most {top // scale} gross profit, below the "
+                f"{needed} that gas and the minimum net profit need",
             )
         sized = size_cycle(cycle, states, terms.max_amount_in, min_profit=needed)
         if sized is None:
@@ -354,7 +391,7 @@ def evaluate_cycles(
     native price, so its cycles cannot be priced)."""
     findings: list[Finding] = []
     rejections: dict[str, str] = {}
-    ceilings: dict[tuple[str, str], Ceiling] = {}
+    lines: dict[tuple[str, str], Line] = {}
     for cycle in cycles:
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
@@ -362,7 +399,7 @@ def evaluate_cycles(
                 f"no pool prices the native token in {cycle.start_token}: gas cannot be priced"
             )
             continue
-        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, ceilings)
+        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
         if isinstance(verdict, Finding):
             findings.append(verdict)
         else:

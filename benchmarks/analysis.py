@@ -1,0 +1,452 @@
+"""Market analyzer benchmark: cycle index, per-block and full re-evaluation, quote speed.
+
+    .venv/bin/python benchmarks/analysis.py              # 1,000 and 5,000 V2 pools + 500 V3
+    .venv/bin/python benchmarks/analysis.py --quick      # a small market, for a smoke run
+    .venv/bin/python benchmarks/analysis.py --no-degenbot
+
+Synthetic markets are built in memory from a fixed seed: hub tokens (WETH,
+USDC, USDT, DAI, WBTC) and long-tail tokens with 6, 8, 9 or 18 decimals,
+pools on several fee levels with $20k-$20M of liquidity and prices about a
+tenth of a percent apart (as arbitrage leaves them), V3 pools with 2-6
+positions around the price and the tick-bitmap words a reader sees (two
+either side of the price). Every cycle of up to three pools through WETH or USDC is indexed. Then:
+
+- full re-evaluation: every cycle sized and priced after gas (Base-like gas:
+  0.01 gwei per gas plus an L1 fee);
+- one block: 5% of the pools swap, and only the cycles through them are
+  re-evaluated (what the engine does every block);
+- quotes: the same V2 and V3 quotes with this project's maths and with the
+  ``degenbot`` package (``requirements-bench.txt``), if it is installed. Its
+  pool classes read their state from a node and a database when built, so
+  the benchmark gives them the same in-memory state directly instead.
+
+It prints numbers and never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listonian_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E402
+from trading.amm import v3_math as m  # noqa: E402
+from trading.analysis import CycleIndex  # noqa: E402
+from trading.engine.scan import (  # noqa: E402
+    GasTerms,
+    StartTerms,
+    evaluate_cycles,
+    native_prices,
+    start_terms,
+)
+
+E18 = 10**18
+GWEI = 10**9
+BASE_GAS = GasTerms(gas_price_wei=GWEI // 100, l1_fees={2: 3 * 10**11, 3: 4 * 10**11})
+V3_TIERS = ((500, 10, 0.4), (3000, 60, 0.45), (10000, 200, 0.15))
+V2_FEES = (30, 30, 25, 20)  # Uniswap V2 / SushiSwap, PancakeSwap-like, BaseSwap-like
+
+
+@dataclass(frozen=True)
+class Token:
+    address: str
+    symbol: str
+    decimals: int
+    usd: float  # a synthetic reference price, only to shape reserves
+
+
+@dataclass
+class Market:
+    tokens: list[Token]
+    states: dict[str, PoolState]
+    base: tuple[str, ...]
+    native: str
+
+    @property
+    def v2(self) -> list[V2PoolState]:
+        return [s for s in self.states.values() if isinstance(s, V2PoolState)]
+
+    @property
+    def v3(self) -> list[V3PoolState]:
+        return [s for s in self.states.values() if isinstance(s, V3PoolState)]
+
+
+# ------------------------------------------------------------------------- the market
+
+
+def make_tokens(rng: random.Random, long_tail: int) -> list[Token]:
+    hubs = [
+        ("WETH", 18, 3_000.0),
+        ("USDC", 6, 1.0),
+        ("USDT", 6, 1.0),
+        ("DAI", 18, 1.0),
+        ("WBTC", 8, 60_000.0),
+    ]
+    tokens = [Token(f"0x{i + 1:040x}", s, d, p) for i, (s, d, p) in enumerate(hubs)]
+    for i in range(long_tail):
+        decimals = rng.choice((18, 18, 18, 18, 18, 18, 6, 8, 9))
+        usd = 10 ** rng.uniform(-3, 3)
+        tokens.append(Token(f"0x{0x1000 + i:040x}", f"TK{i}", decimals, usd))
+    return tokens
+
+
+def pick_pair(rng: random.Random, tokens: list[Token], weights: list[float]) -> tuple[Token, Token]:
+    """Most pools pair a token with WETH or USDC; a few pair hubs; the rest the long tail."""
+    hubs, tail = tokens[:5], tokens[5:]
+    roll = rng.random()
+    while True:
+        if roll < 0.60:
+            pair = (rng.choices(hubs, (6, 3, 0.5, 0.5, 0.5))[0], rng.choices(tail, weights)[0])
+        elif roll < 0.63:
+            pair = tuple(rng.sample(hubs, 2))
+        else:
+            pair = tuple(rng.choices(tail, weights, k=2))
+        if pair[0] != pair[1]:
+            return pair[0], pair[1]
+
+
+def raw_amounts(rng: random.Random, a: Token, b: Token) -> tuple[int, int]:
+    """Reserves worth $20k-$20M, the second side off the reference price by a little."""
+    side = 10 ** rng.uniform(4, 7)
+    drift = math.exp(rng.gauss(0, 0.001))
+    return (
+        max(1, int(side / a.usd * 10**a.decimals)),
+        max(1, int(side * drift / b.usd * 10**b.decimals)),
+    )
+
+
+def make_v2(rng: random.Random, index: int, a: Token, b: Token) -> V2PoolState:
+    amount_a, amount_b = raw_amounts(rng, a, b)
+    if a.address > b.address:
+        a, b, amount_a, amount_b = b, a, amount_b, amount_a
+    return V2PoolState(
+        f"0x{0xA0000000 + index:040x}", a.address, b.address, amount_a, amount_b,
+        rng.choice(V2_FEES),
+    )  # fmt: skip
+
+
+def make_v3(rng: random.Random, index: int, a: Token, b: Token) -> V3PoolState:
+    amount_a, amount_b = raw_amounts(rng, a, b)
+    if a.address > b.address:
+        a, b, amount_a, amount_b = b, a, amount_b, amount_a
+    fee, spacing, _ = rng.choices(V3_TIERS, [w for *_, w in V3_TIERS])[0]
+    price = Fraction(amount_b, amount_a)
+    sqrt_price = math.isqrt((price.numerator << 192) // price.denominator)
+    sqrt_price = min(max(sqrt_price, m.MIN_SQRT_RATIO + 1), m.MAX_SQRT_RATIO - 2)
+    tick = m.get_tick_at_sqrt_ratio(sqrt_price)
+    # Liquidity of a full-range position holding these amounts, concentrated by the ranges.
+    depth = math.isqrt(amount_a * amount_b)
+    lowest = -(m.MAX_TICK // spacing) * spacing
+    centre = tick // spacing * spacing
+    net: dict[int, int] = {}
+    active = 0
+    positions = [(lowest, -lowest, max(1, depth // 10))] if rng.random() < 0.6 else []
+    for _ in range(rng.randint(2, 6)):
+        lower = centre - rng.randint(1, 150) * spacing
+        upper = centre + rng.randint(1, 150) * spacing
+        positions.append((max(lowest, lower), min(-lowest, upper), depth * rng.randint(1, 8)))
+    for lower, upper, liquidity in positions:
+        net[lower] = net.get(lower, 0) + liquidity
+        net[upper] = net.get(upper, 0) - liquidity
+        if lower <= tick < upper:
+            active += liquidity
+    # What a reader returns: two bitmap words either side of the price, their ticks only.
+    word = (tick // spacing) >> 8
+    min_word, max_word = word - 2, word + 2
+    known = {t: n for t, n in net.items() if n and min_word <= (t // spacing) >> 8 <= max_word}
+    return V3PoolState(
+        f"0x{0xB0000000 + index:040x}", a.address, b.address, fee, spacing, sqrt_price, tick,
+        active, known, min_word, max_word,
+    )  # fmt: skip
+
+
+def build_market(seed: int, v2_pools: int, v3_pools: int) -> Market:
+    rng = random.Random(seed)
+    tokens = make_tokens(rng, max(40, v2_pools // 4))
+    weights = [1 / math.sqrt(rank + 1) for rank in range(len(tokens) - 5)]  # a long tail
+    states: dict[str, PoolState] = {}
+    for i in range(v2_pools):
+        state = make_v2(rng, i, *pick_pair(rng, tokens, weights))
+        states[state.address] = state
+    for i in range(v3_pools):
+        state = make_v3(rng, i, *pick_pair(rng, tokens, weights))
+        states[state.address] = state
+    weth, usdc = tokens[0].address, tokens[1].address
+    return Market(tokens, states, (weth, usdc), weth)
+
+
+# -------------------------------------------------------------------------- measuring
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    box: list[float] = []
+    started = time.perf_counter()
+    yield box
+    box.append((time.perf_counter() - started) * 1000)
+
+
+def terms_for(market: Market) -> dict[str, StartTerms]:
+    prices = native_prices(market.states.values(), market.native, market.base)
+    return {t: start_terms(t, p, 10 * E18, 0) for t, p in prices.items()}
+
+
+def swap_some(rng: random.Random, states: dict[str, PoolState], share: float) -> list[str]:
+    """Swap in ``share`` of the pools (0.001%-0.1% of what they hold); the addresses changed."""
+    changed = rng.sample(sorted(states), max(1, int(len(states) * share)))
+    for address in changed:
+        state = states[address]
+        token = rng.choice((state.token0, state.token1))
+        if isinstance(state, V3PoolState):
+            held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
+            held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
+        else:
+            held = state.reserve0 if token == state.token0 else state.reserve1
+        amount = max(1, int(held * 10 ** rng.uniform(-5, -3)))
+        try:
+            states[address] = state.after_swap(token, amount)
+        except AmmError:
+            continue
+    return changed
+
+
+def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Market:
+    market = build_market(seed, v2_pools, v3_pools)
+    print(
+        f"\n== {v2_pools:,} V2 + {v3_pools:,} V3 pools, {len(market.tokens):,} tokens "
+        f"(seed {seed}) =="
+    )
+    with stopwatch() as built:
+        index = CycleIndex(market.states.values(), market.base, max_hops=3)
+    print(
+        f"index:            {len(index):>9,} cycles (base WETH, USDC; up to 3 hops) "
+        f"built in {built[0]:,.0f} ms"
+    )
+    cycles = list(index)
+    with stopwatch() as full:
+        analysis = evaluate_cycles(cycles, market.states, terms_for(market), BASE_GAS)
+    ruled_out = sum(1 for r in analysis.rejections.values() if "allow at most" in r)
+    print(
+        f"full evaluation:  {len(cycles):>9,} cycles in {full[0]:,.0f} ms "
+        f"({full[0] * 1000 / max(1, len(cycles)):.1f} µs/cycle): {ruled_out:,} ruled out by "
+        f"prices after fees, {len(cycles) - ruled_out:,} sized, {len(analysis.findings):,} pay"
+    )
+
+    rng = random.Random(seed + 1)
+    states = dict(market.states)
+    timings, counts, sized_counts = [], [], []
+    for _ in range(blocks):
+        changed = swap_some(rng, states, 0.05)
+        with stopwatch() as block:
+            affected = index.cycles_through(changed)
+            terms = terms_for(Market([], states, market.base, market.native))
+            verdicts = evaluate_cycles(affected, states, terms, BASE_GAS)
+        timings.append(block[0])
+        counts.append(len(affected))
+        ruled = sum(1 for r in verdicts.rejections.values() if "allow at most" in r)
+        sized_counts.append(len(affected) - ruled)
+    print(
+        f"one block:        {statistics.mean(counts):>9,.0f} cycles through "
+        f"{max(1, int(len(states) * 0.05)):,} changed pools (5%) in "
+        f"{statistics.median(timings):,.0f} ms median "
+        f"(min {min(timings):,.0f}, max {max(timings):,.0f}, {blocks} blocks; "
+        f"{statistics.mean(sized_counts):,.0f} sized per block)"
+    )
+    return market
+
+
+# ------------------------------------------------------------------------ degenbot
+
+
+def quote_cases(
+    rng: random.Random, pools: Sequence[PoolState], count: int
+) -> list[tuple[PoolState, str, int, int]]:
+    """``(pool, token_in, amount, our output)`` for quotes this project's maths can answer."""
+    cases = []
+    while len(cases) < count:
+        state = rng.choice(pools)
+        token = rng.choice((state.token0, state.token1))
+        if isinstance(state, V3PoolState):
+            held = state.liquidity * m.Q96 // max(1, state.sqrt_price_x96)
+            if token == state.token1:
+                held = state.liquidity * state.sqrt_price_x96 // m.Q96
+        else:
+            held = state.reserve0 if token == state.token0 else state.reserve1
+        amount = max(1, int(held * 10 ** rng.uniform(-5, -0.5)))
+        try:
+            out = state.amount_out(token, amount)
+        except AmmError:
+            continue
+        cases.append((state, token, amount, out))
+    return cases
+
+
+def load_degenbot() -> Any | None:
+    """Import degenbot with its configuration and database in a throw-away home folder."""
+    home = tempfile.TemporaryDirectory(prefix="degenbot-bench-")
+    config = Path(home.name) / ".config" / "degenbot"
+    config.mkdir(parents=True)
+    # Written first: degenbot's own first-run set-up of its SQLite database can fail.
+    (config / "config.toml").write_text(f'[database]\npath = "{config / "degenbot.db"}"\n\n[rpc]\n')
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its set-up chatter
+    previous = os.environ.get("HOME")
+    os.environ["HOME"] = home.name
+    try:
+        import degenbot.uniswap.v2_liquidity_pool as v2
+        import degenbot.uniswap.v2_types as v2_types
+        import degenbot.uniswap.v3_liquidity_pool as v3
+        import degenbot.uniswap.v3_types as v3_types
+    except ImportError:
+        home.cleanup()
+        return None
+    finally:
+        if previous is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = previous
+    return {"v2": v2, "v2_types": v2_types, "v3": v3, "v3_types": v3_types, "home": home}
+
+
+def degenbot_v2(mods: dict[str, Any], state: V2PoolState) -> Any:
+    """A degenbot UniswapV2Pool holding ``state`` (its constructor needs a node and a database)."""
+    pool = object.__new__(mods["v2"].UniswapV2Pool)
+    pool.address = state.address
+    pool.token0, pool.token1 = state.token0, state.token1
+    pool.fee_token0 = pool.fee_token1 = Fraction(state.fee_bps, 10_000)
+    pool._state = mods["v2_types"].UniswapV2PoolState(
+        address=state.address,
+        block=1,
+        reserves_token0=state.reserve0,
+        reserves_token1=state.reserve1,
+    )
+    return pool
+
+
+def degenbot_v3(mods: dict[str, Any], state: V3PoolState) -> Any:
+    """A degenbot UniswapV3Pool holding ``state``, its liquidity map marked complete."""
+    types = mods["v3_types"]
+    pool = object.__new__(mods["v3"].UniswapV3Pool)
+    pool.address = state.address
+    pool.token0, pool.token1 = state.token0, state.token1
+    pool.fee, pool.tick_spacing = state.fee, state.tick_spacing
+    pool.sparse_liquidity_map = False
+    words: dict[int, int] = {}
+    for tick, _ in state.ticks:
+        word, bit = m.position(tick // state.tick_spacing)
+        words[word] = words.get(word, 0) | (1 << bit)
+    pool._state = types.UniswapV3PoolState(
+        address=state.address,
+        block=1,
+        liquidity=state.liquidity,
+        sqrt_price_x96=state.sqrt_price_x96,
+        tick=state.tick,
+        tick_bitmap={w: types.UniswapV3BitmapAtWord(bitmap=b) for w, b in words.items()},
+        tick_data={
+            t: types.UniswapV3LiquidityAtTick(liquidity_net=n, liquidity_gross=abs(n))
+            for t, n in state.ticks
+        },
+    )
+    pool._state_lock = threading.Lock()
+    pool._swap_step_cache = {}
+    pool._swap_step_cache_lock = threading.Lock()
+    return pool
+
+
+def best_of(repeats: int, run: Callable[[], Any]) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def compare_quotes(market: Market, seed: int, count: int) -> None:
+    print("\n== the same quotes with degenbot ==")
+    mods = load_degenbot()
+    if mods is None:
+        print(
+            "degenbot is not installed: `.venv/bin/pip install -r requirements-bench.txt` "
+            "to compare (skipped)."
+        )
+        return
+    rng = random.Random(seed + 2)
+    for label, pools, build in (
+        ("V2", market.v2, degenbot_v2),
+        ("V3", market.v3, degenbot_v3),
+    ):
+        cases = quote_cases(rng, pools, count)
+        theirs = {id(state): build(mods, state) for state, *_ in cases}
+
+        def ours_run(cases: list[tuple[PoolState, str, int, int]] = cases) -> None:
+            for state, token, amount, _ in cases:
+                state.amount_out(token, amount)
+
+        def their_run(
+            cases: list[tuple[PoolState, str, int, int]] = cases,
+            theirs: dict[int, Any] = theirs,
+            cold: bool = label == "V3",
+        ) -> None:
+            for state, token, amount, _ in cases:
+                pool = theirs[id(state)]
+                if cold:
+                    pool._swap_step_cache = {}  # as for a pool whose state just changed
+                pool.calculate_tokens_out_from_tokens_in(token, amount)
+
+        agree = 0
+        for state, token, amount, out in cases:
+            # A refusal counts as a disagreement, not a crash.
+            with contextlib.suppress(Exception):
+                agree += theirs[id(state)].calculate_tokens_out_from_tokens_in(token, amount) == out
+        ours_ms = best_of(3, ours_run)
+        their_ms = best_of(3, their_run)
+        print(
+            f"{label}: {len(cases):,} quotes  ours {ours_ms:8.1f} ms  degenbot {their_ms:8.1f} ms  "
+            f"ours/degenbot = {ours_ms / their_ms:.2f}  (same result: {agree:,}/{len(cases):,})"
+        )
+    mods["home"].cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=20_260_101)
+    parser.add_argument("--blocks", type=int, default=5, help="blocks to time (default 5)")
+    parser.add_argument("--quotes", type=int, default=2_000, help="quotes per family")
+    parser.add_argument("--quick", action="store_true", help="one small market")
+    parser.add_argument("--no-degenbot", action="store_true", help="skip the comparison")
+    args = parser.parse_args(argv)
+
+    scenarios = [(300, 100)] if args.quick else [(1_000, 500), (5_000, 500)]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    market = None
+    for v2_pools, v3_pools in scenarios:
+        market = run_scenario(args.seed, v2_pools, v3_pools, args.blocks)
+    if not args.no_degenbot and market is not None:
+        compare_quotes(market, args.seed, 500 if args.quick else args.quotes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
