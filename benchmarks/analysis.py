@@ -9,10 +9,12 @@ USDC, USDT, DAI, WBTC) and long-tail tokens with 6, 8, 9 or 18 decimals,
 pools on several fee levels with $20k-$20M of liquidity and prices about a
 tenth of a percent apart (as arbitrage leaves them), V3 pools with 2-6
 positions around the price and the tick-bitmap words a reader sees (two
-either side of the price). Every cycle of up to three pools through WETH or USDC is indexed. Then:
+either side of the price). Every cycle of up to three pools through WETH or
+USDC is indexed. Then:
 
-- full re-evaluation: every cycle sized and priced after gas (Base-like gas:
-  0.01 gwei per gas plus an L1 fee);
+- full re-evaluation: every cycle judged after gas (Base-like gas: 0.01 gwei
+  per gas plus an L1 fee), either ruled out by its marginal prices after
+  fees or sized on the exact quotes;
 - one block: 5% of the pools swap, and only the cycles through them are
   re-evaluated (what the engine does every block);
 - quotes: the same V2 and V3 quotes with this project's maths and with the
