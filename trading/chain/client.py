@@ -247,7 +247,12 @@ class ChainClient(Component):
                 headers={"Content-Type": "application/json"},
             )
         if self.chain_id is not None:
-            await self.verify_chain_id()
+            try:
+                await self.verify_chain_id()
+            except BaseException:
+                # Not initialized, so cleanup() will not run: close the session here.
+                await self._cleanup()
+                raise
 
     async def _cleanup(self) -> None:
         if self._session is not None:
