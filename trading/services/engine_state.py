@@ -121,13 +121,22 @@ def market_panel(
         if not prices:
             continue
         values = [p["_value"] for p in prices]
+        label = f"{tokens[base].symbol}/{tokens[quote].symbol}"
+        if sorted(values)[len(values) // 2] < 1:
+            # Quote the dearer token in the cheaper one (WETH/USDC 3000, not 0.00033).
+            label = f"{tokens[quote].symbol}/{tokens[base].symbol}"
+            for p in prices:
+                p["_value"] = 1 / p["_value"]
+                value = p["_value"]
+                p["price"] = format(Decimal(value.numerator) / Decimal(value.denominator), ".8g")
+            values = [p["_value"] for p in prices]
         low, high = min(values), max(values)
         spread = int((high - low) * 10_000 / low) if low else 0
         for p in prices:
             del p["_value"]
         panel.append(
             {
-                "pair": f"{tokens[base].symbol}/{tokens[quote].symbol}",
+                "pair": label,
                 "prices": sorted(prices, key=lambda p: p["dex"]),
                 "best_spread_bps": spread,
             }
