@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import threading
 import time
 import typing
 import uuid
@@ -747,46 +748,92 @@ def publish_on_commit(build: Callable[[], Event], *, using: str | None = None) -
     transaction.on_commit(send, using=using, robust=True)
 
 
+# Counts and the memory bank follow row events by themselves: at most once a
+# second (a busy block does not cost a stats query per row), and whatever that
+# throttle held back goes out with the next status event, which the engine
+# sends every block.
+STATS_INTERVAL = 1.0
+_stats_lock = threading.Lock()
+_stats_last = 0.0
+_stats_pending = False
+
+
+def _stats_now(*, flush: bool = False) -> bool:
+    """Whether stats should be published now, after a row event (or on ``flush``)."""
+    global _stats_last, _stats_pending
+    with _stats_lock:
+        now = time.monotonic()
+        if flush and not _stats_pending:
+            return False
+        if not flush and now - _stats_last < STATS_INTERVAL:
+            _stats_pending = True
+            return False
+        _stats_last, _stats_pending = now, False
+        return True
+
+
+def _follow_with_stats(*, flush: bool = False) -> None:
+    if _stats_now(flush=flush):
+        publish(stats_event())
+
+
+async def _afollow_with_stats(*, flush: bool = False) -> None:
+    if _stats_now(flush=flush):
+        await apublish(await sync_to_async(stats_event)())
+
+
 # One function per event, in the three flavours.
 
 
 def publish_opportunity(opportunity: Opportunity) -> bool:
-    """Tell dashboards about a new or changed opportunity."""
-    return publish(opportunity_event(opportunity))
+    """Tell dashboards about a new or changed opportunity (and, throttled, the counts)."""
+    sent = publish(opportunity_event(opportunity))
+    _follow_with_stats()
+    return sent
 
 
 async def apublish_opportunity(opportunity: Opportunity) -> bool:
-    return await apublish(await sync_to_async(opportunity_event)(opportunity))
+    sent = await apublish(await sync_to_async(opportunity_event)(opportunity))
+    await _afollow_with_stats()
+    return sent
 
 
 def publish_opportunity_on_commit(opportunity: Opportunity) -> None:
-    publish_on_commit(lambda: opportunity_event(opportunity))
+    transaction.on_commit(lambda: publish_opportunity(opportunity), robust=True)
 
 
 def publish_trade(trade: Trade) -> bool:
-    """Tell dashboards about a new or changed trade."""
-    return publish(trade_event(trade))
+    """Tell dashboards about a new or changed trade (and, throttled, the counts)."""
+    sent = publish(trade_event(trade))
+    _follow_with_stats()
+    return sent
 
 
 async def apublish_trade(trade: Trade) -> bool:
-    return await apublish(await sync_to_async(trade_event)(trade))
+    sent = await apublish(await sync_to_async(trade_event)(trade))
+    await _afollow_with_stats()
+    return sent
 
 
 def publish_trade_on_commit(trade: Trade) -> None:
-    publish_on_commit(lambda: trade_event(trade))
+    transaction.on_commit(lambda: publish_trade(trade), robust=True)
 
 
 def publish_status() -> bool:
     """Tell dashboards the bot's current state (mode, kill switch, engine, components, market)."""
-    return publish(status_event())
+    sent = publish(status_event())
+    _follow_with_stats(flush=True)
+    return sent
 
 
 async def apublish_status() -> bool:
-    return await apublish(await sync_to_async(status_event)())
+    sent = await apublish(await sync_to_async(status_event)())
+    await _afollow_with_stats(flush=True)
+    return sent
 
 
 def publish_status_on_commit() -> None:
-    publish_on_commit(status_event)
+    transaction.on_commit(publish_status, robust=True)
 
 
 def publish_gas(snapshot: GasSnapshot) -> bool:
@@ -799,11 +846,14 @@ async def apublish_gas(snapshot: GasSnapshot) -> bool:
 
 
 def publish_gas_on_commit(snapshot: GasSnapshot) -> None:
-    publish_on_commit(lambda: gas_event(snapshot))
+    transaction.on_commit(lambda: publish_gas(snapshot), robust=True)
 
 
 def publish_stats() -> bool:
-    """Tell dashboards the counts and memory-bank totals (call at most once per block)."""
+    """Tell dashboards the counts and memory-bank totals."""
+    global _stats_last, _stats_pending
+    with _stats_lock:
+        _stats_last, _stats_pending = time.monotonic(), False
     return publish(stats_event())
 
 
@@ -812,7 +862,7 @@ async def apublish_stats() -> bool:
 
 
 def publish_stats_on_commit() -> None:
-    publish_on_commit(stats_event)
+    transaction.on_commit(publish_stats, robust=True)
 
 
 def channel_layer_name() -> str:

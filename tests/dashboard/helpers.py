@@ -46,3 +46,11 @@ async def connect(user, page: str = "overview") -> WebsocketCommunicator:
     connected, _ = await communicator.connect()
     assert connected
     return communicator
+
+
+async def receive_frame(socket: WebsocketCommunicator, needle: str, timeout: float = 3) -> str:
+    """The next frame containing ``needle``, skipping others (such as follow-up counts)."""
+    while True:
+        frame = await socket.receive_from(timeout=timeout)
+        if needle in frame:
+            return frame

@@ -107,8 +107,14 @@ def test_scrub_cuts_long_text():
     assert scrub(None) == ""
 
 
+@pytest.fixture
+def fresh_stats_throttle(monkeypatch):
+    monkeypatch.setattr(broadcast, "_stats_last", 0.0)
+    monkeypatch.setattr(broadcast, "_stats_pending", False)
+
+
 def test_on_commit_helpers_publish_only_after_commit(
-    market, monkeypatch, django_capture_on_commit_callbacks
+    market, monkeypatch, django_capture_on_commit_callbacks, fresh_stats_throttle
 ):
     sent = []
     monkeypatch.setattr(broadcast, "publish", lambda event: sent.append(event) or True)
@@ -117,15 +123,34 @@ def test_on_commit_helpers_publish_only_after_commit(
         broadcast.publish_opportunity_on_commit(opp)
         broadcast.publish_trade_on_commit(f.trade(opp))
         broadcast.publish_status_on_commit()
-        broadcast.publish_stats_on_commit()
+        broadcast.publish_gas_on_commit(
+            GasSnapshot.objects.create(
+                network=market["net"],
+                block_number=1,
+                base_fee_wei=1,
+                priority_fee_slow_wei=1,
+                priority_fee_normal_wei=1,
+                priority_fee_urgent_wei=1,
+            )
+        )
         assert sent == []  # nothing leaves before the commit
     assert len(callbacks) == 4
-    assert [e.type for e in sent] == [
-        "dashboard.opportunity",
-        "dashboard.trade",
-        "dashboard.status",
-        "dashboard.stats",
-    ]
+    rows = [e.type for e in sent if e.type != "dashboard.stats"]
+    assert rows == ["dashboard.opportunity", "dashboard.trade", "dashboard.status", "dashboard.gas"]
+
+
+def test_counts_follow_row_events_at_most_once_a_second(market, monkeypatch, fresh_stats_throttle):
+    sent = []
+    monkeypatch.setattr(broadcast, "publish", lambda event: sent.append(event.type) or True)
+    for _ in range(5):
+        broadcast.publish_opportunity(cycle(market))
+    # The first row event brings the counts; the next four wait for the throttle.
+    assert sent.count("dashboard.stats") == 1 and sent.count("dashboard.opportunity") == 5
+    # The engine's next status event (every block) carries what was held back.
+    broadcast.publish_status()
+    assert sent[-2:] == ["dashboard.status", "dashboard.stats"]
+    broadcast.publish_status()
+    assert sent[-1] == "dashboard.status"  # nothing pending: no extra stats
 
 
 def test_nothing_is_published_when_the_transaction_rolls_back(

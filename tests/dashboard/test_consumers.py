@@ -21,7 +21,7 @@ from dashboard.consumers import CLOSE_UNAUTHENTICATED
 from listonian_site.asgi import application
 
 from ..trading import factories as f
-from .helpers import ORIGIN, cycle, session_cookie
+from .helpers import ORIGIN, cycle, receive_frame, session_cookie
 from .helpers import connect as _connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +90,8 @@ async def test_opportunity_and_trade_frames_prepend_rows(isolated_layer, operato
         return opp, trade
 
     opp, trade = await publish_rows()
-    first = await socket.receive_from(timeout=3)
-    second = await socket.receive_from(timeout=3)
+    first = await receive_frame(socket, "opportunity-feed-rows")
+    second = await receive_frame(socket, "trade-feed-rows")
     assert 'hx-swap-oob="afterbegin:#opportunity-feed-rows"' in first
     assert f'id="opp-{opp.pk}"' in first and "0.003 WETH" in first
     assert "WETH → USDC → WETH" in first and "UniswapV2, Aerodrome" in first
