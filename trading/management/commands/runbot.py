@@ -13,8 +13,10 @@ import asyncio
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.engine.engine import BlockReport, Engine
@@ -143,6 +145,10 @@ class Command(BaseCommand):
             raise CommandError(f"The RPC endpoint is down or unreachable: {exc}") from None
         except RpcConfigurationError as exc:
             raise CommandError(str(exc)) from None
+        finally:
+            # The engine's ORM work ran on asgiref's worker thread: close that thread's
+            # connections too, or they outlive the run (and hold a test database open).
+            asyncio.run(sync_to_async(connections.close_all)())
         if options["once"]:
             assert engine.inputs is not None and engine.last_scan is not None
             result, recorded = engine.last_scan
