@@ -589,6 +589,13 @@ class EngineState(models.Model):
         '"best_spread_bps"}] with prices as decimal strings.',
     )
     last_retention_at = models.DateTimeField(null=True, blank=True)
+    balances = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Wallet watch: {"signer": {"address", "balance_wei", "minimum_wei", "low"}, '
+        '"executor": {"address", "tokens": [{"symbol", "address", "decimals", "balance"}]}, '
+        '"block"} with amounts as decimal strings of the smallest unit.',
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -36,7 +36,13 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     names = {h.name async for h in ComponentHealth.objects.all()}
     assert names >= {"chain", "storage", "dex", "gas", "analysis", "execution", "distribution"}
     assert not any(c.initialized for c in engine.lifecycle)
-    assert (await EngineState.objects.aget(pk=1)).running is False
+    state = await EngineState.objects.aget(pk=1)
+    assert state.running is False
+    # The wallet watch recorded what the chain holds, exactly.
+    tokens = {t["symbol"]: t for t in state.balances["executor"]["tokens"]}
+    assert int(tokens["WETH"]["balance"]) == trade.realized_profit
+    assert state.balances["signer"]["address"] == arb.signer.address
+    assert int(state.balances["signer"]["balance_wei"]) > 0
 
 
 async def test_dry_run_override_sends_nothing(arb, devnet, anvil, w3):

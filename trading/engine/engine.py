@@ -122,29 +122,62 @@ class StorageComponent(Component):
 
 
 class WalletWatch(Component):
-    """Watches the signing account's gas balance; below the minimum, live sends stop."""
+    """Watches balances: the signing account's gas money and the executor's tokens.
+
+    Read every few blocks. Below BotConfig's minimum gas balance, live sends stop
+    (with one alert and a log line saying why) and resume by themselves once the
+    account is funded.
+    """
 
     name = "distribution"
 
-    def __init__(self, client: ChainClient, address: str | None, *, every_blocks: int = 5):
+    def __init__(
+        self,
+        client: ChainClient,
+        address: str | None,
+        *,
+        executor: str = "",
+        tokens: tuple[Any, ...] = (),
+        every_blocks: int = 5,
+    ):
         super().__init__()
         self.client = client
         self.address = address
+        self.executor = executor
+        self.tokens = tokens  # TokenFacts of the tokens to watch in the executor
         self.every_blocks = every_blocks
         self.balance: int | None = None
+        self.token_balances: dict[str, int] = {}
+        self.minimum = 0
         self.low = False
         self._last_block = -(10**9)
+
+    async def refresh(self, block_number: int, *, force: bool = False) -> bool:
+        """Re-read the balances if due; True when they were read."""
+        if not force and block_number - self._last_block < self.every_blocks:
+            return False
+        self._last_block = block_number
+        if self.address is not None:
+            self.balance = int(
+                await self.client.request("eth_getBalance", [self.address, "latest"]), 16
+            )
+        if self.executor and self.tokens:
+            from trading.services.distribution import _balance_of
+
+            for token in self.tokens:
+                self.token_balances[token.address] = await _balance_of(
+                    self.client, token.address, self.executor
+                )
+        self.record_success()
+        return True
 
     async def check(self, block_number: int, minimum: int) -> bool:
         """True when live transactions may be sent; alerts once when the balance runs low."""
         if self.address is None:
             return True
-        if block_number - self._last_block >= self.every_blocks or self.balance is None:
-            self._last_block = block_number
-            self.balance = int(
-                await self.client.request("eth_getBalance", [self.address, "latest"]), 16
-            )
-            self.record_success()
+        self.minimum = minimum
+        await self.refresh(block_number, force=self.balance is None)
+        assert self.balance is not None
         low = self.balance < minimum
         if low and not self.low:
             logger.warning(
@@ -159,6 +192,31 @@ class WalletWatch(Component):
             logger.info("signing account funded again (%s wei): live trading resumes", self.balance)
         self.low = low
         return not low
+
+    def snapshot(self) -> dict[str, Any]:
+        """The balances for the dashboard (amounts as decimal strings of the smallest unit)."""
+        return {
+            "block": self._last_block if self._last_block >= 0 else None,
+            "signer": {
+                "address": self.address or "",
+                "balance_wei": "" if self.balance is None else str(self.balance),
+                "minimum_wei": str(self.minimum),
+                "low": self.low,
+            },
+            "executor": {
+                "address": self.executor,
+                "tokens": [
+                    {
+                        "symbol": token.symbol,
+                        "address": token.address,
+                        "decimals": token.decimals,
+                        "balance": str(self.token_balances[token.address]),
+                    }
+                    for token in self.tokens
+                    if token.address in self.token_balances
+                ],
+            },
+        }
 
 
 class Engine:
@@ -220,7 +278,13 @@ class Engine:
                 signer=self.signer,
             )
             components.append(self.execution)
-        self.wallet = WalletWatch(self.client, self.signer.address if self.signer else None)
+        watched = tuple(inputs.tokens[a] for a in inputs.base_tokens if a in inputs.tokens)
+        self.wallet = WalletWatch(
+            self.client,
+            self.signer.address if self.signer else None,
+            executor=network.executor_address,
+            tokens=watched,
+        )
         components.append(self.wallet)
         self.lifecycle = Lifecycle(components)
         ws_urls = [
@@ -320,6 +384,12 @@ class Engine:
         recorded = await self.storage.record(result)
         self.last_scan = (result, recorded)
         executions = await self.execute_findings(result, recorded)
+        try:
+            # A trade just moved the balances: read them now rather than in a few blocks.
+            traded = any(r.outcome in {"success", "reverted"} for r in executions)
+            await self.wallet.refresh(result.block_number, force=traded)
+        except Exception as exc:  # balances are for display; never fail a block on them
+            self.wallet.record_error(exc)
         self.last_block = result.block_number
         self.blocks_processed += 1
         self.blocks_skipped += skipped
@@ -354,6 +424,7 @@ class Engine:
             blocks_processed=self.blocks_processed,
             blocks_skipped=self.blocks_skipped,
             market=market,
+            balances=self.wallet.snapshot(),
         )
 
     # --- running ------------------------------------------------------------------------

@@ -48,7 +48,14 @@ def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> Non
         transaction.on_commit(_publish_status)
 
 
-_STATE_FIELDS = {"running", "last_block", "blocks_processed", "blocks_skipped", "market"}
+_STATE_FIELDS = {
+    "running",
+    "last_block",
+    "blocks_processed",
+    "blocks_skipped",
+    "market",
+    "balances",
+}
 
 
 def _publish_status() -> None:
