@@ -388,7 +388,7 @@ def read_solidly_state(chain: Devnet, pool: str) -> SolidlyPoolState:
     )
 
 
-@settings(max_examples=2 * EXAMPLES, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     stable=st.booleans(),
     decimals=st.sampled_from([(18, 18), (6, 18), (18, 6), (6, 6)]),
