@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import distributions, views
 
 app_name = "dashboard"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("performance/", views.performance, name="performance"),
     path("performance/data.json", views.performance_data, name="performance_data"),
     path("settings/", views.settings_page, name="settings"),
+    path("distributions/", distributions.distributions, name="distributions"),
 ]

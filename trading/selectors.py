@@ -26,11 +26,15 @@ from trading.fields import UINT256_MAX, AmountSum
 from trading.models import (
     BotConfig,
     ComponentHealth,
+    Distribution,
+    DistributionPayout,
     EngineState,
     GasSnapshot,
     Network,
     Opportunity,
+    PayoutStatus,
     Pool,
+    ProfitRecipient,
     Token,
     Trade,
     TradeStatus,
@@ -588,3 +592,50 @@ def performance(
 def now() -> dt.datetime:
     """The current time (a seam for tests and callers that need one clock)."""
     return timezone.now()
+
+
+# --- Profit distribution and balances ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipientTotal:
+    """Exact total paid to one recipient in one token (confirmed payouts only)."""
+
+    recipient: str
+    label: str
+    symbol: str
+    decimals: int
+    paid: int
+    payouts: int
+
+
+def recipient_totals() -> list[RecipientTotal]:
+    """What each recipient has received, per token, from confirmed payouts."""
+    labels = dict(ProfitRecipient.objects.values_list("address", "label"))
+    rows = (
+        DistributionPayout.objects.filter(status=PayoutStatus.CONFIRMED)
+        .order_by()
+        .values("recipient", "distribution__token__symbol", "distribution__token__decimals")
+        .annotate(paid=AmountSum("amount"), n=Count("id"))
+        .order_by("distribution__token__symbol", "recipient")
+    )
+    return [
+        RecipientTotal(
+            recipient=row["recipient"],
+            label=labels.get(row["recipient"], ""),
+            symbol=row["distribution__token__symbol"],
+            decimals=row["distribution__token__decimals"],
+            paid=row["paid"],
+            payouts=row["n"],
+        )
+        for row in rows
+    ]
+
+
+def distribution_history(limit: int = 50) -> list[Distribution]:
+    """The latest distributions with their token and payouts (two queries)."""
+    return list(Distribution.objects.select_related("token").prefetch_related("payouts")[:limit])
+
+
+def profit_recipients() -> list[ProfitRecipient]:
+    return list(ProfitRecipient.objects.order_by("-active", "-share_bps", "id"))

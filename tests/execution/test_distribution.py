@@ -202,3 +202,40 @@ def test_a_sent_distribution_raises_an_alert_to_a_real_endpoint(
     (alert,) = _Hook.received
     assert alert["event"] == "distribution_sent" and alert["token"] == "WETH"
     assert sum(int(p["amount"]) for p in alert["payouts"]) == Distribution.objects.get().total
+
+
+def test_the_distributions_page_shows_sweeps_totals_and_balances(arb, devnet, recipients, client):
+    from django.contrib.auth.models import User
+
+    from trading.models import EngineState
+
+    devnet.mint(arb.weth.address, arb.executor, 10**18)
+    arb.weth.distribution_threshold = 1
+    arb.weth.save()
+    profit_distribute()
+    state = EngineState.load()
+    state.balances = {
+        "block": 7,
+        "signer": {"address": arb.signer.address, "balance_wei": str(3 * 10**18), "low": False},
+        "executor": {
+            "address": arb.executor,
+            "tokens": [
+                {
+                    "symbol": "WETH",
+                    "address": arb.weth.address,
+                    "decimals": 18,
+                    "balance": str(2 * 10**17),
+                }
+            ],
+        },
+    }
+    state.save()
+    client.force_login(User.objects.create_user("viewer", password="viewer-pass-123"))
+    body = client.get("/distributions/").content.decode()
+    distribution = Distribution.objects.get()
+    assert "0.8 WETH" in body  # 80% paid out of 1 WETH
+    assert "0.2 WETH" in body  # kept, and the executor balance
+    assert "3 ETH" in body  # the signer's gas balance
+    for payout in distribution.payouts.all():
+        assert payout.recipient[:8] in body
+    assert "Sent" in body
