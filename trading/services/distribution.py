@@ -271,6 +271,9 @@ def _settle(session: ChainSession, sweeper: Sweeper, distribution: Distribution)
         status=DistributionStatus.SENT, block_number=max(blocks, default=0) or None, error=""
     )
     _announce(distribution.pk)
+    from dashboard import broadcast
+
+    broadcast.publish_status_on_commit()  # open dashboards refresh their balances
     return Distribution.objects.get(pk=distribution.pk)
 
 
