@@ -109,7 +109,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("LISTONIAN_CHANNEL_PREFIX", "asgi")},
+            "CONFIG": {
+                # A read timeout longer than the layer's 5 s blocking receive, so an
+                # idle channel waits instead of failing.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": envstr("LISTONIAN_CHANNEL_PREFIX", "asgi"),
+                "capacity": 1000,
+            },
         }
     }
 else:
