@@ -356,9 +356,9 @@ class Opportunity(models.Model):
         verbose_name_plural = "opportunities"
         constraints = [
             models.UniqueConstraint(
-                fields=["cycle_key"],
+                fields=["network", "cycle_key"],
                 condition=Q(status="detected"),
-                name="one_detected_row_per_cycle",
+                name="one_detected_row_per_cycle_per_network",
             )
         ]
 

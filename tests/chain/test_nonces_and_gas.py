@@ -21,7 +21,8 @@ async def test_nonces_are_handed_out_locally_and_resynced(client, w3, deployer):
     # Nothing was sent: after an error the node's count is the truth again.
     assert await manager.resync() == start
     assert await manager.next_nonce() == start
-    w3.eth.send_transaction({"from": deployer, "to": deployer, "value": 0})
+    sent = w3.eth.send_transaction({"from": deployer, "to": deployer, "value": 0})
+    w3.eth.wait_for_transaction_receipt(sent)
     assert await manager.resync() == start + 1
     assert await manager.mined_count() == start + 1
 

@@ -65,6 +65,7 @@ def opportunity(start: Token, *, pools=(), block: int = 1, **kwargs) -> Opportun
         "cycle_key": kwargs.pop("cycle_key", f"cycle-{next(_counter)}"),
         "block_number": block,
     }
+    defaults.setdefault("network", start.network)
     defaults.update(kwargs)
     opp = Opportunity.objects.create(start_token=start, **defaults)
     if pools:
