@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, resolve_rpc_urls
@@ -499,7 +497,3 @@ def _culprit(lifecycle: Lifecycle, exc: BaseException) -> Component:
     if isinstance(exc, (RpcUnavailableError, RpcError, ConnectionError, TimeoutError)):
         return lifecycle.by_name("chain")
     return lifecycle.by_name("analysis")
-
-
-def utcnow() -> dt.datetime:
-    return timezone.now()
