@@ -18,7 +18,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -226,12 +226,14 @@ class Engine:
         mode: str | None = None,
         urls: list[str] | None = None,
         max_executions_per_block: int = 2,
+        max_recorded_per_block: int = 100,
         poll_interval: float | None = None,
         on_block: Callable[[BlockReport], None] | None = None,
     ) -> None:
         self.mode_override = mode
         self.urls = urls
         self.max_executions_per_block = max_executions_per_block
+        self.max_recorded_per_block = max_recorded_per_block
         self.poll_interval = poll_interval
         self.on_block = on_block
         self.stop_event = asyncio.Event()
@@ -363,22 +365,33 @@ class Engine:
         return outcomes
 
     async def full_scan(self) -> BlockReport:
+        started = asyncio.get_running_loop().time()
         result = await self.scanner.scan_full()
         self._needs_full_scan = False
-        return await self._finish_block(result, skipped=0, changed=result.pools_read)
+        return await self._finish_block(
+            result, skipped=0, changed=result.pools_read, started=started
+        )
 
     async def process_block(self, block_number: int) -> BlockReport:
         """Bring the pools to ``block_number`` and act on what changed."""
+        started = asyncio.get_running_loop().time()
         skipped = 0
         if self.last_block is not None and block_number > self.last_block + 1:
             skipped = block_number - self.last_block - 1
         from_block = self.last_block + 1 if self.last_block is not None else None
         changed = await self.dex.update(block_number, from_block=from_block)
         result = await self.scanner.scan_changed(changed, block_number)
-        return await self._finish_block(result, skipped=skipped, changed=len(changed))
+        return await self._finish_block(
+            result, skipped=skipped, changed=len(changed), started=started
+        )
 
-    async def _finish_block(self, result: ScanResult, *, skipped: int, changed: int) -> BlockReport:
-        started = asyncio.get_running_loop().time()
+    async def _finish_block(
+        self, result: ScanResult, *, skipped: int, changed: int, started: float
+    ) -> BlockReport:
+        if len(result.findings) > self.max_recorded_per_block:
+            # Findings come best first; the rest are left for later blocks rather
+            # than written every block (their rows, if any, stay as they are).
+            result = replace(result, findings=result.findings[: self.max_recorded_per_block])
         recorded = await self.storage.record(result)
         self.last_scan = (result, recorded)
         executions = await self.execute_findings(result, recorded)
@@ -398,9 +411,8 @@ class Engine:
             findings=len(result.findings),
             recorded=len(recorded.created) + len(recorded.updated),
             executions=executions,
-            latency_ms=result.refresh_ms
-            + result.analysis_ms
-            + (asyncio.get_running_loop().time() - started) * 1000,
+            # From the block's arrival (before the pool update) to the decision.
+            latency_ms=(asyncio.get_running_loop().time() - started) * 1000,
         )
         self._publish_health(running=True)
         if self.on_block is not None:
@@ -485,8 +497,6 @@ class Engine:
 
 
 def _with_max(limits: Limits, max_trade_size: int) -> Limits:
-    from dataclasses import replace
-
     return replace(limits, max_trade_size=max_trade_size)
 
 

@@ -27,6 +27,7 @@ token at the pools' spot prices and rounded up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -569,7 +570,11 @@ class MarketScanner(Component):
         try:
             gas = await self.gas_terms(block_number)
             begun = time.perf_counter()
-            analysis = evaluate_cycles(cycles, self.dex.states, self.terms(), gas, self.gas_model)
+            # Pure CPU work on immutable states: off the event loop, so the block
+            # watcher, the dashboard and the keepalives stay responsive.
+            analysis = await asyncio.to_thread(
+                evaluate_cycles, cycles, dict(self.dex.states), self.terms(), gas, self.gas_model
+            )
         except Exception as exc:
             self.record_error(exc)
             raise

@@ -1,8 +1,10 @@
 """New blocks: a ``newHeads`` subscription on a websocket URL, else polling.
 
-The watcher yields the newest block number each time it moves; it never
-queues blocks, so a slow consumer simply sees a jump (the engine counts it as
-skipped). Errors are logged and retried: the watcher does not end the engine.
+A reader task keeps only the newest head it has seen; the consumer always gets
+the newest one when it asks. Heads that arrive while the engine is busy are
+therefore never queued: the next block it sees is the newest (the engine
+counts the ones in between as skipped). Errors are logged and retried: the
+watcher does not end the engine.
 """
 
 from __future__ import annotations
@@ -23,25 +25,48 @@ class BlockWatcher:
         self.ws_url = ws_url
         self.poll_interval = poll_interval
         self.errors = 0
+        self.heads_seen = 0
         self.mode = "subscription" if ws_url else "polling"
+        self._latest = -1
+        self._moved = asyncio.Event()
+
+    def _saw(self, number: int) -> None:
+        self.heads_seen += 1
+        if number > self._latest:
+            self._latest = number
+            self._moved.set()
 
     async def blocks(self, stop: asyncio.Event) -> AsyncIterator[int]:
-        """Yield each newest block number (strictly increasing) until ``stop`` is set."""
+        """Yield the newest block number each time it moves, until ``stop`` is set."""
+        reader = asyncio.create_task(
+            self._subscribe(stop) if self.ws_url else self._poll(stop), name="block-watcher"
+        )
+        stopping = asyncio.create_task(stop.wait())
         last = -1
-        source = self._subscribe(stop) if self.ws_url else self._poll(stop)
-        async for number in source:
-            if number > last:
-                last = number
-                yield number
+        try:
+            while not stop.is_set():
+                moved = asyncio.create_task(self._moved.wait())
+                await asyncio.wait({moved, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                moved.cancel()
+                if stop.is_set():
+                    break
+                self._moved.clear()
+                if self._latest > last:
+                    last = self._latest
+                    yield last
+        finally:
+            for task in (reader, stopping):
+                task.cancel()
+            await asyncio.gather(reader, stopping, return_exceptions=True)
 
     async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
 
-    async def _poll(self, stop: asyncio.Event) -> AsyncIterator[int]:
+    async def _poll(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                yield await self.client.block_number()
+                self._saw(await self.client.block_number())
             except Exception as exc:  # keep watching: the chain client reports the failure
                 self.errors += 1
                 logger.warning("cannot read the block number: %s", exc)
@@ -49,36 +74,28 @@ class BlockWatcher:
                 continue
             await self._wait(stop, self.poll_interval)
 
-    async def _subscribe(self, stop: asyncio.Event) -> AsyncIterator[int]:
+    async def _subscribe(self, stop: asyncio.Event) -> None:
         import websockets
 
         assert self.ws_url is not None
+        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}
         while not stop.is_set():
             try:
                 async with websockets.connect(self.ws_url, open_timeout=10) as socket:
-                    await socket.send(
-                        json.dumps(
-                            {
-                                "jsonrpc": "2.0",
-                                "id": 1,
-                                "method": "eth_subscribe",
-                                "params": ["newHeads"],
-                            }
-                        )
-                    )
+                    await socket.send(json.dumps(request))
                     answer = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
                     if "error" in answer:
                         raise ConnectionError(f"eth_subscribe refused: {answer['error']}")
                     # The head we may have missed while (re)connecting.
-                    yield await self.client.block_number()
-                    while not stop.is_set():
-                        try:
-                            message = await asyncio.wait_for(socket.recv(), timeout=1.0)
-                        except TimeoutError:
-                            continue
+                    self._saw(await self.client.block_number())
+                    # Read every message as it comes (this also keeps the
+                    # connection's keepalive answered while the engine works).
+                    async for message in socket:
                         head = json.loads(message).get("params", {}).get("result", {})
                         if "number" in head:
-                            yield int(head["number"], 16)
+                            self._saw(int(head["number"], 16))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 self.errors += 1
                 logger.warning("block subscription lost (%s); reconnecting", exc)
