@@ -28,7 +28,7 @@ from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.engine.component import Component
 from trading.execution.hops import PathError, encode_hops
-from trading.gas.fees import Fee, Speed, bump_fee, transaction_cost
+from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.services import execution as services
 
@@ -258,7 +258,9 @@ class ExecutionManager(Component):
                 "stale", f"simulation reverted: {decode_revert(estimated['error'])}"
             )
         estimate = estimated["result"]
-        gas_limit = int(estimate, 16) * 12 // 10
+        # Unused gas is not paid for: a generous margin costs nothing and keeps a
+        # trade from failing on a slightly different path at inclusion.
+        gas_limit = gas_limit_with_margin(int(estimate, 16), 5_000)
         l1_fee = await self.gas.l1_fee(bytes.fromhex(data[2:]))
 
         if not limits.live:
@@ -459,4 +461,11 @@ def settlement(receipt: dict[str, Any], executor: str, l1_fee: int) -> dict[str,
             "realized_profit": profit if profit is not None else 0,
             **common,
         }
-    return {"status": "reverted", "realized_profit": 0, "error": "reverted on chain", **common}
+    limit = receipt.get("gas")  # not in every node's receipts
+    detail = f" (gas used {gas_used}" + (f" of {int(limit, 16)})" if limit else ")")
+    return {
+        "status": "reverted",
+        "realized_profit": 0,
+        "error": "reverted on chain" + detail,
+        **common,
+    }
