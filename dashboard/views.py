@@ -26,7 +26,7 @@ FEED_OPPORTUNITIES = 20
 FEED_TRADES = 10
 
 
-def _pill() -> dict[str, Any]:
+def bot_pill() -> dict[str, Any]:
     """What the top bar shows on every page: mode and kill switch (one query)."""
     config = BotConfig.load()
     return {"mode_label": config.get_mode_display(), "paused": config.paused}
@@ -91,7 +91,7 @@ def _history(request: HttpRequest, *, kind: str) -> tuple[Any, dict[str, Any]]:
         queryset = selectors.opportunity_history(filters)
     else:
         queryset = selectors.trade_history(filters)
-    return queryset, {"form": form, "pill": _pill()}
+    return queryset, {"form": form, "pill": bot_pill()}
 
 
 def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:
@@ -130,7 +130,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity": opportunity,
         "o": broadcast.opportunity_event(opportunity),
         "trades": broadcast.trade_events(opportunity.trades.all()),
-        "pill": _pill(),
+        "pill": bot_pill(),
     }
     return render(request, "dashboard/opportunity_detail.html", context)
 
@@ -159,7 +159,7 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "t": broadcast.trade_event(trade),
         "o": broadcast.opportunity_event(trade.opportunity),
         "token": trade.opportunity.start_token,
-        "pill": _pill(),
+        "pill": bot_pill(),
     }
     return render(request, "dashboard/trade_detail.html", context)
 
@@ -186,7 +186,7 @@ def performance(request: HttpRequest) -> HttpResponse:
         "total_trades": sum(perf.trades),
         "success_rate": _rate(sum(perf.successful), sum(perf.settled)),
         "query": request.GET.urlencode(),
-        "pill": _pill(),
+        "pill": bot_pill(),
     }
     return render(request, "dashboard/performance.html", context)
 
@@ -212,6 +212,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "time_zone": settings.LISTONIAN_TIME_ZONE,
         "channel_layer": broadcast.channel_layer_name(),
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-        "pill": _pill(),
+        "pill": bot_pill(),
     }
     return render(request, "dashboard/settings.html", context)

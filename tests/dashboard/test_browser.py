@@ -28,7 +28,8 @@ from .live_server import (
 
 pytestmark = pytest.mark.browser
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright_sync  # noqa: E402 - in requirements.txt
+
 expect = playwright_sync.expect
 
 
@@ -53,8 +54,8 @@ def _close_worker_connections():
 @pytest.fixture
 def chromium():
     path = chromium_path()
-    if not path:
-        pytest.skip("needs the distribution's chromium package (apt-get install chromium)")
+    # `make test` installs it; a browser test never passes without a browser.
+    assert path, "needs the distribution's chromium package: apt-get install chromium"
     ARTIFACTS.mkdir(exist_ok=True)
     # One Playwright per test: its sync API holds an event loop in this thread,
     # which must not outlive the test (async tests follow).

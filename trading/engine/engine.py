@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, resolve_rpc_urls
+from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
 from trading.engine.component import Component, Lifecycle
@@ -160,10 +161,8 @@ class WalletWatch(Component):
                 await self.client.request("eth_getBalance", [self.address, "latest"]), 16
             )
         if self.executor and self.tokens:
-            from trading.services.distribution import _balance_of
-
             for token in self.tokens:
-                self.token_balances[token.address] = await _balance_of(
+                self.token_balances[token.address] = await balance_of(
                     self.client, token.address, self.executor
                 )
         self.record_success()

@@ -18,10 +18,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from eth_abi import decode, encode
+from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 from trading.chain.client import ChainClient
+from trading.chain.erc20 import balance_of
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.distribution.split import SplitError, split_profit
@@ -39,7 +40,6 @@ from trading.models import (
 )
 from trading.services.chain_access import ChainSession
 
-_BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
 _WITHDRAW = function_signature_to_4byte_selector("withdraw(address,address,uint256)")
 
 
@@ -79,13 +79,6 @@ def active_shares() -> list[tuple[str, int]]:
     except SplitError as exc:
         raise ValidationError(f"Cannot distribute: {exc}") from None
     return shares
-
-
-async def _balance_of(client: ChainClient, token: str, holder: str) -> int:
-    data = "0x" + (_BALANCE_OF + encode(["address"], [holder])).hex()
-    result = await client.request("eth_call", [{"to": token, "data": data}, "latest"])
-    (balance,) = decode(["uint256"], bytes.fromhex(result[2:]))
-    return int(balance)
 
 
 def _open_distribution(network: Network, token: Token) -> Distribution | None:
@@ -147,7 +140,7 @@ class Sweeper:
         self.after_payment = after_payment
 
     async def balance(self, token: str) -> int:
-        return await _balance_of(self.client, token, self.executor)
+        return await balance_of(self.client, token, self.executor)
 
     async def receipt(self, tx_hash: str) -> dict[str, Any] | None:
         return await self.client.request("eth_getTransactionReceipt", [tx_hash])
@@ -326,7 +319,7 @@ def profit_distribute(
     with ChainSession.for_network(network) as session:
         for token in tokens:
             balance = session.run(
-                _balance_of(session.client, token.address, network.executor_address)
+                balance_of(session.client, token.address, network.executor_address)
             )
             sweep = TokenSweep(
                 token=token.address,
