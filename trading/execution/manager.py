@@ -21,23 +21,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_abi import decode
+from eth_utils import to_checksum_address
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.engine.component import Component
+from trading.execution.calldata import (
+    EXECUTED_TOPIC,
+    OWNER_SELECTOR,
+    decode_execute_result,
+    decode_executed,
+    decode_owner,
+    encode_execute,
+)
 from trading.execution.hops import PathError, encode_hops
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)
-
-EXECUTE_SIGNATURE = "execute((address,uint8,bool,uint16)[],uint256,uint256,bool)"
-EXECUTE_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
-EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,uint256,uint256,bool,uint256)").hex()
-OWNER_SELECTOR = function_signature_to_4byte_selector("owner()")
 
 # A re-quote returns the gross profit (start-token units) of ``path`` for
 # ``amount_in`` on the newest state, or None when the path cannot be quoted.
@@ -67,15 +70,6 @@ class Limits:
     min_gas_balance_wei: int = 0
 
 
-def encode_execute(hops: list[tuple[str, int, bool, int]], amount_in: int, min_profit: int) -> str:
-    """Calldata of ``execute(hops, amountIn, minProfit, flash=true)``."""
-    args = encode(
-        ["(address,uint8,bool,uint16)[]", "uint256", "uint256", "bool"],
-        [hops, amount_in, min_profit, True],
-    )
-    return "0x" + (EXECUTE_SELECTOR + args).hex()
-
-
 def decode_revert(error: Any) -> str:
     """A short, readable reason from a JSON-RPC error (revert data decoded when possible)."""
     if isinstance(error, dict):
@@ -101,10 +95,7 @@ def executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
             and log.get("topics")
             and log["topics"][0].lower() == EXECUTED_TOPIC
         ):
-            _amount_in, profit, _flash, _hops = decode(
-                ["uint256", "uint256", "bool", "uint256"], bytes.fromhex(log["data"][2:])
-            )
-            return int(profit)
+            return decode_executed(bytes.fromhex(log["data"][2:])).profit
     return None
 
 
@@ -152,7 +143,7 @@ class ExecutionManager(Component):
         result = await self.client.request(
             "eth_call", [{"to": self.executor, "data": "0x" + OWNER_SELECTOR.hex()}, "latest"]
         )
-        self._owner = to_checksum_address("0x" + result[-40:])
+        self._owner = to_checksum_address(decode_owner(bytes.fromhex(result[2:])))
         if self.signer and self.signer.address != self._owner:
             raise RuntimeError(
                 f"the signing account {self.signer.address} does not own the executor "
@@ -235,10 +226,10 @@ class ExecutionManager(Component):
             )
 
         try:
-            hops = [hop.as_tuple() for hop in encode_hops(context.path, context.pools)]
+            hops = encode_hops(context.path, context.pools)
         except PathError as exc:
             return await refuse("failed", f"cannot encode the path: {exc}")
-        data = encode_execute(hops, context.amount_in, min_profit)
+        data = "0x" + encode_execute(hops, context.amount_in, min_profit).hex()
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
         # Simulate against the pending block: what the transaction would meet next,
@@ -248,7 +239,7 @@ class ExecutionManager(Component):
             return await refuse(
                 "stale", f"simulation reverted: {decode_revert(simulated['error'])}"
             )
-        (profit,) = decode(["uint256"], bytes.fromhex(simulated["result"][2:]))
+        profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
         if profit < min_profit:  # the contract enforces it too; belt and braces
             return await refuse("stale", f"simulated profit {profit} below {min_profit}")
 
@@ -267,13 +258,11 @@ class ExecutionManager(Component):
             trade = await sync_to_async(services.trade_record_simulated)(
                 opportunity_id=opportunity_id,
                 amount_in=context.amount_in,
-                profit=int(profit),
+                profit=profit,
                 gas_used=int(estimate, 16),
                 gas_cost_wei=transaction_cost(int(estimate, 16), price, l1_fee),
             )
-            return ExecutionResult(
-                opportunity_id, "simulated", trade_id=trade.pk, profit=int(profit)
-            )
+            return ExecutionResult(opportunity_id, "simulated", trade_id=trade.pk, profit=profit)
 
         if self.signer is None or self.nonces is None:
             return await refuse("skipped", "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)")
