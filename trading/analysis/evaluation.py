@@ -155,9 +155,9 @@ def native_prices(
                 continue
             if price_second <= 0:
                 continue
-            depth = min(Fraction(depth_first), _holding(state, middle) / price_first)
-            if best is None or depth > best[0]:
-                best = (depth, price_first * price_second)
+            route_depth = min(Fraction(depth_first), _holding(state, middle) / price_first)
+            if best is None or route_depth > best[0]:
+                best = (route_depth, price_first * price_second)
         if best is not None and best[0] > 0:
             prices[token] = best[1]
     return prices

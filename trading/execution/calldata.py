@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import rlp
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_abi.abi import decode, encode
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.crypto import keccak
 
 from trading.execution.hops import ExecutorHop
 
