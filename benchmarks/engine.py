@@ -66,8 +66,8 @@ from eth_abi import decode as abi_decode  # noqa: E402
 from eth_abi import encode as abi_encode  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 
-from trading.chain.anvil import AnvilNode  # noqa: E402
-from trading.chain.devnet import (  # noqa: E402
+from trading.devchain.anvil import AnvilNode  # noqa: E402
+from trading.devchain.devnet import (  # noqa: E402
     MAX_TICK,
     MIN_TICK,
     V3_TICK_SPACING,

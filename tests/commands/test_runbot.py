@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
 from tests.trading import factories as f
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet, TokenInfo, V2Pair
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, TokenInfo, V2Pair
 from trading.gas.oracle import GasOracle
 from trading.models import Network, Opportunity, OpportunityStatus, Token
 

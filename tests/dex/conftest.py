@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trading.chain.devnet import (
+from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     SolidlyDeployment,

@@ -6,9 +6,9 @@ import pytest
 
 from tests.dex.conftest import deploy_fresh_market
 from tests.support.rpc_proxy import RpcProxy
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
 from trading.dex.base import DexInfo, DiscoveryPage
 from trading.dex.registry import family_class
 from trading.dex.solidly import SolidlyFamily

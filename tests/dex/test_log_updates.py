@@ -10,9 +10,9 @@ import pytest
 from tests.dex.conftest import FreshMarket, deploy_fresh_market
 from tests.support.rpc_proxy import RpcProxy
 from trading.amm import PoolState
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
 from trading.dex.manager import DexManager
 
 pytestmark = pytest.mark.chain

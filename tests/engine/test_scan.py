@@ -14,9 +14,9 @@ import pytest
 
 from tests.support.chain_fixtures import reverted_after
 from tests.support.rpc_proxy import RpcProxy
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import (
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     TokenInfo,

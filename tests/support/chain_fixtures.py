@@ -17,8 +17,8 @@ from contextlib import contextmanager
 import pytest
 from web3 import Web3
 
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Devnet, Market, connect
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, Market, connect
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 demo.node.stop()
 
     def _wants_demo(self, asked: bool) -> bool:
-        from trading.demo import DEMO_NETWORK
+        from trading.devchain.demo import DEMO_NETWORK
         from trading.models import Network
 
         if asked:
@@ -97,7 +97,7 @@ class Command(BaseCommand):
         return active is None or active.name == DEMO_NETWORK
 
     def _start_demo(self) -> tuple[Any, Any]:
-        from trading.demo import MarketMaker, register_demo, start_demo_chain
+        from trading.devchain.demo import MarketMaker, register_demo, start_demo_chain
 
         self.stdout.write("No network configured: starting a local demo chain (anvil) …")
         market = start_demo_chain(block_time=1.0)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import (
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import (
     MAX_TICK,
     MIN_TICK,
     V3_TICK_SPACING,
@@ -261,7 +261,7 @@ class MarketMaker:
                 elif pool.kind == "solidly":
                     self.devnet.swap_solidly(pool.address, token_in, amount, to=self.market.maker)
                 else:
-                    from trading.chain.devnet import V3Deployment
+                    from trading.devchain.devnet import V3Deployment
 
                     self.devnet.swap_v3(
                         V3Deployment(factory="", helper=self.market.v3_helper),

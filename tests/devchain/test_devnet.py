@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trading.chain.artifacts import uniswap_v2_artifact
-from trading.chain.devnet import (
+from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     DevnetError,
