@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
 from trading.devchain.anvil import AnvilNode
-from trading.devchain.devnet import Market
+from trading.devchain.market import Market
 from trading.models import Network
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]

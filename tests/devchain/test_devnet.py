@@ -9,11 +9,11 @@ from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     DevnetError,
-    Market,
     create_address,
     encode_sqrt_price_x96,
     sort_tokens,
 )
+from trading.devchain.market import Market
 
 pytestmark = pytest.mark.chain
 

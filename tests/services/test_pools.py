@@ -6,7 +6,7 @@ import pytest
 
 from trading.amm import SolidlyPoolState, V2PoolState, V3PoolState
 from trading.devchain.anvil import AnvilNode
-from trading.devchain.devnet import Market
+from trading.devchain.market import Market
 from trading.dex.reading import read_states
 from trading.models import Network, Pool
 from trading.services.chain_access import ChainSession
