@@ -6,7 +6,6 @@ from fractions import Fraction
 
 from trading.devchain.devnet import Devnet
 from trading.devchain.market import DexPlan, Market, PoolPlan, Position, TokenPlan, build_market
-from trading.dex.base import DexInfo, PoolSpec
 
 FRESH_DEXES = (
     DexPlan("Fresh V2", "uniswap_v2", 30),
@@ -14,32 +13,6 @@ FRESH_DEXES = (
     DexPlan("Fresh Solidly", "solidly"),
 )
 _V3_POSITIONS = (Position(4, 4, 10**22), Position(40, 30, 10**21), Position(None, None, 10**20))
-
-
-def dex_infos(market: Market) -> dict[str, DexInfo]:
-    """The market's DEXs by kind, as the DEX families are told about them."""
-    return {
-        d.kind: DexInfo(d.name, d.kind, d.factory, d.fee_bps or 30) for d in market.dexes.values()
-    }
-
-
-def pool_specs(market: Market) -> list[PoolSpec]:
-    """Every pool of the market as the DEX manager is told about it."""
-    return [
-        PoolSpec(
-            p.address,
-            p.kind,
-            p.token0,
-            p.token1,
-            p.fee,
-            market.decimals(p.token0),
-            market.decimals(p.token1),
-            tick_spacing=p.tick_spacing or None,
-            stable=p.stable,
-            dex=p.dex,
-        )
-        for p in market.pools
-    ]
 
 
 def deploy_fresh_market(devnet: Devnet, n_tokens: int = 4) -> Market:

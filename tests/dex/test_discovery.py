@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dex.conftest import deploy_fresh_market, dex_infos
+from tests.dex.conftest import deploy_fresh_market
+from tests.support.markets import dex_infos
 from tests.support.rpc_proxy import RpcProxy
 from trading.chain.client import ChainClient
 from trading.devchain.anvil import AnvilNode

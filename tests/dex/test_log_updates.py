@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from tests.dex.conftest import deploy_fresh_market, pool_specs
+from tests.dex.conftest import deploy_fresh_market
+from tests.support.markets import pool_specs
 from tests.support.rpc_proxy import RpcProxy
 from trading.amm import PoolState
 from trading.chain.client import ChainClient
