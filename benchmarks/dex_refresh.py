@@ -33,9 +33,9 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
 from trading.amm import V2PoolState, V3PoolState
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import (
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import (
     MAX_TICK,
     MIN_TICK,
     V3_TICK_SPACING,

@@ -54,7 +54,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -62,22 +62,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eth_abi import decode as abi_decode  # noqa: E402
-from eth_abi import encode as abi_encode  # noqa: E402
-from eth_utils import keccak  # noqa: E402
-
-from trading.chain.anvil import AnvilNode  # noqa: E402
-from trading.chain.devnet import (  # noqa: E402
-    MAX_TICK,
-    MIN_TICK,
-    V3_TICK_SPACING,
-    Devnet,
-    DevnetError,
-    connect,
-    nearest_usable_tick,
-    sort_tokens,
-    sqrt_price_x96_for,
-    tick_at_price,
+from trading.devchain.anvil import AnvilNode  # noqa: E402
+from trading.devchain.devnet import Devnet, connect  # noqa: E402
+from trading.devchain.market import (  # noqa: E402
+    DexPlan,
+    Market,
+    MarketMaker,
+    PoolPlan,
+    TokenPlan,
+    build_market,
+    fund_maker,
 )
 
 logger = logging.getLogger("benchmarks.engine")
@@ -85,84 +79,11 @@ logger = logging.getLogger("benchmarks.engine")
 CHAIN_ID = 31337
 NETWORK_NAME = "Engine benchmark"
 WETH_USD = 3_000
-Q96 = 2**96
-# Gas limits of the market maker's transactions (generous; anvil charges what is used).
-MINT_GAS = 120_000
-V2_SWAP_GAS = 250_000
-V3_SWAP_GAS = 1_500_000
 # Block gas limit while the market runs: a full batch of swaps fits in one block.
 BLOCK_GAS_LIMIT = 1_000_000_000
 
 
-def _selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
-
-
-GET_RESERVES = "0x" + _selector("getReserves()").hex()
-SLOT0 = "0x" + _selector("slot0()").hex()
-MINT = _selector("mint(address,uint256)")
-APPROVE = _selector("approve(address,uint256)")
-V2_SWAP = _selector("swap(uint256,uint256,address,bytes)")
-V3_SWAP = _selector("swapExactInput(address,bool,uint256,uint160,address)")
-
-
 # ---- the market ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Coin:
-    """A deployed token with its decimals and the USD price the market is built around."""
-
-    address: str
-    symbol: str
-    decimals: int
-    usd: float
-
-
-@dataclass
-class BenchPool:
-    """A deployed pool the market maker may swap on."""
-
-    address: str
-    kind: str  # uniswap_v2 or uniswap_v3
-    token0: str
-    token1: str
-    dex: str
-    # The starting price (token1 per token0, raw units): the maker leans back towards it.
-    reference_price: float = 1.0
-    # V3 only: the liquidity of its positions, to size swaps.
-    liquidity: int = 0
-
-
-@dataclass
-class Market:
-    """What was deployed: tokens, DEXs (name: kind, factory, fee bps), pools, the V3 helper."""
-
-    weth: Coin
-    usdc: Coin
-    coins: list[Coin]
-    dexes: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
-    pools: list[BenchPool] = field(default_factory=list)
-    v3_helper: str = ""
-
-    @property
-    def all_coins(self) -> list[Coin]:
-        """Base tokens first, then the long tail."""
-        return [self.weth, self.usdc, *self.coins]
-
-
-def _raw(coin: Coin, usd: float) -> int:
-    """``usd`` dollars of ``coin`` in its smallest unit."""
-    return int(Fraction(usd) / Fraction(coin.usd) * 10**coin.decimals)
-
-
-def _raw_price(coin_a: Coin, coin_b: Coin) -> Fraction:
-    """Price of the pool's token0 in token1, raw units, for a pool of these two coins."""
-    a_in_b = (
-        Fraction(coin_a.usd) * 10**coin_b.decimals / (Fraction(coin_b.usd) * 10**coin_a.decimals)
-    )
-    token0, _ = sort_tokens(coin_a.address, coin_b.address)
-    return a_in_b if token0 == coin_a.address else 1 / a_in_b
 
 
 def plan_sizes(pools: int) -> tuple[int, int, int]:
@@ -173,133 +94,61 @@ def plan_sizes(pools: int) -> tuple[int, int, int]:
     return n_tokens, n_v2, n_v3
 
 
-def deploy_market(devnet: Devnet, pools: int, rng: random.Random) -> Market:
-    """Deploy tokens, two Uniswap V2 factories with their pairs and Uniswap V3 with its pools."""
+def _log_uniform(rng: random.Random, low: float, high: float) -> Fraction:
+    return Fraction(math.exp(rng.uniform(math.log(low), math.log(high)))).limit_denominator(10**6)
+
+
+def plan_market(
+    pools: int, rng: random.Random
+) -> tuple[list[TokenPlan], list[DexPlan], list[PoolPlan]]:
+    """WETH, USDC and a long tail; two Uniswap V2 factories and Uniswap V3 (see the docstring)."""
     n_tokens, n_v2, n_v3 = plan_sizes(pools)
-    weth_info = devnet.deploy_token("WETH", 18, "Wrapped Ether")
-    usdc_info = devnet.deploy_token("USDC", 6, "USD Coin")
-    weth = Coin(weth_info.address, "WETH", 18, WETH_USD)
-    usdc = Coin(usdc_info.address, "USDC", 6, 1)
-    coins: list[Coin] = []
+    tokens = [TokenPlan("WETH", 18, WETH_USD, "Wrapped Ether"), TokenPlan("USDC", 6, 1, "USD Coin")]
     by_decimals: dict[int, list[str]] = {}
     for i in range(n_tokens):
         by_decimals.setdefault(rng.choice((18, 18, 18, 8, 6)), []).append(f"T{i}")
     for decimals, symbols in sorted(by_decimals.items()):
-        for info in devnet.deploy_tokens(symbols, decimals):
-            usd = math.exp(rng.uniform(math.log(0.05), math.log(50)))
-            coins.append(Coin(info.address, info.symbol, decimals, round(usd, 6)))
-    rng.shuffle(coins)
-    market = Market(weth=weth, usdc=usdc, coins=coins)
+        tokens += [TokenPlan(s, decimals, _log_uniform(rng, 0.05, 50)) for s in symbols]
+    tail = [t.symbol for t in tokens[2:]]
+    rng.shuffle(tail)
 
     # V2: hubs first, then every token against WETH (both DEXs) and USDC (one), then token pairs.
     v2_names = ("Uniswap V2", "SushiSwap")
-    wanted: list[tuple[str, Coin, Coin]] = [(name, weth, usdc) for name in v2_names]
-    for i, coin in enumerate(coins):
-        wanted += [(v2_names[0], coin, weth), (v2_names[1], coin, weth)]
-        wanted.append((v2_names[i % 2], coin, usdc))
-    seen = {(name, a.address, b.address) for name, a, b in wanted}
+    wanted = [(name, "WETH", "USDC") for name in v2_names]
+    for i, symbol in enumerate(tail):
+        wanted += [(v2_names[0], symbol, "WETH"), (v2_names[1], symbol, "WETH")]
+        wanted.append((v2_names[i % 2], symbol, "USDC"))
+    seen = {(name, *sorted((a, b))) for name, a, b in wanted}
     attempts = 0
     while len(wanted) < n_v2 and attempts < 50 * n_v2:
         attempts += 1
         name = rng.choice(v2_names)
-        a, b = rng.sample(coins, 2)
-        key = (name, *sort_tokens(a.address, b.address))
-        if key in seen:
+        a, b = rng.sample(tail, 2)
+        if (name, *sorted((a, b))) in seen:
             continue
-        seen.add(key)
+        seen.add((name, *sorted((a, b))))
         wanted.append((name, a, b))
-    wanted = wanted[:n_v2]
-    for name in v2_names:
-        deployment = devnet.deploy_uniswap_v2()
-        market.dexes[name] = ("uniswap_v2", deployment.factory, 30)
-        specs = []
-        for _, a, b in (w for w in wanted if w[0] == name):
-            depth = math.exp(rng.uniform(math.log(100_000), math.log(2_000_000)))
-            noise = 1 + rng.uniform(-0.002, 0.002)  # small gaps between venues
-            specs.append((a.address, b.address, _raw(a, depth), _raw(b, depth * noise)))
-        for start in range(0, len(specs), 500):
-            chunk = specs[start : start + 500]
-            for pair, (a, _, amount_a, amount_b) in zip(
-                devnet.create_v2_pairs(deployment, chunk), chunk, strict=True
-            ):
-                amount0, amount1 = (
-                    (amount_a, amount_b) if pair.token0 == a else (amount_b, amount_a)
-                )
-                market.pools.append(
-                    BenchPool(
-                        pair.address,
-                        "uniswap_v2",
-                        pair.token0,
-                        pair.token1,
-                        name,
-                        reference_price=amount1 / amount0,
-                    )
-                )
+    plans = [
+        # Small gaps between venues.
+        PoolPlan(name, a, b, _log_uniform(rng, 100_000, 2_000_000), gap=_noise(rng))
+        for name, a, b in wanted[:n_v2]
+    ]
 
     # V3: WETH/USDC on two fee tiers, then tokens against WETH.
-    v3 = devnet.deploy_uniswap_v3()
-    market.v3_helper = v3.helper
-    market.dexes["Uniswap V3"] = ("uniswap_v3", v3.factory, None)
-    v3_wanted: list[tuple[Coin, Coin, int]] = [(weth, usdc, 500), (weth, usdc, 3000)]
-    tiers = (3000, 500, 10000)
-    for round_ in range(len(tiers)):
-        for coin in coins:
-            if len(v3_wanted) < n_v3:
-                v3_wanted.append((coin, weth, tiers[round_]))
-    v3_specs = []
-    v3_meta = []
-    for a, b, fee in v3_wanted:
-        price = _raw_price(a, b)
-        spacing = V3_TICK_SPACING[fee]
-        centre = nearest_usable_tick(tick_at_price(price), spacing)
-        depth = math.exp(rng.uniform(math.log(200_000), math.log(2_000_000)))
-        liquidity = math.isqrt(_raw(a, depth) * _raw(b, depth))
-        positions = [
-            (centre - 20 * spacing, centre + 20 * spacing, liquidity * 6 // 10),
-            (centre - 200 * spacing, centre + 200 * spacing, liquidity * 3 // 10),
-            (
-                nearest_usable_tick(MIN_TICK, spacing),
-                nearest_usable_tick(MAX_TICK, spacing),
-                liquidity // 10,
-            ),
-        ]
-        sqrt_price = sqrt_price_x96_for(price)
-        v3_specs.append((a.address, b.address, fee, sqrt_price, positions))
-        v3_meta.append((sum(p[2] for p in positions), sqrt_price))
-    for start in range(0, len(v3_specs), 100):
-        created = devnet.create_v3_pools(v3, v3_specs[start : start + 100])
-        for pool, (liquidity, sqrt_price) in zip(
-            created, v3_meta[start : start + 100], strict=True
-        ):
-            market.pools.append(
-                BenchPool(
-                    pool.address,
-                    "uniswap_v3",
-                    pool.token0,
-                    pool.token1,
-                    "Uniswap V3",
-                    reference_price=(sqrt_price / Q96) ** 2,
-                    liquidity=liquidity,
-                )
-            )
-    return market
+    v3_wanted = [("WETH", "USDC", 500), ("WETH", "USDC", 3000)]
+    for tier in (3000, 500, 10000):
+        v3_wanted += [(symbol, "WETH", tier) for symbol in tail]
+    plans += [
+        PoolPlan("Uniswap V3", a, b, _log_uniform(rng, 200_000, 2_000_000), fee=fee)
+        for a, b, fee in v3_wanted[:n_v3]
+    ]
+    dexes = [DexPlan(name, "uniswap_v2", 30) for name in v2_names]
+    dexes.append(DexPlan("Uniswap V3", "uniswap_v3"))
+    return tokens, dexes, plans
 
 
-def fund_maker(devnet: Devnet, market: Market, maker: str) -> None:
-    """Give the market maker every token and let the V3 helper pull them (one batch)."""
-    calls: list[tuple[str | None, bytes | str, int]] = []
-    for coin in market.all_coins:
-        calls.append(
-            (coin.address, MINT + abi_encode(["address", "uint256"], [maker, 2**200]), MINT_GAS)
-        )
-        calls.append(
-            (
-                coin.address,
-                APPROVE + abi_encode(["address", "uint256"], [market.v3_helper, 2**256 - 1]),
-                MINT_GAS,
-            )
-        )
-    devnet.send_batch(calls, sender=maker)
+def _noise(rng: random.Random) -> Fraction:
+    return Fraction(1 + rng.uniform(-0.002, 0.002)).limit_denominator(10**6)
 
 
 # ---- registration through the services ----------------------------------------------------
@@ -335,11 +184,13 @@ def register(market: Market, node: AnvilNode, *, block_time: float, watch: str) 
         name=NETWORK_NAME,
         chain_id=CHAIN_ID,
         rpc_urls=[node.rpc_url],
-        base_tokens=[market.weth.address, market.usdc.address],
+        base_tokens=[market.tokens["WETH"].address, market.tokens["USDC"].address],
         activate=True,
     )
-    for name, (kind, factory, fee_bps) in market.dexes.items():
-        dex_add(name=name, kind=kind, factory=factory, fee_bps=fee_bps, network=network)
+    for dex in market.dexes.values():
+        dex_add(
+            name=dex.name, kind=dex.kind, factory=dex.factory, fee_bps=dex.fee_bps, network=network
+        )
     report = pools_sync(network=network)
     errors = [d.error for d in report.dexes if d.error]
     if errors:
@@ -347,7 +198,7 @@ def register(market: Market, node: AnvilNode, *, block_time: float, watch: str) 
     deployment = executor_deploy(network=network, signer=Signer.from_environment())
     network.refresh_from_db()
     network.block_time_ms = int(block_time * 1000)
-    network.wrapped_native_token = network.tokens.get(address=market.weth.address)
+    network.wrapped_native_token = network.tokens.get(address=market.tokens["WETH"].address)
     if watch == "ws":
         network.rpc_urls = ",".join([node.rpc_url, node.ws_url])
     network.save()
@@ -366,203 +217,6 @@ def register(market: Market, node: AnvilNode, *, block_time: float, watch: str) 
         "executor": deployment.address,
         "seconds": time.perf_counter() - started,
     }
-
-
-# ---- the market maker ---------------------------------------------------------------------
-
-
-class BatchMarketMaker:
-    """Random swaps on ``touch`` of the pools every block, sent as one batch per block."""
-
-    def __init__(
-        self, market: Market, rpc_url: str, maker: str, *, touch: float, seed: int
-    ) -> None:
-        self.market = market
-        self.maker = maker
-        self.devnet = Devnet(connect(rpc_url), maker)
-        self.random = random.Random(seed)
-        self.per_block = max(1, round(touch * len(market.pools)))
-        self.swaps = 0
-        self.batches = 0
-        self.failures = 0
-        self.reverted = 0
-        self.blocks_with_swaps: set[int] = set()
-        self.busy_seconds = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _prices(self, pools: Sequence[BenchPool]) -> dict[str, tuple[int, int]]:
-        """V2 reserves, or V3 (sqrtPriceX96, 0), of ``pools`` at the latest block (one batch)."""
-        answers = self.devnet.w3.provider.make_batch_request(
-            [
-                (
-                    "eth_call",
-                    [
-                        {
-                            "to": p.address,
-                            "data": GET_RESERVES if p.kind == "uniswap_v2" else SLOT0,
-                        },
-                        "latest",
-                    ],
-                )
-                for p in pools
-            ]
-        )
-        states = {}
-        for pool, answer in zip(pools, answers, strict=True):
-            raw = bytes.fromhex(answer["result"][2:])
-            if pool.kind == "uniswap_v2":
-                r0, r1, _ = abi_decode(["uint112", "uint112", "uint32"], raw)
-                states[pool.address] = (r0, r1)
-            else:
-                states[pool.address] = (abi_decode(["uint160"], raw[:32])[0], 0)
-        return states
-
-    def _zero_for_one(self, price: float, reference: float) -> bool:
-        """A random direction, leaning back towards the starting price.
-
-        In a dry run nobody closes the gaps the maker opens: without the lean
-        prices would drift apart for as long as the benchmark runs.
-        """
-        drift = math.log(price / reference) if price > 0 else 0.0
-        lean = max(-0.45, min(0.45, drift / 0.04))
-        return self.random.random() < 0.5 + lean  # selling token0 lowers the price
-
-    def calls_for(self, pools: Sequence[BenchPool]) -> list[tuple[str, bytes, int]]:
-        """The transactions of one block's swaps (each pool at most once)."""
-        states = self._prices(pools) if pools else {}
-        calls: list[tuple[str, bytes, int]] = []
-        for pool in pools:
-            if pool.kind == "uniswap_v2":
-                r0, r1 = states[pool.address]
-                if r0 == 0 or r1 == 0:
-                    continue
-                zero_for_one = self._zero_for_one(r1 / r0, pool.reference_price)
-                token_in = pool.token0 if zero_for_one else pool.token1
-                reserve_in, reserve_out = (r0, r1) if zero_for_one else (r1, r0)
-                amount_in = int(reserve_in * self.random.uniform(0.005, 0.03))
-                with_fee = amount_in * 997
-                amount_out = with_fee * reserve_out // (reserve_in * 1000 + with_fee)
-                if amount_in == 0 or amount_out == 0:
-                    continue
-                outs = (0, amount_out) if zero_for_one else (amount_out, 0)
-                mint = MINT + abi_encode(["address", "uint256"], [pool.address, amount_in])
-                swap = V2_SWAP + abi_encode(
-                    ["uint256", "uint256", "address", "bytes"], [*outs, self.maker, b""]
-                )
-                calls += [(token_in, mint, MINT_GAS), (pool.address, swap, V2_SWAP_GAS)]
-            else:
-                sqrt_price = states[pool.address][0]
-                if sqrt_price == 0:
-                    continue
-                zero_for_one = self._zero_for_one((sqrt_price / Q96) ** 2, pool.reference_price)
-                if zero_for_one:
-                    virtual = pool.liquidity * Q96 // sqrt_price
-                else:
-                    virtual = pool.liquidity * sqrt_price // Q96
-                amount_in = int(virtual * self.random.uniform(0.002, 0.01))
-                if amount_in == 0:
-                    continue
-                data = V3_SWAP + abi_encode(
-                    ["address", "bool", "uint256", "uint160", "address"],
-                    [pool.address, zero_for_one, amount_in, 0, self.maker],
-                )
-                calls.append((self.market.v3_helper, data, V3_SWAP_GAS))
-        return calls
-
-    def send(self, calls: Sequence[tuple[str, bytes, int]]) -> tuple[set[int], int]:
-        """Send ``calls`` in one JSON-RPC batch and wait until they are mined.
-
-        Returns the blocks they landed in and how many reverted. One HTTP
-        request for the whole block keeps the maker ahead of the chain even
-        while the engine, in the same process, keeps the interpreter busy
-        (``Devnet.send_batch`` makes one request per transaction).
-        """
-        provider = self.devnet.w3.provider
-        nonce = self.devnet.w3.eth.get_transaction_count(self.maker, "pending")
-        answers = provider.make_batch_request(
-            [
-                (
-                    "eth_sendTransaction",
-                    [
-                        {
-                            "from": self.maker,
-                            "to": to,
-                            "data": "0x" + data.hex(),
-                            "gas": hex(gas),
-                            "nonce": hex(nonce + offset),
-                        }
-                    ],
-                )
-                for offset, (to, data, gas) in enumerate(calls)
-            ]
-        )
-        refused = [a["error"] for a in answers if "error" in a]
-        if refused:
-            raise DevnetError(f"{len(refused)} transaction(s) refused, first: {refused[0]}")
-        hashes = [a["result"] for a in answers]
-        deadline = time.monotonic() + 60
-        # The sender's last transaction mined means all of them are.
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            if provider.make_request("eth_getTransactionReceipt", [hashes[-1]]).get("result"):
-                break
-            self._stop.wait(0.05)
-        receipts = provider.make_batch_request([("eth_getTransactionReceipt", [h]) for h in hashes])
-        blocks, reverted = set(), 0
-        for answer in receipts:
-            receipt = answer.get("result")
-            if receipt is None:
-                continue
-            blocks.add(int(receipt["blockNumber"], 16))
-            reverted += int(receipt["status"], 16) != 1
-        return blocks, reverted
-
-    def step(self, block: int) -> None:
-        """Send one block's swaps and wait until they are mined."""
-        chosen = self.random.sample(
-            self.market.pools, k=min(self.per_block, len(self.market.pools))
-        )
-        started = time.perf_counter()
-        try:
-            calls = self.calls_for(chosen)
-            if not calls:
-                return
-            blocks, reverted = self.send(calls)
-        except DevnetError as exc:
-            self.failures += 1
-            logger.debug("market maker batch at block %s: %s", block, exc)
-        else:
-            self.swaps += sum(1 for _, _, gas in calls if gas != MINT_GAS)
-            self.reverted += reverted
-            self.batches += 1
-            self.blocks_with_swaps.update(blocks)
-        finally:
-            self.busy_seconds += time.perf_counter() - started
-
-    def _run(self) -> None:
-        last_block = -1
-        while not self._stop.is_set():
-            try:
-                block = self.devnet.w3.eth.block_number
-                if block != last_block:
-                    last_block = block
-                    self.step(block)
-                    continue
-            except Exception as exc:  # the node may be going away; keep trying until stopped
-                logger.debug("market maker paused: %s", exc)
-            self._stop.wait(0.02)
-
-    def start(self) -> None:
-        """Start the maker thread."""
-        self._thread = threading.Thread(target=self._run, name="market-maker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the maker thread (it finishes the batch in flight)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
 
 
 class HeadClock:
@@ -787,7 +441,7 @@ def _load() -> str:
 def print_report(
     samples: list[Sample],
     outcome: RunOutcome,
-    maker: BatchMarketMaker,
+    maker: MarketMaker,
     *,
     cpu: float,
     chain_blocks: int,
@@ -906,7 +560,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"load average at start: {_load()}")
     rng = random.Random(args.seed)
-    maker: BatchMarketMaker | None = None
+    maker: MarketMaker | None = None
     clock: HeadClock | None = None
     interrupted = False
     node = AnvilNode(chain_id=CHAIN_ID, accounts=4, gas_limit=BLOCK_GAS_LIMIT)
@@ -916,12 +570,12 @@ def main(argv: list[str] | None = None) -> None:
             node.start()
             devnet = Devnet(connect(node.rpc_url, timeout=120), node.accounts[0])
             started = time.perf_counter()
-            market = deploy_market(devnet, args.pools, rng)
+            market = build_market(devnet, *plan_market(args.pools, rng))
             fund_maker(devnet, market, node.accounts[1])
             n_v2 = sum(1 for p in market.pools if p.kind == "uniswap_v2")
             print(
                 f"deployed {len(market.pools)} pools ({n_v2} Uniswap V2 on 2 factories, "
-                f"{len(market.pools) - n_v2} Uniswap V3) over {len(market.all_coins)} tokens "
+                f"{len(market.pools) - n_v2} Uniswap V3) over {len(market.tokens)} tokens "
                 f"in {time.perf_counter() - started:.1f} s"
             )
             summary = register(market, node, block_time=args.block_time, watch=args.watch)
@@ -931,8 +585,12 @@ def main(argv: list[str] | None = None) -> None:
             )
             node.rpc("evm_setAutomine", [False])
             node.rpc("evm_setIntervalMining", [args.block_time])
-            maker = BatchMarketMaker(
-                market, node.rpc_url, node.accounts[1], touch=args.touch, seed=args.seed
+            maker = MarketMaker(
+                market,
+                node.rpc_url,
+                node.accounts[1],
+                swaps_per_block=round(args.touch * len(market.pools)),
+                seed=args.seed,
             )
             maker.start()
             print(

@@ -37,9 +37,9 @@ from trading.amm import (
 from trading.amm import v3_math as m
 from trading.amm.uniswap_v3 import V3SwapResult, quote_exact_input
 from trading.chain import readers
-from trading.chain.anvil import AnvilNode
 from trading.chain.artifacts import project_artifact
-from trading.chain.devnet import (
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     SolidlyDeployment,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.rpc_proxy import RpcProxy, unused_port
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import (
     ChainClient,
     ChainMismatchError,
@@ -15,6 +14,7 @@ from trading.chain.client import (
     redact_url,
     resolve_rpc_urls,
 )
+from trading.devchain.anvil import AnvilNode
 
 pytestmark = pytest.mark.chain
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from trading.chain import readers
-from trading.chain.devnet import Devnet, Market
+from trading.devchain.devnet import Devnet
+from trading.devchain.market import Market
 
 pytestmark = pytest.mark.chain
 

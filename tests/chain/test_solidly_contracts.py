@@ -10,7 +10,8 @@ from web3.exceptions import ContractLogicError
 
 from trading.amm import AmmError, InsufficientLiquidity
 from trading.amm.solidly import SolidlyPoolState
-from trading.chain.devnet import Devnet, Market, SolidlyPool
+from trading.devchain.devnet import Devnet, SolidlyPool
+from trading.devchain.market import Market
 
 pytestmark = pytest.mark.chain
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trading.chain.anvil import AnvilNode
+from trading.devchain.anvil import AnvilNode
 from trading.models import Network
 from trading.services.networks import network_add
 

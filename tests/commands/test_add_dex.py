@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
-from trading.chain.devnet import Devnet, Market
+from trading.devchain.devnet import Devnet
+from trading.devchain.market import Market
 from trading.models import Dex, Network
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]

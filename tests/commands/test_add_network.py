@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Market
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.market import Market
 from trading.models import Network
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from fractions import Fraction
 from io import StringIO
 
 import pytest
@@ -12,9 +13,10 @@ from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
 from tests.trading import factories as f
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet, TokenInfo, V2Pair
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, TokenInfo, V2Pair
+from trading.devchain.market import DexPlan, PoolPlan, TokenPlan, build_market
 from trading.gas.oracle import GasOracle
 from trading.models import Network, Opportunity, OpportunityStatus, Token
 
@@ -35,14 +37,22 @@ class TwoDexMarket:
 
 def two_dex_market(devnet: Devnet, usdc_a: int, usdc_b: int) -> TwoDexMarket:
     """Two real UniswapV2Factory deployments, each with a 100 WETH pool against USDC."""
-    weth = devnet.deploy_token("WETH", 18, "Wrapped Ether")
-    usdc = devnet.deploy_token("USDC", 6, "USD Coin")
-    factories, pairs = [], []
-    for usdc_amount in (usdc_a, usdc_b):
-        v2 = devnet.deploy_uniswap_v2()
-        factories.append(v2.factory)
-        pairs.append(devnet.create_v2_pair(v2, weth.address, usdc.address, 100 * E18, usdc_amount))
-    return TwoDexMarket(weth, usdc, (factories[0], factories[1]), (pairs[0], pairs[1]))
+    market = build_market(
+        devnet,
+        (TokenPlan("WETH", 18, 3_000, "Wrapped Ether"), TokenPlan("USDC", 6, 1, "USD Coin")),
+        (DexPlan("Uni A", "uniswap_v2", 30), DexPlan("Uni B", "uniswap_v2", 30)),
+        [
+            PoolPlan(dex, "WETH", "USDC", 300_000, gap=Fraction(usdc, 300_000 * E6))
+            for dex, usdc in (("Uni A", usdc_a), ("Uni B", usdc_b))
+        ],
+    )
+    pairs = market.v2_pairs
+    return TwoDexMarket(
+        market.tokens["WETH"],
+        market.tokens["USDC"],
+        (market.dexes["Uni A"].factory, market.dexes["Uni B"].factory),
+        (pairs[0], pairs[1]),
+    )
 
 
 def register(anvil: AnvilNode, market: TwoDexMarket, base_tokens: list[str]) -> None:

@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Devnet, Market
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
+from trading.devchain.market import Market
 from trading.models import Dex, Network, Pool, Token
 from trading.services.dexes import dex_add
 from trading.services.pools import pool_specs_for_network, solidly_factories_for_network

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.dex.conftest import deploy_fresh_market
+from tests.support.markets import dex_infos
 from tests.support.rpc_proxy import RpcProxy
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
 from trading.dex.base import DexInfo, DiscoveryPage
 from trading.dex.registry import family_class
 from trading.dex.solidly import SolidlyFamily
@@ -33,7 +34,7 @@ async def _discover_all(family, cursor: int = 0) -> tuple[list, int, list[Discov
 async def test_v2_discovery_finds_every_pair_then_nothing(anvil: AnvilNode, devnet: Devnet) -> None:
     market = deploy_fresh_market(devnet, n_tokens=5)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
-        family = UniswapV2Family(client, market.dex_infos()["uniswap_v2"])
+        family = UniswapV2Family(client, dex_infos(market)["uniswap_v2"])
         family.page_size = 4  # several pages
         found, cursor, pages = await _discover_all(family)
         assert [(p.address, p.token0, p.token1) for p in found] == [
@@ -46,16 +47,20 @@ async def test_v2_discovery_finds_every_pair_then_nothing(anvil: AnvilNode, devn
         assert (again.pools, again.done, again.next_cursor) == ((), True, cursor)
         # A pair created later is found from the saved cursor.
         extra = devnet.deploy_tokens(["LATE"])[0]
-        devnet.create_v2_pair(market.v2, extra.address, market.tokens[0].address, 10**20, 10**20)
+        devnet.create_v2_pair(
+            market.v2, extra.address, market.all_tokens()[0].address, 10**20, 10**20
+        )
         later, _, _ = await _discover_all(family, cursor)
-        assert [p.token0 in (extra.address, market.tokens[0].address) for p in later] == [True]
+        assert [p.token0 in (extra.address, market.all_tokens()[0].address) for p in later] == [
+            True
+        ]
 
 
 async def test_solidly_discovery_reads_curve_and_fee(anvil: AnvilNode, devnet: Devnet) -> None:
     market = deploy_fresh_market(devnet)
     devnet.set_solidly_custom_fee(market.solidly, market.solidly_pools[0].address, 17)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
-        family = SolidlyFamily(client, market.dex_infos()["solidly"])
+        family = SolidlyFamily(client, dex_infos(market)["solidly"])
         found, cursor, _ = await _discover_all(family)
     assert [(p.address, p.stable, p.fee) for p in found] == [
         (market.solidly_pools[0].address, False, 1700),
@@ -89,7 +94,7 @@ async def test_unreadable_pools_are_skipped_with_a_reason(anvil: AnvilNode, devn
     market = deploy_fresh_market(devnet, n_tokens=3)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
         family = family_class("uniswap_v2")(
-            client, DexInfo("Not a factory", "uniswap_v2", market.tokens[0].address)
+            client, DexInfo("Not a factory", "uniswap_v2", market.all_tokens()[0].address)
         )
         page = await family.discover(0)
     assert page.pools == () and page.done and page.total == 0

@@ -7,12 +7,14 @@ import random
 
 import pytest
 
-from tests.dex.conftest import FreshMarket, deploy_fresh_market
+from tests.dex.conftest import deploy_fresh_market
+from tests.support.markets import pool_specs
 from tests.support.rpc_proxy import RpcProxy
 from trading.amm import PoolState
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
+from trading.devchain.market import Market
 from trading.dex.manager import DexManager
 
 pytestmark = pytest.mark.chain
@@ -23,7 +25,7 @@ def _comparable(states: dict[str, PoolState]) -> dict[str, PoolState]:
     return {a: dataclasses.replace(s, block_number=0) for a, s in states.items()}
 
 
-def _random_action(devnet: Devnet, market: FreshMarket, rng: random.Random) -> str:
+def _random_action(devnet: Devnet, market: Market, rng: random.Random) -> str:
     kind = rng.choice(["v2", "v2", "v3", "v3", "solidly", "v3_liquidity", "solidly_fee", "v2_sync"])
     if kind == "v2":
         pair = rng.choice(market.v2_pairs)
@@ -67,7 +69,7 @@ async def test_block_by_block_updates_match_a_full_read(
     rng = random.Random(seed)
     market = deploy_fresh_market(devnet, n_tokens=4)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
-        manager = DexManager(client, market.specs(), solidly_factories=[market.solidly.factory])
+        manager = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
         await manager.initialize()
         last = manager.last_block
         assert last is not None
@@ -78,10 +80,10 @@ async def test_block_by_block_updates_match_a_full_read(
             for block in range(last + 1, head + 1):
                 await manager.update(block)
             last = head
-        fresh = DexManager(client, market.specs(), solidly_factories=[market.solidly.factory])
+        fresh = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
         await fresh.refresh_all(last)
         assert manager.last_block == fresh.last_block == last
-        assert len(manager.states) == len(market.specs())
+        assert len(manager.states) == len(pool_specs(market))
         assert _comparable(dict(manager.states)) == _comparable(dict(fresh.states))
         # Only touched pools were read at the head of their own block.
         assert touched
@@ -91,7 +93,7 @@ async def test_a_range_of_blocks_in_one_update(anvil: AnvilNode, devnet: Devnet)
     rng = random.Random(7)
     market = deploy_fresh_market(devnet, n_tokens=4)
     async with RpcProxy(anvil.rpc_url) as proxy, ChainClient([proxy.url], chain_id=31337) as client:
-        manager = DexManager(client, market.specs(), solidly_factories=[market.solidly.factory])
+        manager = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
         await manager.initialize()
         start = (manager.last_block or 0) + 1
         touched = {_random_action(devnet, market, rng) for _ in range(10)}
@@ -101,7 +103,7 @@ async def test_a_range_of_blocks_in_one_update(anvil: AnvilNode, devnet: Devnet)
         assert changed == touched
         # One getLogs and one batched read.
         assert proxy.methods == {"eth_getLogs": 1, "eth_call": 1}
-        fresh = DexManager(client, market.specs(), solidly_factories=[market.solidly.factory])
+        fresh = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
         await fresh.refresh_all(head)
         assert _comparable(dict(manager.states)) == _comparable(dict(fresh.states))
 
@@ -109,7 +111,7 @@ async def test_a_range_of_blocks_in_one_update(anvil: AnvilNode, devnet: Devnet)
 async def test_a_quiet_block_reads_nothing(anvil: AnvilNode, devnet: Devnet) -> None:
     market = deploy_fresh_market(devnet, n_tokens=3)
     async with RpcProxy(anvil.rpc_url) as proxy, ChainClient([proxy.url], chain_id=31337) as client:
-        manager = DexManager(client, market.specs())
+        manager = DexManager(client, pool_specs(market))
         await manager.initialize()
         devnet.w3.provider.make_request("evm_mine", [])
         proxy.reset()
@@ -119,7 +121,7 @@ async def test_a_quiet_block_reads_nothing(anvil: AnvilNode, devnet: Devnet) -> 
 
 async def test_new_and_removed_pools(anvil: AnvilNode, devnet: Devnet) -> None:
     market = deploy_fresh_market(devnet, n_tokens=3)
-    specs = market.specs()
+    specs = pool_specs(market)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
         manager = DexManager(client, specs[:2])
         await manager.initialize()

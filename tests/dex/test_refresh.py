@@ -9,9 +9,9 @@ import pytest
 from tests.support.chain_fixtures import reverted_after
 from tests.support.rpc_proxy import RpcProxy
 from trading.amm import V2PoolState
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import Devnet, V2Pair
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, V2Pair
 from trading.dex.base import PoolSpec
 from trading.dex.manager import DexManager
 from trading.dex.reading import plan_chunks, read_states

@@ -13,20 +13,13 @@ from fractions import Fraction
 import pytest
 
 from tests.support.chain_fixtures import reverted_after
+from tests.support.markets import pool_specs
 from tests.support.rpc_proxy import RpcProxy
 from trading.analysis import Finding
-from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
-from trading.chain.devnet import (
-    V3_TICK_SPACING,
-    Devnet,
-    TokenInfo,
-    V3Deployment,
-    nearest_usable_tick,
-    sort_tokens,
-    sqrt_price_x96_for,
-    tick_at_price,
-)
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, TokenInfo, V3Deployment
+from trading.devchain.market import DexPlan, PoolPlan, Position, TokenPlan, build_market
 from trading.dex.base import PoolSpec
 from trading.engine.scan import MarketScanner
 from trading.execution.calldata import representative_transaction
@@ -71,73 +64,34 @@ class MixedMarket:
         return next(spec.kind for spec in self.specs if spec.address == pool)
 
 
+MIXED_TOKENS = (TokenPlan("WETH", 18, 3_000), TokenPlan("USDC", 6, 1), TokenPlan("DAI", 18, 1))
+MIXED_DEXES = (
+    DexPlan("V2", "uniswap_v2", 30),
+    DexPlan("V3", "uniswap_v3"),
+    DexPlan("Solidly", "solidly"),
+)
+MIXED_POOLS = (
+    PoolPlan("V2", "WETH", "USDC", 300_000),
+    PoolPlan("V2", "USDC", "DAI", 1_000_000),
+    # WETH 2% dearer on V3 and 3% dearer on Solidly.
+    PoolPlan(
+        "V3",
+        "WETH",
+        "USDC",
+        0,
+        gap=Fraction(102, 100),
+        positions=(Position(10, 10, 5 * 10**15), Position(60, 40, 10**15)),
+    ),
+    PoolPlan("Solidly", "WETH", "DAI", 300_000, gap=Fraction(103, 100)),
+    PoolPlan("Solidly", "USDC", "DAI", 500_000, stable=True),
+)
+
+
 @pytest.fixture(scope="module")
 def mixed(anvil: AnvilNode, devnet_session: Devnet) -> Iterator[MixedMarket]:
-    devnet = devnet_session
     with reverted_after(anvil):
-        weth = devnet.deploy_token("WETH", 18)
-        usdc = devnet.deploy_token("USDC", 6)
-        dai = devnet.deploy_token("DAI", 18)
-        decimals = {t.address: t.decimals or 18 for t in (weth, usdc, dai)}
-        v2 = devnet.deploy_uniswap_v2()
-        v2_pairs = devnet.create_v2_pairs(
-            v2,
-            [
-                (weth.address, usdc.address, 100 * E18, 300_000 * E6),
-                (usdc.address, dai.address, 1_000_000 * E6, 1_000_000 * E18),
-            ],
-        )
-        v3 = devnet.deploy_uniswap_v3()
-        token0, _ = sort_tokens(weth.address, usdc.address)
-        price = Fraction(3_060 * E6, E18)
-        raw = price if token0 == weth.address else 1 / price
-        spacing = V3_TICK_SPACING[3000]
-        centre = nearest_usable_tick(tick_at_price(raw), spacing)
-        positions = [
-            (centre - 10 * spacing, centre + 10 * spacing, 5 * 10**15),
-            (centre - 60 * spacing, centre + 40 * spacing, 10**15),
-        ]
-        (v3_pool,) = devnet.create_v3_pools(
-            v3, [(weth.address, usdc.address, 3000, sqrt_price_x96_for(raw), positions)]
-        )
-        solidly = devnet.deploy_solidly()
-        solidly_pools = devnet.create_solidly_pools(
-            solidly,
-            [
-                (weth.address, dai.address, False, 100 * E18, 309_000 * E18),
-                (usdc.address, dai.address, True, 500_000 * E6, 500_000 * E18),
-            ],
-        )
-        specs = [
-            PoolSpec(p.address, "uniswap_v2", p.token0, p.token1, 3000, dex="V2") for p in v2_pairs
-        ]
-        specs.append(
-            PoolSpec(
-                v3_pool.address,
-                "uniswap_v3",
-                v3_pool.token0,
-                v3_pool.token1,
-                3000,
-                tick_spacing=spacing,
-                dex="V3",
-            )
-        )
-        specs += [
-            PoolSpec(
-                p.address,
-                "solidly",
-                p.token0,
-                p.token1,
-                500 if p.stable else 3000,
-                stable=p.stable,
-                dex="Solidly",
-            )
-            for p in solidly_pools
-        ]
-        specs = [
-            replace(s, decimals0=decimals[s.token0], decimals1=decimals[s.token1]) for s in specs
-        ]
-        yield MixedMarket({"WETH": weth, "USDC": usdc, "DAI": dai}, tuple(specs), v3)
+        market = build_market(devnet_session, MIXED_TOKENS, MIXED_DEXES, MIXED_POOLS)
+        yield MixedMarket(dict(market.tokens), tuple(pool_specs(market)), market.v3)
 
 
 @pytest.fixture

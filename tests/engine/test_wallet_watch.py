@@ -13,7 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.execution.conftest import E18
-from trading.chain.devnet import Devnet
+from trading.devchain.devnet import Devnet
 from trading.engine.engine import Engine
 from trading.models import AlertDelivery, BotConfig, Trade, WebhookEndpoint
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Market
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.market import Market
 from trading.dex.reading import read_states
 from trading.models import Network, Pool
 from trading.services.chain_access import ChainSession

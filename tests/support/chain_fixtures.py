@@ -13,12 +13,60 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 
 import pytest
 from web3 import Web3
 
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Devnet, Market, connect
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, connect
+from trading.devchain.market import (
+    DexPlan,
+    Market,
+    PoolPlan,
+    Position,
+    TokenPlan,
+    build_market,
+)
+
+# The session's market: four tokens, two odd ones, pools of every family with
+# small gaps between venues (WETH ~ 3,000 USD) so that cycles exist.
+SESSION_TOKENS = (
+    TokenPlan("WETH", 18, 3_000, "Wrapped Ether"),
+    TokenPlan("USDC", 6, 1, "USD Coin"),
+    TokenPlan("DAI", 18, 1, "Dai Stablecoin"),
+    TokenPlan("WBTC", 8, 60_000, "Wrapped BTC"),
+    TokenPlan("MKR", 18, 1_500, "Maker", kind="bytes32"),
+    TokenPlan("NODEC", 18, Fraction(3, 10), "No Decimals", kind="no_decimals"),
+)
+SESSION_DEXES = (
+    DexPlan("Uniswap V2", "uniswap_v2", 30),
+    DexPlan("Uniswap V3", "uniswap_v3"),
+    DexPlan("Solidly", "solidly"),
+)
+_V3_POSITIONS = (Position(10, 10, 10**16), Position(50, 50, 10**16), Position(None, None, 10**15))
+SESSION_POOLS = (
+    PoolPlan("Uniswap V2", "WETH", "USDC", 3_000_000),
+    PoolPlan("Uniswap V2", "WETH", "DAI", 2_400_000, gap=Fraction(2_430, 2_400)),
+    PoolPlan("Uniswap V2", "USDC", "DAI", 2_000_000),
+    PoolPlan("Uniswap V2", "WBTC", "WETH", 3_000_000),
+    PoolPlan("Uniswap V2", "MKR", "WETH", 1_500_000),
+    PoolPlan("Uniswap V2", "NODEC", "WETH", 300_000),
+    PoolPlan("Uniswap V3", "WETH", "USDC", 0, Fraction(3_010, 3_000), 500, positions=_V3_POSITIONS),
+    PoolPlan(
+        "Uniswap V3",
+        "WETH",
+        "USDC",
+        0,
+        Fraction(3_010 * 1_003, 3_000_000),
+        3000,
+        positions=_V3_POSITIONS,
+    ),
+    PoolPlan("Uniswap V3", "WBTC", "WETH", 0, Fraction(19, 20), 3000, positions=_V3_POSITIONS),
+    PoolPlan("Solidly", "WETH", "USDC", 1_500_000, gap=Fraction(1_495, 1_500)),
+    PoolPlan("Solidly", "USDC", "DAI", 1_000_000, stable=True),
+    PoolPlan("Solidly", "WETH", "DAI", 900_000, gap=Fraction(905, 900)),
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,7 +101,7 @@ def devnet_session(anvil: AnvilNode, _session_w3: Web3) -> Devnet:
     """
     # Deployed once per session, before any snapshot that depends on it.
     devnet = Devnet(_session_w3, anvil.accounts[0])
-    devnet.market = devnet.deploy_market()
+    devnet.market = build_market(devnet, SESSION_TOKENS, SESSION_DEXES, SESSION_POOLS)
     return devnet
 
 

@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 demo.node.stop()
 
     def _wants_demo(self, asked: bool) -> bool:
-        from trading.demo import DEMO_NETWORK
+        from trading.devchain.demo import DEMO_NETWORK
         from trading.models import Network
 
         if asked:
@@ -97,25 +97,25 @@ class Command(BaseCommand):
         return active is None or active.name == DEMO_NETWORK
 
     def _start_demo(self) -> tuple[Any, Any]:
-        from trading.demo import MarketMaker, register_demo, start_demo_chain
+        from trading.devchain.demo import demo_market_maker, register_demo, start_demo_chain
 
         self.stdout.write("No network configured: starting a local demo chain (anvil) …")
-        market = start_demo_chain(block_time=1.0)
+        demo = start_demo_chain(block_time=1.0)
         try:
-            network = register_demo(market)
-            maker = MarketMaker(market)
+            network = register_demo(demo)
+            maker = demo_market_maker(demo)
             maker.start()
         except BaseException:
-            market.node.stop()
+            demo.node.stop()
             raise
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo market ready on {market.node.rpc_url}: {len(market.pools)} pools on "
-                f"{len(market.dexes)} DEXs, executor {network.executor_address}, trading live "
+                f"Demo market ready on {demo.node.rpc_url}: {len(demo.market.pools)} pools on "
+                f"{len(demo.market.dexes)} DEXs, executor {network.executor_address}, trading live "
                 "on the local chain."
             )
         )
-        return market, maker
+        return demo, maker
 
     def _serve(self, host: str, port: int, *, engine: bool) -> None:
         from daphne.endpoints import build_endpoint_description_strings

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from trading.chain.anvil import AnvilError, AnvilNode
+from trading.devchain.anvil import AnvilError, AnvilNode
 
 pytestmark = pytest.mark.chain
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from trading.chain.artifacts import uniswap_v2_artifact
-from trading.chain.devnet import (
+from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     DevnetError,
-    Market,
     create_address,
     encode_sqrt_price_x96,
     sort_tokens,
 )
+from trading.devchain.market import Market
 
 pytestmark = pytest.mark.chain
 

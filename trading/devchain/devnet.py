@@ -1,8 +1,9 @@
 """Deployment helpers for local chains: tokens, real Uniswap V2/V3 and Solidly pools.
 
-Used by the tests and the demo market. Everything goes through a synchronous
-``Web3`` connected to an anvil node whose dev accounts are unlocked, so
-transactions are sent with ``eth_sendTransaction`` and no key handling.
+Used by the market builder (:mod:`trading.devchain.market`), the tests and
+the benchmarks. Everything goes through a synchronous ``Web3`` connected to an
+anvil node whose dev accounts are unlocked, so transactions are sent with
+``eth_sendTransaction`` and no key handling.
 Bulk set-ups (thousands of pools for benchmarks) send their transactions in
 JSON-RPC batches with locally counted nonces and precomputed contract
 addresses, which keeps them within seconds.
@@ -15,9 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rlp
 from eth_utils import keccak, to_bytes, to_checksum_address
@@ -30,6 +31,9 @@ from trading.chain.artifacts import (
     uniswap_v2_artifact,
     uniswap_v3_artifact,
 )
+
+if TYPE_CHECKING:
+    from trading.devchain.market import Market
 
 MAX_UINT256 = 2**256 - 1
 MIN_TICK = -887272
@@ -109,24 +113,6 @@ class SolidlyPool:
     token0: str
     token1: str
     stable: bool
-
-
-@dataclass(frozen=True)
-class Market:
-    """A small market with every pool family and a couple of odd tokens."""
-
-    tokens: dict[str, TokenInfo]
-    v2: V2Deployment
-    v2_pairs: tuple[V2Pair, ...]
-    v3: V3Deployment
-    v3_pools: tuple[V3Pool, ...]
-    solidly: SolidlyDeployment
-    solidly_pools: tuple[SolidlyPool, ...]
-    odd_tokens: dict[str, TokenInfo] = field(default_factory=dict)
-
-    def token(self, symbol: str) -> TokenInfo:
-        """Return a token of the market by symbol (standard or odd)."""
-        return self.tokens.get(symbol) or self.odd_tokens[symbol]
 
 
 # ---- pure helpers ---------------------------------------------------------
@@ -301,15 +287,27 @@ class Devnet:
         address = self.deploy(project_artifact("TestToken"), name, symbol, decimals)
         return TokenInfo(address, symbol, name, decimals)
 
-    def deploy_tokens(self, symbols: Sequence[str], decimals: int = 18) -> list[TokenInfo]:
-        """Deploy many standard tokens (addresses precomputed from the deployer's nonce)."""
+    def deploy_tokens(
+        self,
+        symbols: Sequence[str],
+        decimals: int | Sequence[int] = 18,
+        names: Sequence[str | None] | None = None,
+    ) -> list[TokenInfo]:
+        """Deploy many standard tokens (addresses precomputed from the deployer's nonce).
+
+        ``decimals`` is one value for all or one per symbol; ``names`` likewise.
+        """
         artifact = project_artifact("TestToken")
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         nonce = self.w3.eth.get_transaction_count(self.deployer, "pending")
         calls: list[tuple[str | None, bytes | str, int]] = []
         tokens = []
-        for offset, symbol in enumerate(symbols):
-            name = f"{symbol} Test Token"
+        all_decimals = [decimals] * len(symbols) if isinstance(decimals, int) else list(decimals)
+        all_names = list(names) if names is not None else [None] * len(symbols)
+        for offset, (symbol, decimals, name) in enumerate(
+            zip(symbols, all_decimals, all_names, strict=True)
+        ):
+            name = name or f"{symbol} Test Token"
             calls.append(
                 (None, factory.constructor(name, symbol, decimals).data_in_transaction, 2_000_000)
             )
@@ -668,82 +666,6 @@ class Devnet:
             gas=_CALL_GAS,
         )
         return amount_out
-
-    # ---- a ready-made market ----
-
-    def deploy_market(self) -> Market:
-        """Deploy a small market: four tokens, two odd tokens, and pools of every family.
-
-        Prices are consistent-ish (WETH ~ 3,000 USDC) with small gaps between
-        venues so that cycles exist; amounts are raw integer units.
-        """
-        weth = self.deploy_token("WETH", 18, "Wrapped Ether")
-        usdc = self.deploy_token("USDC", 6, "USD Coin")
-        dai = self.deploy_token("DAI", 18, "Dai Stablecoin")
-        wbtc = self.deploy_token("WBTC", 8, "Wrapped BTC")
-        mkr = self.deploy_bytes32_token("MKR", 18, "Maker")
-        nodec = self.deploy_no_decimals_token("NODEC", "No Decimals")
-        e18, e6, e8 = 10**18, 10**6, 10**8
-
-        v2 = self.deploy_uniswap_v2()
-        v2_pairs = self.create_v2_pairs(
-            v2,
-            [
-                (weth.address, usdc.address, 1_000 * e18, 3_000_000 * e6),
-                (weth.address, dai.address, 800 * e18, 2_430_000 * e18),
-                (usdc.address, dai.address, 2_000_000 * e6, 2_000_000 * e18),
-                (wbtc.address, weth.address, 50 * e8, 1_000 * e18),
-                (mkr.address, weth.address, 1_000 * e18, 500 * e18),
-                (nodec.address, weth.address, 1_000_000 * e18, 100 * e18),
-            ],
-        )
-
-        v3 = self.deploy_uniswap_v3()
-        weth_usdc_price = Fraction(3_010 * e6, e18)
-        wbtc_weth_price = Fraction(19 * e18, e8)
-        v3_specs = []
-        for token_a, token_b, fee, price in (
-            (weth, usdc, 500, weth_usdc_price),
-            (weth, usdc, 3000, weth_usdc_price * Fraction(1003, 1000)),
-            (wbtc, weth, 3000, wbtc_weth_price),
-        ):
-            token0, _ = sort_tokens(token_a.address, token_b.address)
-            raw_price = price if token0 == token_a.address else 1 / price
-            spacing = V3_TICK_SPACING[fee]
-            centre = nearest_usable_tick(tick_at_price(raw_price), spacing)
-            positions = [
-                (centre - 10 * spacing, centre + 10 * spacing, 10**16),
-                (centre - 50 * spacing, centre + 50 * spacing, 10**16),
-                (
-                    nearest_usable_tick(MIN_TICK, spacing),
-                    nearest_usable_tick(MAX_TICK, spacing),
-                    10**15,
-                ),
-            ]
-            v3_specs.append(
-                (token_a.address, token_b.address, fee, sqrt_price_x96_for(raw_price), positions)
-            )
-        v3_pools = self.create_v3_pools(v3, v3_specs)
-
-        solidly = self.deploy_solidly()
-        solidly_pools = self.create_solidly_pools(
-            solidly,
-            [
-                (weth.address, usdc.address, False, 500 * e18, 1_495_000 * e6),
-                (usdc.address, dai.address, True, 1_000_000 * e6, 1_000_000 * e18),
-                (weth.address, dai.address, False, 300 * e18, 905_000 * e18),
-            ],
-        )
-        return Market(
-            tokens={t.symbol: t for t in (weth, usdc, dai, wbtc)},
-            v2=v2,
-            v2_pairs=tuple(v2_pairs),
-            v3=v3,
-            v3_pools=tuple(v3_pools),
-            solidly=solidly,
-            solidly_pools=tuple(solidly_pools),
-            odd_tokens={t.symbol: t for t in (mkr, nodec)},
-        )
 
 
 def connect(rpc_url: str, timeout: float = 60.0) -> Web3:
