@@ -54,8 +54,8 @@ from trading.analysis import (
 from trading.analysis.profit import convert_cost
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
-from trading.engine.component import Component
 from trading.gas.oracle import GasOracle
+from trading.lifecycle import Component
 from trading.models import Network
 from trading.services.chain_access import ChainSession
 from trading.services.networks import active_network_required

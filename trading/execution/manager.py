@@ -26,10 +26,10 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
-from trading.engine.component import Component
 from trading.execution.hops import PathError, encode_hops
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
+from trading.lifecycle import Component
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)

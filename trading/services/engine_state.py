@@ -32,6 +32,8 @@ def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> Non
     fields["heartbeat_at"] = timezone.now()
     with transaction.atomic():
         EngineState.objects.update_or_create(pk=1, defaults=fields)
+        if health:  # the full list: a renamed or removed component leaves no stale row
+            ComponentHealth.objects.exclude(name__in=[r.name for r in health]).delete()
         for report in health:
             ComponentHealth.objects.update_or_create(
                 name=report.name,

@@ -148,7 +148,7 @@ class _Background:
         self.engine: Any = None
 
     def start(self) -> None:
-        from trading.engine.scheduler import EmbeddedScheduler
+        from trading.jobs.scheduler import EmbeddedScheduler
 
         self.tasks.append(asyncio.ensure_future(EmbeddedScheduler().run(self.stop_event)))
         if self.engine_enabled:
