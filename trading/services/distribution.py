@@ -237,6 +237,8 @@ def profit_distribute(
     results: list[TokenSweep] = []
     with ChainSession.for_network(network) as session:
         for token in tokens:
+            threshold = token.distribution_threshold
+            assert threshold is not None  # filtered above
             balance = session.run(
                 balance_of(session.client, token.address, network.executor_address)
             )
@@ -245,12 +247,12 @@ def profit_distribute(
                 symbol=token.symbol,
                 decimals=token.decimals,
                 balance=balance,
-                threshold=token.distribution_threshold,
+                threshold=threshold,
                 action="below_threshold",
             )
             results.append(sweep)
             existing = _open_distribution(network, token)
-            if existing is None and balance < token.distribution_threshold:
+            if existing is None and balance < threshold:
                 continue
             if dry_run:
                 split = split_profit(balance, config.reinvest_bps, shares)

@@ -126,8 +126,11 @@ class Command(BaseCommand):
 
         background = _Background(engine=engine)
         reactor.callWhenRunning(background.start)
+        # The reactor is typed by its zope interface, whose methods declare no self.
         reactor.addSystemEventTrigger(
-            "before", "shutdown", lambda: defer.Deferred.fromFuture(background.stop())
+            "before",
+            "shutdown",  # type: ignore[arg-type]
+            lambda: defer.Deferred.fromFuture(background.stop()),
         )
         self.stdout.write(f"Listonian dashboard: http://{host}:{port}/  (Ctrl+C to stop)")
         self.stdout.flush()
