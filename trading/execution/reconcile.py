@@ -10,13 +10,14 @@ from __future__ import annotations
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.execution.manager import ExecutionManager
 from trading.gas.oracle import GasOracle
-from trading.models import Network, Trade
+from trading.models import Network
 from trading.services.chain_access import ChainSession
+from trading.services.execution import pending_live_trades
 
 
 def trades_reconcile(*, network: Network) -> list[tuple[int, str]]:
     """Settle the network's pending live trades; return ``(trade id, new status)`` pairs."""
-    if not network.executor_address or not Trade.objects.live().pending().exists():
+    if not network.executor_address or not pending_live_trades():
         return []
     try:
         signer: Signer | None = Signer.from_environment()
