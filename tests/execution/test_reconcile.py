@@ -17,7 +17,8 @@ def test_nothing_pending_reads_no_chain(arb):
     assert trades_reconcile(network=arb.network) == []
 
 
-def test_a_trade_that_never_reached_the_chain_is_dropped(arb, devnet):
+# The manager writes from its own thread: the rows must be committed for it to see them.
+def test_a_trade_that_never_reached_the_chain_is_dropped(transactional_db, arb, devnet):
     steps = path(arb.dear, arb.cheap, arb.weth)
     opportunity = make_opportunity(arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18))
     # Its nonce was taken by the executor's deployment: it can never be mined.
