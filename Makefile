@@ -9,13 +9,14 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve-all test lint setup browser python-deps node-deps contracts clean-stamps help
+.PHONY: run serve-all test lint typecheck setup browser python-deps node-deps contracts clean-stamps help
 
 help:
 	@echo "make run    - set up and serve the dashboard on http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make serve-all - web, engine, worker and beat as separate processes (needs DATABASE_URL, REDIS_URL)"
 	@echo "make lint   - ruff"
+	@echo "make typecheck - mypy with django-stubs"
 
 run: setup
 	$(PY) manage.py run --host $(HOST) --port $(PORT)
@@ -28,11 +29,15 @@ serve-all: setup
 	$(PY) manage.py migrate --noinput
 	$(VENV)/bin/honcho start
 
-test: setup browser lint
+test: setup browser lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: python-deps
 	$(VENV)/bin/ruff check .
+
+# mypy with django-stubs, configured in pyproject.toml ([tool.mypy]).
+typecheck: python-deps
+	$(VENV)/bin/mypy
 
 setup: python-deps node-deps contracts
 

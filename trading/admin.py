@@ -305,12 +305,15 @@ class GasSnapshotAdmin(ReadOnlyAdmin):
     list_filter = ["network"]
 
 
+_PAYOUT_FIELDS = ("recipient", "share_bps", "amount", "status", "tx_hash", "block_number", "error")
+
+
 class PayoutInline(admin.TabularInline):
     model = DistributionPayout
     extra = 0
     can_delete = False
-    fields = ["recipient", "share_bps", "amount", "status", "tx_hash", "block_number", "error"]
-    readonly_fields = fields
+    fields = _PAYOUT_FIELDS
+    readonly_fields = _PAYOUT_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

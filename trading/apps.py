@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _install_schedules(sender: Any, **kwargs: Any) -> None:
-    from trading.schedules import install_schedules
+    from trading.jobs.schedules import install_schedules
 
     install_schedules()
 

@@ -10,6 +10,7 @@ value is stored as fixed-width text that sorts like the number, and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -90,7 +91,7 @@ class TokenAmountField(models.Field):
         self.signed = signed
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if self.signed:
             kwargs["signed"] = True
@@ -152,7 +153,7 @@ class TokenAmountField(models.Field):
     def formfield(self, **kwargs: Any) -> Any:
         from trading.forms import TokenAmountFormField
 
-        defaults = {"form_class": TokenAmountFormField, "signed": self.signed}
+        defaults: dict[str, Any] = {"form_class": TokenAmountFormField, "signed": self.signed}
         defaults.update(kwargs)
         return super().formfield(**defaults)
 

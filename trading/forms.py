@@ -27,7 +27,7 @@ class TokenAmountFormField(forms.CharField):
             return str(value)
         return value
 
-    def to_python(self, value: Any) -> int | None:
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # digits in, an int out
         value = super().to_python(value)
         if value in self.empty_values:
             return None

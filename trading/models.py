@@ -64,7 +64,7 @@ def _split_list(text: str) -> list[str]:
 # --- Networks, tokens, DEXs, pools -------------------------------------------------------
 
 
-class NetworkQuerySet(models.QuerySet):
+class NetworkQuerySet(models.QuerySet["Network"]):
     def active(self) -> Network | None:
         """The one network the engine works on, or None when none is active."""
         return self.filter(active=True).first()
@@ -83,7 +83,7 @@ class Network(models.Model):
     )
     active = models.BooleanField(default=False)
     executor_address = AddressField(blank=True, help_text="Set by deploy_executor.")
-    base_tokens = models.ManyToManyField(
+    base_tokens: models.ManyToManyField[Token, Any] = models.ManyToManyField(
         "Token",
         blank=True,
         related_name="base_for_networks",

@@ -526,10 +526,10 @@ def performance(
         .values("bucket")
         .annotate(n=Count("id"))
     )
-    for row in opp_rows:
-        i = slot(row["bucket"])
+    for opp_row in opp_rows:
+        i = slot(opp_row["bucket"])
         if i is not None:
-            opportunities[i] += row["n"]
+            opportunities[i] += opp_row["n"]
 
     tokens = tuple(
         TokenSeries(

@@ -1,6 +1,6 @@
 """Celery tasks: thin interfaces that load what they need and call a service.
 
-Periodic ones are scheduled by django-celery-beat (see ``trading.schedules``);
+Periodic ones are scheduled by django-celery-beat (see ``trading.jobs.schedules``);
 each expires before its next run so a backlog is dropped, not run late.
 """
 
@@ -39,7 +39,7 @@ def sync_pools(dex_name: str | None = None) -> dict[str, Any]:
 
 @shared_task(name="trading.tasks.gas_snapshot", **_RETRY)
 def gas_snapshot() -> dict[str, Any]:
-    from trading.services.jobs import gas_snapshot_take
+    from trading.jobs.snapshots import gas_snapshot_take
 
     network = _network()
     if network is None:
@@ -50,7 +50,7 @@ def gas_snapshot() -> dict[str, Any]:
 
 @shared_task(name="trading.tasks.reconcile_trades", **_RETRY)
 def reconcile_trades() -> dict[str, Any]:
-    from trading.services.jobs import trades_reconcile
+    from trading.execution.reconcile import trades_reconcile
 
     network = _network()
     if network is None:
@@ -60,7 +60,7 @@ def reconcile_trades() -> dict[str, Any]:
 
 @shared_task(name="trading.tasks.apply_retention")
 def apply_retention() -> dict[str, Any]:
-    from trading.services.retention import history_apply_retention
+    from trading.jobs.retention import history_apply_retention
 
     result = history_apply_retention()
     return {"trades": result.trades_deleted, "opportunities": result.opportunities_deleted}
@@ -68,7 +68,7 @@ def apply_retention() -> dict[str, Any]:
 
 @shared_task(name="trading.tasks.rollup_performance")
 def rollup_performance() -> dict[str, Any]:
-    from trading.services.jobs import performance_rollup
+    from trading.jobs.snapshots import performance_rollup
 
     result = performance_rollup()
     return {"day": result.day.isoformat(), "rows": result.rows}

@@ -34,7 +34,7 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     assert trade.opportunity.status == "executed"
     # Every component reported, and all were cleaned up.
     names = {h.name async for h in ComponentHealth.objects.all()}
-    assert names >= {"chain", "storage", "dex", "gas", "analysis", "execution", "distribution"}
+    assert names >= {"chain", "storage", "dex", "gas", "analysis", "execution", "wallet"}
     assert not any(c.initialized for c in engine.lifecycle)
     state = await EngineState.objects.aget(pk=1)
     assert state.running is False

@@ -7,9 +7,9 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from trading.fields import AmountSum
+from trading.jobs.retention import history_apply_retention
 from trading.models import Opportunity, Trade
 from trading.selectors import memory_bank
-from trading.services.retention import history_apply_retention
 
 from . import factories as f
 

@@ -39,7 +39,7 @@ from web3 import AsyncWeb3
 from web3.providers.async_base import AsyncJSONBaseProvider
 
 from trading.chain.readers import reader_call, words_from_response
-from trading.engine.component import Component
+from trading.lifecycle import Component
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from trading.dex.base import PoolSpec
 from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
 from trading.dex.registry import FAMILIES
 from trading.dex.solidly import SET_CUSTOM_FEE
-from trading.engine.component import Component
+from trading.lifecycle import Component
 
 logger = logging.getLogger(__name__)
 

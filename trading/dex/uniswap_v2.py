@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from trading.amm import V2PoolState
+from trading.amm import PoolState, V2PoolState
 from trading.chain import readers
 from trading.dex.base import (
     DexFamily,
@@ -80,7 +80,8 @@ class UniswapV2Family(DexFamily):
         return pool.address
 
     @classmethod
-    def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> V2PoolState | None:
+    # PoolState, not V2PoolState: the Solidly family reuses this family's reads.
+    def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> PoolState | None:
         if not raw.ok:
             return None
         return V2PoolState(

@@ -1,6 +1,6 @@
 """The engine: components in dependency order and the per-block pipeline.
 
-chain → storage → dex → gas → analysis → execution → distribution (wallet
+chain → storage → dex → gas → analysis → execution → wallet (the wallet
 watch) are initialized in that order and cleaned up in reverse. For every new
 block: update the pools its logs touched → re-evaluate the cycles through them
 → record opportunities → execute the best ones within the operator's limits →
@@ -28,11 +28,11 @@ from trading.chain.client import ChainClient, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
-from trading.engine.component import Component, Lifecycle
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
 from trading.execution.manager import ExecutionManager, ExecutionResult, Limits
 from trading.gas.oracle import GasOracle
+from trading.lifecycle import Component, Lifecycle
 from trading.services import engine_state as state_services
 from trading.services.opportunities import AnalysisInputs, analysis_inputs
 
@@ -128,7 +128,7 @@ class WalletWatch(Component):
     account is funded.
     """
 
-    name = "distribution"
+    name = "wallet"
 
     def __init__(
         self,

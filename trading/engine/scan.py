@@ -42,9 +42,9 @@ from trading.analysis import (
 )
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
-from trading.engine.component import Component
 from trading.execution.calldata import representative_transaction
 from trading.gas.oracle import GasOracle
+from trading.lifecycle import Component
 from trading.models import Network
 from trading.services.chain_access import ChainSession
 from trading.services.networks import active_network_required

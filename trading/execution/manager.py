@@ -26,7 +26,6 @@ from eth_utils import to_checksum_address
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
-from trading.engine.component import Component
 from trading.execution.calldata import (
     EXECUTED_TOPIC,
     OWNER_SELECTOR,
@@ -38,6 +37,7 @@ from trading.execution.calldata import (
 from trading.execution.hops import PathError, encode_hops
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
+from trading.lifecycle import Component
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ from typing import Any, Protocol
 
 from eth_abi import decode, encode
 
-from trading.engine.component import Component
 from trading.gas.fees import (
     PERCENTILES,
     FeeHistory,
@@ -15,6 +14,7 @@ from trading.gas.fees import (
     gas_limit_with_margin,
     suggest_fees,
 )
+from trading.lifecycle import Component
 
 GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"
 # getL1Fee(bytes) selector.

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -44,7 +45,7 @@ def alert_raise(*, event: str, payload: dict[str, Any]) -> list[int]:
             continue
         delivery = AlertDelivery.objects.create(endpoint=endpoint, event=event, payload=body)
         ids.append(delivery.pk)
-        transaction.on_commit(lambda pk=delivery.pk: _schedule(pk))
+        transaction.on_commit(partial(_schedule, delivery.pk))
     return ids
 
 

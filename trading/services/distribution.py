@@ -11,23 +11,17 @@ the node is waited for; only one that never reached the chain is sent again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from eth_abi import encode
-from eth_utils import function_signature_to_4byte_selector
 
-from trading.chain.client import ChainClient
 from trading.chain.erc20 import balance_of
-from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.distribution.split import SplitError, split_profit
-from trading.gas.fees import Speed, gas_limit_with_margin
-from trading.gas.oracle import GasOracle
+from trading.distribution.sweeper import Sweeper
 from trading.models import (
     BotConfig,
     Distribution,
@@ -39,8 +33,6 @@ from trading.models import (
     Token,
 )
 from trading.services.chain_access import ChainSession
-
-_WITHDRAW = function_signature_to_4byte_selector("withdraw(address,address,uint256)")
 
 
 @dataclass(frozen=True)
@@ -117,86 +109,6 @@ def _plan(network: Network, token: Token, balance: int, config: BotConfig) -> Di
     return distribution
 
 
-class Sweeper:
-    """The chain side of a sweep: balances, signed payouts, receipts."""
-
-    def __init__(
-        self,
-        client: ChainClient,
-        *,
-        network: Network,
-        signer: Signer,
-        receipt_timeout: float = 60.0,
-        after_payment: Callable[[DistributionPayout], None] | None = None,
-    ) -> None:
-        self.client = client
-        self.network = network
-        self.signer = signer
-        self.executor = network.executor_address
-        self.nonces = NonceManager(client, signer.address)
-        self.gas = GasOracle(client, op_stack=network.is_op_stack)
-        self.receipt_timeout = receipt_timeout
-        # Called after each confirmed payment (tests use it to interrupt a sweep).
-        self.after_payment = after_payment
-
-    async def balance(self, token: str) -> int:
-        return await balance_of(self.client, token, self.executor)
-
-    async def receipt(self, tx_hash: str) -> dict[str, Any] | None:
-        return await self.client.request("eth_getTransactionReceipt", [tx_hash])
-
-    async def wait(self, tx_hash: str) -> dict[str, Any] | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.receipt_timeout
-        while loop.time() < deadline:
-            receipt = await self.receipt(tx_hash)
-            if receipt:
-                return receipt
-            await asyncio.sleep(0.25)
-        return None
-
-    async def send_payout(self, token: str, payout: DistributionPayout) -> tuple[str, int, bytes]:
-        """Sign a ``withdraw(token, recipient, amount)``; returns (hash, nonce, raw) unsent."""
-        data = (
-            "0x"
-            + (
-                _WITHDRAW
-                + encode(
-                    ["address", "address", "uint256"], [token, payout.recipient, payout.amount]
-                )
-            ).hex()
-        )
-        call = {"from": self.signer.address, "to": self.executor, "data": data}
-        estimate = int(await self.client.request("eth_estimateGas", [call]), 16)
-        fee = (await self.gas.suggest()).for_speed(Speed.NORMAL)
-        nonce = await self.nonces.next_nonce()
-        raw, tx_hash = self.signer.sign_transaction(
-            {
-                "type": 2,
-                "chainId": self.network.chain_id,
-                "nonce": nonce,
-                "to": self.executor,
-                "value": 0,
-                "data": data,
-                "gas": gas_limit_with_margin(estimate),
-                "maxFeePerGas": fee.max_fee_per_gas,
-                "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
-            }
-        )
-        return tx_hash, nonce, raw
-
-    async def broadcast(self, raw: bytes) -> str | None:
-        """Send a signed transaction; returns the node's error message, if any."""
-        answer = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
-        if "error" in answer:
-            await self.nonces.resync()
-            return str(answer["error"].get("message", answer["error"]))
-        return None
-
-    async def known(self, tx_hash: str) -> bool:
-        return bool(await self.client.request("eth_getTransactionByHash", [tx_hash]))
-
-
 def _confirm(payout: DistributionPayout, receipt: dict[str, Any]) -> None:
     DistributionPayout.objects.filter(pk=payout.pk).update(
         status=PayoutStatus.CONFIRMED,
@@ -206,7 +118,12 @@ def _confirm(payout: DistributionPayout, receipt: dict[str, Any]) -> None:
     )
 
 
-def _settle(session: ChainSession, sweeper: Sweeper, distribution: Distribution) -> Distribution:
+def _settle(
+    session: ChainSession,
+    sweeper: Sweeper,
+    distribution: Distribution,
+    after_payment: Callable[[DistributionPayout], None] | None = None,
+) -> Distribution:
     """Pay every payout of ``distribution`` not yet confirmed, one transaction each.
 
     Database writes happen here, between chain calls; each payout is recorded
@@ -228,7 +145,9 @@ def _settle(session: ChainSession, sweeper: Sweeper, distribution: Distribution)
         if payout.amount == 0:
             DistributionPayout.objects.filter(pk=payout.pk).update(status=PayoutStatus.CONFIRMED)
             continue
-        tx_hash, nonce, raw = session.run(sweeper.send_payout(token, payout))
+        tx_hash, nonce, raw = session.run(
+            sweeper.send_payout(token, payout.recipient, payout.amount)
+        )
         DistributionPayout.objects.filter(pk=payout.pk).update(
             status=PayoutStatus.SENT, tx_hash=tx_hash, nonce=nonce, error=""
         )
@@ -257,8 +176,8 @@ def _settle(session: ChainSession, sweeper: Sweeper, distribution: Distribution)
             )
             return Distribution.objects.get(pk=distribution.pk)
         _confirm(payout, receipt)
-        if sweeper.after_payment is not None:
-            sweeper.after_payment(payout)
+        if after_payment is not None:  # tests use it to interrupt a sweep
+            after_payment(payout)
     blocks = [p.block_number or 0 for p in distribution.payouts.all()]
     Distribution.objects.filter(pk=distribution.pk).update(
         status=DistributionStatus.SENT, block_number=max(blocks, default=0) or None, error=""
@@ -318,6 +237,8 @@ def profit_distribute(
     results: list[TokenSweep] = []
     with ChainSession.for_network(network) as session:
         for token in tokens:
+            threshold = token.distribution_threshold
+            assert threshold is not None  # filtered above
             balance = session.run(
                 balance_of(session.client, token.address, network.executor_address)
             )
@@ -326,12 +247,12 @@ def profit_distribute(
                 symbol=token.symbol,
                 decimals=token.decimals,
                 balance=balance,
-                threshold=token.distribution_threshold,
+                threshold=threshold,
                 action="below_threshold",
             )
             results.append(sweep)
             existing = _open_distribution(network, token)
-            if existing is None and balance < token.distribution_threshold:
+            if existing is None and balance < threshold:
                 continue
             if dry_run:
                 split = split_profit(balance, config.reinvest_bps, shares)
@@ -351,9 +272,13 @@ def profit_distribute(
                 sweep.action = "resumed"
             assert existing is not None and signer is not None
             sweeper = Sweeper(
-                session.client, network=network, signer=signer, after_payment=after_payment
+                session.client,
+                executor=network.executor_address,
+                chain_id=network.chain_id,
+                op_stack=network.is_op_stack,
+                signer=signer,
             )
-            finished = _settle(session, sweeper, existing)
+            finished = _settle(session, sweeper, existing, after_payment)
             sweep.distribution_id = finished.pk
             sweep.reinvest, sweep.total = finished.reinvest, finished.total
             sweep.payouts = [

@@ -32,6 +32,8 @@ def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> Non
     fields["heartbeat_at"] = timezone.now()
     with transaction.atomic():
         EngineState.objects.update_or_create(pk=1, defaults=fields)
+        if health:  # the full list: a renamed or removed component leaves no stale row
+            ComponentHealth.objects.exclude(name__in=[r.name for r in health]).delete()
         for report in health:
             ComponentHealth.objects.update_or_create(
                 name=report.name,
@@ -108,39 +110,32 @@ def market_panel(
         if base not in tokens or quote not in tokens:
             continue
         scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
-        prices = []
+        quotes: list[tuple[Fraction, str, str]] = []  # (price, dex, pool)
         for address, state in states.items():
             if {state.token0, state.token1} != {base, quote}:
                 continue
             raw = _price(state, base)
             if raw is None or raw <= 0:
                 continue
-            price = raw * scale
             spec = pools.get(address)
-            prices.append(
-                {
-                    "dex": getattr(spec, "dex", "") or "",
-                    "pool": address,
-                    "price": format(Decimal(price.numerator) / Decimal(price.denominator), ".8g"),
-                    "_value": price,
-                }
-            )
-        if not prices:
+            quotes.append((raw * scale, getattr(spec, "dex", "") or "", address))
+        if not quotes:
             continue
-        values = [p["_value"] for p in prices]
         label = f"{tokens[base].symbol}/{tokens[quote].symbol}"
-        if sorted(values)[len(values) // 2] < 1:
+        if sorted(q[0] for q in quotes)[len(quotes) // 2] < 1:
             # Quote the dearer token in the cheaper one (WETH/USDC 3000, not 0.00033).
             label = f"{tokens[quote].symbol}/{tokens[base].symbol}"
-            for p in prices:
-                p["_value"] = 1 / p["_value"]
-                value = p["_value"]
-                p["price"] = format(Decimal(value.numerator) / Decimal(value.denominator), ".8g")
-            values = [p["_value"] for p in prices]
-        low, high = min(values), max(values)
+            quotes = [(1 / value, dex, pool) for value, dex, pool in quotes]
+        low, high = min(q[0] for q in quotes), max(q[0] for q in quotes)
         spread = int((high - low) * 10_000 / low) if low else 0
-        for p in prices:
-            del p["_value"]
+        prices = [
+            {
+                "dex": dex,
+                "pool": pool,
+                "price": format(Decimal(value.numerator) / Decimal(value.denominator), ".8g"),
+            }
+            for value, dex, pool in quotes
+        ]
         panel.append(
             {
                 "pair": label,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -242,7 +243,7 @@ def opportunities_record(
     )
 
 
-def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: object) -> None:
+def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: dt.datetime) -> None:
     sized, evaluation = item.sized, item.evaluation
     row.amount_in = sized.amount_in
     row.expected_profit = evaluation.gross
@@ -254,7 +255,7 @@ def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: obje
 
 
 def _create(
-    network: Network, block_number: int, items: list[ProfitableCycle], now: object
+    network: Network, block_number: int, items: list[ProfitableCycle], now: dt.datetime
 ) -> list[int]:
     """Insert new detected rows and their pool links: two queries plus two lookups."""
     if not items:

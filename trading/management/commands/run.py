@@ -126,8 +126,11 @@ class Command(BaseCommand):
 
         background = _Background(engine=engine)
         reactor.callWhenRunning(background.start)
+        # The reactor is typed by its zope interface, whose methods declare no self.
         reactor.addSystemEventTrigger(
-            "before", "shutdown", lambda: defer.Deferred.fromFuture(background.stop())
+            "before",
+            "shutdown",  # type: ignore[arg-type]
+            lambda: defer.Deferred.fromFuture(background.stop()),
         )
         self.stdout.write(f"Listonian dashboard: http://{host}:{port}/  (Ctrl+C to stop)")
         self.stdout.flush()
@@ -148,7 +151,7 @@ class _Background:
         self.engine: Any = None
 
     def start(self) -> None:
-        from trading.engine.scheduler import EmbeddedScheduler
+        from trading.jobs.scheduler import EmbeddedScheduler
 
         self.tasks.append(asyncio.ensure_future(EmbeddedScheduler().run(self.stop_event)))
         if self.engine_enabled:

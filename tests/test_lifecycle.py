@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from trading.engine.component import Backoff, Component, Lifecycle
+from trading.lifecycle import Backoff, Component, Lifecycle
 
 
 class Recording(Component):
@@ -37,7 +37,7 @@ async def test_double_initialize_is_one_initialization():
 
 async def test_lifecycle_initializes_in_order_and_cleans_up_in_reverse():
     journal = []
-    names = ["chain", "storage", "dex", "gas", "analysis", "execution", "distribution"]
+    names = ["chain", "storage", "dex", "gas", "analysis", "execution", "wallet"]
     lifecycle = Lifecycle([Recording(n, journal) for n in names])
     await lifecycle.initialize()
     assert journal == [f"init {n}" for n in names]

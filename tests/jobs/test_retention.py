@@ -3,10 +3,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from tests.trading import factories as f
+from trading.jobs.retention import history_apply_retention
 from trading.models import BotConfig, EngineState, Opportunity, Trade
-from trading.services.retention import history_apply_retention
-
-from . import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Background jobs' work: gas snapshots, receipt reconciliation, performance roll-ups.
+"""Periodic snapshots: fee levels for the dashboard, daily performance roll-ups.
 
 Celery tasks (``trading.tasks``) and the embedded scheduler call these; each is
 safe to run twice (it rewrites, never duplicates).
@@ -51,29 +51,6 @@ def gas_snapshot_take(*, network: Network) -> GasSnapshot:
 
         broadcast.publish_gas_on_commit(snapshot)
     return snapshot
-
-
-def trades_reconcile(*, network: Network) -> list[tuple[int, str]]:
-    """Settle live trades left pending against the chain (see ExecutionManager)."""
-    if not network.executor_address or not Trade.objects.live().pending().exists():
-        return []
-    from trading.chain.signer import Signer, SignerNotConfigured
-    from trading.execution.manager import ExecutionManager
-
-    try:
-        signer: Signer | None = Signer.from_environment()
-    except SignerNotConfigured:
-        signer = None
-    with ChainSession.for_network(network) as session:
-        manager = ExecutionManager(
-            session.client,
-            GasOracle(session.client, op_stack=network.is_op_stack),
-            executor_address=network.executor_address,
-            chain_id=network.chain_id,
-            signer=signer,
-        )
-        session.run(manager.initialize())
-        return session.run(manager.reconcile_pending())
 
 
 @dataclass(frozen=True)
