@@ -24,10 +24,11 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from trading.chain.artifacts import uniswap_v3_artifact
 from trading.devchain.devnet import (
@@ -410,18 +411,18 @@ def _create_pools(
         deployment = V3Deployment(dex.factory, dex.helper)
         for start in range(0, len(v3_specs), _V3_CHUNK):
             created_v3 = devnet.create_v3_pools(deployment, v3_specs[start : start + _V3_CHUNK])
-            for pool, (raw, liquidity) in zip(
+            for v3_pool, (raw, liquidity) in zip(
                 created_v3, meta[start : start + _V3_CHUNK], strict=True
             ):
                 yield MarketPool(
-                    pool.address,
+                    v3_pool.address,
                     dex.kind,
                     dex.name,
-                    pool.token0,
-                    pool.token1,
-                    pool.fee,
+                    v3_pool.token0,
+                    v3_pool.token1,
+                    v3_pool.fee,
                     raw,
-                    tick_spacing=pool.tick_spacing,
+                    tick_spacing=v3_pool.tick_spacing,
                     liquidity=liquidity,
                 )
 
@@ -483,7 +484,8 @@ class MarketMaker:
         self._thread: threading.Thread | None = None
 
     def _call_batch(self, calls: Sequence[tuple[str, str]]) -> list[bytes]:
-        answers = self.devnet.w3.provider.make_batch_request(
+        provider: Any = self.devnet.w3.provider  # an HTTPProvider: it batches
+        answers = provider.make_batch_request(
             [("eth_call", [{"to": to, "data": data}, "latest"]) for to, data in calls]
         )
         errors = [a["error"] for a in answers if "error" in a]
@@ -590,8 +592,8 @@ class MarketMaker:
         request per block keeps the maker ahead of the chain even when another
         thread of the process keeps the interpreter busy.
         """
-        provider = self.devnet.w3.provider
-        nonce = self.devnet.w3.eth.get_transaction_count(self.maker, "pending")
+        provider: Any = self.devnet.w3.provider  # an HTTPProvider: it batches
+        nonce = self.devnet.w3.eth.get_transaction_count(to_checksum_address(self.maker), "pending")
         answers = provider.make_batch_request(
             [
                 (

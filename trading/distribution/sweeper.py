@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import function_signature_to_4byte_selector
-
 from trading.chain.client import ChainClient
 from trading.chain.erc20 import balance_of
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
+from trading.execution.calldata import encode_withdraw
 from trading.gas.fees import Speed, gas_limit_with_margin
 from trading.gas.oracle import GasOracle
-
-_WITHDRAW = function_signature_to_4byte_selector("withdraw(address,address,uint256)")
 
 
 class Sweeper:
@@ -64,12 +60,7 @@ class Sweeper:
 
     async def send_payout(self, token: str, recipient: str, amount: int) -> tuple[str, int, bytes]:
         """Sign a ``withdraw(token, recipient, amount)``; returns (hash, nonce, raw) unsent."""
-        data = (
-            "0x"
-            + (
-                _WITHDRAW + encode(["address", "address", "uint256"], [token, recipient, amount])
-            ).hex()
-        )
+        data = "0x" + encode_withdraw(token, recipient, amount).hex()
         call = {"from": self.signer.address, "to": self.executor, "data": data}
         estimate = int(await self.client.request("eth_estimateGas", [call]), 16)
         fee = (await self.gas.suggest()).for_speed(Speed.NORMAL)
