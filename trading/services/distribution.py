@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
+from trading import events
 from trading.chain.client import ChainClient
 from trading.chain.erc20 import balance_of
 from trading.chain.nonces import NonceManager
@@ -264,9 +265,7 @@ def _settle(session: ChainSession, sweeper: Sweeper, distribution: Distribution)
         status=DistributionStatus.SENT, block_number=max(blocks, default=0) or None, error=""
     )
     _announce(distribution.pk)
-    from dashboard import broadcast
-
-    broadcast.publish_status_on_commit()  # open dashboards refresh their balances
+    events.balances_changed_after_commit(distribution.pk)
     return Distribution.objects.get(pk=distribution.pk)
 
 
