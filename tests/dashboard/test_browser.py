@@ -11,7 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from dashboard import broadcast
+from trading import events
 from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
 
 from ..trading import factories as f
@@ -106,9 +106,9 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     def write_and_publish():
         opp = cycle(market, net_profit=4_200_000_000_000_000)
         trade = f.trade(opp, realized_profit=3 * 10**15, tx_hash="0x" + "ef" * 32)
-        broadcast.publish_opportunity(opp)
-        broadcast.publish_trade(trade)
-        broadcast.publish_stats()
+        events.send(events.opportunities_recorded, created=(opp.pk,))
+        events.send(events.trade_changed, trade_id=trade.pk)
+        events.send(events.status_changed)  # brings the counts the throttle held back
         return opp, trade
 
     opp, trade = off_loop(write_and_publish)
@@ -123,7 +123,7 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     def execute():
         opp.status = "executed"
         opp.save(update_fields=["status"])
-        broadcast.publish_opportunity(opp)
+        events.send(events.opportunity_changed, opportunity_id=opp.pk)
 
     off_loop(execute)
     expect(page.locator(f"#opp-{opp.pk}")).to_contain_text("Executed")
