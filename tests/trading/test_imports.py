@@ -22,7 +22,7 @@ def _dashboard_imports(source: str) -> list[int]:
             continue
         if any(name == "dashboard" or name.startswith("dashboard.") for name in names):
             lines.append(node.lineno)
-    return lines
+    return sorted(lines)
 
 
 def test_the_walk_finds_an_import_inside_a_function():
