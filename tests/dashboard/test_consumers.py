@@ -171,7 +171,6 @@ PUBLISHER = textwrap.dedent(
     import django
     django.setup()
     from dashboard import broadcast, presenters
-from dashboard.events import GasEvent
     from trading.models import GasSnapshot, Network
 
     # Unsaved rows: the payload is built from them without touching a database.
