@@ -183,7 +183,7 @@ def _start_daphne() -> tuple[Any, int]:
 
 
 def _synthetic_event(i: int) -> Any:
-    from dashboard.broadcast import OpportunityEvent
+    from dashboard.events import OpportunityEvent
 
     return OpportunityEvent(
         id=10_000_000 + i,
@@ -296,7 +296,7 @@ def _browser_latency(args: argparse.Namespace, port: int, cookie: str, rows: dic
 
     from django.db import transaction
 
-    from dashboard import broadcast
+    from trading import events
     from trading.models import Opportunity
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -335,7 +335,7 @@ def _browser_latency(args: argparse.Namespace, port: int, cookie: str, rows: dic
             opp.pools.set(rows["pools"])
             # Callbacks run in order right after the commit: the first notes its time.
             transaction.on_commit(lambda: committed.append(time.time()))
-            broadcast.publish_opportunity_on_commit(opp)
+            events.opportunities_recorded_after_commit(created=[opp.pk])
         return opp.pk, committed[0]
 
     delays = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from dashboard.broadcast import NATIVE_DECIMALS
+from dashboard.presenters import NATIVE_DECIMALS
 from trading.selectors import Performance, amount_to_units
 
 

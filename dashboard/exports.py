@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 
-from dashboard import broadcast
+from dashboard import presenters
 from dashboard.templatetags.listonian import when
 from trading.models import Opportunity, Trade
 from trading.selectors import amount_to_units
@@ -76,7 +76,7 @@ def opportunity_rows(queryset: QuerySet[Opportunity]) -> Iterator[list[object]]:
     """CSV rows for the opportunities of ``queryset``, built in batches."""
     yield OPPORTUNITY_COLUMNS
     for batch in itertools.batched(queryset.iterator(chunk_size=_BATCH), _BATCH):
-        for o in broadcast.opportunity_events(batch):
+        for o in presenters.opportunity_events(batch):
             yield [
                 o.id,
                 _time(o.detected_at),
@@ -101,7 +101,7 @@ def trade_rows(queryset: QuerySet[Trade]) -> Iterator[list[object]]:
     """CSV rows for the trades of ``queryset``, built in batches."""
     yield TRADE_COLUMNS
     for batch in itertools.batched(queryset.iterator(chunk_size=_BATCH), _BATCH):
-        for t in broadcast.trade_events(batch):
+        for t in presenters.trade_events(batch):
             yield [
                 t.id,
                 _time(t.created_at),
@@ -116,7 +116,7 @@ def trade_rows(queryset: QuerySet[Trade]) -> Iterator[list[object]]:
                 _units(t.realized_profit, t.decimals),
                 "" if t.gas_used is None else t.gas_used,
                 t.gas_cost_wei,
-                _units(t.gas_cost_wei, broadcast.NATIVE_DECIMALS),
+                _units(t.gas_cost_wei, presenters.NATIVE_DECIMALS),
                 t.tx_hash,
                 "" if t.block_number is None else t.block_number,
             ]

@@ -15,7 +15,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dashboard.broadcast import from_message
+from dashboard.events import from_message
 from trading.selectors import operator_zone
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ _cache: OrderedDict[tuple[str, str], str] = OrderedDict()
 def render_frame(message: dict[str, Any], page: str) -> str:
     """The HTML frame of ``message`` for a page kind ("" when that page shows nothing).
 
-    Raises :class:`dashboard.broadcast.MalformedEvent` for a message that is not
+    Raises :class:`dashboard.events.MalformedEvent` for a message that is not
     a dashboard event.
     """
     event_id = str(message.get("event_id") or "")

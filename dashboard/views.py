@@ -15,11 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard import broadcast, charts, exports
+from dashboard import broadcast, charts, exports, presenters
 from dashboard.forms import HistoryFilterForm, PerformanceRangeForm
 from trading import selectors
 from trading.models import BotConfig, Network
-from trading.services.dashboard import bot_config_set_paused
+from trading.services.controls import bot_config_set_paused
 
 PAGE_SIZE = 50
 FEED_OPPORTUNITIES = 20
@@ -34,16 +34,16 @@ def bot_pill() -> dict[str, Any]:
 
 def _overview_context() -> dict[str, Any]:
     snapshot = selectors.latest_gas_snapshot()
-    status = broadcast.status_event()
+    status = presenters.status_event()
     return {
         "status": status,
         "pill": status,
-        "stats": broadcast.stats_event(),
-        "gas": broadcast.gas_event(snapshot) if snapshot else None,
-        "opportunities": broadcast.opportunity_events(
+        "stats": presenters.stats_event(),
+        "gas": presenters.gas_event(snapshot) if snapshot else None,
+        "opportunities": presenters.opportunity_events(
             selectors.recent_opportunities(FEED_OPPORTUNITIES)
         ),
-        "trades": broadcast.trade_events(selectors.recent_trades(FEED_TRADES)),
+        "trades": presenters.trade_events(selectors.recent_trades(FEED_TRADES)),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
     }
@@ -63,7 +63,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def _bot_status_response(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(
-            request, "dashboard/overview.html#bot-status", {"status": broadcast.status_event()}
+            request, "dashboard/overview.html#bot-status", {"status": presenters.status_event()}
         )
     return redirect("dashboard:overview")
 
@@ -98,9 +98,9 @@ def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResp
     queryset, context = _history(request, kind=kind)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     if kind == "opportunities":
-        rows = broadcast.opportunity_events(page.object_list)
+        rows = presenters.opportunity_events(page.object_list)
     else:
-        rows = broadcast.trade_events(page.object_list)
+        rows = presenters.trade_events(page.object_list)
     context.update(page=page, rows=rows, filtered=bool(request.GET.dict().keys() - {"page"}))
     if request.htmx and request.htmx.target == "results":
         template += "#results"
@@ -128,8 +128,8 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such opportunity")
     context = {
         "opportunity": opportunity,
-        "o": broadcast.opportunity_event(opportunity),
-        "trades": broadcast.trade_events(opportunity.trades.all()),
+        "o": presenters.opportunity_event(opportunity),
+        "trades": presenters.trade_events(opportunity.trades.all()),
         "pill": bot_pill(),
     }
     return render(request, "dashboard/opportunity_detail.html", context)
@@ -156,8 +156,8 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such trade")
     context = {
         "trade": trade,
-        "t": broadcast.trade_event(trade),
-        "o": broadcast.opportunity_event(trade.opportunity),
+        "t": presenters.trade_event(trade),
+        "o": presenters.opportunity_event(trade.opportunity),
         "token": trade.opportunity.start_token,
         "pill": bot_pill(),
     }

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from dashboard import broadcast
+from trading import events
 from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
 
 from ..trading import factories as f
@@ -106,9 +106,9 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     def write_and_publish():
         opp = cycle(market, net_profit=4_200_000_000_000_000)
         trade = f.trade(opp, realized_profit=3 * 10**15, tx_hash="0x" + "ef" * 32)
-        broadcast.publish_opportunity(opp)
-        broadcast.publish_trade(trade)
-        broadcast.publish_stats()
+        events.send(events.opportunities_recorded, created=(opp.pk,))
+        events.send(events.trade_changed, trade_id=trade.pk)
+        events.send(events.status_changed)  # brings the counts the throttle held back
         return opp, trade
 
     opp, trade = off_loop(write_and_publish)
@@ -123,7 +123,7 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     def execute():
         opp.status = "executed"
         opp.save(update_fields=["status"])
-        broadcast.publish_opportunity(opp)
+        events.send(events.opportunity_changed, opportunity_id=opp.pk)
 
     off_loop(execute)
     expect(page.locator(f"#opp-{opp.pk}")).to_contain_text("Executed")
@@ -290,3 +290,60 @@ def test_the_page_reconnects_after_a_server_restart(chromium, tmp_path):
         print(f"reconnected {reconnect_seconds:.1f} s after the server restarted")
     finally:
         server.stop()
+
+
+@pytest.mark.chain
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_an_opportunity_recorded_by_the_engine_in_another_process_appears_live(
+    live_daphne, operator, chromium, anvil, devnet
+):
+    """The overview is open; `runbot --once` in its own process records a price gap."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from tests.commands.test_runbot import E6, register, two_dex_market
+    from trading.models import Opportunity
+
+    market = off_loop(lambda: two_dex_market(devnet, 300_000 * E6, 306_000 * E6))
+    off_loop(lambda: register(anvil, market, [market.weth.address]))
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    expect(page.locator("#opportunity-count")).to_have_text("0")
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    db = settings.DATABASES["default"]
+    layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+            f"{db.get('PORT') or 5432}/{db['NAME']}"
+        ),
+        "LISTONIAN_CHANNEL_PREFIX": layer.get("prefix", "asgi"),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "runbot", "--once"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (opp,) = off_loop(lambda: list(Opportunity.objects.all()))
+    row = page.locator(f"#opp-{opp.pk}")
+    expect(row).to_contain_text("WETH → USDC → WETH")
+    expect(row).to_contain_text("Detected")
+    expect(page.locator("#opportunity-count")).to_have_text("1")
+    assert page.evaluate("window.__sameDocument") is True
+    page.screenshot(path=ARTIFACTS / "overview-engine-process.png", full_page=True)
+    assert errors == []

@@ -16,9 +16,11 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from dashboard import broadcast
+from dashboard import broadcast, presenters
 from dashboard.consumers import CLOSE_UNAUTHENTICATED
+from dashboard.events import GasEvent
 from listonian_site.asgi import application
+from trading import events
 
 from ..trading import factories as f
 from .helpers import ORIGIN, cycle, receive_frame, session_cookie
@@ -27,8 +29,8 @@ from .helpers import connect as _connect
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _gas_event(block: int = 7) -> broadcast.GasEvent:
-    return broadcast.GasEvent(
+def _gas_event(block: int = 7) -> GasEvent:
+    return GasEvent(
         network="Localnet",
         block_number=block,
         base_fee="0.005 gwei",
@@ -84,9 +86,9 @@ async def test_opportunity_and_trade_frames_prepend_rows(isolated_layer, operato
     def publish_rows():
         opp = cycle(market, net_profit=3 * 10**15)
         trade = f.trade(opp, realized_profit=2 * 10**15)
-        # The sync API, called from a worker thread, as services and tasks do.
-        assert broadcast.publish_opportunity(opp)
-        assert broadcast.publish_trade(trade)
+        # Domain events, sent from a worker thread as services and tasks do.
+        events.send(events.opportunities_recorded, created=(opp.pk,))
+        events.send(events.trade_changed, trade_id=trade.pk)
         return opp, trade
 
     opp, trade = await publish_rows()
@@ -104,11 +106,11 @@ async def test_opportunity_and_trade_frames_prepend_rows(isolated_layer, operato
 async def test_status_and_stats_frames_replace_panels(isolated_layer, operator, market):
     socket = await _connect(operator)
     await sync_to_async(cycle)(market)
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     status = await socket.receive_from(timeout=3)
     for panel in ("bot-status", "network-card", "market-panel", "components-panel", "bot-pill"):
         assert f'id="{panel}"' in status
-    await broadcast.apublish_stats()
+    await broadcast.apublish(await sync_to_async(presenters.stats_event)())
     stats = await socket.receive_from(timeout=3)
     assert 'id="opportunity-count">1<' in stats and 'id="memory-bank"' in stats
     await socket.disconnect()
@@ -118,7 +120,7 @@ async def test_status_and_stats_frames_replace_panels(isolated_layer, operator, 
 async def test_other_pages_get_only_the_status_pill(isolated_layer, operator):
     socket = await _connect(operator, page="")
     await broadcast.apublish(_gas_event())
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     frame = await socket.receive_from(timeout=3)
     assert 'id="bot-pill"' in frame and 'id="bot-status"' not in frame
     assert await socket.receive_nothing(timeout=0.2)
@@ -168,7 +170,7 @@ PUBLISHER = textwrap.dedent(
     """
     import django
     django.setup()
-    from dashboard import broadcast
+    from dashboard import broadcast, presenters
     from trading.models import GasSnapshot, Network
 
     # Unsaved rows: the payload is built from them without touching a database.
@@ -177,7 +179,7 @@ PUBLISHER = textwrap.dedent(
         network=network, block_number=987654, base_fee_wei=7 * 10**9,
         priority_fee_slow_wei=1, priority_fee_normal_wei=2, priority_fee_urgent_wei=3,
     )
-    assert broadcast.publish_gas(snapshot)
+    assert broadcast.publish(presenters.gas_event(snapshot))
     """
 )
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from dashboard import broadcast
 from trading.models import BotConfig
-from trading.services.dashboard import bot_config_set_paused
+from trading.services.controls import bot_config_set_paused
 
 HTMX = {"HX-Request": "true", "HX-Target": "bot-status"}
 

@@ -8,12 +8,13 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 
 from dashboard import broadcast, hub
+from dashboard.events import GasEvent
 
 from .helpers import connect
 
 
-def _gas(block: int) -> broadcast.GasEvent:
-    return broadcast.GasEvent("n", block, "a", "b", "c", "d", "", "2026-01-01T00:00:00+00:00")
+def _gas(block: int) -> GasEvent:
+    return GasEvent("n", block, "a", "b", "c", "d", "", "2026-01-01T00:00:00+00:00")
 
 
 def _members(layer) -> int:

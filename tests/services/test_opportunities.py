@@ -218,3 +218,38 @@ def test_analysis_inputs_gather_what_a_scan_needs(net, weth, usdc, pools) -> Non
     net.save()
     explicit = analysis_inputs(network=net)
     assert explicit.wrapped_native == usdc.address and not explicit.wrapped_native_guessed
+
+
+def test_one_call_announces_its_rows_in_one_event_after_commit(
+    net, weth, pools, django_capture_on_commit_callbacks
+) -> None:
+    from trading import events
+
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    events.opportunities_recorded.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            first = opportunities_record(
+                network=net, block_number=1, evaluations=[finding(weth, pools[0], pools[1])]
+            )
+            assert received == []  # nothing before the commit
+        with django_capture_on_commit_callbacks(execute=True):
+            second = opportunities_record(
+                network=net,
+                block_number=2,
+                evaluations=[finding(weth, pools[0], pools[1]), finding(weth, pools[2], pools[3])],
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            third = opportunities_record(network=net, block_number=3, evaluations=[])
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            opportunities_record(network=net, block_number=4, evaluations=[])
+    finally:
+        events.opportunities_recorded.disconnect(listener)
+    assert len(received) == 3 and not callbacks  # no change, no event
+    assert received[0]["created"] == first.created
+    assert received[1]["created"] == second.created and received[1]["updated"] == first.created
+    assert set(received[2]["staled"]) == set(third.staled) == set(second.changed)

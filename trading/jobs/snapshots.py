@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from trading import events
 from trading.fields import AmountSum
 from trading.gas.oracle import GasOracle
 from trading.models import (
@@ -47,9 +48,7 @@ def gas_snapshot_take(*, network: Network) -> GasSnapshot:
             priority_fee_urgent_wei=suggestion.urgent.max_priority_fee_per_gas,
             l1_fee_wei=l1_fee,
         )
-        from dashboard import broadcast
-
-        broadcast.publish_gas_on_commit(snapshot)
+        events.gas_recorded_after_commit(snapshot.pk)
     return snapshot
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from trading import events
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer
 from trading.distribution.split import SplitError, split_profit
@@ -183,9 +184,7 @@ def _settle(
         status=DistributionStatus.SENT, block_number=max(blocks, default=0) or None, error=""
     )
     _announce(distribution.pk)
-    from dashboard import broadcast
-
-    broadcast.publish_status_on_commit()  # open dashboards refresh their balances
+    events.balances_changed_after_commit(distribution.pk)
     return Distribution.objects.get(pk=distribution.pk)
 
 

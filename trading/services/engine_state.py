@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from trading import events
 from trading.models import ComponentHealth, EngineState, Opportunity, OpportunityStatus
 
 
@@ -23,7 +24,7 @@ def engine_started() -> None:
 
 def engine_stopped() -> None:
     EngineState.objects.update_or_create(pk=1, defaults={"running": False})
-    _publish_status()
+    events.status_changed_after_commit()
 
 
 def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> None:
@@ -47,7 +48,7 @@ def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> Non
                     "counters": report.counters,
                 },
             )
-        transaction.on_commit(_publish_status)
+        events.status_changed_after_commit()
 
 
 _STATE_FIELDS = {
@@ -58,12 +59,6 @@ _STATE_FIELDS = {
     "market",
     "balances",
 }
-
-
-def _publish_status() -> None:
-    from dashboard import broadcast
-
-    broadcast.publish_status()
 
 
 def best_detected(ids: Iterable[int], limit: int) -> list[tuple[int, str]]:

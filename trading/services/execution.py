@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from trading import events
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
 from trading.models import (
@@ -245,7 +246,7 @@ def daily_loss_wei(*, network: Network | None, now: dt.datetime | None = None) -
 def daily_loss_limit_hit(*, loss_wei: int, limit_wei: int) -> BotConfig:
     """Turn the kill switch on because today's loss reached the limit, and say so."""
     from trading.services.alerts import alert_raise
-    from trading.services.dashboard import bot_config_set_paused
+    from trading.services.controls import bot_config_set_paused
 
     reason = f"daily loss limit reached ({loss_wei} wei lost today, limit {limit_wei})"
     with transaction.atomic():
@@ -258,21 +259,11 @@ def daily_loss_limit_hit(*, loss_wei: int, limit_wei: int) -> BotConfig:
 
 
 def _publish_opportunity(opportunity_id: int) -> None:
-    try:
-        from dashboard import broadcast
-    except ImportError:  # pragma: no cover - the dashboard app is always installed
-        return
-    opportunity = (
-        Opportunity.objects.filter(pk=opportunity_id).select_related("start_token").first()
-    )
-    if opportunity is not None:
-        broadcast.publish_opportunity_on_commit(opportunity)
+    events.opportunity_changed_after_commit(opportunity_id)
 
 
 def _publish_trade_on_commit(trade: Trade) -> None:
-    from dashboard import broadcast
-
-    broadcast.publish_trade_on_commit(trade)
+    events.trade_changed_after_commit(trade.pk)
 
 
 def active_network() -> Network | None:

@@ -7,7 +7,8 @@
   most one ``detected`` row: seen again, that row is updated (amounts, block)
   instead of a new one being added; evaluated again and no longer profitable,
   it becomes ``stale`` with the reason. Writes are bulk, so a call costs the
-  same handful of queries whether it records one cycle or a thousand.
+  same handful of queries whether it records one cycle or a thousand, and one
+  ``opportunities_recorded`` domain event announces them all after commit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Protocol
 from django.db import transaction
 from django.utils import timezone
 
+from trading import events
 from trading.analysis import Evaluation, SizedCycle
 from trading.dex.base import PoolSpec
 from trading.models import (
@@ -236,6 +238,12 @@ def opportunities_record(
             Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
                 staled, ["status", "status_reason", "updated_at"]
             )
+        # One event per call (the engine records once per block), sent after commit.
+        events.opportunities_recorded_after_commit(
+            created=created,
+            updated=[row.pk for row in to_update],
+            staled=[row.pk for row in staled],
+        )
     return RecordResult(
         created=tuple(created),
         updated=tuple(row.pk for row in to_update),

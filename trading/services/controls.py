@@ -1,4 +1,4 @@
-"""Writes the dashboard makes on the operator's behalf: the kill switch."""
+"""The bot's controls that operators (and the bot's own limits) work: the kill switch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from trading import events
 from trading.models import BotConfig
 
 logger = logging.getLogger(__name__)
@@ -17,14 +18,12 @@ _REASON_MAX = 255
 
 @transaction.atomic
 def bot_config_set_paused(*, paused: bool, reason: str = "", user: Any = None) -> BotConfig:
-    """Turn the kill switch on (``paused=True``) or off, and tell every open dashboard.
+    """Turn the kill switch on (``paused=True``) or off, and announce the new status.
 
     The row is locked while it changes so that two operators clicking at once
     leave a consistent state; the status event goes out only after commit, so no
-    dashboard ever shows a state the database does not hold.
+    one is ever told of a state the database does not hold.
     """
-    from dashboard import broadcast  # the dashboard depends on trading, not the reverse
-
     BotConfig.load()  # make sure the one row exists before locking it
     config = BotConfig.objects.select_for_update().get(pk=1)
     who = getattr(user, "get_username", lambda: "")() or "an operator"
@@ -36,5 +35,5 @@ def bot_config_set_paused(*, paused: bool, reason: str = "", user: Any = None) -
     config.paused = paused
     config.save(update_fields=["paused", "paused_reason", "updated_at"])
     logger.info("Kill switch %s by %s", "on" if paused else "off", who)
-    broadcast.publish_status_on_commit()
+    events.status_changed_after_commit()
     return config
