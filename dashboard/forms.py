@@ -60,7 +60,7 @@ class DayRangeForm(forms.Form):
     def refusals(self) -> list[str]:
         """Each refused input as "Label: reason", for the page or a plain-text answer."""
         return [
-            f"{self.fields[name].label}: {error}" if name in self.fields else str(error)
+            f"{self[name].label}: {error}" if name in self.fields else str(error)
             for name, errors in self.errors.items()
             for error in errors
         ]
