@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboard.views import bot_pill
 from trading import selectors
 from trading.models import BotConfig, EngineState, Network
 
@@ -38,7 +37,6 @@ def distributions(request: HttpRequest) -> HttpResponse:
     """Profit sweeps: balances now, recipients and their totals, the sweep history."""
     network = Network.objects.active()
     context = {
-        "pill": bot_pill(),
         "network": network,
         "config": BotConfig.load(),
         "balances": _balances(),

@@ -17,8 +17,64 @@ DEFAULT_PRESET = "7d"
 MAX_RANGE = dt.timedelta(days=366)
 
 
+# Days a filter may name: wide enough for any history, narrow enough that the
+# midnight after the last one and its UTC time still exist (year 9999 overflows).
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+
+
 def _local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=selectors.operator_zone())
+
+
+class DayField(forms.DateField):
+    """A calendar day between FIRST_DAY and LAST_DAY, typed in a date picker."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        bounds = {"type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+        kwargs.setdefault("widget", forms.DateInput(attrs=bounds))
+        super().__init__(**kwargs)
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(
+                f"Choose a date between {FIRST_DAY:%b %-d, %Y} and {LAST_DAY:%b %-d, %Y}."
+            )
+
+
+class DayRangeForm(forms.Form):
+    """A from/to pair of days; "to" includes the whole day, in the operator's time zone."""
+
+    since = DayField(label="From")
+    until = DayField(label="Until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "This date is before the start date.")
+        return data
+
+    def refusals(self) -> list[str]:
+        """Each refused input as "Label: reason", for the page or a plain-text answer."""
+        return [
+            f"{self[name].label}: {error}" if name in self.fields else str(error)
+            for name, errors in self.errors.items()
+            for error in errors
+        ]
+
+    def moments(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The valid days as ``[since, until)`` moments; None where a day is missing or refused."""
+        if not self.is_bound:
+            return None, None
+        self.is_valid()  # cleaned_data then holds the fields that are valid
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        return (
+            _local_midnight(since) if since else None,
+            _local_midnight(until + dt.timedelta(days=1)) if until else None,
+        )
 
 
 class TokenUnitsField(forms.DecimalField):
@@ -36,7 +92,7 @@ class TokenUnitsField(forms.DecimalField):
         super().__init__(**kwargs)
 
 
-class HistoryFilterForm(forms.Form):
+class HistoryFilterForm(DayRangeForm):
     """Filters shared by the opportunity and trade histories."""
 
     status = forms.ChoiceField(required=False)
@@ -48,12 +104,6 @@ class HistoryFilterForm(forms.Form):
     )
     min_profit = TokenUnitsField(label="Profit from")
     max_profit = TokenUnitsField(label="to")
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
-    )
     mode = forms.ChoiceField(
         required=False, choices=[("", "Any mode"), *TradeMode.choices], label="Mode"
     )
@@ -72,9 +122,6 @@ class HistoryFilterForm(forms.Form):
         low, high = data.get("min_profit"), data.get("max_profit")
         if low is not None and high is not None and low > high:
             self.add_error("max_profit", "The upper bound is below the lower bound.")
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", "This date is before the start date.")
         return data
 
     def filters(self) -> selectors.HistoryFilters:
@@ -82,18 +129,17 @@ class HistoryFilterForm(forms.Form):
         if not self.is_bound:
             return selectors.HistoryFilters()
         self.is_valid()
-        data = getattr(self, "cleaned_data", {})
+        data = self.cleaned_data
         token, dex = data.get("token"), data.get("dex")
-        since, until = data.get("since"), data.get("until")
+        since, until = self.moments()
         return selectors.HistoryFilters(
             status=data.get("status") or "",
             token_id=token.pk if token else None,
             dex_id=dex.pk if dex else None,
             min_profit=data.get("min_profit"),
             max_profit=data.get("max_profit"),
-            since=_local_midnight(since) if since else None,
-            # "Until" is inclusive of the whole day.
-            until=_local_midnight(until + dt.timedelta(days=1)) if until else None,
+            since=since,
+            until=until,
             mode=data.get("mode") or "",
         )
 
@@ -106,18 +152,13 @@ class TimeRange:
     label: str
 
 
-class PerformanceRangeForm(forms.Form):
+class PerformanceRangeForm(DayRangeForm):
     """A preset (24h / 7d / 30d) or a from/to date range, and a trade mode."""
 
     range = forms.ChoiceField(
         required=False, choices=[(k, v) for k, v in PRESET_LABELS.items()], label="Range"
     )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    until = DayField(label="To")
     mode = forms.ChoiceField(
         required=False, choices=[("", "All modes"), *TradeMode.choices], label="Mode"
     )
@@ -125,22 +166,21 @@ class PerformanceRangeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         since, until = data.get("since"), data.get("until")
-        if since and until:
-            if since > until:
-                self.add_error("until", "This date is before the start date.")
-            elif until - since > MAX_RANGE:
-                self.add_error("until", "Choose at most a year.")
+        if since and until and until - since > MAX_RANGE:
+            self.add_error("until", "Choose at most a year.")
         return data
 
     def time_range(self, now: dt.datetime | None = None) -> TimeRange:
         """The chosen range; the default preset when nothing (valid) was chosen."""
         now = now or selectors.now()
-        data = getattr(self, "cleaned_data", {}) if self.is_bound and self.is_valid() else {}
+        valid = self.is_bound and self.is_valid()
+        data = self.cleaned_data if valid else {}
         since, until = data.get("since"), data.get("until")
-        if since and until:
+        start, end = self.moments() if valid else (None, None)
+        if start and end:
             return TimeRange(
-                since=_local_midnight(since),
-                until=_local_midnight(until + dt.timedelta(days=1)),
+                since=start,
+                until=end,
                 preset="",
                 label=f"{since:%b %-d, %Y} to {until:%b %-d, %Y}",
             )

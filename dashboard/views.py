@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -26,18 +26,10 @@ FEED_OPPORTUNITIES = 20
 FEED_TRADES = 10
 
 
-def bot_pill() -> dict[str, Any]:
-    """What the top bar shows on every page: mode and kill switch (one query)."""
-    config = BotConfig.load()
-    return {"mode_label": config.get_mode_display(), "paused": config.paused}
-
-
 def _overview_context() -> dict[str, Any]:
     snapshot = selectors.latest_gas_snapshot()
-    status = presenters.status_event()
     return {
-        "status": status,
-        "pill": status,
+        "status": presenters.status_event(),
         "stats": presenters.stats_event(),
         "gas": presenters.gas_event(snapshot) if snapshot else None,
         "opportunities": presenters.opportunity_events(
@@ -84,24 +76,36 @@ def bot_resume(request: HttpRequest) -> HttpResponse:
     return _bot_status_response(request)
 
 
-def _history(request: HttpRequest, *, kind: str) -> tuple[Any, dict[str, Any]]:
+def _history(request: HttpRequest, *, kind: str) -> tuple[Any, HistoryFilterForm]:
     form = HistoryFilterForm(request.GET or None, kind=kind)
     filters = form.filters()
     if kind == "opportunities":
         queryset = selectors.opportunity_history(filters)
     else:
         queryset = selectors.trade_history(filters)
-    return queryset, {"form": form, "pill": bot_pill()}
+    return queryset, form
+
+
+def _history_csv(request: HttpRequest, *, kind: str) -> HttpResponse:
+    queryset, form = _history(request, kind=kind)
+    if form.errors:
+        # A page shows its refused filters next to the rows; a file cannot, and
+        # would pass for the filtered set: say why instead.
+        text = "\n".join(form.refusals())
+        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+    rows = exports.opportunity_rows if kind == "opportunities" else exports.trade_rows
+    return exports.csv_response(rows(queryset), kind)
 
 
 def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:
-    queryset, context = _history(request, kind=kind)
+    queryset, form = _history(request, kind=kind)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     if kind == "opportunities":
         rows = presenters.opportunity_events(page.object_list)
     else:
         rows = presenters.trade_events(page.object_list)
-    context.update(page=page, rows=rows, filtered=bool(request.GET.dict().keys() - {"page"}))
+    filtered = bool(request.GET.dict().keys() - {"page"})
+    context = {"form": form, "page": page, "rows": rows, "filtered": filtered}
     if request.htmx and request.htmx.target == "results":
         template += "#results"
     return render(request, template, context)
@@ -116,8 +120,7 @@ def opportunities(request: HttpRequest) -> HttpResponse:
 @login_required
 def opportunities_csv(request: HttpRequest) -> HttpResponse:
     """The filtered opportunities as CSV (every page)."""
-    queryset, _ = _history(request, kind="opportunities")
-    return exports.csv_response(exports.opportunity_rows(queryset), "opportunities")
+    return _history_csv(request, kind="opportunities")
 
 
 @login_required
@@ -130,7 +133,6 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity": opportunity,
         "o": presenters.opportunity_event(opportunity),
         "trades": presenters.trade_events(opportunity.trades.all()),
-        "pill": bot_pill(),
     }
     return render(request, "dashboard/opportunity_detail.html", context)
 
@@ -144,8 +146,7 @@ def trades(request: HttpRequest) -> HttpResponse:
 @login_required
 def trades_csv(request: HttpRequest) -> HttpResponse:
     """The filtered trades as CSV (every page)."""
-    queryset, _ = _history(request, kind="trades")
-    return exports.csv_response(exports.trade_rows(queryset), "trades")
+    return _history_csv(request, kind="trades")
 
 
 @login_required
@@ -159,7 +160,6 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "t": presenters.trade_event(trade),
         "o": presenters.opportunity_event(trade.opportunity),
         "token": trade.opportunity.start_token,
-        "pill": bot_pill(),
     }
     return render(request, "dashboard/trade_detail.html", context)
 
@@ -186,7 +186,6 @@ def performance(request: HttpRequest) -> HttpResponse:
         "total_trades": sum(perf.trades),
         "success_rate": _rate(sum(perf.successful), sum(perf.settled)),
         "query": request.GET.urlencode(),
-        "pill": bot_pill(),
     }
     return render(request, "dashboard/performance.html", context)
 
@@ -212,6 +211,5 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "time_zone": settings.LISTONIAN_TIME_ZONE,
         "channel_layer": broadcast.channel_layer_name(),
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-        "pill": bot_pill(),
     }
     return render(request, "dashboard/settings.html", context)

@@ -19,7 +19,8 @@ from django.db import models
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-UINT256_MAX = 2**256 - 1
+from trading.units import UINT256_MAX
+
 # numeric(78, 0) holds every uint256 and its negation.
 _DIGITS = 78
 _OFFSET = 10**_DIGITS

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from trading.addresses import normalize_address, validate_address
 from trading.fields import AmountSum, TokenAmountField
+from trading.units import amount_from_units
 
 MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
 BPS = 10_000
@@ -277,31 +279,96 @@ class OpportunityStatus(models.TextChoices):
 
 
 class HistoryQuerySet(models.QuerySet):
-    time_field = "created_at"
+    """The history filters, written once for opportunities and trades.
 
-    def since(self, moment: dt.datetime) -> Any:
+    Each subclass says where a filter looks: its time column, its start token,
+    its profit column (in start-token smallest units) and the opportunity whose
+    pools the row went through.
+    """
+
+    time_field: str
+    start_token_field: str
+    profit_field: str
+    opportunity_field: str
+
+    def since(self, moment: dt.datetime) -> Self:
         return self.filter(**{f"{self.time_field}__gte": moment})
 
-    def until(self, moment: dt.datetime) -> Any:
+    def until(self, moment: dt.datetime) -> Self:
+        """Rows strictly before ``moment``."""
         return self.filter(**{f"{self.time_field}__lt": moment})
 
-    def today(self) -> Any:
+    def today(self) -> Self:
         now = timezone.now()
         return self.since(now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+    def with_status(self, status: str) -> Self:
+        return self.filter(status=status)
+
+    def starting_with(self, token: Token | int) -> Self:
+        """Rows whose cycle starts and ends in ``token`` (a Token or its id)."""
+        return self.filter(**{self.start_token_field: token})
+
+    def through_dex(self, dex: Dex | int | str) -> Self:
+        """Rows whose path uses a pool of ``dex`` (a Dex, its id or its name), each row once."""
+        if isinstance(dex, Dex):
+            on_dex = Q(pool__dex=dex)
+        elif isinstance(dex, int):
+            on_dex = Q(pool__dex_id=dex)
+        else:
+            on_dex = Q(pool__dex__name=dex)
+        # Exists rather than a join: no duplicate rows, cheap counts for pagination.
+        through = Opportunity.pools.through.objects.filter(
+            on_dex, opportunity_id=OuterRef(self.opportunity_field)
+        )
+        return self.filter(Exists(through))
+
+    def with_profit_between(self, low: int | None = None, high: int | None = None) -> Self:
+        """Rows whose profit lies in ``[low, high]``, exact start-token smallest units."""
+        return self.filter(self._profit_range(low, high))
+
+    def with_profit_in_units(
+        self, low: Decimal | str | None = None, high: Decimal | str | None = None
+    ) -> Self:
+        """Rows whose profit lies in ``[low, high]`` typed in token units (``"0.01"``).
+
+        Each bound is converted exactly with each start token's decimals; a lower
+        bound finer than a token's precision rounds up and an upper bound down, so
+        the range never admits a value outside what was typed.
+        """
+        if low is None and high is None:
+            return self
+        tokens = Token.objects.filter(pk__in=self.order_by().values(self.start_token_field))
+        matching = Q(pk__in=[])
+        for token in tokens.only("id", "decimals"):
+            decimals = token.decimals
+            matching |= Q(**{self.start_token_field: token.pk}) & self._profit_range(
+                None if low is None else amount_from_units(low, decimals, rounding=ROUND_CEILING),
+                None if high is None else amount_from_units(high, decimals, rounding=ROUND_FLOOR),
+            )
+        return self.filter(matching)
+
+    def _profit_range(self, low: int | None, high: int | None) -> Q:
+        condition = Q()
+        if low is not None:
+            condition &= Q(**{f"{self.profit_field}__gte": low})
+        if high is not None:
+            condition &= Q(**{f"{self.profit_field}__lte": high})
+        return condition
 
 
 class OpportunityQuerySet(HistoryQuerySet):
     time_field = "detected_at"
+    start_token_field = "start_token"
+    profit_field = "net_profit"
+    opportunity_field = "pk"
 
-    def detected(self) -> OpportunityQuerySet:
-        return self.filter(status=OpportunityStatus.DETECTED)
+    def detected(self) -> Self:
+        return self.with_status(OpportunityStatus.DETECTED)
 
-    def with_net_profit_at_least(self, amount: int) -> OpportunityQuerySet:
-        return self.filter(net_profit__gte=amount)
-
-    def through_dex(self, dex: Dex | str) -> OpportunityQuerySet:
-        name = dex.name if isinstance(dex, Dex) else dex
-        return self.filter(pools__dex__name=name).distinct()
+    def with_net_profit_at_least(self, amount: int) -> Self:
+        """Opportunities netting at least ``amount`` smallest units of their start token."""
+        return self.with_profit_between(low=amount)
 
     def status_counts(self) -> dict[str, int]:
         rows = self.order_by().values("status").annotate(n=Count("id"))
@@ -385,19 +452,27 @@ class TradeStatus(models.TextChoices):
 
 
 class TradeQuerySet(HistoryQuerySet):
-    def successful(self) -> TradeQuerySet:
-        return self.filter(status=TradeStatus.SUCCESS)
+    time_field = "created_at"
+    start_token_field = "opportunity__start_token"
+    profit_field = "realized_profit"
+    opportunity_field = "opportunity_id"
 
-    def live(self) -> TradeQuerySet:
-        return self.filter(mode=TradeMode.LIVE)
+    def in_mode(self, mode: str) -> Self:
+        return self.filter(mode=mode)
 
-    def dry_run(self) -> TradeQuerySet:
-        return self.filter(mode=TradeMode.DRY_RUN)
+    def successful(self) -> Self:
+        return self.with_status(TradeStatus.SUCCESS)
 
-    def pending(self) -> TradeQuerySet:
-        return self.filter(status=TradeStatus.PENDING)
+    def live(self) -> Self:
+        return self.in_mode(TradeMode.LIVE)
 
-    def settled(self) -> TradeQuerySet:
+    def dry_run(self) -> Self:
+        return self.in_mode(TradeMode.DRY_RUN)
+
+    def pending(self) -> Self:
+        return self.with_status(TradeStatus.PENDING)
+
+    def settled(self) -> Self:
         return self.exclude(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])
 
     def totals_by_token(self) -> list[dict[str, Any]]:

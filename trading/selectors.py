@@ -13,16 +13,17 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
+from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
-from trading.fields import UINT256_MAX, AmountSum
+from trading.fields import AmountSum
 from trading.models import (
     BotConfig,
     ComponentHealth,
@@ -30,56 +31,25 @@ from trading.models import (
     DistributionPayout,
     EngineState,
     GasSnapshot,
+    HistoryQuerySet,
     Opportunity,
+    OpportunityQuerySet,
     PayoutStatus,
     Pool,
     ProfitRecipient,
     Token,
     Trade,
+    TradeQuerySet,
     TradeStatus,
 )
 
-# --- Exact unit conversion ------------------------------------------------------------------
+# Re-exported: views, charts and exports convert amounts through the selectors.
+from trading.units import amount_from_units as amount_from_units
+from trading.units import amount_to_units as amount_to_units
 
+HistoryRows = TypeVar("HistoryRows", bound=HistoryQuerySet)
 
-def amount_from_units(
-    value: Decimal | str | int, decimals: int, *, rounding: str = ROUND_FLOOR
-) -> int:
-    """Convert an amount in token units (``"0.01"``) into the smallest unit, exactly.
-
-    Digits finer than the token's precision are rounded with ``rounding``: a lower
-    bound of a filter rounds up (``ROUND_CEILING``) and an upper bound down
-    (``ROUND_FLOOR``), so a range never admits a value outside what was typed.
-    The result is clamped to ±(2**256-1), beyond which no amount exists.
-    """
-    with localcontext() as ctx:
-        # 2**256 has 78 digits; leave room for the fraction and the scaling.
-        ctx.prec = 200
-        ctx.Emax = 10_000
-        ctx.Emin = -10_000
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
-        if not number.is_finite():
-            raise ValueError(f"{value!r} is not a finite number")
-        scaled = number.scaleb(decimals).to_integral_value(rounding=rounding)
-    amount = int(scaled)
-    return max(-UINT256_MAX, min(UINT256_MAX, amount))
-
-
-def amount_to_units(amount: int, decimals: int) -> str:
-    """Exact decimal string of ``amount`` smallest units (``10**16``, 18 → ``"0.01"``).
-
-    Unlike :func:`trading.formatting.format_amount` nothing is truncated or
-    grouped: this is for machines (CSV, chart data), not for reading.
-    """
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**decimals)
-    if not decimals or not fraction:
-        return f"{sign}{whole}"
-    digits = f"{fraction:0{decimals}d}".rstrip("0")
-    return f"{sign}{whole}.{digits}"
+# --- Time zone -------------------------------------------------------------------------------
 
 
 def operator_zone() -> dt.tzinfo:
@@ -266,86 +236,36 @@ class HistoryFilters:
     until: dt.datetime | None = None
     mode: str = ""
 
-
-def _profit_range(
-    filters: HistoryFilters, *, amount_field: str, token_field: str, candidates: QuerySet
-) -> Q | None:
-    """A Q for the profit range, with bounds converted per start token's decimals."""
-    if filters.min_profit is None and filters.max_profit is None:
-        return None
-    tokens = Token.objects.filter(pk__in=candidates)
-    if filters.token_id is not None:
-        tokens = tokens.filter(pk=filters.token_id)
-    combined = Q(pk__in=[])
-    for token in tokens.only("id", "decimals"):
-        condition = Q(**{token_field: token.pk})
-        if filters.min_profit is not None:
-            low = amount_from_units(filters.min_profit, token.decimals, rounding=ROUND_CEILING)
-            condition &= Q(**{f"{amount_field}__gte": low})
-        if filters.max_profit is not None:
-            high = amount_from_units(filters.max_profit, token.decimals, rounding=ROUND_FLOOR)
-            condition &= Q(**{f"{amount_field}__lte": high})
-        combined |= condition
-    return combined
+    def apply(self, queryset: HistoryRows) -> HistoryRows:
+        """``queryset`` narrowed by these filters (the trade mode is applied by trade_history)."""
+        if self.status:
+            queryset = queryset.with_status(self.status)
+        if self.token_id is not None:
+            queryset = queryset.starting_with(self.token_id)
+        if self.dex_id is not None:
+            queryset = queryset.through_dex(self.dex_id)
+        if self.since is not None:
+            queryset = queryset.since(self.since)
+        if self.until is not None:
+            queryset = queryset.until(self.until)
+        # Last, so that only the start tokens still in the set are converted for.
+        return queryset.with_profit_in_units(self.min_profit, self.max_profit)
 
 
-def opportunity_history(filters: HistoryFilters) -> QuerySet[Opportunity]:
+def opportunity_history(filters: HistoryFilters) -> OpportunityQuerySet:
     """Opportunities matching ``filters``, newest first, ready for rows and CSV."""
     qs = Opportunity.objects.select_related("start_token", "network").prefetch_related("pools__dex")
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.token_id is not None:
-        qs = qs.filter(start_token_id=filters.token_id)
-    if filters.dex_id is not None:
-        # Exists rather than a join: no duplicate rows, cheap counts for pagination.
-        through = Opportunity.pools.through.objects.filter(
-            opportunity_id=OuterRef("pk"), pool__dex_id=filters.dex_id
-        )
-        qs = qs.filter(Exists(through))
-    if filters.since is not None:
-        qs = qs.filter(detected_at__gte=filters.since)
-    if filters.until is not None:
-        qs = qs.filter(detected_at__lt=filters.until)
-    profit = _profit_range(
-        filters,
-        amount_field="net_profit",
-        token_field="start_token_id",
-        candidates=Opportunity.objects.order_by().values("start_token_id"),
-    )
-    if profit is not None:
-        qs = qs.filter(profit)
-    return qs.order_by("-detected_at", "-id")
+    return filters.apply(qs).order_by("-detected_at", "-id")
 
 
-def trade_history(filters: HistoryFilters) -> QuerySet[Trade]:
+def trade_history(filters: HistoryFilters) -> TradeQuerySet:
     """Trades matching ``filters`` (profit = realized profit), newest first."""
     qs = Trade.objects.select_related(
         "opportunity__start_token", "opportunity__network"
     ).prefetch_related("opportunity__pools__dex")
-    if filters.status:
-        qs = qs.filter(status=filters.status)
     if filters.mode:
-        qs = qs.filter(mode=filters.mode)
-    if filters.token_id is not None:
-        qs = qs.filter(opportunity__start_token_id=filters.token_id)
-    if filters.dex_id is not None:
-        through = Opportunity.pools.through.objects.filter(
-            opportunity_id=OuterRef("opportunity_id"), pool__dex_id=filters.dex_id
-        )
-        qs = qs.filter(Exists(through))
-    if filters.since is not None:
-        qs = qs.filter(created_at__gte=filters.since)
-    if filters.until is not None:
-        qs = qs.filter(created_at__lt=filters.until)
-    profit = _profit_range(
-        filters,
-        amount_field="realized_profit",
-        token_field="opportunity__start_token_id",
-        candidates=Opportunity.objects.order_by().values("start_token_id"),
-    )
-    if profit is not None:
-        qs = qs.filter(profit)
-    return qs.order_by("-created_at", "-id")
+        qs = qs.in_mode(filters.mode)
+    return filters.apply(qs).order_by("-created_at", "-id")
 
 
 def start_tokens() -> QuerySet[Token]:
@@ -475,9 +395,9 @@ def performance(
     def slot(moment: dt.datetime) -> int | None:
         return index.get(int(moment.timestamp()))
 
-    trades = Trade.objects.filter(created_at__gte=since, created_at__lt=until)
+    trades = Trade.objects.since(since).until(until)
     if mode:
-        trades = trades.filter(mode=mode)
+        trades = trades.in_mode(mode)
     rows = (
         trades.order_by()
         .annotate(bucket=trunc("created_at", tzinfo=zone))
@@ -520,7 +440,8 @@ def performance(
 
     opportunities = [0] * size
     opp_rows = (
-        Opportunity.objects.filter(detected_at__gte=since, detected_at__lt=until)
+        Opportunity.objects.since(since)
+        .until(until)
         .order_by()
         .annotate(bucket=trunc("detected_at", tzinfo=zone))
         .values("bucket")

@@ -131,6 +131,43 @@ def test_opportunity_querysets(market):
     assert row["net_profit"] == 10 + 2**80 and row["count"] == 2
 
 
+def test_history_filters_are_the_same_on_opportunities_and_trades(market):
+    weth, usdc = market["weth"], market["usdc"]
+    both = [market["pool_a"], market["pool_b"]]
+    old = timezone.now() - dt.timedelta(days=3)
+    rich = f.opportunity(weth, pools=both, net_profit=2 * 10**16, status="executed")
+    poor = f.opportunity(weth, pools=[market["pool_a"]], net_profit=10**15, detected_at=old)
+    cents = f.opportunity(usdc, pools=[market["pool_b"]], net_profit=15_000)  # 0.015 USDC
+    rich_trade = f.trade(rich, realized_profit=2 * 10**16)
+    poor_trade = f.trade(poor, realized_profit=10**15, created_at=old, mode="dry_run")
+    cents_trade = f.trade(cents, realized_profit=15_000, status="reverted")
+    dex_b = market["pool_b"].dex
+    for qs, rows in [
+        (Opportunity.objects, (rich, poor, cents)),
+        (Trade.objects, (rich_trade, poor_trade, cents_trade)),
+    ]:
+        rich_row, poor_row, cents_row = rows
+        assert set(qs.starting_with(weth)) == {rich_row, poor_row}
+        assert set(qs.starting_with(usdc.pk)) == {cents_row}
+        # Through two pools of which one is DexB's: listed once, by Dex, id or name.
+        assert list(qs.through_dex(dex_b).order_by("pk")) == [rich_row, cents_row]
+        assert qs.through_dex(dex_b.pk).count() == qs.through_dex("DexB").count() == 2
+        assert set(qs.since(old + dt.timedelta(hours=1))) == {rich_row, cents_row}
+        assert set(qs.until(old + dt.timedelta(hours=1))) == {poor_row}
+        # Exact smallest units: the same number means different amounts per token.
+        assert set(qs.with_profit_between(15_000, 10**15)) == {poor_row, cents_row}
+        assert set(qs.with_profit_between(low=10**15 + 1)) == {rich_row}
+        # Token units: each start token's decimals, never beyond what was typed.
+        assert set(qs.with_profit_in_units("0.01")) == {rich_row, cents_row}
+        assert set(qs.with_profit_in_units(high="0.001")) == {poor_row}
+        assert set(qs.with_profit_in_units("0.015", "0.015")) == {cents_row}
+        assert not qs.with_profit_in_units("0.0150001", "0.0150009").exists()
+        assert set(qs.starting_with(usdc).with_profit_in_units("0.01")) == {cents_row}
+    assert set(Opportunity.objects.with_status("executed")) == {rich}
+    assert set(Trade.objects.with_status("reverted")) == {cents_trade}
+    assert set(Trade.objects.in_mode("dry_run")) == {poor_trade}
+
+
 def test_seeded_base_network_is_disabled_and_complete(db):
     base = Network.objects.get(chain_id=8453)
     assert base.active is False
