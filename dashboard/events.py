@@ -154,6 +154,13 @@ class StatusEvent:
     components: tuple[ComponentStatus, ...] = ()
     market: tuple[MarketPair, ...] = ()
 
+    @property
+    def down_components(self) -> tuple[ComponentStatus, ...]:
+        """Components the running engine has released and is restarting."""
+        if not self.engine_running:
+            return ()
+        return tuple(c for c in self.components if not c.initialized)
+
 
 @dataclass(frozen=True)
 class GasEvent:

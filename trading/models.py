@@ -819,6 +819,7 @@ class AlertEvent(models.TextChoices):
     TRADE_FAILED = "trade_failed", "Trade failed"
     LOW_BALANCE = "low_balance", "Low gas balance"
     COMPONENT_DOWN = "component_down", "Component down"
+    COMPONENT_RECOVERED = "component_recovered", "Component recovered"
     DAILY_LOSS_LIMIT = "daily_loss_limit", "Daily loss limit hit"
     DISTRIBUTION_SENT = "distribution_sent", "Distribution sent"
 

@@ -118,3 +118,26 @@ def test_the_overview_needs_few_queries_whatever_the_rows(
         f.trade(opp)
     with django_assert_max_num_queries(30):
         operator_client.get(reverse("dashboard:overview"))
+
+
+def test_a_running_engine_with_a_component_down_says_so(operator_client, db):
+    state = EngineState.load()
+    state.running = True
+    state.heartbeat_at = timezone.now()
+    state.save()
+    ComponentHealth.objects.create(name="dex", initialized=True, healthy=True)
+    ComponentHealth.objects.create(
+        name="chain",
+        initialized=False,
+        healthy=False,
+        last_error="RpcUnavailableError: eth_getLogs: every RPC endpoint failed",
+        last_error_at=timezone.now(),
+    )
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert 'id="engine-degraded"' in body
+    assert "chain" in body.split('id="engine-degraded"')[1].split("</span>")[0]
+    assert "Engine running" not in body
+
+    ComponentHealth.objects.filter(name="chain").update(initialized=True, healthy=True)
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert 'id="engine-degraded"' not in body and "Engine running" in body

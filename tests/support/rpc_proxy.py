@@ -39,6 +39,13 @@ class RpcProxy:
         self.chain_id: int | None = None
         # Refuse eth_getLogs spanning more blocks than this, like hosted nodes do.
         self.max_log_range: int | None = None
+        # An armed outage: the first request calling ``outage_trigger`` starts a
+        # refusal of every request for ``outage_seconds`` (see ``arm_outage``).
+        self.outage_trigger: str | None = None
+        self.outage_seconds = 0.0
+        self.outage_started: float | None = None
+        self.outage_until = 0.0
+        self.refused = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
@@ -61,6 +68,24 @@ class RpcProxy:
         if self._runner:
             await self._runner.cleanup()
 
+    def arm_outage(self, method: str, seconds: float) -> None:
+        """Refuse every request for ``seconds`` from the next one that calls ``method``."""
+        self.outage_trigger, self.outage_seconds = method, seconds
+        self.outage_started, self.outage_until = None, 0.0
+
+    @property
+    def outage_over(self) -> bool:
+        """True once an armed outage has started and ended."""
+        loop = asyncio.get_running_loop()
+        return self.outage_started is not None and loop.time() >= self.outage_until
+
+    def _in_outage(self, methods: list[str]) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self.outage_trigger is not None and self.outage_trigger in methods:
+            self.outage_trigger = None
+            self.outage_started, self.outage_until = now, now + self.outage_seconds
+        return now < self.outage_until
+
     def reset(self) -> None:
         self.requests = 0
         self.methods.clear()
@@ -69,8 +94,12 @@ class RpcProxy:
         self.requests += 1
         body = await request.read()
         payload = json.loads(body)
-        for item in payload if isinstance(payload, list) else [payload]:
-            self.methods[item.get("method", "?")] += 1
+        items = payload if isinstance(payload, list) else [payload]
+        methods = [item.get("method", "?") for item in items]
+        self.methods.update(methods)
+        if self._in_outage(methods):
+            self.refused += 1
+            return web.Response(status=503, text="refused: outage")
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail_next > 0:

@@ -44,6 +44,15 @@ class NonceManager:
             self.resyncs += 1
             return self._next
 
+    def forget(self) -> None:
+        """Drop the local counter; the next nonce is read from the node again.
+
+        For a send whose answer was lost: nobody knows whether the node saw it,
+        and a counter left ahead of the chain would queue every later transaction
+        behind a nonce that never arrives.
+        """
+        self._next = None
+
     async def mined_count(self) -> int:
         """Transactions of this account included in the latest block."""
         return int(

@@ -24,7 +24,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from trading.amm import AmmError, quote
-from trading.chain.client import ChainClient, resolve_rpc_urls
+from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
@@ -32,7 +32,7 @@ from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
 from trading.execution.manager import ExecutionManager, ExecutionResult, Limits
 from trading.gas.oracle import GasOracle
-from trading.lifecycle import Component, Lifecycle
+from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
 from trading.services.opportunities import AnalysisInputs, analysis_inputs
 
@@ -228,6 +228,8 @@ class Engine:
         max_recorded_per_block: int = 100,
         poll_interval: float | None = None,
         on_block: Callable[[BlockReport], None] | None = None,
+        supervise_interval: float = 0.5,
+        down_alert_after: float = 15.0,
     ) -> None:
         self.mode_override = mode
         self.urls = urls
@@ -245,6 +247,18 @@ class Engine:
         self._needs_full_scan = True
         # The latest scan and what was recorded from it.
         self.last_scan: tuple[ScanResult, Any] | None = None
+        # Failed components are restarted on this timer, whether blocks arrive or not.
+        self.supervise_interval = supervise_interval
+        # A component down this long raises one alert (and one more when it is back).
+        self.down_alert_after = down_alert_after
+        self._down_since: dict[str, float] = {}
+        self._down_alerted: set[str] = set()
+        # Held while a block is processed and while components restart, so a
+        # restart never swaps a component out from under a running block.
+        self._work_lock = asyncio.Lock()
+        # Between blocks the supervisor keeps the heartbeat fresh at this pace.
+        self.heartbeat_interval = 2.0
+        self._last_health_at = 0.0
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -285,13 +299,18 @@ class Engine:
             tokens=watched,
         )
         components.append(self.wallet)
-        self.lifecycle = Lifecycle(components)
+        # Restarts come quickly at first (an RPC blip should cost a block or two)
+        # and back off to a few seconds for a dependency that stays down.
+        self.lifecycle = Lifecycle(components, backoff=Backoff(initial=0.5, maximum=8.0))
         ws_urls = [
             u for u in (self.urls or network.rpc_url_list) if u.startswith(("ws://", "wss://"))
         ]
         interval = self.poll_interval or max(0.05, network.block_time_ms / 2000)
+        # The watcher's own connection: the engine may tear its client down and
+        # restart it; heads must keep coming meanwhile.
+        self.watch_client = ChainClient(urls, chain_id=network.chain_id)
         self.watcher = BlockWatcher(
-            self.client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
+            self.watch_client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
         )
 
     async def start(self) -> None:
@@ -310,6 +329,7 @@ class Engine:
             self._publish_health(running=False)
             await self.storage.flush()
             await self.lifecycle.cleanup()
+            await close_quietly(self.watch_client)
 
     # --- the pipeline -------------------------------------------------------------------
 
@@ -421,6 +441,8 @@ class Engine:
     def _publish_health(self, *, running: bool) -> None:
         if self.lifecycle is None:
             return
+        with contextlib.suppress(RuntimeError):  # no loop: a synchronous caller
+            self._last_health_at = asyncio.get_running_loop().time()
         market = []
         if self.inputs is not None:
             market = state_services.market_panel(
@@ -462,37 +484,95 @@ class Engine:
         await self.start()
         assert self.lifecycle is not None
         processed = 0
+        supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
         try:
             async for block_number in self.watcher.blocks(self.stop_event):
                 if self.stop_event.is_set():
                     break
-                try:
-                    await self.lifecycle.restart_failed()
+                async with self._work_lock:
                     if not all(c.initialized for c in self.lifecycle):
-                        continue  # a component is down: wait for its restart
-                    if self._needs_full_scan:
-                        report = await self.full_scan()
-                    else:
-                        report = await self.process_block(block_number)
-                    self.reports.append(report)
-                    del self.reports[:-1000]
-                except Exception as exc:
-                    failed = _culprit(self.lifecycle, exc)
-                    logger.exception("block %s failed in %s", block_number, failed.name)
-                    await self.lifecycle.mark_failed(failed, exc)
-                    await sync_to_async(state_services.component_down_alert)(
-                        name=failed.name, error=f"{type(exc).__name__}: {exc}"
-                    )
-                    if failed in (self.client, self.dex):
-                        self._needs_full_scan = True
-                    self._publish_health(running=True)
-                    continue
+                        continue  # a component is down: the supervisor is restarting it
+                    if not await self._process(block_number):
+                        continue
                 processed += 1
                 if blocks is not None and processed >= blocks:
                     break
         finally:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
             await self.stop()
         return processed
+
+    async def _process(self, block_number: int) -> bool:
+        """Run the pipeline for one block; on failure release the culprit and say False."""
+        assert self.lifecycle is not None
+        try:
+            if self._needs_full_scan:
+                report = await self.full_scan()
+            else:
+                report = await self.process_block(block_number)
+        except Exception as exc:
+            failed = _culprit(self.lifecycle, exc)
+            logger.exception("block %s failed in %s", block_number, failed.name)
+            await self.lifecycle.mark_failed(failed, exc)
+            self._down_since.setdefault(failed.name, asyncio.get_running_loop().time())
+            if failed in (self.client, self.dex):
+                self._needs_full_scan = True
+            self._publish_health(running=True)
+            return False
+        self.reports.append(report)
+        del self.reports[:-1000]
+        return True
+
+    async def _supervise(self) -> None:
+        """Restart failed components on a timer and keep the dashboard's view truthful.
+
+        Independent of block arrival: a component torn down after a failure comes
+        back as soon as its dependency answers, even if no head arrives meanwhile.
+        Every tick refreshes the heartbeat, so a live engine never looks frozen.
+        """
+        assert self.lifecycle is not None
+        while not self.stop_event.is_set():
+            try:
+                await self.supervise_once()
+            except Exception:  # the supervisor itself must never die
+                logger.exception("engine supervisor tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=self.supervise_interval)
+
+    async def supervise_once(self) -> list[str]:
+        """One supervisor tick: restart what is down, alert on long outages; names restarted."""
+        assert self.lifecycle is not None
+        now = asyncio.get_running_loop().time()
+        down = [c for c in self.lifecycle if not c.initialized]
+        for component in down:
+            self._down_since.setdefault(component.name, now)
+        restarted: list[str] = []
+        if down:
+            async with self._work_lock:
+                restarted = await self.lifecycle.restart_failed()
+            if "chain" in restarted or "dex" in restarted:
+                self._needs_full_scan = True
+        for name in restarted:
+            since = self._down_since.pop(name, now)
+            logger.info("%s is back after %.1fs", name, now - since)
+            if name in self._down_alerted:
+                self._down_alerted.discard(name)
+                await sync_to_async(state_services.component_recovered_alert)(
+                    name=name, down_seconds=int(now - since)
+                )
+        for name, since in self._down_since.items():
+            if name in self._down_alerted or now - since < self.down_alert_after:
+                continue
+            self._down_alerted.add(name)
+            error = self.lifecycle.by_name(name).health().last_error
+            await sync_to_async(state_services.component_down_alert)(
+                name=name, error=error or "not initialized", down_seconds=int(now - since)
+            )
+        if down or now - self._last_health_at >= self.heartbeat_interval:
+            self._publish_health(running=True)
+        return restarted
 
 
 def _with_max(limits: Limits, max_trade_size: int) -> Limits:

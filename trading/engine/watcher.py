@@ -5,6 +5,11 @@ the newest one when it asks. Heads that arrive while the engine is busy are
 therefore never queued: the next block it sees is the newest (the engine
 counts the ones in between as skipped). Errors are logged and retried: the
 watcher does not end the engine.
+
+The engine gives the watcher a chain client of its own, so tearing down the
+engine's client after an RPC failure never leaves the watcher without one (heads
+keep coming, and they drive nothing but the pipeline: restarts run on a timer).
+The watcher (re)initializes that client itself whenever it is down.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ class BlockWatcher:
     async def _poll(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                await self.client.initialize()  # no-op while it is up
                 self._saw(await self.client.block_number())
             except Exception as exc:  # keep watching: the chain client reports the failure
                 self.errors += 1
@@ -87,6 +93,7 @@ class BlockWatcher:
                     if "error" in answer:
                         raise ConnectionError(f"eth_subscribe refused: {answer['error']}")
                     # The head we may have missed while (re)connecting.
+                    await self.client.initialize()
                     self._saw(await self.client.block_number())
                     # Read every message as it comes (this also keeps the
                     # connection's keepalive answered while the engine works).

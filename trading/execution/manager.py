@@ -320,7 +320,13 @@ class ExecutionManager(Component):
                 max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
                 l1_fee_wei=l1_fee,
             )
-            sent = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+            try:
+                sent = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+            except Exception:
+                # The answer was lost: the row stays pending for reconciliation,
+                # and the next nonce is read from the node rather than guessed.
+                self.nonces.forget()
+                raise
             if "error" in sent:
                 await self.nonces.resync()
                 reason = decode_revert(sent["error"])

@@ -141,7 +141,19 @@ def market_panel(
     return panel
 
 
-def component_down_alert(*, name: str, error: str) -> None:
+def component_down_alert(*, name: str, error: str, down_seconds: int | None = None) -> None:
     from trading.services.alerts import alert_raise
 
-    alert_raise(event="component_down", payload={"component": name, "error": error[:1000]})
+    payload: dict[str, Any] = {"component": name, "error": error[:1000]}
+    if down_seconds is not None:
+        payload["down_seconds"] = down_seconds
+    alert_raise(event="component_down", payload=payload)
+
+
+def component_recovered_alert(*, name: str, down_seconds: int) -> None:
+    """A component that was alerted as down is working again."""
+    from trading.services.alerts import alert_raise
+
+    alert_raise(
+        event="component_recovered", payload={"component": name, "down_seconds": down_seconds}
+    )
