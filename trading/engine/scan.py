@@ -36,7 +36,7 @@ from fractions import Fraction
 
 import rlp
 from eth_abi import encode
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import keccak
 
 from trading.amm import AmmError, PoolState, SolidlyPoolState, V3PoolState
 from trading.amm.base import token_index
@@ -55,6 +55,8 @@ from trading.analysis.profit import convert_cost
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
 from trading.engine.component import Component
+from trading.execution.hops import HOP_ABI_TYPE
+from trading.execution.manager import EXECUTE_SELECTOR
 from trading.gas.oracle import GasOracle
 from trading.models import Network
 from trading.services.chain_access import ChainSession
@@ -70,10 +72,6 @@ logger = logging.getLogger(__name__)
 
 Q96 = 1 << 96
 BPS = 10_000
-# The executor's entry point (contracts/ArbitrageExecutor.sol), for L1 fee estimates.
-EXECUTE_SELECTOR = function_signature_to_4byte_selector(
-    "execute((address,uint8,bool,uint16)[],uint256,uint256,bool)"
-)
 
 
 # --------------------------------------------------------------------------- pure layer
@@ -419,10 +417,20 @@ def representative_transaction(hops: int, chain_id: int) -> bytes:
     def address(label: str) -> bytes:
         return keccak(text=label)[:20]
 
-    hop_list = [(address(f"pool {i}"), 0, bool(i % 2), 30) for i in range(hops)]
+    hop_list = [
+        (
+            address(f"pool {i}"),
+            0,
+            bool(i % 2),
+            30,
+            address(f"token {i}"),
+            address(f"token {(i + 1) % hops}"),
+        )
+        for i in range(hops)
+    ]
     data = EXECUTE_SELECTOR + encode(
-        ["(address,uint8,bool,uint16)[]", "uint256", "uint256", "bool"],
-        [hop_list, 1_234_567_891_234_567_891, 1_234_567_891_234, True],
+        [f"{HOP_ABI_TYPE}[]", "uint256", "uint256", "bool", "uint256"],
+        [hop_list, 1_234_567_891_234_567_891, 1_234_567_891_234, True, 12_345_678],
     )
     fields = [chain_id, 1_234, 1_000_000, 2_000_000_000, 600_000, address("executor"), 0, data, []]
     return b"\x02" + rlp.encode(fields)

@@ -27,14 +27,14 @@ from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.engine.component import Component
-from trading.execution.hops import PathError, encode_hops
+from trading.execution.hops import HOP_ABI_TYPE, PathError, encode_hops
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)
 
-EXECUTE_SIGNATURE = "execute((address,uint8,bool,uint16)[],uint256,uint256,bool)"
+EXECUTE_SIGNATURE = f"execute({HOP_ABI_TYPE}[],uint256,uint256,bool,uint256)"
 EXECUTE_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
 EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,uint256,uint256,bool,uint256)").hex()
 OWNER_SELECTOR = function_signature_to_4byte_selector("owner()")
@@ -65,13 +65,20 @@ class Limits:
     daily_loss_limit_wei: int
     slippage_bps: int
     min_gas_balance_wei: int = 0
+    # The last block the trade may be mined in (the executor reverts after it).
+    deadline_block: int = 2**256 - 1
 
 
-def encode_execute(hops: list[tuple[str, int, bool, int]], amount_in: int, min_profit: int) -> str:
-    """Calldata of ``execute(hops, amountIn, minProfit, flash=true)``."""
+def encode_execute(
+    hops: list[tuple[str, int, bool, int, str, str]],
+    amount_in: int,
+    min_profit: int,
+    deadline_block: int = 2**256 - 1,
+) -> str:
+    """Calldata of ``execute(hops, amountIn, minProfit, flash=true, deadline)``."""
     args = encode(
-        ["(address,uint8,bool,uint16)[]", "uint256", "uint256", "bool"],
-        [hops, amount_in, min_profit, True],
+        [f"{HOP_ABI_TYPE}[]", "uint256", "uint256", "bool", "uint256"],
+        [hops, amount_in, min_profit, True, deadline_block],
     )
     return "0x" + (EXECUTE_SELECTOR + args).hex()
 
@@ -238,7 +245,7 @@ class ExecutionManager(Component):
             hops = [hop.as_tuple() for hop in encode_hops(context.path, context.pools)]
         except PathError as exc:
             return await refuse("failed", f"cannot encode the path: {exc}")
-        data = encode_execute(hops, context.amount_in, min_profit)
+        data = encode_execute(hops, context.amount_in, min_profit, limits.deadline_block)
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
         # Simulate against the pending block: what the transaction would meet next,
