@@ -47,16 +47,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listonian_site.settings")
 
-import django  # noqa: E402
-
-django.setup()
-
+# Pure maths only: no Django settings, no database, no node.
 from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E402
 from trading.amm import v3_math as m  # noqa: E402
-from trading.analysis import CycleIndex  # noqa: E402
-from trading.engine.scan import (  # noqa: E402
+from trading.analysis import (  # noqa: E402
+    CycleIndex,
     GasTerms,
     StartTerms,
     evaluate_cycles,

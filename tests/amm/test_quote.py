@@ -1,4 +1,4 @@
-"""The package-level dispatch: ``quote`` and ``other_token`` for every pool family."""
+"""The package-level dispatch: ``quote``, ``other_token`` and ``pool_holdings`` per family."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from trading.amm import (
     V2PoolState,
     V3PoolState,
     other_token,
+    pool_holdings,
     quote,
 )
 
@@ -59,3 +60,21 @@ def test_quote_rejects_what_is_not_a_pool_state() -> None:
 def test_every_error_is_an_amm_error() -> None:
     for error in (InsufficientLiquidity, IncompleteTickData, UnknownToken):
         assert issubclass(error, AmmError)
+
+
+def test_holdings_per_family() -> None:
+    a, b = "0x" + "1" * 40, "0x" + "2" * 40
+    assert pool_holdings(V2PoolState("0x" + "3" * 40, a, b, 5, 7)) == (5, 7)
+    solidly = SolidlyPoolState("0x" + "3" * 40, a, b, 5, 7, 18, 6, True, 5)
+    assert pool_holdings(solidly) == (5, 7)
+    # At price 1 the virtual reserves both equal the liquidity.
+    v3 = V3PoolState("0x" + "3" * 40, a, b, 3000, 60, 2**96, 0, 10**18, (), -1, 0)
+    assert pool_holdings(v3) == (10**18, 10**18)
+    # Off price 1: L/sqrtP of token0 and L*sqrtP of token1, rounded down.
+    sqrt_price = 3 * 2**95
+    v3 = V3PoolState("0x" + "3" * 40, a, b, 3000, 60, sqrt_price, 8109, 10**18, (), -1, 0)
+    assert pool_holdings(v3) == (10**18 * 2 // 3, 10**18 * 3 // 2)
+    empty = V3PoolState("0x" + "3" * 40, a, b, 3000, 60, 0, 0, 10**18, (), -1, 0)
+    assert pool_holdings(empty) == (0, 0)
+    with pytest.raises(TypeError):
+        pool_holdings("not a state")  # type: ignore[arg-type]

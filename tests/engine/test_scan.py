@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.chain_fixtures import reverted_after
 from tests.support.rpc_proxy import RpcProxy
+from trading.analysis import Finding
 from trading.chain.anvil import AnvilNode
 from trading.chain.client import ChainClient
 from trading.chain.devnet import (
@@ -27,7 +28,8 @@ from trading.chain.devnet import (
     tick_at_price,
 )
 from trading.dex.base import PoolSpec
-from trading.engine.scan import Finding, MarketScanner, representative_transaction
+from trading.engine.scan import MarketScanner
+from trading.execution.calldata import representative_transaction
 from trading.gas.oracle import GAS_PRICE_ORACLE, GasOracle
 from trading.services.opportunities import AnalysisInputs, TokenFacts
 

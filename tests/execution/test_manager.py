@@ -213,15 +213,15 @@ async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
 
 
 async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet, anvil, w3):
+    from trading.execution.calldata import encode_execute
     from trading.execution.hops import encode_hops
-    from trading.execution.manager import encode_execute
     from trading.services.execution import execution_context
 
     steps = path(arb.dear, arb.cheap, arb.weth)
     gross = v2_gross(devnet, steps, 5 * E18)
     opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
     context = await sync_to_async(execution_context)(opportunity_id=opportunity.pk)
-    hops = [h.as_tuple() for h in encode_hops(context.path, context.pools)]
+    hops = encode_hops(context.path, context.pools)
     # The engine signed, recorded and sent the trade, then died before the receipt.
     nonce = w3.eth.get_transaction_count(arb.signer.address)
     raw, tx_hash = arb.signer.sign_transaction(
@@ -231,7 +231,7 @@ async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet
             "nonce": nonce,
             "to": arb.executor,
             "value": 0,
-            "data": encode_execute(hops, 5 * E18, 1),
+            "data": "0x" + encode_execute(hops, 5 * E18, 1).hex(),
             "gas": 600_000,
             "maxFeePerGas": 10**11,
             "maxPriorityFeePerGas": 10**9,

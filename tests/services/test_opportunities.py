@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.trading import factories as f
-from trading.analysis import Cycle, Evaluation, Hop, SizedCycle
-from trading.engine.scan import Finding
+from trading.analysis import Cycle, Evaluation, Finding, Hop, SizedCycle
 from trading.models import BotConfig, Opportunity, OpportunityStatus, Pool, Token
 from trading.services.opportunities import analysis_inputs, opportunities_record
 

@@ -1,10 +1,9 @@
-"""Pool services beyond discovery: saving states for the dashboard, holdings."""
+"""Pool services beyond discovery: saving states for the dashboard."""
 
 from __future__ import annotations
 
 import pytest
 
-from trading.amm import SolidlyPoolState, V2PoolState, V3PoolState
 from trading.chain.anvil import AnvilNode
 from trading.chain.devnet import Market
 from trading.dex.reading import read_states
@@ -13,7 +12,6 @@ from trading.services.chain_access import ChainSession
 from trading.services.dexes import dex_add
 from trading.services.networks import network_add
 from trading.services.pools import (
-    pool_holdings,
     pool_specs_for_network,
     pool_states_save,
     pools_sync,
@@ -35,15 +33,3 @@ def test_states_are_saved_on_pool_rows(anvil: AnvilNode, market: Market) -> None
     v3 = Pool.objects.get(address=market.v3_pools[0].address)
     assert v3.sqrt_price_x96 and v3.liquidity and v3.tick is not None
     assert Network.objects.get(pk=network.pk).active
-
-
-def test_holdings_per_family() -> None:
-    a, b = "0x" + "1" * 40, "0x" + "2" * 40
-    assert pool_holdings(V2PoolState("0x" + "3" * 40, a, b, 5, 7)) == (5, 7)
-    solidly = SolidlyPoolState("0x" + "3" * 40, a, b, 5, 7, 18, 6, True, 5)
-    assert pool_holdings(solidly) == (5, 7)
-    # At price 1 the virtual reserves both equal the liquidity.
-    v3 = V3PoolState("0x" + "3" * 40, a, b, 3000, 60, 2**96, 0, 10**18, (), -1, 0)
-    assert pool_holdings(v3) == (10**18, 10**18)
-    with pytest.raises(TypeError):
-        pool_holdings("not a state")  # type: ignore[arg-type]

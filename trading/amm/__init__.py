@@ -18,6 +18,7 @@ This package's own API (stable):
   ``amount_out(token_in, amount_in)`` and ``after_swap(token_in, amount_in)``.
 - ``quote(state, token_in, amount_in) -> int``: exact output for any state.
 - ``other_token(state, token) -> str``.
+- ``pool_holdings(state) -> (amount0, amount1)``: what the pool offers to trade against.
 - The exceptions, all subclasses of ``AmmError``: ``InsufficientLiquidity``,
   ``IncompleteTickData``, ``InsufficientInputAmount``, ``ContractRevert``,
   ``UnknownToken``.
@@ -37,6 +38,7 @@ from trading.amm.errors import (
 from trading.amm.solidly import SolidlyPoolState
 from trading.amm.uniswap_v2 import V2PoolState
 from trading.amm.uniswap_v3 import V3PoolState, V3SwapResult
+from trading.amm.v3_math import Q96
 
 type PoolState = V2PoolState | V3PoolState | SolidlyPoolState
 
@@ -56,6 +58,7 @@ __all__ = [
     "V3PoolState",
     "V3SwapResult",
     "other_token",
+    "pool_holdings",
     "quote",
 ]
 
@@ -74,3 +77,22 @@ def quote(state: PoolState, token_in: str, amount_in: int) -> int:
 def other_token(state: PoolState, token: str) -> str:
     """The pool's token that is not ``token`` (raises ``UnknownToken`` for a stranger)."""
     return state.token1 if token_index(state.token0, state.token1, token) == 0 else state.token0
+
+
+def pool_holdings(state: PoolState) -> tuple[int, int]:
+    """How much of token0 and token1 a pool offers to trade against.
+
+    V2 and Solidly: the reserves. V3: the virtual reserves of the liquidity
+    active at the current price (L/sqrtP and L*sqrtP), which is what a swap
+    can use, unlike out-of-range positions.
+    """
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        return state.reserve0, state.reserve1
+    if isinstance(state, V3PoolState):
+        if state.sqrt_price_x96 == 0:
+            return 0, 0
+        return (
+            state.liquidity * Q96 // state.sqrt_price_x96,
+            state.liquidity * state.sqrt_price_x96 // Q96,
+        )
+    raise TypeError(f"not a pool state: {type(state).__name__}")

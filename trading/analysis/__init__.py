@@ -4,11 +4,31 @@
 - :mod:`trading.analysis.sizing`: ``size_cycle`` and ``SizedCycle``.
 - :mod:`trading.analysis.profit`: ``GasModel``, ``evaluate`` and ``Evaluation``,
   ``spot_price``/``path_price`` for gas-cost conversion.
+- :mod:`trading.analysis.ceiling`: ``hop_ceiling``, ``profit_ceiling``: what a
+  cycle can pay at most, without a quote.
+- :mod:`trading.analysis.evaluation`: ``GasTerms``, ``StartTerms``,
+  ``native_prices``, ``start_terms``, ``evaluate_cycle(s)`` -> ``Finding`` /
+  ``Rejection`` / ``Analysis``.
+
+Importable with no Django settings: nothing here reads the database or a node.
 """
 
 from __future__ import annotations
 
+from trading.analysis.ceiling import hop_ceiling, profit_ceiling
 from trading.analysis.cycles import Cycle, CycleIndex, Hop, PoolRef
+from trading.analysis.evaluation import (
+    Analysis,
+    Finding,
+    GasTerms,
+    Rejection,
+    StartTerms,
+    evaluate_cycle,
+    evaluate_cycles,
+    gas_floor,
+    native_prices,
+    start_terms,
+)
 from trading.analysis.profit import (
     DEFAULT_GAS_MODEL,
     Evaluation,
@@ -21,16 +41,28 @@ from trading.analysis.sizing import SizedCycle, simulate, size_cycle
 
 __all__ = [
     "DEFAULT_GAS_MODEL",
+    "Analysis",
     "Cycle",
     "CycleIndex",
     "Evaluation",
+    "Finding",
     "GasModel",
+    "GasTerms",
     "Hop",
     "PoolRef",
+    "Rejection",
     "SizedCycle",
+    "StartTerms",
     "evaluate",
+    "evaluate_cycle",
+    "evaluate_cycles",
+    "gas_floor",
+    "hop_ceiling",
+    "native_prices",
     "path_price",
+    "profit_ceiling",
     "simulate",
     "size_cycle",
     "spot_price",
+    "start_terms",
 ]

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class PoolRef(NamedTuple):
@@ -42,7 +42,23 @@ class PoolRef(NamedTuple):
     token1: str
 
 
-def as_pool_ref(pool: Any) -> PoolRef:
+class PoolLike(Protocol):
+    """Anything that names a pool and its two tokens: a pool state, a ``PoolSpec``."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def token0(self) -> str: ...
+
+    @property
+    def token1(self) -> str: ...
+
+
+type PoolInput = PoolRef | tuple[str, str, str] | PoolLike
+
+
+def as_pool_ref(pool: PoolInput) -> PoolRef:
     """A :class:`PoolRef` from a pool state, a model row, a ``PoolRef`` or a 3-tuple."""
     if isinstance(pool, PoolRef):
         return pool
@@ -108,7 +124,7 @@ class CycleIndex:
     """All cycles of up to ``max_hops`` pools that start and end in a base token."""
 
     def __init__(
-        self, pools: Iterable[Any] = (), base_tokens: Iterable[str] = (), max_hops: int = 3
+        self, pools: Iterable[PoolInput] = (), base_tokens: Iterable[str] = (), max_hops: int = 3
     ) -> None:
         if max_hops < 2:
             raise ValueError("max_hops must be at least 2")
@@ -158,7 +174,7 @@ class CycleIndex:
     # ---------------------------------------------------------------- mutations
 
     def rebuild(
-        self, pools: Iterable[Any] | None = None, base_tokens: Iterable[str] | None = None
+        self, pools: Iterable[PoolInput] | None = None, base_tokens: Iterable[str] | None = None
     ) -> None:
         """Recompute everything, optionally with new pools and/or base tokens."""
         if base_tokens is not None:
@@ -176,7 +192,7 @@ class CycleIndex:
                 for cycle in self._cycles_from(start):
                     self._store(cycle)
 
-    def add_pool(self, pool: Any) -> list[Cycle]:
+    def add_pool(self, pool: PoolInput) -> list[Cycle]:
         """Index one more pool; returns the cycles it adds (sorted by key)."""
         ref = as_pool_ref(pool)
         if ref.address in self._pools:

@@ -154,7 +154,7 @@ def spot_price(state: PoolState, token_in: str) -> Fraction:
             raise ValueError(f"pool {state.address} is empty")
         # -dy/dx on x^3*y + y^3*x = k, in whole tokens, then back to raw units
         whole1_per_whole0 = (3 * x * x * y + y**3) / (x**3 + 3 * x * y * y)
-        token1_per_token0 = whole1_per_whole0 * 10**state.decimals1 / 10**state.decimals0
+        token1_per_token0 = whole1_per_whole0 * Fraction(10**state.decimals1, 10**state.decimals0)
         return token1_per_token0 if idx == 0 else 1 / token1_per_token0
     raise TypeError(f"not a pool state: {type(state).__name__}")
 

@@ -336,8 +336,9 @@ def _maximise(profit: Callable[[int], int | None], low: int, high: int) -> tuple
     for x in range(best_x - 2, best_x + 3):
         if low <= x <= high:
             value(x)
-    best_x = max((x for x in cache if cache[x] is not None), key=lambda x: (cache[x], -x))
-    return best_x, cache[best_x]  # type: ignore[return-value]
+    usable = {x: v for x, v in cache.items() if v is not None}
+    best_x = max(usable, key=lambda x: (usable[x], -x))
+    return best_x, usable[best_x]
 
 
 def search_optimum(
@@ -370,8 +371,9 @@ def search_optimum(
     if found is None:
         return None
     best_x, best = found
-    if values[best_i] is not None and values[best_i] > best:  # type: ignore[operator]
-        best_x, best = grid[best_i], values[best_i]  # type: ignore[assignment]
+    on_grid = values[best_i]
+    if on_grid is not None and on_grid > best:
+        best_x, best = grid[best_i], on_grid
     if best < min_profit:
         return None
     return _sized(cycle, states, best_x)

@@ -1,21 +1,16 @@
 """The market analyzer: refresh pools → cycles → size → profit after gas → keep → record.
 
-Two layers, I/O at the edges:
+Orchestration only; the verdicts are pure and live in
+:mod:`trading.analysis.evaluation` (native prices, operator limits per start
+token, the profit ceiling, sizing and profit after gas).
 
-- **Pure** (ints and frozen dataclasses, no web3, no ORM): :func:`native_prices`
-  (what one native wei is worth in each start token, through the pools' own
-  prices), :func:`start_terms` (operator limits converted into a start
-  token), :func:`profit_ceiling` (an exact upper bound of what a cycle can
-  pay, from the marginal prices after fees: most cycles of a market in line
-  are ruled out without a single quote), :func:`evaluate_cycle` /
-  :func:`evaluate_cycles` (size a cycle, price its gas, keep it or say why not).
-- **I/O**: :class:`MarketScanner` reads pool states through the DEX manager
-  and gas prices through the gas oracle, then runs the pure layer.
-  ``scan_full()`` is one full pass; ``scan_changed(pools)`` re-evaluates only
-  the cycles through pools that changed (the per-block path);
-  ``scan_block(n)`` does the log-driven refresh of block ``n`` first.
-  :func:`scan_record` stores a result; :func:`scan_once` is the whole pass for
-  synchronous callers (``runbot --once``).
+:class:`MarketScanner` reads pool states through the DEX manager and gas
+prices through the gas oracle, then runs the pure evaluation off the event
+loop. ``scan_full()`` is one full pass; ``scan_changed(pools)`` re-evaluates
+only the cycles through pools that changed (the per-block path);
+``scan_block(n)`` does the log-driven refresh of block ``n`` first.
+:func:`scan_record` stores a result; :func:`scan_once` is the whole pass for
+synchronous callers (``runbot --once``).
 
 Gas: the price is the normal-speed EIP-1559 fee (``eth_feeHistory`` through
 :func:`trading.gas.fees.suggest_fees`) that a transaction would pay in the
@@ -31,32 +26,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from fractions import Fraction
+from dataclasses import dataclass, replace
 
-import rlp
-from eth_abi import encode
-from eth_utils import keccak
-
-from trading.amm import AmmError, PoolState, SolidlyPoolState, V3PoolState
-from trading.amm.base import token_index
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
     Cycle,
     CycleIndex,
-    Evaluation,
+    Finding,
     GasModel,
-    SizedCycle,
-    evaluate,
-    size_cycle,
-    spot_price,
+    GasTerms,
+    StartTerms,
+    evaluate_cycles,
+    native_prices,
+    start_terms,
 )
-from trading.analysis.profit import convert_cost
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
 from trading.engine.component import Component
-from trading.execution.hops import HOP_ABI_TYPE
-from trading.execution.manager import EXECUTE_SELECTOR
+from trading.execution.calldata import representative_transaction
 from trading.gas.oracle import GasOracle
 from trading.models import Network
 from trading.services.chain_access import ChainSession
@@ -69,374 +56,6 @@ from trading.services.opportunities import (
 )
 
 logger = logging.getLogger(__name__)
-
-Q96 = 1 << 96
-BPS = 10_000
-
-
-# --------------------------------------------------------------------------- pure layer
-
-
-@dataclass(frozen=True)
-class GasTerms:
-    """What gas costs at one block: price per gas and the L1 data fee per hop count (wei)."""
-
-    gas_price_wei: int
-    l1_fees: Mapping[int, int] = field(default_factory=dict)
-    base_fee_wei: int = 0
-    block_number: int = 0
-
-    def l1_fee(self, hops: int) -> int:
-        """The L1 data fee of an executor transaction with ``hops`` hops (0 off OP-stack)."""
-        if hops in self.l1_fees:
-            return self.l1_fees[hops]
-        # A hop count not estimated (settings changed): the largest estimate is the safe one.
-        return max(self.l1_fees.values(), default=0)
-
-
-@dataclass(frozen=True)
-class StartTerms:
-    """The operator's limits in one start token's units, and its native price."""
-
-    token: str
-    native_to_start: Fraction  # start-token units per native wei
-    max_amount_in: int
-    min_net_profit: int
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A cycle that pays: its optimal size and its profit after gas."""
-
-    sized: SizedCycle
-    evaluation: Evaluation
-
-    @property
-    def cycle(self) -> Cycle:
-        return self.sized.cycle
-
-    @property
-    def key(self) -> str:
-        return self.sized.cycle.key
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A cycle that does not pay, and why."""
-
-    key: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """The verdicts on a set of cycles: findings (best net first) and rejections by key."""
-
-    findings: tuple[Finding, ...]
-    rejections: Mapping[str, str]
-
-    @property
-    def evaluated(self) -> int:
-        return len(self.findings) + len(self.rejections)
-
-
-def pool_holdings(state: PoolState) -> tuple[int, int]:
-    """What a pool offers of token0 and token1: reserves, or V3's active virtual reserves."""
-    if isinstance(state, V3PoolState):
-        if state.sqrt_price_x96 == 0:
-            return 0, 0
-        return (
-            state.liquidity * Q96 // state.sqrt_price_x96,
-            state.liquidity * state.sqrt_price_x96 // Q96,
-        )
-    return state.reserve0, state.reserve1
-
-
-def _holding(state: PoolState, token: str) -> int:
-    return pool_holdings(state)[token_index(state.token0, state.token1, token)]
-
-
-def _other(state: PoolState, token: str) -> str:
-    return state.token1 if token_index(state.token0, state.token1, token) == 0 else state.token0
-
-
-def native_prices(
-    states: Iterable[PoolState], native: str | None, tokens: Iterable[str]
-) -> dict[str, Fraction]:
-    """Units of each token that one native wei buys at spot, through the deepest route.
-
-    A token that is the native one is worth 1. Otherwise the deepest pool
-    pairing it with ``native`` gives the price; failing that, the deepest
-    route through one intermediate token (depth: the smaller of the two
-    pools' holdings, in native terms). Tokens with no route are left out.
-    """
-    wanted = set(tokens)
-    if native is None:
-        return {}
-    prices: dict[str, Fraction] = {native: Fraction(1)} if native in wanted else {}
-    # token -> (depth in native wei, token units per native wei), over pools paired with native
-    first: dict[str, tuple[int, Fraction]] = {}
-    touching: dict[str, list[PoolState]] = {}
-    for state in states:
-        for token in (state.token0, state.token1):
-            if token in wanted:
-                touching.setdefault(token, []).append(state)
-        if native not in (state.token0, state.token1):
-            continue
-        try:
-            price = spot_price(state, native)
-        except (ValueError, ZeroDivisionError):
-            continue  # an empty pool has no price
-        depth = _holding(state, native)
-        other = _other(state, native)
-        if price > 0 and depth > 0 and (other not in first or depth > first[other][0]):
-            first[other] = (depth, price)
-    for token in wanted - prices.keys():
-        if token in first:
-            prices[token] = first[token][1]
-            continue
-        best: tuple[Fraction, Fraction] | None = None
-        for state in touching.get(token, ()):
-            middle = _other(state, token)
-            if middle not in first or middle == native:
-                continue
-            depth_first, price_first = first[middle]
-            try:
-                price_second = spot_price(state, middle)
-            except (ValueError, ZeroDivisionError):
-                continue
-            if price_second <= 0:
-                continue
-            depth = min(Fraction(depth_first), _holding(state, middle) / price_first)
-            if best is None or depth > best[0]:
-                best = (depth, price_first * price_second)
-        if best is not None and best[0] > 0:
-            prices[token] = best[1]
-    return prices
-
-
-def start_terms(
-    token: str, native_to_start: Fraction, max_trade_size_wei: int, min_net_profit_wei: int
-) -> StartTerms:
-    """The operator's native-currency limits in ``token`` units.
-
-    The trade size is rounded down (never more than allowed) and the minimum
-    profit up, to at least one unit: a cycle that nets nothing is no opportunity.
-    """
-    price = Fraction(native_to_start)
-    max_in = max_trade_size_wei * price.numerator // price.denominator
-    min_net = -(-min_net_profit_wei * price.numerator // price.denominator)
-    return StartTerms(token, price, max_in, max(1, min_net))
-
-
-def gas_floor(cycle: Cycle, states: Mapping[str, PoolState], gas_model: GasModel) -> int:
-    """Gas units of the cycle before any V3 tick crossing: a lower bound of its real gas."""
-    return gas_model.overhead + sum(gas_model.hop_gas(states[pool].kind) for pool in cycle.pools)
-
-
-type Ceiling = tuple[Fraction, Fraction]
-
-
-def hop_ceiling(state: PoolState, token_in: str) -> Ceiling:
-    """``(slope, slack)`` with ``out(x) <= slope * x + slack`` for every input ``x``.
-
-    Every family's output is concave in its input (the price only worsens as
-    it moves) and rounds down, so the marginal rate at the current price,
-    fee included, bounds it: V2 ``(1 - fee) * r_out / r_in``; V3 the pool
-    price times ``(1 - fee)``. Solidly rounds the fee down, keeping up to one
-    unit more than ``(1 - fee) * x``: that unit's worth is the slack (and two
-    more output units for the stable curve's Newton rounding).
-    """
-    index = token_index(state.token0, state.token1, token_in)
-    if isinstance(state, V3PoolState):
-        if state.sqrt_price_x96 == 0:
-            return Fraction(0), Fraction(0)
-        keep = Fraction(1_000_000 - state.fee, 1_000_000)
-        return spot_price(state, token_in) * keep, Fraction(0)
-    reserve_in, reserve_out = (
-        (state.reserve0, state.reserve1) if index == 0 else (state.reserve1, state.reserve0)
-    )
-    if reserve_in <= 0 or reserve_out <= 0:
-        return Fraction(0), Fraction(0)  # an empty pool pays nothing (it cannot quote)
-    keep = Fraction(BPS - state.fee_bps, BPS)
-    if isinstance(state, SolidlyPoolState):
-        rate = spot_price(state, token_in) if state.stable else Fraction(reserve_out, reserve_in)
-        return rate * keep, rate + (2 if state.stable else 0)
-    return Fraction(reserve_out, reserve_in) * keep, Fraction(0)
-
-
-# A hop line as integers, (slope num, slope den, slack num, slack den): composing them
-# needs no gcd, which is what makes ruling out hundreds of thousands of cycles cheap.
-type Line = tuple[int, int, int, int]
-
-
-def _line(state: PoolState, token_in: str) -> Line:
-    slope, slack = hop_ceiling(state, token_in)
-    return slope.numerator, slope.denominator, slack.numerator, slack.denominator
-
-
-def _ceiling_ratio(
-    cycle: Cycle,
-    states: Mapping[str, PoolState],
-    max_amount_in: int,
-    lines: dict[tuple[str, str], Line] | None,
-) -> tuple[int, int]:
-    """The profit ceiling as ``(numerator, denominator)``, denominator positive."""
-    a, b, c, d = 1, 1, 0, 1  # out(x) <= (a/b) x + c/d
-    for hop in cycle.hops:
-        key = (hop.pool, hop.token_in)
-        line = lines.get(key) if lines is not None else None
-        if line is None:
-            line = _line(states[hop.pool], hop.token_in)
-            if lines is not None:
-                lines[key] = line
-        p, q, r, t = line
-        # (a/b x + c/d) * p/q + r/t
-        if r == 0:
-            a, b, c, d = a * p, b * q, c * p, d * q
-        elif c == 0:
-            a, b, c, d = a * p, b * q, r, t
-        else:
-            a, b, c, d = a * p, b * q, c * p * t + r * d * q, d * q * t
-    x = max_amount_in if a > b else 1
-    # (a/b - 1) x + c/d over the common denominator b*d
-    return (a - b) * x * d + c * b, b * d
-
-
-def profit_ceiling(
-    cycle: Cycle,
-    states: Mapping[str, PoolState],
-    max_amount_in: int,
-    lines: dict[tuple[str, str], Line] | None = None,
-) -> Fraction:
-    """An upper bound of the cycle's gross profit for any input in ``[1, max_amount_in]``.
-
-    The hops' lines compose into ``out(x) <= slope * x + slack``; when the
-    pools' marginal prices after fees multiply to at most 1 (the usual case
-    in a market that is roughly in line) nothing can pay, and no quote is
-    needed to know it. ``lines`` caches the hop lines across cycles.
-    """
-    numerator, denominator = _ceiling_ratio(cycle, states, max_amount_in, lines)
-    return Fraction(numerator, denominator)
-
-
-def evaluate_cycle(
-    cycle: Cycle,
-    states: Mapping[str, PoolState],
-    terms: StartTerms,
-    gas: GasTerms,
-    gas_model: GasModel = DEFAULT_GAS_MODEL,
-    lines: dict[tuple[str, str], Line] | None = None,
-) -> Finding | Rejection:
-    """Size ``cycle`` and price its gas; a :class:`Finding` when its net profit reaches
-    ``terms.min_net_profit``, else a :class:`Rejection` saying why.
-
-    ``lines`` is a cache of hop ceilings shared across the cycles of one
-    block (the states must not change while it is used).
-    """
-    for hop in cycle.hops:
-        if hop.pool not in states:
-            return Rejection(cycle.key, f"pool {hop.pool} has no readable state")
-    if terms.max_amount_in < 1:
-        return Rejection(cycle.key, "the maximum trade size is below one unit of the start token")
-    try:
-        top, scale = _ceiling_ratio(cycle, states, terms.max_amount_in, lines)
-        if top < terms.min_net_profit * scale:
-            # Most cycles end here: not even the minimum profit, gas aside.
-            return Rejection(
-                cycle.key,
-                f"prices after fees allow at most {max(0, top // scale)} gross profit, "
-                f"below the minimum {terms.min_net_profit}",
-            )
-        l1_fee = gas.l1_fee(len(cycle))
-        # Gross profit must cover at least the cheapest gas and the minimum net profit.
-        floor_cost = convert_cost(
-            gas_floor(cycle, states, gas_model) * gas.gas_price_wei + l1_fee,
-            terms.native_to_start,
-        )
-        needed = terms.min_net_profit + floor_cost
-        if top < needed * scale:
-            return Rejection(
-                cycle.key,
-                f"prices after fees allow at most {top // scale} gross profit, below the "
-                f"{needed} that gas and the minimum net profit need",
-            )
-        sized = size_cycle(cycle, states, terms.max_amount_in, min_profit=needed)
-        if sized is None:
-            return Rejection(
-                cycle.key, f"gross profit below {needed} (gas plus the minimum net profit)"
-            )
-        evaluation = evaluate(
-            sized, gas.gas_price_wei, l1_fee, terms.native_to_start, gas_model=gas_model
-        )
-    except (AmmError, ValueError, ZeroDivisionError) as exc:
-        return Rejection(cycle.key, f"cannot be quoted: {exc}")
-    if evaluation.net < terms.min_net_profit:
-        return Rejection(
-            cycle.key,
-            f"net profit {evaluation.net} below the minimum {terms.min_net_profit}",
-        )
-    return Finding(sized, evaluation)
-
-
-def evaluate_cycles(
-    cycles: Iterable[Cycle],
-    states: Mapping[str, PoolState],
-    terms: Mapping[str, StartTerms],
-    gas: GasTerms,
-    gas_model: GasModel = DEFAULT_GAS_MODEL,
-) -> Analysis:
-    """Verdicts on ``cycles``; ``terms`` by start token (a token without terms has no
-    native price, so its cycles cannot be priced)."""
-    findings: list[Finding] = []
-    rejections: dict[str, str] = {}
-    lines: dict[tuple[str, str], Line] = {}
-    for cycle in cycles:
-        token_terms = terms.get(cycle.start_token)
-        if token_terms is None:
-            rejections[cycle.key] = (
-                f"no pool prices the native token in {cycle.start_token}: gas cannot be priced"
-            )
-            continue
-        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
-        if isinstance(verdict, Finding):
-            findings.append(verdict)
-        else:
-            rejections[verdict.key] = verdict.reason
-    findings.sort(key=lambda f: (-f.evaluation.net, f.key))
-    return Analysis(tuple(findings), rejections)
-
-
-def representative_transaction(hops: int, chain_id: int) -> bytes:
-    """An unsigned EIP-1559 executor transaction with ``hops`` hops, for L1 fee estimates.
-
-    The L1 data fee depends on the transaction's (compressed) size, so the
-    fields are shaped like a real one: incompressible addresses and amounts.
-    """
-
-    def address(label: str) -> bytes:
-        return keccak(text=label)[:20]
-
-    hop_list = [
-        (
-            address(f"pool {i}"),
-            0,
-            bool(i % 2),
-            30,
-            address(f"token {i}"),
-            address(f"token {(i + 1) % hops}"),
-        )
-        for i in range(hops)
-    ]
-    data = EXECUTE_SELECTOR + encode(
-        [f"{HOP_ABI_TYPE}[]", "uint256", "uint256", "bool", "uint256"],
-        [hop_list, 1_234_567_891_234_567_891, 1_234_567_891_234, True, 12_345_678],
-    )
-    fields = [chain_id, 1_234, 1_000_000, 2_000_000_000, 600_000, address("executor"), 0, data, []]
-    return b"\x02" + rlp.encode(fields)
-
-
-# ---------------------------------------------------------------------------- I/O layer
 
 
 @dataclass(frozen=True)
@@ -688,25 +307,11 @@ def scan_once(
 
 
 __all__ = [
-    "Analysis",
-    "Finding",
-    "GasTerms",
     "MarketScanner",
-    "Rejection",
     "ScanReport",
     "ScanResult",
     "ScanSetupError",
-    "StartTerms",
     "check_inputs",
-    "evaluate_cycle",
-    "evaluate_cycles",
-    "gas_floor",
-    "hop_ceiling",
-    "native_prices",
-    "pool_holdings",
-    "profit_ceiling",
-    "representative_transaction",
     "scan_once",
     "scan_record",
-    "start_terms",
 ]

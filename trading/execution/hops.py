@@ -26,10 +26,6 @@ class PoolInfo:
     fee_bps: int = 0  # V2 family only
 
 
-# The ABI type of one hop, in the order of the contract's ``Hop`` struct.
-HOP_ABI_TYPE = "(address,uint8,bool,uint16,address,address)"
-
-
 @dataclass(frozen=True)
 class ExecutorHop:
     pool: str

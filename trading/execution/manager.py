@@ -21,23 +21,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_abi import decode
+from eth_utils import to_checksum_address
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.engine.component import Component
-from trading.execution.hops import HOP_ABI_TYPE, PathError, encode_hops
+from trading.execution.calldata import (
+    EXECUTED_TOPIC,
+    NO_DEADLINE,
+    OWNER_SELECTOR,
+    decode_execute_result,
+    decode_executed,
+    decode_owner,
+    encode_execute,
+)
+from trading.execution.hops import PathError, encode_hops
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)
-
-EXECUTE_SIGNATURE = f"execute({HOP_ABI_TYPE}[],uint256,uint256,bool,uint256)"
-EXECUTE_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
-EXECUTED_TOPIC = "0x" + keccak(text="Executed(address,uint256,uint256,bool,uint256)").hex()
-OWNER_SELECTOR = function_signature_to_4byte_selector("owner()")
 
 # A re-quote returns the gross profit (start-token units) of ``path`` for
 # ``amount_in`` on the newest state, or None when the path cannot be quoted.
@@ -53,6 +57,12 @@ class ExecutionResult:
     profit: int | None = None
 
 
+# A trade found at block N may be mined up to block N + DEADLINE_BLOCKS; the
+# executor reverts after that, so a transaction stuck in a queue is never mined
+# on a market that has moved on.
+DEADLINE_BLOCKS = 3
+
+
 @dataclass(frozen=True)
 class Limits:
     """Operator limits, all in the units the checks need."""
@@ -66,21 +76,7 @@ class Limits:
     slippage_bps: int
     min_gas_balance_wei: int = 0
     # The last block the trade may be mined in (the executor reverts after it).
-    deadline_block: int = 2**256 - 1
-
-
-def encode_execute(
-    hops: list[tuple[str, int, bool, int, str, str]],
-    amount_in: int,
-    min_profit: int,
-    deadline_block: int = 2**256 - 1,
-) -> str:
-    """Calldata of ``execute(hops, amountIn, minProfit, flash=true, deadline)``."""
-    args = encode(
-        [f"{HOP_ABI_TYPE}[]", "uint256", "uint256", "bool", "uint256"],
-        [hops, amount_in, min_profit, True, deadline_block],
-    )
-    return "0x" + (EXECUTE_SELECTOR + args).hex()
+    deadline_block: int = NO_DEADLINE
 
 
 def decode_revert(error: Any) -> str:
@@ -108,10 +104,7 @@ def executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
             and log.get("topics")
             and log["topics"][0].lower() == EXECUTED_TOPIC
         ):
-            _amount_in, profit, _flash, _hops = decode(
-                ["uint256", "uint256", "bool", "uint256"], bytes.fromhex(log["data"][2:])
-            )
-            return int(profit)
+            return decode_executed(bytes.fromhex(log["data"][2:])).profit
     return None
 
 
@@ -159,7 +152,7 @@ class ExecutionManager(Component):
         result = await self.client.request(
             "eth_call", [{"to": self.executor, "data": "0x" + OWNER_SELECTOR.hex()}, "latest"]
         )
-        self._owner = to_checksum_address("0x" + result[-40:])
+        self._owner = to_checksum_address(decode_owner(bytes.fromhex(result[2:])))
         if self.signer and self.signer.address != self._owner:
             raise RuntimeError(
                 f"the signing account {self.signer.address} does not own the executor "
@@ -242,10 +235,15 @@ class ExecutionManager(Component):
             )
 
         try:
-            hops = [hop.as_tuple() for hop in encode_hops(context.path, context.pools)]
+            hops = encode_hops(context.path, context.pools)
         except PathError as exc:
             return await refuse("failed", f"cannot encode the path: {exc}")
-        data = encode_execute(hops, context.amount_in, min_profit, limits.deadline_block)
+        data = (
+            "0x"
+            + encode_execute(
+                hops, context.amount_in, min_profit, deadline_block=limits.deadline_block
+            ).hex()
+        )
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
         # Simulate against the pending block: what the transaction would meet next,
@@ -255,7 +253,7 @@ class ExecutionManager(Component):
             return await refuse(
                 "stale", f"simulation reverted: {decode_revert(simulated['error'])}"
             )
-        (profit,) = decode(["uint256"], bytes.fromhex(simulated["result"][2:]))
+        profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
         if profit < min_profit:  # the contract enforces it too; belt and braces
             return await refuse("stale", f"simulated profit {profit} below {min_profit}")
 
@@ -274,13 +272,11 @@ class ExecutionManager(Component):
             trade = await sync_to_async(services.trade_record_simulated)(
                 opportunity_id=opportunity_id,
                 amount_in=context.amount_in,
-                profit=int(profit),
+                profit=profit,
                 gas_used=int(estimate, 16),
                 gas_cost_wei=transaction_cost(int(estimate, 16), price, l1_fee),
             )
-            return ExecutionResult(
-                opportunity_id, "simulated", trade_id=trade.pk, profit=int(profit)
-            )
+            return ExecutionResult(opportunity_id, "simulated", trade_id=trade.pk, profit=profit)
 
         if self.signer is None or self.nonces is None:
             return await refuse("skipped", "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState
+from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState, pool_holdings
 from trading.dex.base import DexInfo, DiscoveredPool, PoolSpec
 from trading.dex.reading import read_states
 from trading.dex.registry import family_class
@@ -29,7 +29,6 @@ from trading.services.tokens import tokens_ensure
 
 logger = logging.getLogger(__name__)
 
-Q96 = 2**96
 # Called as progress(dex name, done, total) after every discovery page.
 SyncProgress = Callable[[str, int, int], None]
 
@@ -127,25 +126,6 @@ def solidly_factories_for_network(network: Network) -> list[str]:
         .order_by("name")
         .values_list("factory", flat=True)
     )
-
-
-def pool_holdings(state: PoolState) -> tuple[int, int]:
-    """How much of token0 and token1 a pool offers to trade against.
-
-    V2 and Solidly: the reserves. V3: the virtual reserves of the liquidity
-    active at the current price (L/sqrtP and L*sqrtP), which is what a swap
-    can use, unlike out-of-range positions.
-    """
-    if isinstance(state, V2PoolState | SolidlyPoolState):
-        return state.reserve0, state.reserve1
-    if isinstance(state, V3PoolState):
-        if state.sqrt_price_x96 == 0:
-            return 0, 0
-        return (
-            state.liquidity * Q96 // state.sqrt_price_x96,
-            state.liquidity * state.sqrt_price_x96 // Q96,
-        )
-    raise TypeError(f"not a pool state: {type(state).__name__}")
 
 
 def pools_sync(

@@ -18,9 +18,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from trading.analysis import Finding
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.engine.engine import BlockReport, Engine
-from trading.engine.scan import Finding, ScanReport, ScanSetupError
+from trading.engine.scan import ScanReport, ScanSetupError
 from trading.formatting import format_amount
 from trading.management.commands.add_network import validation_message
 from trading.services.opportunities import AnalysisInputs, TokenFacts

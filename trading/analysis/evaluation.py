@@ -1,0 +1,269 @@
+"""Verdicts on cycles: size each one, price its gas, keep it or say why not (pure).
+
+Ints in wei in, frozen dataclasses out; no Django, no web3. The engine's
+scanner reads pool states and gas prices and hands them here.
+
+Public API (stable):
+
+- ``GasTerms`` (what gas costs at one block: price per gas, L1 data fee per
+  hop count) and ``StartTerms`` (the operator's limits in one start token).
+- ``native_prices(states, native, tokens)``: what one native wei is worth in
+  each start token, through the pools' own prices; ``start_terms(token,
+  price, max_trade_size_wei, min_net_profit_wei)`` converts the limits.
+- ``gas_floor(cycle, states, gas_model)``: the gas of a cycle before any V3
+  tick crossing.
+- ``evaluate_cycle(cycle, states, terms, gas)`` -> ``Finding`` or
+  ``Rejection``; ``evaluate_cycles(cycles, states, terms_by_token, gas)`` ->
+  ``Analysis`` (findings best net first, rejections by key).
+
+Most cycles are ruled out by :func:`trading.analysis.ceiling.ceiling_ratio`
+without a single quote; the rest are sized on the exact quotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from trading.amm import AmmError, PoolState, other_token, pool_holdings
+from trading.amm.base import token_index
+from trading.analysis.ceiling import Line, ceiling_ratio
+from trading.analysis.cycles import Cycle
+from trading.analysis.profit import (
+    DEFAULT_GAS_MODEL,
+    Evaluation,
+    GasModel,
+    convert_cost,
+    evaluate,
+    spot_price,
+)
+from trading.analysis.sizing import SizedCycle, size_cycle
+
+
+@dataclass(frozen=True)
+class GasTerms:
+    """What gas costs at one block: price per gas and the L1 data fee per hop count (wei)."""
+
+    gas_price_wei: int
+    l1_fees: Mapping[int, int] = field(default_factory=dict)
+    base_fee_wei: int = 0
+    block_number: int = 0
+
+    def l1_fee(self, hops: int) -> int:
+        """The L1 data fee of an executor transaction with ``hops`` hops (0 off OP-stack)."""
+        if hops in self.l1_fees:
+            return self.l1_fees[hops]
+        # A hop count not estimated (settings changed): the largest estimate is the safe one.
+        return max(self.l1_fees.values(), default=0)
+
+
+@dataclass(frozen=True)
+class StartTerms:
+    """The operator's limits in one start token's units, and its native price."""
+
+    token: str
+    native_to_start: Fraction  # start-token units per native wei
+    max_amount_in: int
+    min_net_profit: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A cycle that pays: its optimal size and its profit after gas."""
+
+    sized: SizedCycle
+    evaluation: Evaluation
+
+    @property
+    def cycle(self) -> Cycle:
+        return self.sized.cycle
+
+    @property
+    def key(self) -> str:
+        return self.sized.cycle.key
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A cycle that does not pay, and why."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The verdicts on a set of cycles: findings (best net first) and rejections by key."""
+
+    findings: tuple[Finding, ...]
+    rejections: Mapping[str, str]
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.findings) + len(self.rejections)
+
+
+def _holding(state: PoolState, token: str) -> int:
+    return pool_holdings(state)[token_index(state.token0, state.token1, token)]
+
+
+def native_prices(
+    states: Iterable[PoolState], native: str | None, tokens: Iterable[str]
+) -> dict[str, Fraction]:
+    """Units of each token that one native wei buys at spot, through the deepest route.
+
+    A token that is the native one is worth 1. Otherwise the deepest pool
+    pairing it with ``native`` gives the price; failing that, the deepest
+    route through one intermediate token (depth: the smaller of the two
+    pools' holdings, in native terms). Tokens with no route are left out.
+    """
+    wanted = set(tokens)
+    if native is None:
+        return {}
+    prices: dict[str, Fraction] = {native: Fraction(1)} if native in wanted else {}
+    # token -> (depth in native wei, token units per native wei), over pools paired with native
+    first: dict[str, tuple[int, Fraction]] = {}
+    touching: dict[str, list[PoolState]] = {}
+    for state in states:
+        for token in (state.token0, state.token1):
+            if token in wanted:
+                touching.setdefault(token, []).append(state)
+        if native not in (state.token0, state.token1):
+            continue
+        try:
+            price = spot_price(state, native)
+        except (ValueError, ZeroDivisionError):
+            continue  # an empty pool has no price
+        depth = _holding(state, native)
+        other = other_token(state, native)
+        if price > 0 and depth > 0 and (other not in first or depth > first[other][0]):
+            first[other] = (depth, price)
+    for token in wanted - prices.keys():
+        if token in first:
+            prices[token] = first[token][1]
+            continue
+        best: tuple[Fraction, Fraction] | None = None
+        for state in touching.get(token, ()):
+            middle = other_token(state, token)
+            if middle not in first or middle == native:
+                continue
+            depth_first, price_first = first[middle]
+            try:
+                price_second = spot_price(state, middle)
+            except (ValueError, ZeroDivisionError):
+                continue
+            if price_second <= 0:
+                continue
+            route_depth = min(Fraction(depth_first), _holding(state, middle) / price_first)
+            if best is None or route_depth > best[0]:
+                best = (route_depth, price_first * price_second)
+        if best is not None and best[0] > 0:
+            prices[token] = best[1]
+    return prices
+
+
+def start_terms(
+    token: str, native_to_start: Fraction, max_trade_size_wei: int, min_net_profit_wei: int
+) -> StartTerms:
+    """The operator's native-currency limits in ``token`` units.
+
+    The trade size is rounded down (never more than allowed) and the minimum
+    profit up, to at least one unit: a cycle that nets nothing is no opportunity.
+    """
+    price = Fraction(native_to_start)
+    max_in = max_trade_size_wei * price.numerator // price.denominator
+    min_net = -(-min_net_profit_wei * price.numerator // price.denominator)
+    return StartTerms(token, price, max_in, max(1, min_net))
+
+
+def gas_floor(cycle: Cycle, states: Mapping[str, PoolState], gas_model: GasModel) -> int:
+    """Gas units of the cycle before any V3 tick crossing: a lower bound of its real gas."""
+    return gas_model.overhead + sum(gas_model.hop_gas(states[pool].kind) for pool in cycle.pools)
+
+
+def evaluate_cycle(
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    terms: StartTerms,
+    gas: GasTerms,
+    gas_model: GasModel = DEFAULT_GAS_MODEL,
+    lines: dict[tuple[str, str], Line] | None = None,
+) -> Finding | Rejection:
+    """Size ``cycle`` and price its gas; a :class:`Finding` when its net profit reaches
+    ``terms.min_net_profit``, else a :class:`Rejection` saying why.
+
+    ``lines`` is a cache of hop ceilings shared across the cycles of one
+    block (the states must not change while it is used).
+    """
+    for hop in cycle.hops:
+        if hop.pool not in states:
+            return Rejection(cycle.key, f"pool {hop.pool} has no readable state")
+    if terms.max_amount_in < 1:
+        return Rejection(cycle.key, "the maximum trade size is below one unit of the start token")
+    try:
+        top, scale = ceiling_ratio(cycle, states, terms.max_amount_in, lines)
+        if top < terms.min_net_profit * scale:
+            # Most cycles end here: not even the minimum profit, gas aside.
+            return Rejection(
+                cycle.key,
+                f"prices after fees allow at most {max(0, top // scale)} gross profit, "
+                f"below the minimum {terms.min_net_profit}",
+            )
+        l1_fee = gas.l1_fee(len(cycle))
+        # Gross profit must cover at least the cheapest gas and the minimum net profit.
+        floor_cost = convert_cost(
+            gas_floor(cycle, states, gas_model) * gas.gas_price_wei + l1_fee,
+            terms.native_to_start,
+        )
+        needed = terms.min_net_profit + floor_cost
+        if top < needed * scale:
+            return Rejection(
+                cycle.key,
+                f"prices after fees allow at most {top // scale} gross profit, below the "
+                f"{needed} that gas and the minimum net profit need",
+            )
+        sized = size_cycle(cycle, states, terms.max_amount_in, min_profit=needed)
+        if sized is None:
+            return Rejection(
+                cycle.key, f"gross profit below {needed} (gas plus the minimum net profit)"
+            )
+        evaluation = evaluate(
+            sized, gas.gas_price_wei, l1_fee, terms.native_to_start, gas_model=gas_model
+        )
+    except (AmmError, ValueError, ZeroDivisionError) as exc:
+        return Rejection(cycle.key, f"cannot be quoted: {exc}")
+    if evaluation.net < terms.min_net_profit:
+        return Rejection(
+            cycle.key,
+            f"net profit {evaluation.net} below the minimum {terms.min_net_profit}",
+        )
+    return Finding(sized, evaluation)
+
+
+def evaluate_cycles(
+    cycles: Iterable[Cycle],
+    states: Mapping[str, PoolState],
+    terms: Mapping[str, StartTerms],
+    gas: GasTerms,
+    gas_model: GasModel = DEFAULT_GAS_MODEL,
+) -> Analysis:
+    """Verdicts on ``cycles``; ``terms`` by start token (a token without terms has no
+    native price, so its cycles cannot be priced)."""
+    findings: list[Finding] = []
+    rejections: dict[str, str] = {}
+    lines: dict[tuple[str, str], Line] = {}
+    for cycle in cycles:
+        token_terms = terms.get(cycle.start_token)
+        if token_terms is None:
+            rejections[cycle.key] = (
+                f"no pool prices the native token in {cycle.start_token}: gas cannot be priced"
+            )
+            continue
+        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
+        if isinstance(verdict, Finding):
+            findings.append(verdict)
+        else:
+            rejections[verdict.key] = verdict.reason
+    findings.sort(key=lambda f: (-f.evaluation.net, f.key))
+    return Analysis(tuple(findings), rejections)
