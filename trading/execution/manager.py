@@ -26,6 +26,7 @@ from eth_utils import to_checksum_address
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
+from trading.dex.confirm import UnsupportedKind, factory_names
 from trading.engine.component import Component
 from trading.execution.calldata import (
     EXECUTED_TOPIC,
@@ -213,6 +214,22 @@ class ExecutionManager(Component):
                     loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
                 )
                 return await refuse("skipped", f"daily loss limit reached ({loss} wei lost today)")
+
+        # A pool is only trusted once its DEX's factory names it: a route through
+        # a pool posing as another cannot even be simulated.
+        for claim in context.unconfirmed:
+            try:
+                named = await factory_names(self.client, claim)
+            except UnsupportedKind as exc:
+                return await refuse("failed", str(exc))
+            if not named:
+                reason = f"pool {claim.address} is not known to its factory {claim.factory}"
+                await sync_to_async(services.pool_refuse)(address=claim.address, reason=reason)
+                return await refuse("failed", f"{reason}: the pool is disabled")
+        if context.unconfirmed:
+            await sync_to_async(services.pools_confirm)(
+                addresses=[claim.address for claim in context.unconfirmed]
+            )
 
         suggestion = await self.gas.suggest()
         fee = suggestion.for_speed(self.speed)
