@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from trading.dex.confirm import PoolClaim, UnsupportedKind, factory_names
 from trading.distribution.split import SplitError, validate_shares
 from trading.formatting import format_amount
 from trading.models import (
@@ -35,6 +36,7 @@ from trading.models import (
     Trade,
     WebhookEndpoint,
 )
+from trading.services.chain_access import ChainSession
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -125,8 +127,54 @@ class DexAdmin(admin.ModelAdmin):
         self.message_user(request, f"Disabled {queryset.update(enabled=False)} DEX(s).")
 
 
+class PoolAdminForm(forms.ModelForm):
+    """A pool typed in by hand is saved only if its DEX's factory names it."""
+
+    class Meta:
+        model = Pool
+        fields = ["dex", "address", "token0", "token1", "fee", "tick_spacing", "stable", "enabled"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        dex, token0, token1 = cleaned.get("dex"), cleaned.get("token0"), cleaned.get("token1")
+        address = cleaned.get("address")
+        watched = {"dex", "address", "token0", "token1", "fee", "stable"}
+        if self.instance.pk and not watched & set(self.changed_data):
+            return cleaned
+        if not (dex and token0 and token1 and address) or self.errors:
+            return cleaned
+        claim = PoolClaim(
+            address=address,
+            kind=dex.kind,
+            factory=dex.factory,
+            token0=token0.address,
+            token1=token1.address,
+            fee=cleaned.get("fee") or 0,
+            stable=bool(cleaned.get("stable")),
+        )
+        try:
+            with ChainSession.for_network(dex.network) as session:
+                named = session.run(factory_names(session.client, claim))
+        except UnsupportedKind as exc:
+            raise ValidationError(str(exc)) from None
+        except Exception as exc:  # no answer: refuse rather than trust the address
+            raise ValidationError(
+                f"Could not ask the factory {dex.factory} about this pool "
+                f"({type(exc).__name__}: {str(exc)[:200]}). Check the network's RPC "
+                "and try again."
+            ) from None
+        if not named:
+            raise ValidationError(
+                f"{dex.name}'s factory {dex.factory} does not name {address} as its "
+                f"{token0.symbol}/{token1.symbol} pool with these settings: refusing it."
+            )
+        self.instance.factory_confirmed = True
+        return cleaned
+
+
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
+    form = PoolAdminForm
     list_display = ["address", "pair", "dex", "fee_label", "stable", "enabled", "state_block"]
     list_filter = ["dex__network", "dex", "enabled", "stable"]
     search_fields = [
@@ -139,6 +187,7 @@ class PoolAdmin(admin.ModelAdmin):
     list_select_related = ["dex", "token0", "token1"]
     raw_id_fields = ["token0", "token1"]
     readonly_fields = [
+        "factory_confirmed",
         "reserve0",
         "reserve1",
         "sqrt_price_x96",

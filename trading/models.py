@@ -238,6 +238,11 @@ class Pool(models.Model):
     tick_spacing = models.IntegerField(null=True, blank=True)
     stable = models.BooleanField(default=False, help_text="Solidly stable (x3y+y3x) curve.")
     enabled = models.BooleanField(default=True)
+    factory_confirmed = models.BooleanField(
+        default=False,
+        help_text="The DEX's factory names this pool for its tokens (set by discovery, or "
+        "checked when the pool is added by hand and before its first trade).",
+    )
     # Last persisted state: kept for the dashboard, not refreshed every block.
     reserve0 = TokenAmountField(null=True, blank=True)
     reserve1 = TokenAmountField(null=True, blank=True)

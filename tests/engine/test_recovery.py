@@ -19,8 +19,8 @@ from asgiref.sync import sync_to_async
 
 from tests.execution.conftest import E18
 from tests.support.rpc_proxy import RpcProxy
-from trading.lifecycle import Component, Lifecycle
 from trading.engine.engine import Engine, WalletWatch
+from trading.lifecycle import Component, Lifecycle
 from trading.models import AlertDelivery, BotConfig, ComponentHealth, Trade, WebhookEndpoint
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]

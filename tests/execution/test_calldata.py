@@ -31,6 +31,7 @@ from trading.execution.hops import ExecutorHop
 
 POOL_A, POOL_B = "0x" + "a1" * 20, "0x" + "b2" * 20
 TOKEN, RECIPIENT = "0x" + "c3" * 20, "0x" + "d4" * 20
+OTHER = "0x" + "e5" * 20
 
 
 def test_selectors_and_topic_match_the_compiled_contract() -> None:
@@ -46,13 +47,18 @@ def test_selectors_and_topic_match_the_compiled_contract() -> None:
 
 
 def test_execute_calldata_decodes_back() -> None:
-    hops = [ExecutorHop(POOL_A, 0, True, 30), ExecutorHop(POOL_B, 1, False, 0)]
-    data = encode_execute(hops, 5 * 10**18, 2**256 - 1)
+    hops = [
+        ExecutorHop(POOL_A, 0, True, 30, TOKEN, OTHER),
+        ExecutorHop(POOL_B, 1, False, 0, OTHER, TOKEN),
+    ]
+    data = encode_execute(hops, 5 * 10**18, 2**256 - 1, deadline_block=1_234)
     assert data[:4] == EXECUTE_SELECTOR
-    decoded_hops, amount_in, min_profit, flash = decode(EXECUTE_ARGUMENTS, data[4:])
+    decoded_hops, amount_in, min_profit, flash, deadline = decode(EXECUTE_ARGUMENTS, data[4:])
     assert [tuple(h) for h in decoded_hops] == [h.as_tuple() for h in hops]
-    assert (amount_in, min_profit, flash) == (5 * 10**18, 2**256 - 1, True)
+    assert (amount_in, min_profit, flash, deadline) == (5 * 10**18, 2**256 - 1, True, 1_234)
     assert decode(EXECUTE_ARGUMENTS, encode_execute(hops, 1, 1, flash=False)[4:])[3] is False
+    # Without a deadline the trade may be mined in any block.
+    assert decode(EXECUTE_ARGUMENTS, encode_execute(hops, 1, 1)[4:])[4] == 2**256 - 1
 
 
 def test_withdraw_calldata_decodes_back() -> None:
@@ -75,12 +81,14 @@ def test_the_representative_transaction_is_an_unsigned_executor_call() -> None:
     assert int.from_bytes(fields[0], "big") == 8453
     data = fields[7]
     assert data[:4] == EXECUTE_SELECTOR
-    hops, amount_in, min_profit, flash = decode(EXECUTE_ARGUMENTS, data[4:])
-    assert len(hops) == 3 and amount_in > min_profit > 0 and flash
-    # L1 fee estimates depend on the exact bytes: pinned to what they have always been.
-    assert [len(representative_transaction(n, 8453)) for n in (2, 3, 4)] == [469, 597, 725]
+    hops, amount_in, min_profit, flash, deadline = decode(EXECUTE_ARGUMENTS, data[4:])
+    assert len(hops) == 3 and amount_in > min_profit > 0 and flash and deadline > 0
+    # Shaped like a real route: the hops chain back to the start token.
+    assert [h[5] for h in hops] == [h[4] for h in hops[1:]] + [hops[0][4]]
+    # L1 fee estimates depend on the exact bytes: pinned, so a change is deliberate.
+    assert [len(representative_transaction(n, 8453)) for n in (2, 3, 4)] == [629, 821, 1013]
     assert hashlib.sha256(raw).hexdigest() == (
-        "cc07121ea39a12ff4c9d816f2ec399c5043ef490fd4be0cac4261a2a210a6dbc"
+        "e1307017980b541329588ba49bf5af316f72bb81ecd72ab486641f9332367e83"
     )
 
 

@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
+from trading.chain.artifacts import project_artifact
 from trading.chain.client import ChainClient
 from trading.execution.manager import ExecutionManager, Limits
 from trading.gas.oracle import GasOracle
-from trading.models import BotConfig, Opportunity, Trade
+from trading.models import BotConfig, Opportunity, Pool, Trade
 
 from .conftest import E18, make_opportunity, path, v2_gross
 
@@ -76,6 +77,8 @@ async def test_a_live_trade_pays_exactly_its_realized_profit(arb, devnet, anvil,
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce + 1
     await opportunity.arefresh_from_db()
     assert opportunity.status == "executed"
+    # Both pools were confirmed with their factory on the way.
+    assert await Pool.objects.filter(factory_confirmed=True).acount() == 2
 
 
 async def test_a_v2_to_v3_gap_trades_live(arb, devnet, anvil):
@@ -266,3 +269,36 @@ async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet
     await lost.arefresh_from_db()
     assert mined.realized_profit == gross and mined.gas_used > 0
     assert lost.status == "dropped" and "nonce" in lost.error
+
+
+async def test_a_pool_its_factory_does_not_name_is_refused_and_disabled(arb, devnet, anvil, w3):
+    # A contract posing as a WETH/USDC pool of the cheap DEX (it is not the factory's).
+    artifact = project_artifact("MaliciousPool")
+    weth, usdc = arb.weth.address, arb.usdc.address
+    token0, token1 = sorted([weth, usdc], key=str.lower)
+    impostor_address = devnet.deploy(artifact, token0, token1)
+    impostor = await Pool.objects.acreate(
+        dex=await sync_to_async(lambda: arb.cheap.dex)(),
+        address=impostor_address,
+        token0=arb.weth if token0 == weth else arb.usdc,
+        token1=arb.usdc if token0 == weth else arb.weth,
+        fee=3000,
+    )
+    steps = path(arb.dear, impostor, arb.weth)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, E18, 10**16)
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+
+    async def generous(steps, amount):
+        return 10**16
+
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(opportunity.pk, limits(), generous)
+    finally:
+        await client.cleanup()
+    assert result.outcome == "failed"
+    assert "not known to its factory" in result.reason
+    await impostor.arefresh_from_db()
+    assert impostor.enabled is False and impostor.factory_confirmed is False
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce  # nothing sent
+    assert not await Trade.objects.aexists()

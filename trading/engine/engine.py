@@ -30,7 +30,12 @@ from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
-from trading.execution.manager import ExecutionManager, ExecutionResult, Limits
+from trading.execution.manager import (
+    DEADLINE_BLOCKS,
+    ExecutionManager,
+    ExecutionResult,
+    Limits,
+)
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
@@ -380,6 +385,7 @@ class Engine:
         for opportunity_id, start_token in candidates:
             start = terms.get(start_token)
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
+            per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcomes.append(await self.execution.execute(opportunity_id, per_token, self.requote))
         return outcomes
 

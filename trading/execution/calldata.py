@@ -2,9 +2,11 @@
 
 ``contracts/ArbitrageExecutor.sol``:
 
-- ``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash)
-  returns (uint256 profit)``, a hop being ``(address pool, uint8 kind, bool
-  zeroForOne, uint16 feeBps)`` (see :mod:`trading.execution.hops`);
+- ``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash,
+  uint256 deadline) returns (uint256 profit)``, a hop being ``(address pool,
+  uint8 kind, bool zeroForOne, uint16 feeBps, address tokenIn, address
+  tokenOut)`` (see :mod:`trading.execution.hops`); it reverts after block
+  ``deadline``;
 - ``withdraw(address token, address to, uint256 amount)`` and ``owner()``;
 - ``event Executed(address indexed startToken, uint256 amountIn, uint256
   profit, bool flash, uint256 hops)``.
@@ -24,8 +26,10 @@ from eth_utils.crypto import keccak
 
 from trading.execution.hops import ExecutorHop
 
-HOP_TYPE = "(address,uint8,bool,uint16)"
-EXECUTE_ARGUMENTS = (f"{HOP_TYPE}[]", "uint256", "uint256", "bool")
+HOP_TYPE = "(address,uint8,bool,uint16,address,address)"
+EXECUTE_ARGUMENTS = (f"{HOP_TYPE}[]", "uint256", "uint256", "bool", "uint256")
+# No deadline: the trade may be mined in any block (tests and tools only).
+NO_DEADLINE = 2**256 - 1
 EXECUTE_SIGNATURE = f"execute({','.join(EXECUTE_ARGUMENTS)})"
 EXECUTE_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
 WITHDRAW_ARGUMENTS = ("address", "address", "uint256")
@@ -49,11 +53,17 @@ class Executed:
 
 
 def encode_execute(
-    hops: Sequence[ExecutorHop], amount_in: int, min_profit: int, *, flash: bool = True
+    hops: Sequence[ExecutorHop],
+    amount_in: int,
+    min_profit: int,
+    *,
+    deadline_block: int = NO_DEADLINE,
+    flash: bool = True,
 ) -> bytes:
-    """Calldata of ``execute(hops, amountIn, minProfit, flash)``."""
+    """Calldata of ``execute(hops, amountIn, minProfit, flash, deadline)``."""
     arguments = encode(
-        EXECUTE_ARGUMENTS, [[hop.as_tuple() for hop in hops], amount_in, min_profit, flash]
+        EXECUTE_ARGUMENTS,
+        [[hop.as_tuple() for hop in hops], amount_in, min_profit, flash, deadline_block],
     )
     return EXECUTE_SELECTOR + arguments
 
@@ -91,10 +101,23 @@ def representative_transaction(hops: int, chain_id: int) -> bytes:
     def address(label: str) -> bytes:
         return keccak(text=label)[:20]
 
+    def hex_address(label: str) -> str:
+        return "0x" + address(label).hex()
+
     hop_list = [
-        ExecutorHop("0x" + address(f"pool {i}").hex(), 0, bool(i % 2), 30) for i in range(hops)
+        ExecutorHop(
+            hex_address(f"pool {i}"),
+            0,
+            bool(i % 2),
+            30,
+            hex_address(f"token {i}"),
+            hex_address(f"token {(i + 1) % hops}"),
+        )
+        for i in range(hops)
     ]
-    data = encode_execute(hop_list, 1_234_567_891_234_567_891, 1_234_567_891_234)
+    data = encode_execute(
+        hop_list, 1_234_567_891_234_567_891, 1_234_567_891_234, deadline_block=12_345_678
+    )
     fields = [chain_id, 1_234, 1_000_000, 2_000_000_000, 600_000, address("executor"), 0, data, []]
     encoded: bytes = rlp.encode(fields)
     return b"\x02" + encoded

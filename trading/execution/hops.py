@@ -1,7 +1,9 @@
 """How a cycle is described to the ArbitrageExecutor contract (pure: no web3).
 
-``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash)`` takes,
-per hop, the pool, its family, the direction and the V2-family fee.
+``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash, uint256
+deadline)`` takes, per hop, the pool, its family, the direction, the V2-family
+fee and the tokens it pays and receives (the contract checks that they chain
+and never asks a pool which tokens it holds).
 """
 
 from __future__ import annotations
@@ -30,9 +32,18 @@ class ExecutorHop:
     kind: int
     zero_for_one: bool
     fee_bps: int
+    token_in: str
+    token_out: str
 
-    def as_tuple(self) -> tuple[str, int, bool, int]:
-        return (self.pool, self.kind, self.zero_for_one, self.fee_bps)
+    def as_tuple(self) -> tuple[str, int, bool, int, str, str]:
+        return (
+            self.pool,
+            self.kind,
+            self.zero_for_one,
+            self.fee_bps,
+            self.token_in,
+            self.token_out,
+        )
 
 
 class PathError(ValueError):
@@ -63,7 +74,10 @@ def encode_hops(
         if index and token_in != path[index - 1]["token_out"].lower():
             raise PathError(f"hop {index} does not start where hop {index - 1} ended")
         fee = info.fee_bps if info.dex_kind == "uniswap_v2" else 0
-        hops.append(ExecutorHop(info.address, KIND_CODES[info.dex_kind], zero_for_one, fee))
+        tokens = (info.token0, info.token1) if zero_for_one else (info.token1, info.token0)
+        hops.append(
+            ExecutorHop(info.address, KIND_CODES[info.dex_kind], zero_for_one, fee, *tokens)
+        )
     if path[0]["token_in"].lower() != path[-1]["token_out"].lower():
         raise PathError("the path must end in the token it starts with")
     return hops

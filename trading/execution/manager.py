@@ -26,8 +26,10 @@ from eth_utils import to_checksum_address
 
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
+from trading.dex.confirm import UnsupportedKind, factory_names
 from trading.execution.calldata import (
     EXECUTED_TOPIC,
+    NO_DEADLINE,
     OWNER_SELECTOR,
     decode_execute_result,
     decode_executed,
@@ -56,6 +58,12 @@ class ExecutionResult:
     profit: int | None = None
 
 
+# A trade found at block N may be mined up to block N + DEADLINE_BLOCKS; the
+# executor reverts after that, so a transaction stuck in a queue is never mined
+# on a market that has moved on.
+DEADLINE_BLOCKS = 3
+
+
 @dataclass(frozen=True)
 class Limits:
     """Operator limits, all in the units the checks need."""
@@ -68,6 +76,8 @@ class Limits:
     daily_loss_limit_wei: int
     slippage_bps: int
     min_gas_balance_wei: int = 0
+    # The last block the trade may be mined in (the executor reverts after it).
+    deadline_block: int = NO_DEADLINE
 
 
 def decode_revert(error: Any) -> str:
@@ -205,6 +215,22 @@ class ExecutionManager(Component):
                 )
                 return await refuse("skipped", f"daily loss limit reached ({loss} wei lost today)")
 
+        # A pool is only trusted once its DEX's factory names it: a route through
+        # a pool posing as another cannot even be simulated.
+        for claim in context.unconfirmed:
+            try:
+                named = await factory_names(self.client, claim)
+            except UnsupportedKind as exc:
+                return await refuse("failed", str(exc))
+            if not named:
+                reason = f"pool {claim.address} is not known to its factory {claim.factory}"
+                await sync_to_async(services.pool_refuse)(address=claim.address, reason=reason)
+                return await refuse("failed", f"{reason}: the pool is disabled")
+        if context.unconfirmed:
+            await sync_to_async(services.pools_confirm)(
+                addresses=[claim.address for claim in context.unconfirmed]
+            )
+
         suggestion = await self.gas.suggest()
         fee = suggestion.for_speed(self.speed)
         price = fee.effective_price(suggestion.base_fee)
@@ -229,7 +255,12 @@ class ExecutionManager(Component):
             hops = encode_hops(context.path, context.pools)
         except PathError as exc:
             return await refuse("failed", f"cannot encode the path: {exc}")
-        data = "0x" + encode_execute(hops, context.amount_in, min_profit).hex()
+        data = (
+            "0x"
+            + encode_execute(
+                hops, context.amount_in, min_profit, deadline_block=limits.deadline_block
+            ).hex()
+        )
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
         # Simulate against the pending block: what the transaction would meet next,

@@ -7,6 +7,7 @@ exactly one row changed, so two engines never execute the same opportunity.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -14,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from trading import events
+from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
 from trading.models import (
@@ -44,6 +46,8 @@ def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") ->
     _publish_opportunity(opportunity_id)
 
 
+logger = logging.getLogger(__name__)
+
 @dataclass(frozen=True)
 class ExecutionContext:
     """What the execution manager needs about one claimed opportunity."""
@@ -58,6 +62,8 @@ class ExecutionContext:
     gas_cost: int
     path: list[dict[str, str]]
     pools: dict[str, PoolInfo]
+    # Pools on the path that their factory has not been asked about yet.
+    unconfirmed: tuple[PoolClaim, ...] = ()
 
 
 def execution_context(*, opportunity_id: int) -> ExecutionContext:
@@ -74,6 +80,19 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
         )
         for row in rows
     }
+    unconfirmed = tuple(
+        PoolClaim(
+            address=row.address,
+            kind=row.dex.kind,
+            factory=row.dex.factory,
+            token0=row.token0.address,
+            token1=row.token1.address,
+            fee=row.fee,
+            stable=row.stable,
+        )
+        for row in rows
+        if not row.factory_confirmed
+    )
     return ExecutionContext(
         opportunity_id=opportunity.pk,
         network_id=opportunity.network_id,
@@ -85,7 +104,19 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
         gas_cost=opportunity.gas_cost,
         path=list(opportunity.path),
         pools=pools,
+        unconfirmed=unconfirmed,
     )
+
+
+def pools_confirm(*, addresses: list[str]) -> int:
+    """Record that the factory named these pools; returns the rows changed."""
+    return Pool.objects.filter(address__in=addresses).update(factory_confirmed=True)
+
+
+def pool_refuse(*, address: str, reason: str) -> int:
+    """Disable a pool its factory does not name, so no route goes through it again."""
+    logger.warning("pool %s disabled: %s", address, reason)
+    return Pool.objects.filter(address=address).update(enabled=False, factory_confirmed=False)
 
 
 def trade_record_simulated(

@@ -290,6 +290,7 @@ def _row(
         tick_spacing=pool.tick_spacing,
         stable=pool.stable,
         created_block=pool.created_block,
+        factory_confirmed=True,  # listed by the factory itself
     )
     if state is not None:
         pool_apply_state(row, state)

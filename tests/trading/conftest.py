@@ -1,0 +1,1 @@
+from tests.execution.conftest import arb  # noqa: F401 - the shared arbitrage set-up
