@@ -40,7 +40,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from dashboard.redaction import scrub
-from trading import selectors
+from trading import metrics, selectors
 from trading.formatting import format_amount
 from trading.models import BotConfig, GasSnapshot, Network, Opportunity, Token, Trade
 
@@ -721,6 +721,7 @@ def publish(event: Event) -> bool:
         else:
             async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception as exc:  # never let the dashboard break the bot
+        metrics.CHANNEL_SEND_FAILURES.inc()
         logger.warning("Dashboard event %s not delivered: %s", event.type, exc)
         return False
     return True
@@ -731,6 +732,7 @@ async def apublish(event: Event) -> bool:
     try:
         await _group_send(to_message(event))
     except Exception as exc:
+        metrics.CHANNEL_SEND_FAILURES.inc()
         logger.warning("Dashboard event %s not delivered: %s", event.type, exc)
         return False
     return True
