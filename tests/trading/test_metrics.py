@@ -84,9 +84,11 @@ def test_a_lock_wait_is_observed_under_its_name() -> None:
         time.sleep(0.02)
     after = scrape()
     name = "listonian_lock_wait_seconds"
-    assert value(after, f"{name}_count", lock="test_lock") - value(
-        before, f"{name}_count", lock="test_lock"
-    ) == 1
+    assert (
+        value(after, f"{name}_count", lock="test_lock")
+        - value(before, f"{name}_count", lock="test_lock")
+        == 1
+    )
     waited = value(after, f"{name}_sum", lock="test_lock") - value(
         before, f"{name}_sum", lock="test_lock"
     )
