@@ -9,6 +9,7 @@ import pytest
 
 from dashboard import broadcast, frames
 from dashboard.redaction import scrub
+from tests.support.scrape import scrape, value
 from trading.fields import UINT256_MAX
 from trading.models import EngineState, GasSnapshot
 
@@ -179,9 +180,12 @@ def test_a_broken_channel_layer_is_logged_not_raised(db, monkeypatch, caplog):
         priority_fee_normal_wei=1,
         priority_fee_urgent_wei=1,
     )
+    failures = "listonian_channel_layer_send_failures_total"
+    before = value(scrape(), failures)
     assert broadcast.publish_gas(snapshot) is False
     assert "not delivered" in caplog.text and "redis is down" in caplog.text
     assert asyncio.run(broadcast.apublish(broadcast.gas_event(snapshot))) is False
+    assert value(scrape(), failures) - before == 2
 
 
 def test_a_frame_is_rendered_once_per_event_whatever_the_sockets(monkeypatch):
