@@ -22,6 +22,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from dashboard.events import Event, to_message
+from trading import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def publish(event: Event) -> bool:
         else:
             async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
     except Exception as exc:  # never let the dashboard break the bot
+        metrics.CHANNEL_SEND_FAILURES.inc()
         logger.warning("Dashboard event %s not delivered: %s", event.type, exc)
         return False
     return True
@@ -111,6 +113,7 @@ async def apublish(event: Event) -> bool:
     try:
         await _group_send(to_message(event))
     except Exception as exc:
+        metrics.CHANNEL_SEND_FAILURES.inc()
         logger.warning("Dashboard event %s not delivered: %s", event.type, exc)
         return False
     return True

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcast, frames, hub
+from trading import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +43,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.hub = hub.hub_for(broadcast.DASHBOARD_GROUP)
         await self.hub.add(self)
         self.joined = True
+        metrics.WEBSOCKET_CLIENTS.inc()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
             self.joined = False
+            metrics.WEBSOCKET_CLIENTS.dec()
             await self.hub.remove(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -97,6 +100,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         if html:
             await self.send(text_data=html)
+            metrics.WEBSOCKET_FRAMES.inc()
 
 
 def _page_kind(query_string: bytes) -> str:

@@ -186,6 +186,14 @@ LISTONIAN_SIGNER_CONFIGURED = bool(
     envstr("LISTONIAN_PRIVATE_KEY") or envstr("LISTONIAN_PRIVATE_KEY_FILE")
 )
 
+# Prometheus metrics: the web process serves /metrics; the engine and the Celery
+# worker serve theirs on these ports (0 turns a port off). Scrapes are allowed
+# from loopback, or from anywhere with "Authorization: Bearer <token>".
+LISTONIAN_METRICS_TOKEN = envsecret("LISTONIAN_METRICS_TOKEN")
+LISTONIAN_METRICS_HOST = envstr("LISTONIAN_METRICS_HOST", "127.0.0.1")
+LISTONIAN_ENGINE_METRICS_PORT = envint("LISTONIAN_ENGINE_METRICS_PORT", 9101)
+LISTONIAN_WORKER_METRICS_PORT = envint("LISTONIAN_WORKER_METRICS_PORT", 9102)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

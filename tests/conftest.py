@@ -74,3 +74,10 @@ def in_process_alerts(settings):
     run; the worker path is the ``deliver_alert`` task, tested on its own.
     """
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_ports(settings):
+    """Commands under test do not bind the engine's or the worker's metrics port."""
+    settings.LISTONIAN_ENGINE_METRICS_PORT = 0
+    settings.LISTONIAN_WORKER_METRICS_PORT = 0

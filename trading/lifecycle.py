@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from trading import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,11 @@ class Component:
 
     async def initialize(self) -> None:
         """Acquire resources. A second call, even concurrent, does nothing."""
+        waiting = time.perf_counter()
         async with self._lock:
+            metrics.LOCK_WAIT_SECONDS.labels(f"{self.name}.initialize").observe(
+                time.perf_counter() - waiting
+            )
             if self._initialized:
                 return
             try:
@@ -98,6 +105,7 @@ class Component:
 
     def note_restart(self) -> None:
         self._restarts += 1
+        metrics.COMPONENT_RESTARTS.labels(self.name).inc()
 
     def health(self) -> HealthReport:
         # Healthy: initialized and no error since the last success.

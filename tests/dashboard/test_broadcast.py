@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from dashboard import broadcast, events, frames, presenters
+from tests.support.scrape import scrape, value
 from trading.models import GasSnapshot
 
 from ..trading import factories as f
@@ -40,9 +41,12 @@ def test_a_broken_channel_layer_is_logged_not_raised(db, monkeypatch, caplog):
         priority_fee_normal_wei=1,
         priority_fee_urgent_wei=1,
     )
+    failures = "listonian_channel_layer_send_failures_total"
+    before = value(scrape(), failures)
     assert broadcast.publish(presenters.gas_event(snapshot)) is False
     assert "not delivered" in caplog.text and "redis is down" in caplog.text
     assert asyncio.run(broadcast.apublish(presenters.gas_event(snapshot))) is False
+    assert value(scrape(), failures) - before == 2
 
 
 def test_a_frame_is_rendered_once_per_event_whatever_the_sockets(monkeypatch):

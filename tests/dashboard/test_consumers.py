@@ -224,3 +224,25 @@ async def test_an_idle_socket_still_receives_on_redis(isolated_layer, operator):
     await broadcast.apublish(_gas_event(block=77))
     assert "gas-panel" in await socket.receive_from(timeout=5)
     await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_and_frames_are_counted_in_the_metrics(isolated_layer, operator):
+    from tests.support.scrape import scrape, value
+
+    before = scrape()
+    sockets = [await _connect(operator), await _connect(operator)]
+    connected = scrape()
+    await broadcast.apublish(_gas_event(block=99))
+    for socket in sockets:
+        await socket.receive_from(timeout=3)
+    for socket in sockets:
+        await socket.disconnect()
+    await asyncio.sleep(0.05)
+    after = scrape()
+
+    clients = "listonian_websocket_clients"
+    assert value(connected, clients) - value(before, clients) == 2
+    assert value(after, clients) == value(before, clients)
+    frames = "listonian_websocket_frames_sent_total"
+    assert value(after, frames) - value(before, frames) == 2

@@ -38,6 +38,7 @@ import aiohttp
 from web3 import AsyncWeb3
 from web3.providers.async_base import AsyncJSONBaseProvider
 
+from trading import metrics
 from trading.chain.readers import reader_call, words_from_response
 from trading.lifecycle import Component
 
@@ -135,8 +136,9 @@ class EndpointHealth:
 
 
 class _Endpoint:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, label: str) -> None:
         self.url = url
+        self.label = label  # the metrics label: a position, never the URL
         self.health = EndpointHealth(
             url=redact_url(url),
             ok=True,
@@ -226,7 +228,7 @@ class ChainClient(Component):
         self.retries = retries
         self.backoff = backoff
         self.cooldown = cooldown
-        self._endpoints = [_Endpoint(url) for url in urls]
+        self._endpoints = [_Endpoint(url, metrics.endpoint_label(i)) for i, url in enumerate(urls)]
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
         self.round_trips = 0
@@ -396,10 +398,12 @@ class ChainClient(Component):
 
     async def _send(self, payload: Any, what: str) -> Any:
         errors: list[str] = []
+        first: _Endpoint | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
             for endpoint in self._order():
+                first = first or endpoint
                 try:
                     response = await self._post(endpoint, payload)
                 except _EndpointFailure as exc:
@@ -407,6 +411,8 @@ class ChainClient(Component):
                     errors.append(f"{endpoint.health.url}: {exc}")
                     logger.warning("RPC %s failed on %s: %s", what, endpoint.health.url, exc)
                     continue
+                if endpoint is not first:
+                    metrics.RPC_FAILOVERS.inc()
                 self.record_success()
                 return response
         message = (
@@ -419,7 +425,21 @@ class ChainClient(Component):
         if self._session is None:
             raise RuntimeError("ChainClient is not initialized: await client.initialize() first")
         self.round_trips += 1
+        method = payload.get("method", "?") if isinstance(payload, dict) else "batch"
+        metrics.RPC_ROUND_TRIPS.labels(endpoint.label, method).inc()
         started = time.monotonic()
+        try:
+            decoded = await self._exchange(endpoint, payload)
+        except _EndpointFailure:
+            metrics.RPC_ERRORS.labels(endpoint.label, method).inc()
+            raise
+        latency = time.monotonic() - started
+        metrics.RPC_LATENCY_SECONDS.labels(endpoint.label).observe(latency)
+        endpoint.succeeded(latency)
+        return decoded
+
+    async def _exchange(self, endpoint: _Endpoint, payload: Any) -> Any:
+        assert self._session is not None
         try:
             async with self._session.post(endpoint.url, data=json.dumps(payload)) as response:
                 status = response.status
@@ -443,7 +463,6 @@ class ChainClient(Component):
             code = decoded["error"].get("code") if isinstance(decoded["error"], dict) else None
             if code in _RATE_LIMIT_CODES:
                 raise _EndpointFailure(f"rate limited: {decoded['error']}")
-        endpoint.succeeded(time.monotonic() - started)
         return decoded
 
 

@@ -11,6 +11,7 @@ next update. Processing the same block twice rewrites the same states.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
@@ -67,6 +68,8 @@ class DexManager(Component):
         self._solidly_factories = {f.lower() for f in solidly_factories}
         self.failed: dict[str, str] = {}
         self.last_block: int | None = None
+        # Seconds the last update() spent reading logs, then re-reading pools.
+        self.last_update_seconds: tuple[float, float] = (0.0, 0.0)
         self.set_pools(pools)
 
     # ---- pools and states -------------------------------------------------
@@ -134,9 +137,11 @@ class DexManager(Component):
         Returns the addresses whose state was re-read.
         """
         start = block_number if from_block is None else from_block
+        began = time.perf_counter()
         logs = await self.client.get_logs(
             {"fromBlock": start, "toBlock": block_number, "topics": [self._topics()]}
         )
+        logs_read = time.perf_counter()
         changed, fee_changed = self._pools_in(logs)
         targets = changed | fee_changed | self._pending
         if targets:
@@ -147,6 +152,8 @@ class DexManager(Component):
             self._apply(specs, batch)
             self._pending -= targets
         self.last_block = block_number
+        # Stage timings for the engine's metrics: reading the logs, then the pools.
+        self.last_update_seconds = (logs_read - began, time.perf_counter() - logs_read)
         self.count("blocks")
         self.count("log_updates", len(targets))
         return targets

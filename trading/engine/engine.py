@@ -17,12 +17,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from trading import metrics
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
@@ -55,6 +58,8 @@ class BlockReport:
     recorded: int
     executions: list[ExecutionResult] = field(default_factory=list)
     latency_ms: float = 0.0
+    # Seconds per pipeline stage (trading.metrics.STAGES) that ran for this block.
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 class StorageComponent(Component):
@@ -96,6 +101,11 @@ class StorageComponent(Component):
         network = await Network.objects.aget(pk=self.network_id)
         recorded = await sync_to_async(scan_record)(network=network, result=result)
         self.count("opportunities_recorded", len(recorded.created) + len(recorded.updated))
+        detected = len(recorded.created) + len(recorded.updated)
+        if detected:
+            metrics.OPPORTUNITIES_RECORDED.labels("detected").inc(detected)
+        if recorded.staled:
+            metrics.OPPORTUNITIES_RECORDED.labels("stale").inc(len(recorded.staled))
         self.record_success()
         return recorded
 
@@ -264,6 +274,8 @@ class Engine:
         # Between blocks the supervisor keeps the heartbeat fresh at this pace.
         self.heartbeat_interval = 2.0
         self._last_health_at = 0.0
+        # Stage timings of the last blocks, for the System page's percentiles.
+        self.recent: deque[BlockReport] = deque(maxlen=100)
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -381,12 +393,19 @@ class Engine:
             if not allowed:
                 return []
         terms = self.scanner.terms()
+        mode = "live" if limits.live else "dry_run"
         outcomes = []
         for opportunity_id, start_token in candidates:
             start = terms.get(start_token)
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
-            outcomes.append(await self.execution.execute(opportunity_id, per_token, self.requote))
+            outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
+            outcomes.append(outcome)
+            metrics.TRADES.labels(outcome.outcome, mode).inc()
+            if outcome.outcome == "success" and outcome.profit and start is not None:
+                # Start-token units back to native wei, for graphs only.
+                profit_wei = int(outcome.profit / start.native_to_start)
+                metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
         return outcomes
 
     async def full_scan(self) -> BlockReport:
@@ -394,7 +413,11 @@ class Engine:
         result = await self.scanner.scan_full()
         self._needs_full_scan = False
         return await self._finish_block(
-            result, skipped=0, changed=result.pools_read, started=started
+            result,
+            skipped=0,
+            changed=result.pools_read,
+            started=started,
+            stages={"pool_update": result.refresh_ms / 1000},
         )
 
     async def process_block(self, block_number: int) -> BlockReport:
@@ -405,20 +428,35 @@ class Engine:
             skipped = block_number - self.last_block - 1
         from_block = self.last_block + 1 if self.last_block is not None else None
         changed = await self.dex.update(block_number, from_block=from_block)
+        logs, pool_update = self.dex.last_update_seconds
         result = await self.scanner.scan_changed(changed, block_number)
         return await self._finish_block(
-            result, skipped=skipped, changed=len(changed), started=started
+            result,
+            skipped=skipped,
+            changed=len(changed),
+            started=started,
+            stages={"logs": logs, "pool_update": pool_update},
         )
 
     async def _finish_block(
-        self, result: ScanResult, *, skipped: int, changed: int, started: float
+        self,
+        result: ScanResult,
+        *,
+        skipped: int,
+        changed: int,
+        started: float,
+        stages: dict[str, float],
     ) -> BlockReport:
+        stages["analysis"] = result.analysis_ms / 1000
         if len(result.findings) > self.max_recorded_per_block:
             # Findings come best first; the rest are left for later blocks rather
             # than written every block (their rows, if any, stay as they are).
             result = replace(result, findings=result.findings[: self.max_recorded_per_block])
+        began = time.perf_counter()
         recorded = await self.storage.record(result)
         self.last_scan = (result, recorded)
+        recorded_at = time.perf_counter()
+        stages["recording"] = recorded_at - began
         executions = await self.execute_findings(result, recorded)
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
@@ -426,6 +464,7 @@ class Engine:
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
+        stages["execution"] = time.perf_counter() - recorded_at
         self.last_block = result.block_number
         self.blocks_processed += 1
         self.blocks_skipped += skipped
@@ -438,11 +477,27 @@ class Engine:
             executions=executions,
             # From the block's arrival (before the pool update) to the decision.
             latency_ms=(asyncio.get_running_loop().time() - started) * 1000,
+            stages=stages,
         )
+        began = time.perf_counter()
         self._publish_health(running=True)
         if self.on_block is not None:
             self.on_block(report)
+        stages["publishing"] = time.perf_counter() - began
+        self._record_metrics(result, report)
+        self.recent.append(report)
         return report
+
+    def _record_metrics(self, result: ScanResult, report: BlockReport) -> None:
+        metrics.observe_stages(report.stages)
+        metrics.BLOCK_DECISION_SECONDS.observe(report.latency_ms / 1000)
+        metrics.BLOCKS_PROCESSED.inc()
+        if report.skipped_before:
+            metrics.BLOCKS_SKIPPED.inc(report.skipped_before)
+        metrics.HEAD_LAG.set(max(0, self.watcher.latest - report.block_number))
+        metrics.CYCLES_INDEXED.set(result.cycles_indexed)
+        metrics.CYCLES_AFFECTED.inc(result.cycles_evaluated)
+        metrics.CYCLES_SIZED.inc(cycles_sized(result))
 
     def _publish_health(self, *, running: bool) -> None:
         if self.lifecycle is None:
@@ -454,8 +509,10 @@ class Engine:
             market = state_services.market_panel(
                 self.dex.states, self.dex.pools, self.inputs.base_tokens, self.inputs.tokens
             )
+        health = self.lifecycle.health()
+        metrics.set_components(health)
         self.storage.note(
-            health=self.lifecycle.health(),
+            health=health,
             running=running,
             last_block=self.last_block,
             blocks_processed=self.blocks_processed,
@@ -491,6 +548,7 @@ class Engine:
         assert self.lifecycle is not None
         processed = 0
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
+        lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
         try:
             async for block_number in self.watcher.blocks(self.stop_event):
                 if self.stop_event.is_set():
@@ -504,6 +562,7 @@ class Engine:
                 if blocks is not None and processed >= blocks:
                     break
         finally:
+            lag.cancel()
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
@@ -579,6 +638,16 @@ class Engine:
         if down or now - self._last_health_at >= self.heartbeat_interval:
             self._publish_health(running=True)
         return restarted
+
+
+# Rejections after the optimal sizing ran (the rest stopped at the pre-filter).
+_SIZED_REJECTIONS = ("gross profit below", "net profit ")
+
+
+def cycles_sized(result: ScanResult) -> int:
+    """Cycles of ``result`` that reached the optimal sizing (findings included)."""
+    sized = sum(1 for reason in result.rejections.values() if reason.startswith(_SIZED_REJECTIONS))
+    return len(result.findings) + sized
 
 
 def _with_max(limits: Limits, max_trade_size: int) -> Limits:

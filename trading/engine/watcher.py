@@ -35,6 +35,11 @@ class BlockWatcher:
         self._latest = -1
         self._moved = asyncio.Event()
 
+    @property
+    def latest(self) -> int:
+        """The newest head seen (-1 before the first)."""
+        return self._latest
+
     def _saw(self, number: int) -> None:
         self.heads_seen += 1
         if number > self._latest:

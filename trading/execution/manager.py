@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 from eth_abi import decode
 from eth_utils import to_checksum_address
 
+from trading import metrics
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.dex.confirm import UnsupportedKind, factory_names
@@ -172,7 +173,8 @@ class ExecutionManager(Component):
         self, opportunity_id: int, limits: Limits, requote: Requote
     ) -> ExecutionResult:
         """Run one opportunity through the gate; never raises for a trading outcome."""
-        claimed = await sync_to_async(services.opportunity_claim)(opportunity_id=opportunity_id)
+        with metrics.lock_wait("opportunity_claim"):
+            claimed = await sync_to_async(services.opportunity_claim)(opportunity_id=opportunity_id)
         if not claimed:
             self.count("not_claimed")
             return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
@@ -418,6 +420,7 @@ class ExecutionManager(Component):
     ) -> ExecutionResult:
         settled = settlement(receipt, self.executor, l1_fee)
         await sync_to_async(services.trade_settle)(trade_id=trade_id, **settled)
+        metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
         return ExecutionResult(
             opportunity_id,
             settled["status"],
@@ -449,6 +452,7 @@ class ExecutionManager(Component):
             if receipt:
                 settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
                 await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
                 return settled["status"]
         known = False
         for tx_hash in trade.tx_hashes or [trade.tx_hash]:

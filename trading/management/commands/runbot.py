@@ -135,6 +135,7 @@ class Command(BaseCommand):
                 asyncio.run(engine.run_once())
             else:
                 engine.on_block = self._print_block
+                self._serve_metrics()
                 processed = asyncio.run(self._run(engine, options["blocks"]))
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
@@ -160,6 +161,18 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Engine stopped after {processed} block(s), {engine.blocks_skipped} skipped."
                 )
+            )
+
+    def _serve_metrics(self) -> None:
+        from django.conf import settings
+
+        from trading import metrics
+
+        if settings.LISTONIAN_ENGINE_METRICS_PORT:
+            metrics.serve(
+                settings.LISTONIAN_ENGINE_METRICS_PORT,
+                settings.LISTONIAN_METRICS_HOST,
+                token=settings.LISTONIAN_METRICS_TOKEN,
             )
 
     async def _run(self, engine: Engine, blocks: int | None) -> int:
