@@ -21,6 +21,7 @@ on timing.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -31,6 +32,12 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# The engine's modules need Django's settings (the analysis itself does not).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listonian_site.settings")
+import django  # noqa: E402
+
+django.setup()
 
 from benchmarks.analysis import BASE_GAS, build_market, swap_some, terms_for  # noqa: E402
 from trading import metrics  # noqa: E402
