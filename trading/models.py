@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from trading.addresses import normalize_address, validate_address
+from trading.addresses import ZERO_ADDRESS, normalize_address, validate_address
 from trading.fields import AmountSum, TokenAmountField
 
 MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
@@ -663,6 +663,12 @@ class ProfitRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label or self.address} ({self.share_bps / 100:g}%)"
+
+    def clean(self) -> None:
+        if (self.address or "").lower() == ZERO_ADDRESS:
+            raise ValidationError(
+                {"address": "Not a recipient: the zero address burns what is sent to it."}
+            )
 
 
 class DistributionStatus(models.TextChoices):

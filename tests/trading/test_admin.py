@@ -180,3 +180,14 @@ def test_webhook_events_are_checkboxes_of_known_events(staff_client):
     )
     assert response.status_code == 302
     assert WebhookEndpoint.objects.get().events == ["low_balance", "trade_failed"]
+
+
+def test_the_zero_address_is_refused_as_a_recipient(staff_client):
+    from trading.models import ProfitRecipient
+
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    zero = "0x" + "0" * 40
+    response = staff_client.post(url, _recipients_form([(zero, 10000, True)]))
+    assert response.status_code == 200
+    assert "the zero address burns what is sent to it" in response.content.decode()
+    assert not ProfitRecipient.objects.exists()
