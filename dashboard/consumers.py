@@ -14,9 +14,11 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard import broadcast, frames, hub
+from dashboard.permissions import can_control_bot
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.page = _page_kind(self.scope.get("query_string", b""))
+        if self.page == frames.OVERVIEW and not await database_sync_to_async(can_control_bot)(user):
+            self.page = frames.OVERVIEW_READ_ONLY
         broadcast.bind_serving_loop(asyncio.get_running_loop())
         self.hub = hub.hub_for(broadcast.DASHBOARD_GROUP)
         await self.hub.add(self)

@@ -191,3 +191,24 @@ def test_the_zero_address_is_refused_as_a_recipient(staff_client):
     assert response.status_code == 200
     assert "the zero address burns what is sent to it" in response.content.decode()
     assert not ProfitRecipient.objects.exists()
+
+
+def test_a_kill_switch_change_in_admin_is_recorded(staff_client):
+    from trading.models import ControlChange
+
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    response = staff_client.post(url, _config_form(paused="on", paused_reason="exploit suspected"))
+    assert response.status_code == 302
+    change = ControlChange.objects.get()
+    assert (change.action, change.actor, change.source, change.reason) == (
+        "pause",
+        "boss",
+        "admin",
+        "exploit suspected",
+    )
+    # Saving again without touching the switch records nothing new.
+    staff_client.post(url, _config_form(paused="on", paused_reason="exploit suspected"))
+    assert ControlChange.objects.count() == 1
+    history = staff_client.get(reverse("admin:trading_controlchange_changelist"))
+    assert history.status_code == 200 and "exploit suspected" in history.text
+    assert staff_client.get(reverse("admin:trading_controlchange_add")).status_code == 403
