@@ -7,6 +7,8 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # The domain announces what happened; the dashboard turns it into broadcasts.
-        from dashboard import receivers
+        from dashboard import receivers, sessions
 
         receivers.connect()
+        # Sockets of a session that ends (logout, deactivation) are closed.
+        sessions.connect_receivers()

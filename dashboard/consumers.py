@@ -14,9 +14,11 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard import broadcast, frames, hub
+from dashboard import broadcast, frames, hub, sessions
+from dashboard.permissions import can_control_bot
 from trading import metrics
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 # Closed with this code when the socket has no logged-in user (4000-4999 are
 # application codes; 4401 mirrors HTTP 401).
 CLOSE_UNAUTHENTICATED = 4401
+# How often an open socket re-checks that its session and user are still valid.
+SESSION_CHECK_SECONDS = 60.0
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -39,18 +43,59 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.page = _page_kind(self.scope.get("query_string", b""))
+        if self.page == frames.OVERVIEW and not await database_sync_to_async(can_control_bot)(user):
+            self.page = frames.OVERVIEW_READ_ONLY
         broadcast.bind_serving_loop(asyncio.get_running_loop())
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.session_hash = sessions.session_hash(self.session_key)
+        self.user_id = user.pk
         self.hub = hub.hub_for(broadcast.DASHBOARD_GROUP)
         await self.hub.add(self)
         self.joined = True
         metrics.WEBSOCKET_CLIENTS.inc()
         await self.accept()
+        # Signals close the socket at logout or deactivation; this catches the
+        # rest (an expired session, a change made straight in the database).
+        self.session_check = asyncio.create_task(self._check_session_forever())
 
     async def disconnect(self, code: int) -> None:
+        check = getattr(self, "session_check", None)
+        if check is not None and check is not asyncio.current_task():
+            check.cancel()
         if getattr(self, "joined", False):
             self.joined = False
             metrics.WEBSOCKET_CLIENTS.dec()
             await self.hub.remove(self)
+
+    async def dashboard_session_ended(self, event: dict[str, Any]) -> None:
+        payload = event.get("payload") or {}
+        ours = (self.session_hash and payload.get("session_hash") == self.session_hash) or (
+            payload.get("user_id") is not None and payload.get("user_id") == self.user_id
+        )
+        if ours:
+            await self._end_session()
+
+    async def _check_session_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            try:
+                valid = await database_sync_to_async(sessions.session_is_valid)(
+                    self.session_key, self.user_id
+                )
+            except Exception:  # the database may be briefly away: check again later
+                logger.warning("Dashboard session check failed", exc_info=True)
+                continue
+            if not valid:
+                await self._end_session()
+                return
+
+    async def _end_session(self) -> None:
+        # Leaving the hub happens in disconnect(): this may run inside the hub's
+        # own task, which must not cancel itself.
+        if not getattr(self, "ended", False):
+            self.ended = True
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The page only listens; whatever a client sends is ignored, so neither
@@ -91,6 +136,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self._send_frame(event)
 
     async def _send_frame(self, event: dict[str, Any]) -> None:
+        if getattr(self, "ended", False):
+            return
         try:
             html = frames.render_frame(event, self.page)
         except Exception:

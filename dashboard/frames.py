@@ -21,6 +21,8 @@ from trading.selectors import operator_zone
 logger = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
+# The overview of a user who may not pause or resume: the same frames, no controls.
+OVERVIEW_READ_ONLY = "overview-read-only"
 OTHER = "other"
 PAGES = {OVERVIEW, OTHER}
 
@@ -50,7 +52,7 @@ def render_frame(message: dict[str, Any], page: str) -> str:
     if event_id and key in _cache:
         return _cache[key]
     event = from_message(message)
-    name = FRAME_TEMPLATES.get((event.type, page))
+    name = FRAME_TEMPLATES.get((event.type, OVERVIEW if page == OVERVIEW_READ_ONLY else page))
     html = ""
     if name:
         published_at = message.get("published_at")
@@ -63,6 +65,7 @@ def render_frame(message: dict[str, Any], page: str) -> str:
                     "event": event,
                     "event_id": event_id,
                     "published_at": published_at if isinstance(published_at, float) else "",
+                    "can_control": page == OVERVIEW,
                 },
             )
     if event_id:

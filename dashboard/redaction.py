@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from listonian_site.env import ConfigurationError, envsecret
+from listonian_site.log_filters import configured_secrets, secret_pattern
 
 _REDACTED = "[redacted]"
 # scheme://[user:pass@]host[:port][/path][?query]: keep the scheme and host only.
@@ -18,18 +18,6 @@ _URL = re.compile(
     r"(?P<rest>[^\s'\"<>)\]]*)",
     re.IGNORECASE,
 )
-
-
-def _configured_secrets() -> list[str]:
-    values: list[str] = []
-    for name in ("LISTONIAN_PRIVATE_KEY", "DJANGO_SECRET_KEY"):
-        try:
-            value = envsecret(name)
-        except ConfigurationError:
-            continue
-        if value:
-            values.extend({value, value.removeprefix("0x")})
-    return [v for v in values if len(v) >= 16]
 
 
 def _shorten_url(match: re.Match[str]) -> str:
@@ -43,8 +31,9 @@ def scrub(text: str | None, *, limit: int = 500) -> str:
     if not text:
         return ""
     clean = str(text)
-    for secret in _configured_secrets():
-        clean = clean.replace(secret, _REDACTED)
+    pattern = secret_pattern(configured_secrets())
+    if pattern is not None:
+        clean = pattern.sub(_REDACTED, clean)
     clean = _URL.sub(_shorten_url, clean)
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"

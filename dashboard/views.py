@@ -6,10 +6,12 @@ requests get the fragment they target, plain requests the whole page.
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard import broadcast, charts, exports, presenters
 from dashboard.forms import HistoryFilterForm, PerformanceRangeForm
+from dashboard.permissions import can_control_bot
 from trading import selectors
 from trading.models import BotConfig, Network
 from trading.services.controls import bot_config_set_paused
@@ -24,6 +27,7 @@ from trading.services.controls import bot_config_set_paused
 PAGE_SIZE = 50
 FEED_OPPORTUNITIES = 20
 FEED_TRADES = 10
+CONTROL_CHANGES_SHOWN = 10
 
 
 def _overview_context() -> dict[str, Any]:
@@ -49,19 +53,36 @@ def overview(request: HttpRequest) -> HttpResponse:
         # After a reconnect the page asks for every live panel at once, to
         # catch up on the events it missed while it was offline.
         template += "#live-panels"
-    return render(request, template, _overview_context())
+    context = _overview_context()
+    context["can_control"] = can_control_bot(request.user)
+    return render(request, template, context)
 
 
 def _bot_status_response(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(
-            request, "dashboard/overview.html#bot-status", {"status": presenters.status_event()}
+            request,
+            "dashboard/overview.html#bot-status",
+            {"status": presenters.status_event(), "can_control": True},
         )
     return redirect("dashboard:overview")
 
 
+def _require_control(view: Any) -> Any:
+    """Refuse (403) users who may read the dashboard but not pause or resume trading."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_control_bot(request.user):
+            raise PermissionDenied("Pausing and resuming trading needs the bot config right.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required
 @require_POST
+@_require_control
 def bot_pause(request: HttpRequest) -> HttpResponse:
     """Turn the kill switch on: nothing is sent until an operator resumes."""
     bot_config_set_paused(paused=True, reason=request.POST.get("reason", ""), user=request.user)
@@ -70,6 +91,7 @@ def bot_pause(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_require_control
 def bot_resume(request: HttpRequest) -> HttpResponse:
     """Turn the kill switch off."""
     bot_config_set_paused(paused=False, user=request.user)
@@ -211,5 +233,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "time_zone": settings.LISTONIAN_TIME_ZONE,
         "channel_layer": broadcast.channel_layer_name(),
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "control_changes": selectors.recent_control_changes(CONTROL_CHANGES_SHOWN),
     }
     return render(request, "dashboard/settings.html", context)

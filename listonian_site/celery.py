@@ -1,10 +1,12 @@
 """Celery application: background jobs run by `celery -A listonian_site worker`."""
 
+import logging
+import logging.config
 import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import setup_logging, worker_init
 
 from trading import metrics
 
@@ -28,3 +30,17 @@ def _serve_worker_metrics(**_: Any) -> None:
             settings.LISTONIAN_METRICS_HOST,
             token=settings.LISTONIAN_METRICS_TOKEN,
         )
+
+
+@setup_logging.connect
+def use_django_logging(loglevel: Any = None, **kwargs: Any) -> None:
+    """Log through Django's LOGGING (with its secret redaction filter) in workers and beat.
+
+    Without this receiver Celery replaces the root handlers with its own, which
+    do not redact, so a key logged in a task would come out in the clear.
+    """
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)

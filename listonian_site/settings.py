@@ -141,6 +141,9 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = envint("LISTONIAN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("LISTONIAN_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures from one address across all usernames (password spraying).
+LISTONIAN_LOGIN_IP_FAILURE_LIMIT = envint("LISTONIAN_LOGIN_IP_FAILURE_LIMIT", 20)
+AXES_HANDLER = "listonian_site.login_limits.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -24,6 +24,7 @@ from trading.models import (
     AlertEvent,
     BotConfig,
     ComponentHealth,
+    ControlChange,
     Dex,
     Distribution,
     DistributionPayout,
@@ -37,6 +38,7 @@ from trading.models import (
     WebhookEndpoint,
 )
 from trading.services.chain_access import ChainSession
+from trading.services.control_log import control_change_record
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -328,6 +330,20 @@ class BotConfigAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         config = BotConfig.load()
         return HttpResponseRedirect(reverse("admin:trading_botconfig_change", args=[config.pk]))
+
+    def save_model(self, request: HttpRequest, obj: BotConfig, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "paused" in form.changed_data:
+            control_change_record(
+                paused=obj.paused, reason=obj.paused_reason, user=request.user, source="admin"
+            )
+
+
+@admin.register(ControlChange)
+class ControlChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "actor", "source", "reason"]
+    list_filter = ["action", "source"]
+    search_fields = ["actor", "reason"]
 
 
 @admin.register(ComponentHealth)

@@ -12,13 +12,14 @@ import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Self
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from trading.addresses import normalize_address, validate_address
+from trading.addresses import ZERO_ADDRESS, normalize_address, validate_address
 from trading.fields import AmountSum, TokenAmountField
 from trading.units import amount_from_units
 
@@ -720,6 +721,34 @@ class GasSnapshot(models.Model):
 # --- Profit distribution and alerts -------------------------------------------------------
 
 
+class ControlChange(models.Model):
+    """One turn of the kill switch: who paused or resumed trading, when and why.
+
+    Written for every change, from the dashboard, the admin or the engine
+    itself (``user`` empty); never edited.
+    """
+
+    class Action(models.TextChoices):
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+
+    action = models.CharField(max_length=8, choices=Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too: the name stays readable after the account is deleted.
+    actor = models.CharField(max_length=150, help_text="Who made the change.")
+    source = models.CharField(max_length=16, help_text="dashboard, admin or engine.")
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor}"
+
+
 class ProfitRecipient(models.Model):
     """Where swept profit goes. Active recipients' shares must sum to 10,000 bps."""
 
@@ -743,6 +772,12 @@ class ProfitRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label or self.address} ({self.share_bps / 100:g}%)"
+
+    def clean(self) -> None:
+        if (self.address or "").lower() == ZERO_ADDRESS:
+            raise ValidationError(
+                {"address": "Not a recipient: the zero address burns what is sent to it."}
+            )
 
 
 class DistributionStatus(models.TextChoices):

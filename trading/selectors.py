@@ -27,6 +27,7 @@ from trading.fields import AmountSum
 from trading.models import (
     BotConfig,
     ComponentHealth,
+    ControlChange,
     Distribution,
     DistributionPayout,
     EngineState,
@@ -528,3 +529,8 @@ def distribution_history(limit: int = 50) -> list[Distribution]:
 
 def profit_recipients() -> list[ProfitRecipient]:
     return list(ProfitRecipient.objects.order_by("-active", "-share_bps", "id"))
+
+
+def recent_control_changes(limit: int) -> list[ControlChange]:
+    """The newest kill-switch changes (who paused or resumed, when, why)."""
+    return list(ControlChange.objects.select_related("user")[:limit])

@@ -106,9 +106,20 @@ def test_bad_arguments_are_explained(local_network: Network) -> None:
         _run("X", "--kind", "uniswap_v2", "--factory", "0x" + "1" * 40, "--fee-bps", "20000")
 
 
+def test_an_unreachable_rpc_is_refused(db: None, market: Market) -> None:
+    Network.objects.create(
+        name="Offline", chain_id=31337, rpc_urls=f"http://127.0.0.1:{unused_port()}", active=True
+    )
+    with pytest.raises(CommandError) as caught:
+        _run("Uni V2", "--kind", "uniswap_v2", "--factory", market.v2.factory)
+    assert "\n" not in str(caught.value) and "--offline" in str(caught.value)
+    assert not Dex.objects.filter(network__name="Offline").exists()
+
+
 def test_offline_registration_is_allowed(db: None, market: Market) -> None:
     Network.objects.create(
         name="Offline", chain_id=31337, rpc_urls=f"http://127.0.0.1:{unused_port()}", active=True
     )
-    _run("Uni V2", "--kind", "uniswap_v2", "--factory", market.v2.factory)
+    output = _run("Uni V2", "--kind", "uniswap_v2", "--factory", market.v2.factory, "--offline")
+    assert "not checked" in output
     assert Dex.objects.filter(name="Uni V2", network__name="Offline").exists()

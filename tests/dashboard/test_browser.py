@@ -9,6 +9,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from trading import events
@@ -97,6 +98,10 @@ def _wait_for(predicate, timeout: float = 10) -> bool:
 def test_live_events_appear_without_reload_and_the_bot_pauses(
     live_daphne, operator, market, chromium
 ):
+    # Pausing needs the bot config right (or staff).
+    off_loop(
+        lambda: operator.user_permissions.add(Permission.objects.get(codename="change_botconfig"))
+    )
     errors: list[str] = []
     page = _page(chromium, errors)
     _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")

@@ -117,6 +117,19 @@ async def test_status_and_stats_frames_replace_panels(isolated_layer, operator, 
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_the_status_frame_has_controls_only_for_users_with_the_right(
+    isolated_layer, operator, staff
+):
+    reader, admin = await _connect(operator), await _connect(staff)
+    await broadcast.apublish_status()
+    frame = await receive_frame(reader, 'id="bot-status"')
+    assert 'id="pause-button"' not in frame and "/bot/pause/" not in frame
+    assert 'id="pause-button"' in await receive_frame(admin, 'id="bot-status"')
+    await reader.disconnect()
+    await admin.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_other_pages_get_only_the_status_pill(isolated_layer, operator):
     socket = await _connect(operator, page="")
     await broadcast.apublish(_gas_event())

@@ -34,6 +34,34 @@ def test_failed_logins_are_rate_limited(client, operator):
     assert client.get(reverse("dashboard:overview")).status_code == 302
 
 
+def test_spraying_many_usernames_from_one_ip_is_limited(client, operator, settings):
+    settings.LISTONIAN_LOGIN_IP_FAILURE_LIMIT = 8
+    # Each guessed name stays under the per-username limit of 5.
+    for i in range(7):
+        response = client.post(reverse("login"), {"username": f"guess{i}", "password": "x"})
+        assert response.status_code == 200
+    response = client.post(reverse("login"), {"username": "guess7", "password": "x"})
+    assert response.status_code == 429
+    locked = client.post(reverse("login"), {"username": "operator", "password": "op-secret-pass-1"})
+    assert locked.status_code == 429
+    assert b"Too many failed logins" in locked.content
+    # Another address is not affected.
+    elsewhere = client.post(
+        reverse("login"),
+        {"username": "operator", "password": "op-secret-pass-1"},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert elsewhere.status_code == 302
+
+
+def test_a_few_failures_from_one_ip_do_not_lock_it(client, operator, settings):
+    settings.LISTONIAN_LOGIN_IP_FAILURE_LIMIT = 8
+    for i in range(7):
+        client.post(reverse("login"), {"username": f"typo{i}", "password": "x"})
+    ok = client.post(reverse("login"), {"username": "operator", "password": "op-secret-pass-1"})
+    assert ok.status_code == 302
+
+
 def test_logout(operator_client):
     response = operator_client.post(reverse("logout"))
     assert response.status_code == 302

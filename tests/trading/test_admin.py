@@ -180,3 +180,35 @@ def test_webhook_events_are_checkboxes_of_known_events(staff_client):
     )
     assert response.status_code == 302
     assert WebhookEndpoint.objects.get().events == ["low_balance", "trade_failed"]
+
+
+def test_the_zero_address_is_refused_as_a_recipient(staff_client):
+    from trading.models import ProfitRecipient
+
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    zero = "0x" + "0" * 40
+    response = staff_client.post(url, _recipients_form([(zero, 10000, True)]))
+    assert response.status_code == 200
+    assert "the zero address burns what is sent to it" in response.content.decode()
+    assert not ProfitRecipient.objects.exists()
+
+
+def test_a_kill_switch_change_in_admin_is_recorded(staff_client):
+    from trading.models import ControlChange
+
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    response = staff_client.post(url, _config_form(paused="on", paused_reason="exploit suspected"))
+    assert response.status_code == 302
+    change = ControlChange.objects.get()
+    assert (change.action, change.actor, change.source, change.reason) == (
+        "pause",
+        "boss",
+        "admin",
+        "exploit suspected",
+    )
+    # Saving again without touching the switch records nothing new.
+    staff_client.post(url, _config_form(paused="on", paused_reason="exploit suspected"))
+    assert ControlChange.objects.count() == 1
+    history = staff_client.get(reverse("admin:trading_controlchange_changelist"))
+    assert history.status_code == 200 and "exploit suspected" in history.text
+    assert staff_client.get(reverse("admin:trading_controlchange_add")).status_code == 403

@@ -189,3 +189,14 @@ def test_seeded_base_network_is_disabled_and_complete(db):
         dex.full_clean()  # every seeded address carries a valid checksum
     for token in base.tokens.all():
         token.full_clean()
+
+
+@pytest.mark.django_db
+def test_a_recipient_cannot_be_the_zero_address():
+    from django.core.exceptions import ValidationError
+
+    from trading.models import BotConfig, ProfitRecipient
+
+    recipient = ProfitRecipient(config=BotConfig.load(), address="0x" + "0" * 40, share_bps=10000)
+    with pytest.raises(ValidationError, match="zero address"):
+        recipient.full_clean()

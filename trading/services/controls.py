@@ -9,6 +9,7 @@ from django.db import transaction
 
 from trading import events
 from trading.models import BotConfig
+from trading.services.control_log import control_change_record
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def bot_config_set_paused(*, paused: bool, reason: str = "", user: Any = None) -
         config.paused_reason = ""
     config.paused = paused
     config.save(update_fields=["paused", "paused_reason", "updated_at"])
+    control_change_record(paused=paused, reason=config.paused_reason, user=user)
     logger.info("Kill switch %s by %s", "on" if paused else "off", who)
     events.status_changed_after_commit()
     return config

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from trading.addresses import normalize_address
-from trading.chain.client import RpcError, RpcUnavailableError
+from trading.chain.client import RpcError
 from trading.dex.registry import FAMILIES
 from trading.dex.uniswap_v3 import find_deployment_block
 from trading.models import Dex, Network
@@ -58,11 +58,13 @@ def dex_add(
     router: str = "",
     fee_bps: int | None = None,
     network: Network | None = None,
+    offline: bool = False,
 ) -> tuple[Dex, bool]:
     """Register a DEX on the active network (or update the one with this name).
 
-    The factory is checked on chain when the network answers: it must hold code
-    that answers the kind's factory interface. For V3 factories the deployment
+    The factory is checked on chain: it must hold code that answers the kind's
+    factory interface; an unreachable network raises ``RpcUnavailableError``
+    unless ``offline``, which skips the check. For V3 factories the deployment
     block becomes the discovery start block. Returns ``(dex, created)``.
     """
     network = network or active_network_required()
@@ -90,12 +92,12 @@ def dex_add(
         raise ValidationError(f"Factory {factory} is already registered as {other.name!r}.")
 
     start_block = None
-    try:
+    if offline:
+        # Discovery will fail loudly if the factory is wrong.
+        logger.warning("factory %s registered offline, not checked", factory)
+    else:
         with ChainSession.for_network(network) as session:
             start_block = dex_check_factory(session=session, kind=kind, factory=factory)
-    except RpcUnavailableError as exc:
-        # Registering offline is allowed; discovery will fail loudly if the factory is wrong.
-        logger.warning("could not check factory %s: %s", factory, exc)
 
     with transaction.atomic():
         if dex is None:

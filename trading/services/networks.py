@@ -31,12 +31,15 @@ def network_add(
     rpc_urls: Sequence[str],
     base_tokens: Sequence[str] = (),
     activate: bool = False,
+    offline: bool = False,
 ) -> tuple[Network, bool]:
     """Register a network (or update the one with this name); return ``(network, created)``.
 
     Base tokens are read from chain through the given RPC URLs (after checking
     they serve ``chain_id``), so their symbol and decimals are right from the
-    start. ``activate`` makes this the one network the engine works on.
+    start. ``activate`` makes this the one network the engine works on. The
+    endpoints must answer with ``chain_id`` (``RpcUnavailableError`` or
+    ``ChainMismatchError`` otherwise) unless ``offline``, which skips the check.
     Raises ``ValidationError`` with a message for the operator on bad input.
     """
     name = name.strip()
@@ -57,6 +60,12 @@ def network_add(
     network.chain_id = chain_id
     network.rpc_urls = ",".join(urls)
     network.full_clean(exclude=["active"])
+
+    if addresses and offline:
+        raise ValidationError("Base tokens are read from the chain: drop --offline or them.")
+    if not offline and not addresses:
+        with ChainSession.for_network(network, urls=urls):
+            pass  # opening the session checks the endpoints serve chain_id
 
     tokens = []
     if addresses:

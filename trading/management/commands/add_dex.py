@@ -7,9 +7,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from trading.chain.client import ChainMismatchError, RpcConfigurationError
+from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.dex.registry import FAMILIES
 from trading.management.commands.add_network import validation_message
+from trading.management.preflight import (
+    OFFLINE_HELP,
+    OFFLINE_WARNING,
+    require_migrated,
+    unreachable_message,
+)
 from trading.services.dexes import dex_add
 
 
@@ -28,8 +34,10 @@ class Command(BaseCommand):
             help="Swap fee in basis points of V2-family pools (default 30). "
             "V3 and Solidly pools carry their own fee.",
         )
+        parser.add_argument("--offline", action="store_true", help=OFFLINE_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         try:
             dex, created = dex_add(
                 name=options["name"],
@@ -37,11 +45,16 @@ class Command(BaseCommand):
                 factory=options["factory"],
                 router=options["router"],
                 fee_bps=options["fee_bps"],
+                offline=options["offline"],
             )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
+        except RpcUnavailableError as exc:
+            raise CommandError(unreachable_message(exc)) from None
         except (ChainMismatchError, RpcConfigurationError) as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(" ".join(str(exc).split())) from None
+        if options["offline"]:
+            self.stdout.write(self.style.WARNING(OFFLINE_WARNING))
         verb = "Added" if created else "Updated"
         self.stdout.write(
             self.style.SUCCESS(

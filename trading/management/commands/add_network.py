@@ -13,6 +13,12 @@ from trading.chain.client import (
     RpcUnavailableError,
     split_rpc_urls,
 )
+from trading.management.preflight import (
+    OFFLINE_HELP,
+    OFFLINE_WARNING,
+    require_migrated,
+    unreachable_message,
+)
 from trading.services.networks import network_add
 
 
@@ -55,8 +61,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--activate", action="store_true", help="Make this the network the engine works on."
         )
+        parser.add_argument("--offline", action="store_true", help=OFFLINE_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated()
         chain_id = _positive_int(options["chain_id"])
         urls = split_rpc_urls(options["rpc_url"])
         if not urls:
@@ -69,11 +77,16 @@ class Command(BaseCommand):
                 rpc_urls=urls,
                 base_tokens=tokens,
                 activate=options["activate"],
+                offline=options["offline"],
             )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
-        except (ChainMismatchError, RpcUnavailableError, RpcConfigurationError) as exc:
-            raise CommandError(str(exc)) from None
+        except RpcUnavailableError as exc:
+            raise CommandError(unreachable_message(exc)) from None
+        except (ChainMismatchError, RpcConfigurationError) as exc:
+            raise CommandError(" ".join(str(exc).split())) from None
+        if options["offline"]:
+            self.stdout.write(self.style.WARNING(OFFLINE_WARNING))
         verb = "Added" if created else "Updated"
         self.stdout.write(
             self.style.SUCCESS(f"{verb} network {network.name} (chain id {network.chain_id}).")
