@@ -250,7 +250,7 @@ def _nested(hint: Any) -> type | None:
     """The dataclass X of a ``tuple[X, ...]`` hint, else None."""
     if typing.get_origin(hint) is tuple:
         args = typing.get_args(hint)
-        if args and dataclasses.is_dataclass(args[0]):
+        if args and isinstance(args[0], type) and dataclasses.is_dataclass(args[0]):
             return args[0]
     return None
 
@@ -280,7 +280,7 @@ def from_message(message: Any) -> Event:
     """Rebuild the typed event carried by a channel-layer message."""
     if not isinstance(message, dict):
         raise MalformedEvent("message is not a mapping")
-    cls = EVENT_TYPES.get(message.get("type"))
+    cls = EVENT_TYPES.get(str(message.get("type")))
     if cls is None:
         raise MalformedEvent(f"unknown event type {message.get('type')!r}")
     return _build(cls, message.get("payload"))

@@ -93,7 +93,7 @@ def _route(hops: tuple[Hop, ...], fallback: str) -> tuple[str, str]:
 
 
 def _path_tokens(opportunities: Iterable[Opportunity]) -> dict[str, Token]:
-    addresses = []
+    addresses: list[str] = []
     for opp in opportunities:
         for step in opp.path or []:
             if isinstance(step, dict):

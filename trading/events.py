@@ -61,7 +61,11 @@ def opportunities_recorded_after_commit(
     *, created: Iterable[int] = (), updated: Iterable[int] = (), staled: Iterable[int] = ()
 ) -> None:
     """Announce one recording call's rows; nothing is sent when no row changed."""
-    ids = {"created": tuple(created), "updated": tuple(updated), "staled": tuple(staled)}
+    ids: dict[str, Any] = {
+        "created": tuple(created),
+        "updated": tuple(updated),
+        "staled": tuple(staled),
+    }
     if any(ids.values()):
         send_after_commit(opportunities_recorded, **ids)
 

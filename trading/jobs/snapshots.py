@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -70,8 +71,8 @@ def performance_rollup(*, day: dt.date | None = None) -> RollupResult:
         .values("start_token")
         .annotate(n=Count("id"))
     }
-    trades = {
-        row["opportunity__start_token"]: row
+    trades: dict[int, dict[str, Any]] = {
+        row["opportunity__start_token"]: dict(row)
         for row in Trade.objects.live()
         .filter(created_at__gte=start, created_at__lt=end)
         .order_by()
