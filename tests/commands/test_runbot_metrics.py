@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 import pytest
-from trading.chain.anvil import AnvilNode
-from trading.chain.devnet import Devnet
 
 from tests.commands.test_runbot import E6, register, runbot, two_dex_market
 from tests.support.scrape import Samples, parse, total, value
 from trading import metrics
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet
 from trading.engine.engine import Engine
 from trading.management.commands import runbot as runbot_command
 from trading.models import Opportunity
