@@ -18,6 +18,7 @@ from trading import events
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
+from trading.formatting import printable
 from trading.models import (
     BotConfig,
     Network,
@@ -28,6 +29,8 @@ from trading.models import (
     TradeMode,
     TradeStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def opportunity_claim(*, opportunity_id: int) -> bool:
@@ -41,12 +44,9 @@ def opportunity_claim(*, opportunity_id: int) -> bool:
 def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") -> None:
     """Record how an execution attempt ended (executed / stale / skipped / failed)."""
     Opportunity.objects.filter(pk=opportunity_id).update(
-        status=status, status_reason=reason[:2000], updated_at=timezone.now()
+        status=status, status_reason=printable(reason, 2000), updated_at=timezone.now()
     )
     _publish_opportunity(opportunity_id)
-
-
-logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExecutionContext:
@@ -214,7 +214,8 @@ def trade_settle(
         trade.gas_used = gas_used
         trade.gas_cost_wei = gas_cost_wei
         trade.block_number = block_number
-        trade.error = error[:4000]
+        error = printable(error, 4000)
+        trade.error = error
         trade.confirmed_at = timezone.now() if block_number else None
         trade.save()
         opportunity_status = (
