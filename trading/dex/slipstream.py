@@ -96,6 +96,9 @@ class SlipstreamFamily(UniswapV3Family):
         cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
     ) -> int:
         # fee() goes through the factory and its fee module.
-        return super().estimated_gas(
-            pool, with_fee=with_fee, word_radius=word_radius, known_ticks=known_ticks
-        ) + 15_000
+        return (
+            super().estimated_gas(
+                pool, with_fee=with_fee, word_radius=word_radius, known_ticks=known_ticks
+            )
+            + 15_000
+        )

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0010_control_change'),
+        ("trading", "0010_control_change"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dex',
-            name='kind',
-            field=models.CharField(choices=[('uniswap_v2', 'Uniswap V2 family'), ('uniswap_v3', 'Uniswap V3 family'), ('solidly', 'Solidly / Aerodrome family'), ('slipstream', 'Aerodrome Slipstream (concentrated liquidity)'), ('pancakeswap_v3', 'PancakeSwap V3')], max_length=16),
+            model_name="dex",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("uniswap_v2", "Uniswap V2 family"),
+                    ("uniswap_v3", "Uniswap V3 family"),
+                    ("solidly", "Solidly / Aerodrome family"),
+                    ("slipstream", "Aerodrome Slipstream (concentrated liquidity)"),
+                    ("pancakeswap_v3", "PancakeSwap V3"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
