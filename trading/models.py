@@ -183,6 +183,8 @@ class DexKind(models.TextChoices):
     UNISWAP_V2 = "uniswap_v2", "Uniswap V2 family"
     UNISWAP_V3 = "uniswap_v3", "Uniswap V3 family"
     SOLIDLY = "solidly", "Solidly / Aerodrome family"
+    SLIPSTREAM = "slipstream", "Aerodrome Slipstream (concentrated liquidity)"
+    PANCAKESWAP_V3 = "pancakeswap_v3", "PancakeSwap V3"
 
 
 class Dex(models.Model):

@@ -89,6 +89,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             token1=row.token1.address,
             fee=row.fee,
             stable=row.stable,
+            tick_spacing=row.tick_spacing,
         )
         for row in rows
         if not row.factory_confirmed

@@ -1,4 +1,4 @@
-"""`python manage.py add_dex NAME --kind {uniswap_v2,uniswap_v3,solidly} --factory ADDR …`."""
+"""`python manage.py add_dex NAME --kind KIND --factory ADDR …` (KIND: any DEX family)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 f"{verb} DEX {dex.name} ({dex.kind}) on {dex.network.name}: factory {dex.factory}."
             )
         )
-        if dex.kind == "uniswap_v3":
+        if dex.kind in ("uniswap_v3", "slipstream", "pancakeswap_v3"):
             self.stdout.write(f"  Discovery scans PoolCreated logs from block {dex.start_block}.")
         elif dex.kind == "uniswap_v2":
             self.stdout.write(f"  Fee: {dex.fee_bps} bps on every pair.")
