@@ -168,6 +168,8 @@ def net_totals(trades: QuerySet[Trade]) -> dict[int, NetTotal]:
     sums: dict[int, list[int]] = {}
     for token_id, net, native_price, usd_price, wrapped_id in rows.iterator(chunk_size=2000):
         entry = sums.setdefault(token_id, [0, 0, 0])
+        if net is None:
+            continue  # excluded above; says so to the type checker
         if not native_price and token_id == wrapped_id:
             native_price = valuation.NATIVE_UNIT
         value = valuation.value_of(net, native_price, usd_price)

@@ -23,9 +23,9 @@ from trading.analysis.evaluation import native_prices
 from trading.analysis.profit import spot_price
 
 NATIVE_DECIMALS = 18
-NATIVE_UNIT = 10**NATIVE_DECIMALS
+NATIVE_UNIT: int = 10**NATIVE_DECIMALS
 USD_DECIMALS = 6
-USD_UNIT = 10**USD_DECIMALS
+USD_UNIT: int = 10**USD_DECIMALS
 
 
 def price_per_native_coin(native_to_start: Fraction) -> int:
@@ -83,9 +83,11 @@ def net_after_gas(
     net is the gas it burned, negative.
     """
     gas = gas_cost_wei or 0
-    if gas and not native_price:
+    if not gas:
+        return realized_profit or 0
+    if not native_price:
         return None
-    return (realized_profit or 0) - (gas_in_start_token(gas, native_price) if gas else 0)
+    return (realized_profit or 0) - gas_in_start_token(gas, native_price)
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
     else:
         wrapped_address = wrapped.address
     usd_token, usd_decimals = _usd_token(network, base)
-    usd_pool = network.usd_reference_pool.address if network.usd_reference_pool_id else None
+    reference = network.usd_reference_pool
+    usd_pool = reference.address if reference is not None else None
     pools = pool_specs_for_network(network)
     used = {address for spec in pools for address in (spec.token0, spec.token1)}
     used.update(address for address, _ in base)
