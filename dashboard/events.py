@@ -99,6 +99,8 @@ class TradeEvent:
     net_profit_display: str = "—"
     net_native_display: str = ""
     net_usd_display: str = ""
+    net_native_wei: str = ""
+    net_usd_micros: str = ""
 
     @property
     def profit_negative(self) -> bool:

@@ -87,6 +87,10 @@ def native_display(wei: int | None, symbol: str) -> str:
     return format_amount(wei, NATIVE_DECIMALS, symbol, max_fraction_digits=8)
 
 
+def _text_or_blank(amount: int | None) -> str:
+    return "" if amount is None else str(amount)
+
+
 def _native_price(row: Opportunity | Trade, token: Token, network: Network | None) -> int | None:
     """The row's stored price; a start token that is the wrapped native needs none."""
     if row.native_price:
@@ -249,6 +253,8 @@ def trade_events(trades: Iterable[Trade]) -> list[TradeEvent]:
                 net_profit_display=format_amount(net, token.decimals, token.symbol),
                 net_native_display=native_display(value.native_wei if value else None, native),
                 net_usd_display=usd_display(value.usd_micros if value else None),
+                net_native_wei=_text_or_blank(value.native_wei if value else None),
+                net_usd_micros=_text_or_blank(value.usd_micros if value else None),
             )
         )
     return events

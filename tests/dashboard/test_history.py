@@ -22,7 +22,8 @@ def _ids(response) -> list[int]:
 
 
 def _csv(response) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming  # sent as it is built, never held whole in memory
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode())))
 
 
 # --- Opportunity filters ----------------------------------------------------------------------

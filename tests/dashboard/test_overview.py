@@ -160,5 +160,5 @@ def test_the_memory_bank_expects_only_what_can_still_be_traded(operator_client, 
     cycle(market, net_profit=7 * 10**17, status="stale")
     cycle(market, net_profit=9 * 10**17, status="skipped")
     body = operator_client.get(reverse("dashboard:overview")).content.decode()
-    assert "0.005 WETH<span class=\"sub\">1 open</span>" in body
+    assert '0.005 WETH<span class="sub">1 open</span>' in body
     assert "1.605 WETH" not in body  # the sum of every row, stale and skipped included
