@@ -40,6 +40,7 @@ def _overview_context() -> dict[str, Any]:
             selectors.recent_opportunities(FEED_OPPORTUNITIES)
         ),
         "trades": presenters.trade_events(selectors.recent_trades(FEED_TRADES)),
+        "system": presenters.system_event(),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
     }
@@ -221,6 +222,12 @@ def performance_data(request: HttpRequest) -> JsonResponse:
     """The performance series as JSON (exact decimal strings, never floats)."""
     _, _, perf = _performance(request)
     return JsonResponse(charts.performance_json(perf))
+
+
+@login_required
+def system(request: HttpRequest) -> HttpResponse:
+    """The bot's own figures, live: stage timings, keeping up, RPC, locks, processes."""
+    return render(request, "dashboard/system.html", {"system": presenters.system_event()})
 
 
 @login_required
