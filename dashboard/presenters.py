@@ -36,7 +36,15 @@ from dashboard.events import (
 from dashboard.redaction import scrub
 from trading import selectors
 from trading.formatting import format_amount
-from trading.models import BotConfig, GasSnapshot, Network, Opportunity, Token, Trade
+from trading.models import (
+    BotConfig,
+    EngineState,
+    GasSnapshot,
+    Network,
+    Opportunity,
+    Token,
+    Trade,
+)
 
 NATIVE_DECIMALS = 18
 GWEI_DECIMALS = 9
@@ -269,11 +277,18 @@ def _market(raw: Any) -> tuple[MarketPair, ...]:
     return tuple(pairs)
 
 
-def status_event() -> StatusEvent:
+Loaded = tuple[EngineState | None, Network | None]
+
+
+def engine_and_network() -> Loaded:
+    """The engine state row and the active network, loaded once for several payloads."""
+    return selectors.engine_state(), Network.objects.active()
+
+
+def status_event(loaded: Loaded | None = None) -> StatusEvent:
     """The current bot, engine, component and market state (four queries)."""
     config = BotConfig.load()
-    state = selectors.engine_state()
-    network = Network.objects.active()
+    state, network = loaded or engine_and_network()
     block_ms = network.block_time_ms if network else 2000
     components = tuple(
         ComponentStatus(
@@ -523,10 +538,9 @@ def _process_figures(rows: Iterable[Any], now: dt.datetime) -> tuple[ProcessFigu
     return tuple(sorted(chosen, key=lambda p: (order.get(p.role, 9), p.instance)))
 
 
-def system_event() -> SystemEvent:
+def system_event(loaded: Loaded | None = None) -> SystemEvent:
     """The bot's own figures for the System page and the overview (three queries)."""
-    state = selectors.engine_state()
-    network = Network.objects.active()
+    state, network = loaded or engine_and_network()
     now = timezone.now()
     system = state.system if state and isinstance(state.system, dict) else {}
     running = bool(state and state.running)
@@ -560,10 +574,11 @@ def system_event() -> SystemEvent:
         )
         for lock in _dicts(system.get("locks"))
     )
-    series = system.get("series") if isinstance(system.get("series"), dict) else {}
-    raw_stages = series.get("stages") if isinstance(series.get("stages"), dict) else {}
+    series: dict[str, Any] = system["series"] if isinstance(system.get("series"), dict) else {}
+    raw_stages: dict[str, Any] = series["stages"] if isinstance(series.get("stages"), dict) else {}
+    blocks = [b for b in (series.get("blocks") or [])[:100] if isinstance(b, int)]
     chart = {
-        "blocks": [b for b in (series.get("blocks") or [])[:100] if isinstance(b, int)],
+        "blocks": blocks,
         "stages": [
             {"stage": name, "label": label, "values": list(raw_stages.get(name) or [])[:100]}
             for name, label in STAGE_LABELS.items()
@@ -576,7 +591,7 @@ def system_event() -> SystemEvent:
         last_block=state.last_block if state else None,
         head_lag=_int(system.get("head_lag")) if "head_lag" in system else None,
         skipped_recent=_int(system.get("skipped_recent")),
-        blocks_measured=len(chart["blocks"]),
+        blocks_measured=len(blocks),
         rpc_failovers=_int(system.get("rpc_failovers")),
         stages=stages,
         endpoints=endpoints,

@@ -32,15 +32,16 @@ CONTROL_CHANGES_SHOWN = 10
 
 def _overview_context() -> dict[str, Any]:
     snapshot = selectors.latest_gas_snapshot()
+    loaded = presenters.engine_and_network()  # shared by the status and the system panels
     return {
-        "status": presenters.status_event(),
+        "status": presenters.status_event(loaded),
         "stats": presenters.stats_event(),
         "gas": presenters.gas_event(snapshot) if snapshot else None,
         "opportunities": presenters.opportunity_events(
             selectors.recent_opportunities(FEED_OPPORTUNITIES)
         ),
         "trades": presenters.trade_events(selectors.recent_trades(FEED_TRADES)),
-        "system": presenters.system_event(),
+        "system": presenters.system_event(loaded),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
     }
