@@ -48,20 +48,29 @@ def _report_worker_vitals(**_: Any) -> None:
 def _worker_vitals_forever() -> None:
     import time
 
+    from trading import vitals
+
+    meter = vitals.ProcessMeter()
+    while True:
+        store_worker_vitals(meter)
+        time.sleep(WORKER_VITALS_SECONDS)
+
+
+def store_worker_vitals(meter: Any) -> bool:
+    """Store the worker process's figures once; False (logged) when that failed."""
     from django.db import close_old_connections
 
     from trading import vitals
     from trading.services.system import process_vitals_save
 
-    meter = vitals.ProcessMeter()
-    while True:
-        try:
-            process_vitals_save(role="worker", instance=vitals.instance(), figures=meter.sample())
-        except Exception as exc:  # the figures must never stop the worker
-            logging.getLogger(__name__).warning("worker figures not stored: %s", exc)
-        finally:
-            close_old_connections()
-        time.sleep(WORKER_VITALS_SECONDS)
+    try:
+        process_vitals_save(role="worker", instance=vitals.instance(), figures=meter.sample())
+    except Exception as exc:  # the figures must never stop the worker
+        logging.getLogger(__name__).warning("worker figures not stored: %s", exc)
+        return False
+    finally:
+        close_old_connections()
+    return True
 
 
 @setup_logging.connect
