@@ -19,6 +19,7 @@ def test_the_worker_stores_its_memory_and_cpu() -> None:
     assert row.figures["rss_bytes"] > 0 and row.figures["cpu_percent"] is not None
 
 
+@pytest.mark.django_db
 def test_a_database_outage_does_not_stop_the_worker(monkeypatch) -> None:
     from django.db import OperationalError
 
