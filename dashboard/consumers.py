@@ -54,7 +54,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.hub.add(self)
         self.joined = True
         metrics.WEBSOCKET_CLIENTS.inc()
-        vitals.reporter().add()
+        if self.page == frames.SYSTEM:
+            # Only the System page shows the web process's own figures.
+            vitals.reporter().add()
         await self.accept()
         # Signals close the socket at logout or deactivation; this catches the
         # rest (an expired session, a change made straight in the database).
@@ -67,7 +69,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if getattr(self, "joined", False):
             self.joined = False
             metrics.WEBSOCKET_CLIENTS.dec()
-            vitals.reporter().remove()
+            if self.page == frames.SYSTEM:
+                vitals.reporter().remove()
             await self.hub.remove(self)
 
     async def dashboard_session_ended(self, event: dict[str, Any]) -> None:

@@ -530,7 +530,9 @@ def _process_figures(rows: Iterable[Any], now: dt.datetime) -> tuple[ProcessFigu
         )
         if not is_stale:
             fresh.append(figures)
-        elif row.role not in stale:
+        elif row.role not in stale and row.role != "web":
+            # A web process writes only while a System page is open: an old
+            # web row is a past process or an unwatched one, not a failure.
             stale[row.role] = figures
     roles = {p.role for p in fresh}
     chosen = fresh + [p for role, p in stale.items() if role not in roles]

@@ -1,10 +1,10 @@
-"""The web process's own figures for the System page, written while pages are open.
+"""The web process's own figures for the System page, written while that page is open.
 
 Each event loop that serves dashboard sockets runs one reporter while at
-least one socket is connected: every few seconds it stores this process's
-memory, CPU, event-loop lag and socket count (the engine and the worker write
-their own), which also sends the System page its update. With no page open
-nobody is looking, and nothing is written.
+least one System page is connected: every few seconds it stores this
+process's memory, CPU, event-loop lag and socket count (the engine and the
+worker write their own), which also sends the open pages their update. With
+no System page open nobody is looking, and nothing is written.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def websocket_clients() -> int:
 
 
 class Reporter:
-    """Samples and stores this process's figures on a timer, while sockets are open."""
+    """Samples and stores this process's figures on a timer, while System pages are open."""
 
     def __init__(self, interval: float = INTERVAL_SECONDS) -> None:
         self.interval = interval

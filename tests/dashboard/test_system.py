@@ -138,6 +138,15 @@ def test_a_dead_process_is_shown_once_per_role_and_only_without_a_live_one():
 
 
 @pytest.mark.django_db
+def test_a_web_process_that_no_one_watched_is_not_a_problem():
+    # Web processes write only while a System page is open.
+    _process("web", age=600)
+    _state(_engine_figures())
+    event = presenters.system_event()
+    assert event.processes == () and event.problems == ()
+
+
+@pytest.mark.django_db
 def test_the_event_survives_the_wire_and_renders_per_page():
     _state(_engine_figures(skipped=1))
     message = to_message(presenters.system_event())
