@@ -121,7 +121,7 @@ async def test_the_status_frame_has_controls_only_for_users_with_the_right(
     isolated_layer, operator, staff
 ):
     reader, admin = await _connect(operator), await _connect(staff)
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     frame = await receive_frame(reader, 'id="bot-status"')
     assert 'id="pause-button"' not in frame and "/bot/pause/" not in frame
     assert 'id="pause-button"' in await receive_frame(admin, 'id="bot-status"')

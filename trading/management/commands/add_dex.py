@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.dex.registry import FAMILIES
-from trading.management.commands.add_network import validation_message
 from trading.management.preflight import (
     OFFLINE_HELP,
     OFFLINE_WARNING,
+    registration_errors,
     require_migrated,
-    unreachable_message,
 )
 from trading.services.dexes import dex_add
 
@@ -38,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         require_migrated()
-        try:
+        with registration_errors():
             dex, created = dex_add(
                 name=options["name"],
                 kind=options["kind"],
@@ -47,12 +44,6 @@ class Command(BaseCommand):
                 fee_bps=options["fee_bps"],
                 offline=options["offline"],
             )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except RpcUnavailableError as exc:
-            raise CommandError(unreachable_message(exc)) from None
-        except (ChainMismatchError, RpcConfigurationError) as exc:
-            raise CommandError(" ".join(str(exc).split())) from None
         if options["offline"]:
             self.stdout.write(self.style.WARNING(OFFLINE_WARNING))
         verb = "Added" if created else "Updated"
