@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard import broadcast, frames, presenters
+from dashboard import vitals as dashboard_vitals
 from dashboard.events import SystemEvent, from_message, to_message
 from trading import events, vitals
 from trading.models import EngineState, Network, ProcessVitals
@@ -183,13 +184,15 @@ async def test_an_open_system_page_stores_the_web_process_figures_and_gets_them_
 ):
     from asgiref.sync import sync_to_async
 
+    clients_before = dashboard_vitals.websocket_clients()  # the gauge is process-wide
     socket = await connect(operator, page="system")
     try:
         frame = await receive_frame(socket, 'id="system-live"', timeout=10)
         assert "process-web" in frame
         row = await ProcessVitals.objects.aget(role="web")
         assert row.instance == vitals.instance()
-        assert row.figures["websocket_clients"] == 1 and row.figures["rss_bytes"] > 0
+        assert row.figures["websocket_clients"] == clients_before + 1
+        assert row.figures["rss_bytes"] > 0
         # The engine's figures, stored by the engine process, come the same way.
         await sync_to_async(_state)(_engine_figures(skipped=2))
         await sync_to_async(events.send)(events.system_changed)
