@@ -91,3 +91,23 @@ async def test_the_engine_alerts_when_it_skips_blocks_and_when_it_keeps_up_again
     assert [d.event for d in deliveries] == ["falling_behind", "caught_up"]
     assert deliveries[0].payload["skipped"] >= 2
     assert "blocks skipped" in deliveries[0].payload["reasons"][0]
+
+
+async def test_an_alert_the_database_refused_is_tried_again_on_the_next_tick(monkeypatch):
+    recorded = []
+
+    def record(**alert):
+        if not recorded:
+            recorded.append(None)
+            raise ConnectionError("database away")
+        recorded.append(alert)
+
+    monkeypatch.setattr("trading.services.system.falling_behind_alert", record)
+    engine = Engine()
+    watch = BehindWatch(BehindThresholds(head_lag_blocks=0, blocks=1))
+    engine.behind_changes.append(watch.observe(7, 2, 0))
+    await engine.send_behind_alerts()
+    assert len(engine.behind_changes) == 1  # kept for the next tick
+    await engine.send_behind_alerts()
+    assert engine.behind_changes == []
+    assert recorded[1]["behind"] is True and recorded[1]["block_number"] == 7

@@ -548,18 +548,24 @@ class Engine:
         self.behind.thresholds = BehindThresholds(lag, skipped, blocks)
 
     async def send_behind_alerts(self) -> None:
+        """Record the falling-behind alerts the last blocks raised (oldest first)."""
         from trading.services.system import falling_behind_alert
 
         while self.behind_changes:
-            change = self.behind_changes.pop(0)
-            await sync_to_async(falling_behind_alert)(
-                behind=change.behind,
-                block_number=change.block_number,
-                head_lag=change.head_lag,
-                skipped=change.skipped,
-                reasons=list(change.reasons),
-                blocks=change.blocks,
-            )
+            change = self.behind_changes[0]
+            try:
+                await sync_to_async(falling_behind_alert)(
+                    behind=change.behind,
+                    block_number=change.block_number,
+                    head_lag=change.head_lag,
+                    skipped=change.skipped,
+                    reasons=list(change.reasons),
+                    blocks=change.blocks,
+                )
+            except Exception as exc:  # a database hiccup: the next tick tries again
+                logger.warning("falling-behind alert not recorded yet: %s", exc)
+                return
+            self.behind_changes.pop(0)
 
     def _publish_health(self, *, running: bool) -> None:
         if self.lifecycle is None:
