@@ -261,6 +261,8 @@ class ProcessFigures:
     websocket_clients: str
     updated_at: str
     stale: bool = False
+    # Words when memory kept growing over the last hour, else "".
+    memory_growth: str = ""
 
 
 @dataclass(frozen=True)

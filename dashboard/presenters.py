@@ -405,6 +405,10 @@ HEAD_LAG_WARN_BLOCKS = 3
 RPC_SLOW_MS = 500.0
 LOOP_LAG_WARN_MS = 100.0
 LOCK_WAIT_WARN_MS = 50.0
+# Memory that grew by half and by 100 MB within the last hour (at least 10 minutes).
+MEMORY_GROWTH_RATIO = 1.5
+MEMORY_GROWTH_BYTES = 100 * 2**20
+MEMORY_GROWTH_MIN_SECONDS = 600
 
 
 def duration_text(ms: Any) -> str:
@@ -503,7 +507,22 @@ def system_problems(
     for p in processes:
         if p.stale and not (p.role == "engine" and not engine_running):
             problems.append(f"The {p.role} process ({p.instance}) has stopped reporting.")
+        elif p.memory_growth:
+            problems.append(f"The {p.role} process's memory {p.memory_growth}.")
     return tuple(problems)
+
+
+def memory_growth(figures: dict[str, Any]) -> str:
+    """Words for memory that keeps growing ("grew from … to … in 45 min"), else ""."""
+    now, before = figures.get("rss_bytes"), figures.get("rss_before_bytes")
+    seconds = _number(figures.get("rss_before_seconds")) or 0.0
+    if not isinstance(now, int) or not isinstance(before, int) or before <= 0:
+        return ""
+    if seconds < MEMORY_GROWTH_MIN_SECONDS:
+        return ""
+    if now - before < MEMORY_GROWTH_BYTES or now < before * MEMORY_GROWTH_RATIO:
+        return ""
+    return f"grew from {bytes_text(before)} to {bytes_text(now)} in {seconds / 60:.0f} min"
 
 
 def _process_figures(rows: Iterable[Any], now: dt.datetime) -> tuple[ProcessFigures, ...]:
@@ -527,6 +546,7 @@ def _process_figures(rows: Iterable[Any], now: dt.datetime) -> tuple[ProcessFigu
             websocket_clients="" if clients is None else str(_int(clients)),
             updated_at=_iso(row.updated_at),
             stale=is_stale,
+            memory_growth=memory_growth(f),
         )
         if not is_stale:
             fresh.append(figures)

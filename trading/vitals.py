@@ -83,29 +83,47 @@ def _flatten(families: Iterable[Any]) -> dict[tuple[str, tuple[tuple[str, str], 
     return out
 
 
+# Memory growth is judged over this long, from one sample a minute.
+GROWTH_WINDOW_SECONDS = 3600.0
+
+
 class ProcessMeter:
-    """Resident memory, CPU and open files of this process; CPU % since the last sample."""
+    """Resident memory, CPU and open files of this process; CPU % since the last sample.
+
+    It also remembers the memory of up to an hour ago (``rss_before_bytes``,
+    ``rss_before_seconds``), so a page can say when memory keeps growing.
+    """
 
     def __init__(self) -> None:
         self._collector = ProcessCollector(registry=None)
         self._last: tuple[float, float] | None = None
+        self._memory: deque[tuple[float, int]] = deque()
 
-    def sample(self) -> dict[str, Any]:
+    def sample(self, now: float | None = None) -> dict[str, Any]:
+        """This process's figures now (``now``: a monotonic time, for tests)."""
         values: dict[str, float] = {}
         metric: Metric
         for metric in self._collector.collect():  # empty where /proc is missing
             for sample in metric.samples:
                 values[sample.name] = sample.value
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         cpu = values.get("process_cpu_seconds_total")
         percent = None
         if cpu is not None and self._last is not None and now > self._last[0]:
             percent = round(max(0.0, cpu - self._last[1]) / (now - self._last[0]) * 100, 1)
         if cpu is not None:
             self._last = (now, cpu)
+        rss = int(values.get("process_resident_memory_bytes", 0))
+        if rss and (not self._memory or now - self._memory[-1][0] >= 60):
+            self._memory.append((now, rss))
+        while self._memory and now - self._memory[0][0] > GROWTH_WINDOW_SECONDS:
+            self._memory.popleft()
+        before_at, before = self._memory[0] if self._memory else (now, rss)
         return {
             "pid": os.getpid(),
-            "rss_bytes": int(values.get("process_resident_memory_bytes", 0)),
+            "rss_bytes": rss,
+            "rss_before_bytes": before,
+            "rss_before_seconds": round(now - before_at),
             "cpu_seconds": round(cpu, 2) if cpu is not None else None,
             "cpu_percent": percent,
             "open_fds": int(values["process_open_fds"]) if "process_open_fds" in values else None,

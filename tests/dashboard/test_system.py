@@ -139,6 +139,18 @@ def test_a_dead_process_is_shown_once_per_role_and_only_without_a_live_one():
 
 
 @pytest.mark.django_db
+def test_memory_that_keeps_growing_is_said_in_words():
+    _state(_engine_figures())
+    mb = 2**20
+    _process("engine", rss_bytes=400 * mb, rss_before_bytes=150 * mb, rss_before_seconds=2700)
+    _process("worker", rss_bytes=160 * mb, rss_before_bytes=150 * mb, rss_before_seconds=2700)
+    _process("web", rss_bytes=400 * mb, rss_before_bytes=150 * mb, rss_before_seconds=300)
+    assert presenters.system_event().problems == (
+        "The engine process's memory grew from 150.0 MB to 400.0 MB in 45 min.",
+    )
+
+
+@pytest.mark.django_db
 def test_a_web_process_that_no_one_watched_is_not_a_problem():
     # Web processes write only while a System page is open.
     _process("web", age=600)

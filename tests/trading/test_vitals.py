@@ -87,3 +87,13 @@ def test_lock_waits_and_event_loop_lag() -> None:
 
 def _rpc(figures: dict, endpoint: str) -> dict | None:
     return next((row for row in figures["rpc"] if row["endpoint"] == endpoint), None)
+
+
+def test_a_process_remembers_its_memory_of_up_to_an_hour_ago() -> None:
+    meter = vitals.ProcessMeter()
+    first = meter.sample(now=0.0)
+    assert first["rss_before_bytes"] == first["rss_bytes"] and first["rss_before_seconds"] == 0
+    assert meter.sample(now=30.0)["rss_before_seconds"] == 30
+    meter.sample(now=100.0)
+    late = meter.sample(now=3650.0)  # the sample at 0 is more than an hour old
+    assert late["rss_before_seconds"] == 3550 and late["rss_before_bytes"] > 0
