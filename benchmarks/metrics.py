@@ -8,14 +8,18 @@ seed), then for ``--blocks`` blocks swaps in 5% of the pools and re-evaluates
 the cycles through them, as the engine does every block. For each block it
 also times everything the engine records into the metrics for one block: the
 engine's own per-block recording (``Engine._record_metrics``: stage
-histograms, decision latency, blocks, head lag, cycles indexed/affected/sized),
+histograms, decision latency, blocks, head lag, cycles indexed/affected/sized,
+the falling-behind check),
 component health, recorded opportunities, two execution outcomes with their
 claim's lock wait, and ``--round-trips`` RPC round trips (counter and latency
 histogram each; a block on the engine makes 3-6).
 
 It prints the median analysis time, the median metrics time and their ratio
-(the budget is 1%). Numbers depend on the machine and its load; it never fails
-on timing.
+(the budget is 1%), and what sampling the System page's figures costs
+(``Engine.figures`` over the last 100 blocks: percentiles, the chart series,
+RPC and lock windows, the process's memory and CPU), which the engine's state
+flusher does at most once per flush interval, off the block path. Numbers
+depend on the machine and its load; it never fails on timing.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ import django  # noqa: E402
 django.setup()
 
 from benchmarks.analysis import BASE_GAS, build_market, swap_some, terms_for  # noqa: E402
-from trading import metrics  # noqa: E402
+from trading import metrics, vitals  # noqa: E402
 from trading.analysis import CycleIndex, evaluate_cycles  # noqa: E402
+from trading.engine.behind import BehindThresholds, BehindWatch  # noqa: E402
 from trading.engine.engine import BlockReport, Engine  # noqa: E402
 from trading.engine.scan import ScanResult  # noqa: E402
 from trading.lifecycle import HealthReport  # noqa: E402
@@ -77,7 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     market = build_market(args.seed, args.v2, args.v3)
     index = CycleIndex(market.states.values(), market.base, max_hops=3)
     health = [HealthReport(name, True, True, None, "", None, 0, {}) for name in COMPONENTS]
-    engine = SimpleNamespace(watcher=SimpleNamespace(latest=10**6), health=health)
+    engine = SimpleNamespace(
+        watcher=SimpleNamespace(latest=10**6),
+        health=health,
+        head_lag=0,
+        behind=BehindWatch(BehindThresholds(head_lag_blocks=3, skipped_blocks=0, blocks=10)),
+        behind_changes=[],
+        recent=[],
+        last_block=None,
+        network=SimpleNamespace(block_time_ms=2000),
+        engine_meter=vitals.EngineMeter(),
+        process_meter=vitals.ProcessMeter(),
+    )
     print(
         f"{args.v2:,} V2 + {args.v3:,} V3 pools, {len(index):,} cycles; "
         f"{args.blocks} blocks with 5% of the pools swapped"
@@ -117,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.perf_counter()
         record_one_block(result, report, engine, args.round_trips)
         metrics_us.append((time.perf_counter() - began) * 1e6)
+        engine.recent = [*engine.recent, report][-100:]
+        engine.last_block = report.block_number
 
     analysis = statistics.median(analysis_ms)
     recording = statistics.median(metrics_us)
@@ -130,6 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(min {min(metrics_us):,.1f}, max {max(metrics_us):,.1f})"
     )
     print(f"overhead:           {recording / 1000 / analysis * 100:.3f}% of the analysis time")
+    figures_us = []
+    for _ in range(20):
+        began = time.perf_counter()
+        Engine.figures(engine)  # type: ignore[arg-type]
+        figures_us.append((time.perf_counter() - began) * 1e6)
+    print(
+        f"System page figures: {statistics.median(figures_us):,.0f} µs median per flush "
+        f"({len(engine.recent)} blocks; at most once per flush interval, off the block path)"
+    )
     return 0
 
 

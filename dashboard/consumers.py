@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard import broadcast, frames, hub, sessions
+from dashboard import broadcast, frames, hub, sessions, vitals
 from dashboard.permissions import can_control_bot
 from trading import metrics
 
@@ -54,6 +54,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.hub.add(self)
         self.joined = True
         metrics.WEBSOCKET_CLIENTS.inc()
+        if self.page == frames.SYSTEM:
+            # Only the System page shows the web process's own figures.
+            vitals.reporter().add()
         await self.accept()
         # Signals close the socket at logout or deactivation; this catches the
         # rest (an expired session, a change made straight in the database).
@@ -66,6 +69,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if getattr(self, "joined", False):
             self.joined = False
             metrics.WEBSOCKET_CLIENTS.dec()
+            if self.page == frames.SYSTEM:
+                vitals.reporter().remove()
             await self.hub.remove(self)
 
     async def dashboard_session_ended(self, event: dict[str, Any]) -> None:
@@ -133,6 +138,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self._send_frame(event)
 
     async def dashboard_stats(self, event: dict[str, Any]) -> None:
+        await self._send_frame(event)
+
+    async def dashboard_system(self, event: dict[str, Any]) -> None:
         await self._send_frame(event)
 
     async def _send_frame(self, event: dict[str, Any]) -> None:

@@ -252,10 +252,84 @@ class StatsEvent:
         return self.net_native.startswith("-")
 
 
-Event = OpportunityEvent | TradeEvent | StatusEvent | GasEvent | StatsEvent
+@dataclass(frozen=True)
+class StageTiming:
+    """One pipeline stage over the engine's last blocks (milliseconds, as text)."""
+
+    stage: str
+    label: str
+    p50: str
+    p95: str
+    last: str = ""
+
+
+@dataclass(frozen=True)
+class EndpointFigures:
+    """One RPC endpoint, by name (never its URL)."""
+
+    endpoint: str
+    round_trips: int
+    errors: int
+    errors_recent: int
+    latency: str = ""
+
+
+@dataclass(frozen=True)
+class LockFigures:
+    lock: str
+    waits: int
+    mean: str
+    recent_mean: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessFigures:
+    """One process's own figures, as it last wrote them."""
+
+    role: str
+    instance: str
+    memory: str
+    cpu: str
+    cpu_seconds: str
+    open_fds: str
+    event_loop_lag: str
+    websocket_clients: str
+    updated_at: str
+    stale: bool = False
+    # Words when memory kept growing over the last hour, else "".
+    memory_growth: str = ""
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """The bot's own health: stage timings, keeping up, RPC, locks, processes, in words."""
+
+    type: ClassVar[str] = "dashboard.system"
+
+    engine_running: bool
+    updated_at: str
+    last_block: int | None
+    head_lag: int | None
+    skipped_recent: int
+    blocks_measured: int
+    rpc_failovers: int
+    stages: tuple[StageTiming, ...] = ()
+    endpoints: tuple[EndpointFigures, ...] = ()
+    locks: tuple[LockFigures, ...] = ()
+    processes: tuple[ProcessFigures, ...] = ()
+    websocket_clients: int = 0
+    engine_event_loop_lag: str = ""
+    # What is wrong, in words; empty when all is well.
+    problems: tuple[str, ...] = ()
+    # The chart's data: {"blocks": [...], "stages": {stage: [ms, ...]}} as JSON text.
+    series_json: str = ""
+
+
+Event = OpportunityEvent | TradeEvent | StatusEvent | GasEvent | StatsEvent | SystemEvent
 
 EVENT_TYPES: dict[str, type] = {
-    cls.type: cls for cls in (OpportunityEvent, TradeEvent, StatusEvent, GasEvent, StatsEvent)
+    cls.type: cls
+    for cls in (OpportunityEvent, TradeEvent, StatusEvent, GasEvent, StatsEvent, SystemEvent)
 }
 
 
@@ -304,6 +378,8 @@ def _build(cls: type, data: Any) -> Any:
         inner = _nested(hints[f.name])
         if inner is not None:
             value = tuple(_build(inner, item) for item in (value or ()))
+        elif typing.get_origin(hints[f.name]) is tuple and isinstance(value, list):
+            value = tuple(value)  # the wire has lists only
         kwargs[f.name] = value
     try:
         return cls(**kwargs)

@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 OVERVIEW = "overview"
 # The overview of a user who may not pause or resume: the same frames, no controls.
 OVERVIEW_READ_ONLY = "overview-read-only"
+SYSTEM = "system"
 OTHER = "other"
-PAGES = {OVERVIEW, OTHER}
+PAGES = {OVERVIEW, SYSTEM, OTHER}
 
 # (event type, page kind) -> the partial that renders its frame. A page kind
 # without an entry gets nothing for that event.
@@ -35,6 +36,9 @@ FRAME_TEMPLATES = {
     ("dashboard.status", OTHER): "dashboard/frames.html#status-pill",
     ("dashboard.gas", OVERVIEW): "dashboard/frames.html#gas",
     ("dashboard.stats", OVERVIEW): "dashboard/frames.html#stats",
+    ("dashboard.system", OVERVIEW): "dashboard/frames.html#system-summary",
+    ("dashboard.system", SYSTEM): "dashboard/frames.html#system",
+    ("dashboard.status", SYSTEM): "dashboard/frames.html#status-pill",
 }
 
 _CACHE_SIZE = 1024

@@ -8,6 +8,7 @@ takes a constant number of queries, however many rows it is given.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,13 +18,18 @@ from django.utils import timezone
 
 from dashboard.events import (
     ComponentStatus,
+    EndpointFigures,
     GasEvent,
     Hop,
+    LockFigures,
     MarketPair,
     MarketPrice,
     OpportunityEvent,
+    ProcessFigures,
+    StageTiming,
     StatsEvent,
     StatusEvent,
+    SystemEvent,
     TokenTotal,
     TradeEvent,
 )
@@ -39,6 +45,7 @@ from trading.analysis.valuation import (
 from trading.formatting import format_amount
 from trading.models import (
     BotConfig,
+    EngineState,
     GasSnapshot,
     Network,
     Opportunity,
@@ -321,11 +328,18 @@ def _market(raw: Any) -> tuple[MarketPair, ...]:
     return tuple(pairs)
 
 
-def status_event() -> StatusEvent:
+Loaded = tuple[EngineState | None, Network | None]
+
+
+def engine_and_network() -> Loaded:
+    """The engine state row and the active network, loaded once for several payloads."""
+    return selectors.engine_state(), Network.objects.active()
+
+
+def status_event(loaded: Loaded | None = None) -> StatusEvent:
     """The current bot, engine, component and market state (four queries)."""
     config = BotConfig.load()
-    state = selectors.engine_state()
-    network = Network.objects.active()
+    state, network = loaded or engine_and_network()
     block_ms = network.block_time_ms if network else 2000
     components = tuple(
         ComponentStatus(
@@ -432,4 +446,246 @@ def stats_event() -> StatsEvent:
             )
             for t in bank.totals
         ),
+    )
+
+
+# --- The System page: the bot's own figures ------------------------------------------------
+
+STAGE_LABELS = {
+    "logs": "Logs",
+    "pool_update": "Pool update",
+    "analysis": "Analysis",
+    "recording": "Recording",
+    "execution": "Execution",
+    "publishing": "Publishing",
+}
+# A process that has not written its figures for this long is called stale.
+PROCESS_STALE_SECONDS = 60
+# Thresholds of the words on the page (the alerts have their own, in BotConfig).
+HEAD_LAG_WARN_BLOCKS = 3
+RPC_SLOW_MS = 500.0
+LOOP_LAG_WARN_MS = 100.0
+LOCK_WAIT_WARN_MS = 50.0
+# Memory that grew by half and by 100 MB within the last hour (at least 10 minutes).
+MEMORY_GROWTH_RATIO = 1.5
+MEMORY_GROWTH_BYTES = 100 * 2**20
+MEMORY_GROWTH_MIN_SECONDS = 600
+
+
+def duration_text(ms: Any) -> str:
+    """Milliseconds for people: ``0.42 ms``, ``12.3 ms``, ``1.8 s``; ``—`` when unknown."""
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        return "—"
+    if ms >= 1000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    return f"{ms:.2g} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
+def bytes_text(value: Any) -> str:
+    if not isinstance(value, int) or value <= 0:
+        return "—"
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value} B"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _dicts(value: Any, limit: int = 50) -> list[dict[str, Any]]:
+    return [v for v in value[:limit] if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def system_problems(
+    system: dict[str, Any],
+    processes: Iterable[ProcessFigures],
+    *,
+    engine_running: bool,
+    block_time_ms: int | None,
+) -> tuple[str, ...]:
+    """What is wrong with the bot itself, in words (empty when nothing is)."""
+    problems: list[str] = []
+    if not engine_running:
+        problems.append("The engine is not running: no block is being processed.")
+    else:
+        stages = _dicts(system.get("stages"))
+        last = [(s, _number(s.get("last_ms"))) for s in stages]
+        timed = [(s, ms) for s, ms in last if ms is not None]
+        skipped = _int(system.get("skipped_last_10"))
+        if skipped and timed:
+            slowest, ms = max(timed, key=lambda pair: pair[1])
+            label = STAGE_LABELS.get(str(slowest.get("stage")), str(slowest.get("stage")))
+            problems.append(
+                f"{label} took {duration_text(ms)}; blocks are being skipped "
+                f"({skipped} in the last 10 blocks)."
+            )
+        elif skipped:
+            problems.append(f"Blocks are being skipped ({skipped} in the last 10 blocks).")
+        for s in stages:
+            p95 = _number(s.get("p95_ms"))
+            if block_time_ms and p95 is not None and p95 > block_time_ms:
+                label = STAGE_LABELS.get(str(s.get("stage")), str(s.get("stage")))
+                problems.append(
+                    f"{label} takes {duration_text(p95)} at p95, longer than a block "
+                    f"({duration_text(block_time_ms)})."
+                )
+        lag = _int(system.get("head_lag"))
+        if lag >= HEAD_LAG_WARN_BLOCKS:
+            problems.append(f"The engine is {lag} blocks behind the chain head.")
+        for e in _dicts(system.get("rpc")):
+            name = str(e.get("endpoint") or "?")[:16]
+            errors = _int(e.get("errors_recent"))
+            if errors:
+                problems.append(
+                    f"RPC {name}: {errors} failed request{'s' if errors != 1 else ''} "
+                    "in the last minute."
+                )
+            latency = _number(e.get("latency_ms"))
+            if latency is not None and latency > RPC_SLOW_MS:
+                problems.append(
+                    f"RPC {name} is slow: {duration_text(latency)} per request on average."
+                )
+        loop_lag = _number(system.get("event_loop_lag_ms"))
+        if loop_lag is not None and loop_lag > LOOP_LAG_WARN_MS:
+            problems.append(f"The engine's event loop runs {duration_text(loop_lag)} late.")
+        for lock in _dicts(system.get("locks")):
+            wait = _number(lock.get("recent_mean_ms"))
+            if wait is not None and wait > LOCK_WAIT_WARN_MS:
+                problems.append(
+                    f"Waiting for the {str(lock.get('lock'))[:40]} lock takes "
+                    f"{duration_text(wait)} on average."
+                )
+    for p in processes:
+        if p.stale and not (p.role == "engine" and not engine_running):
+            problems.append(f"The {p.role} process ({p.instance}) has stopped reporting.")
+        elif p.memory_growth:
+            problems.append(f"The {p.role} process's memory {p.memory_growth}.")
+    return tuple(problems)
+
+
+def memory_growth(figures: dict[str, Any]) -> str:
+    """Words for memory that keeps growing ("grew from … to … in 45 min"), else ""."""
+    now, before = figures.get("rss_bytes"), figures.get("rss_before_bytes")
+    seconds = _number(figures.get("rss_before_seconds")) or 0.0
+    if not isinstance(now, int) or not isinstance(before, int) or before <= 0:
+        return ""
+    if seconds < MEMORY_GROWTH_MIN_SECONDS:
+        return ""
+    if now - before < MEMORY_GROWTH_BYTES or now < before * MEMORY_GROWTH_RATIO:
+        return ""
+    return f"grew from {bytes_text(before)} to {bytes_text(now)} in {seconds / 60:.0f} min"
+
+
+def _process_figures(rows: Iterable[Any], now: dt.datetime) -> tuple[ProcessFigures, ...]:
+    """Fresh rows, plus the newest stale one of a role that has no fresh row."""
+    fresh: list[ProcessFigures] = []
+    stale: dict[str, ProcessFigures] = {}
+    for row in rows:  # newest first
+        f = row.figures if isinstance(row.figures, dict) else {}
+        is_stale = (now - row.updated_at).total_seconds() > PROCESS_STALE_SECONDS
+        cpu = _number(f.get("cpu_percent"))
+        cpu_seconds = _number(f.get("cpu_seconds"))
+        clients = f.get("websocket_clients")
+        figures = ProcessFigures(
+            role=row.role,
+            instance=row.instance,
+            memory=bytes_text(f.get("rss_bytes")),
+            cpu="—" if cpu is None else f"{cpu:.1f}%",
+            cpu_seconds="—" if cpu_seconds is None else f"{cpu_seconds:.1f} s",
+            open_fds=str(_int(f["open_fds"])) if f.get("open_fds") is not None else "—",
+            event_loop_lag=duration_text(_number(f.get("event_loop_lag_ms"))),
+            websocket_clients="" if clients is None else str(_int(clients)),
+            updated_at=_iso(row.updated_at),
+            stale=is_stale,
+            memory_growth=memory_growth(f),
+        )
+        if not is_stale:
+            fresh.append(figures)
+        elif row.role not in stale and row.role != "web":
+            # A web process writes only while a System page is open: an old
+            # web row is a past process or an unwatched one, not a failure.
+            stale[row.role] = figures
+    roles = {p.role for p in fresh}
+    chosen = fresh + [p for role, p in stale.items() if role not in roles]
+    order = {"engine": 0, "web": 1, "worker": 2}
+    return tuple(sorted(chosen, key=lambda p: (order.get(p.role, 9), p.instance)))
+
+
+def system_event(loaded: Loaded | None = None) -> SystemEvent:
+    """The bot's own figures for the System page and the overview (three queries)."""
+    state, network = loaded or engine_and_network()
+    now = timezone.now()
+    system = state.system if state and isinstance(state.system, dict) else {}
+    running = bool(state and state.running)
+    processes = _process_figures(selectors.process_vitals(), now)
+    stages = tuple(
+        StageTiming(
+            stage=str(s.get("stage")),
+            label=STAGE_LABELS.get(str(s.get("stage")), str(s.get("stage"))),
+            p50=duration_text(_number(s.get("p50_ms"))),
+            p95=duration_text(_number(s.get("p95_ms"))),
+            last=duration_text(_number(s.get("last_ms"))),
+        )
+        for s in _dicts(system.get("stages"))
+    )
+    endpoints = tuple(
+        EndpointFigures(
+            endpoint=str(e.get("endpoint") or "?")[:16],
+            round_trips=_int(e.get("round_trips")),
+            errors=_int(e.get("errors")),
+            errors_recent=_int(e.get("errors_recent")),
+            latency=duration_text(_number(e.get("latency_ms"))),
+        )
+        for e in _dicts(system.get("rpc"))
+    )
+    locks = tuple(
+        LockFigures(
+            lock=str(lock.get("lock"))[:40],
+            waits=_int(lock.get("waits")),
+            mean=duration_text(_number(lock.get("mean_ms"))),
+            recent_mean=duration_text(_number(lock.get("recent_mean_ms"))),
+        )
+        for lock in _dicts(system.get("locks"))
+    )
+    series: dict[str, Any] = system["series"] if isinstance(system.get("series"), dict) else {}
+    raw_stages: dict[str, Any] = series["stages"] if isinstance(series.get("stages"), dict) else {}
+    blocks = [b for b in (series.get("blocks") or [])[:100] if isinstance(b, int)]
+    chart = {
+        "blocks": blocks,
+        "stages": [
+            {"stage": name, "label": label, "values": list(raw_stages.get(name) or [])[:100]}
+            for name, label in STAGE_LABELS.items()
+        ],
+    }
+    block_time_ms = network.block_time_ms if network else None
+    return SystemEvent(
+        engine_running=running,
+        updated_at=_iso(state.heartbeat_at if state else None),
+        last_block=state.last_block if state else None,
+        head_lag=_int(system.get("head_lag")) if "head_lag" in system else None,
+        skipped_recent=_int(system.get("skipped_recent")),
+        blocks_measured=len(blocks),
+        rpc_failovers=_int(system.get("rpc_failovers")),
+        stages=stages,
+        endpoints=endpoints,
+        locks=locks,
+        processes=processes,
+        websocket_clients=sum(
+            int(p.websocket_clients) for p in processes if p.websocket_clients and not p.stale
+        ),
+        engine_event_loop_lag=duration_text(_number(system.get("event_loop_lag_ms"))),
+        problems=system_problems(
+            system, processes, engine_running=running, block_time_ms=block_time_ms
+        ),
+        series_json=json.dumps(chart, separators=(",", ":")),
     )

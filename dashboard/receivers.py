@@ -86,6 +86,10 @@ def on_balances_changed(sender: Any, **kwargs: Any) -> None:
     on_status_changed(sender)
 
 
+def on_system_changed(sender: Any, **kwargs: Any) -> None:
+    broadcast.publish(presenters.system_event())
+
+
 RECEIVERS = (
     (events.opportunities_recorded, on_opportunities_recorded),
     (events.opportunity_changed, on_opportunity_changed),
@@ -93,6 +97,7 @@ RECEIVERS = (
     (events.status_changed, on_status_changed),
     (events.gas_recorded, on_gas_recorded),
     (events.balances_changed, on_balances_changed),
+    (events.system_changed, on_system_changed),
 )
 
 

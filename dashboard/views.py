@@ -33,14 +33,16 @@ CONTROL_CHANGES_SHOWN = 10
 
 def _overview_context() -> dict[str, Any]:
     snapshot = selectors.latest_gas_snapshot()
+    loaded = presenters.engine_and_network()  # shared by the status and the system panels
     return {
-        "status": presenters.status_event(),
+        "status": presenters.status_event(loaded),
         "stats": presenters.stats_event(),
         "gas": presenters.gas_event(snapshot) if snapshot else None,
         "opportunities": presenters.opportunity_events(
             selectors.recent_opportunities(FEED_OPPORTUNITIES)
         ),
         "trades": presenters.trade_events(selectors.recent_trades(FEED_TRADES)),
+        "system": presenters.system_event(loaded),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
     }
@@ -222,6 +224,12 @@ def performance_data(request: HttpRequest) -> JsonResponse:
     """The performance series as JSON (exact decimal strings, never floats)."""
     _, _, perf = _performance(request)
     return JsonResponse(charts.performance_json(perf))
+
+
+@login_required
+def system(request: HttpRequest) -> HttpResponse:
+    """The bot's own figures, live: stage timings, keeping up, RPC, locks, processes."""
+    return render(request, "dashboard/system.html", {"system": presenters.system_event()})
 
 
 @login_required

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_init
+from celery.signals import setup_logging, worker_init, worker_ready
 
 from trading import metrics
 
@@ -30,6 +30,47 @@ def _serve_worker_metrics(**_: Any) -> None:
             settings.LISTONIAN_METRICS_HOST,
             token=settings.LISTONIAN_METRICS_TOKEN,
         )
+
+
+# How often the worker stores its own figures for the System page.
+WORKER_VITALS_SECONDS = 15.0
+
+
+@worker_ready.connect
+def _report_worker_vitals(**_: Any) -> None:
+    # The main worker process (its prefork children are not counted) writes its
+    # memory and CPU from a daemon thread, like the web and the engine do.
+    import threading
+
+    threading.Thread(target=_worker_vitals_forever, name="worker-vitals", daemon=True).start()
+
+
+def _worker_vitals_forever() -> None:
+    import time
+
+    from trading import vitals
+
+    meter = vitals.ProcessMeter()
+    while True:
+        store_worker_vitals(meter)
+        time.sleep(WORKER_VITALS_SECONDS)
+
+
+def store_worker_vitals(meter: Any) -> bool:
+    """Store the worker process's figures once; False (logged) when that failed."""
+    from django.db import close_old_connections
+
+    from trading import vitals
+    from trading.services.system import process_vitals_save
+
+    try:
+        process_vitals_save(role="worker", instance=vitals.instance(), figures=meter.sample())
+    except Exception as exc:  # the figures must never stop the worker
+        logging.getLogger(__name__).warning("worker figures not stored: %s", exc)
+        return False
+    finally:
+        close_old_connections()
+    return True
 
 
 @setup_logging.connect

@@ -32,6 +32,7 @@ from trading.models import (
     Network,
     Opportunity,
     Pool,
+    ProcessVitals,
     ProfitRecipient,
     Token,
     Trade,
@@ -320,6 +321,10 @@ class BotConfigAdmin(admin.ModelAdmin):
             {"fields": ["reinvest_bps", "distribution_interval_minutes", "min_gas_balance_wei"]},
         ),
         ("History retention", {"fields": ["retention_days", "retention_max_rows"]}),
+        (
+            "Falling-behind alerts",
+            {"fields": ["alert_head_lag_blocks", "alert_skipped_blocks", "alert_after_blocks"]},
+        ),
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -357,6 +362,11 @@ class ComponentHealthAdmin(ReadOnlyAdmin):
         "last_error_at",
         "restarts",
     ]
+
+
+@admin.register(ProcessVitals)
+class ProcessVitalsAdmin(ReadOnlyAdmin):
+    list_display = ["role", "instance", "updated_at"]
 
 
 @admin.register(GasSnapshot)

@@ -18,7 +18,9 @@ logged and never breaks the service that sent the event.
 - ``status_changed``: no arguments (bot config, kill switch, engine state,
   component health);
 - ``gas_recorded``: ``snapshot_id``;
-- ``balances_changed``: ``distribution_id`` (or ``None``) after profit moved.
+- ``balances_changed``: ``distribution_id`` (or ``None``) after profit moved;
+- ``system_changed``: no arguments (a process stored its own figures: stage
+  timings, RPC, memory, CPU …).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ trade_changed = Signal()
 status_changed = Signal()
 gas_recorded = Signal()
 balances_changed = Signal()
+system_changed = Signal()
 
 
 def send(signal: Signal, **kwargs: Any) -> None:
@@ -88,3 +91,7 @@ def gas_recorded_after_commit(snapshot_id: int) -> None:
 
 def balances_changed_after_commit(distribution_id: int | None = None) -> None:
     send_after_commit(balances_changed, distribution_id=distribution_id)
+
+
+def system_changed_after_commit() -> None:
+    send_after_commit(system_changed)

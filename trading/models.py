@@ -658,6 +658,26 @@ class BotConfig(models.Model):
     distribution_interval_minutes = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(1)], help_text="How often profit is swept."
     )
+    alert_head_lag_blocks = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=3,
+        help_text="Alert when the engine stays more than this many blocks behind the chain "
+        "head (empty: never).",
+    )
+    alert_skipped_blocks = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=0,
+        help_text="Alert when more than this many blocks are skipped before each processed "
+        "block (empty: never).",
+    )
+    alert_after_blocks = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="How many processed blocks in a row a threshold must be exceeded before the "
+        "alert, and kept again before the all-clear.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -739,6 +759,13 @@ class EngineState(models.Model):
         '"executor": {"address", "tokens": [{"symbol", "address", "decimals", "balance"}]}, '
         '"block"} with amounts as decimal strings of the smallest unit.',
     )
+    system = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The engine\'s own figures for the System page: {"stages": [{"stage", "p50_ms", '
+        '"p95_ms", "last_ms"}], "series", "head_lag", "skipped_recent", "rpc": [{"endpoint", …}], '
+        '"locks", "event_loop_lag_ms", "block_time_ms"} (trading.vitals).',
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -756,6 +783,26 @@ class EngineState(models.Model):
     def load(cls) -> EngineState:
         state, _ = cls.objects.get_or_create(pk=1)
         return state
+
+
+class ProcessVitals(models.Model):
+    """One process's own figures (memory, CPU, loop lag …), written by that process."""
+
+    role = models.CharField(max_length=16, help_text="web, engine or worker.")
+    instance = models.CharField(max_length=128, help_text="host:pid of the process.")
+    figures = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "process vitals"
+        verbose_name_plural = "process vitals"
+        ordering = ["role", "instance"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "instance"], name="process_vitals_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.instance}"
 
 
 class GasSnapshot(models.Model):
@@ -924,6 +971,8 @@ class AlertEvent(models.TextChoices):
     COMPONENT_RECOVERED = "component_recovered", "Component recovered"
     DAILY_LOSS_LIMIT = "daily_loss_limit", "Daily loss limit hit"
     DISTRIBUTION_SENT = "distribution_sent", "Distribution sent"
+    FALLING_BEHIND = "falling_behind", "Engine falling behind the chain"
+    CAUGHT_UP = "caught_up", "Engine caught up with the chain"
 
 
 class WebhookEndpoint(models.Model):

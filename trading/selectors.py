@@ -39,6 +39,7 @@ from trading.models import (
     OpportunityQuerySet,
     PayoutStatus,
     Pool,
+    ProcessVitals,
     ProfitRecipient,
     Token,
     Trade,
@@ -74,6 +75,11 @@ def engine_state() -> EngineState | None:
 def component_health() -> list[ComponentHealth]:
     """Every engine component's health row, by name."""
     return list(ComponentHealth.objects.order_by("name"))
+
+
+def process_vitals() -> list[ProcessVitals]:
+    """Every process's latest own figures, newest first."""
+    return list(ProcessVitals.objects.order_by("-updated_at", "role"))
 
 
 def latest_gas_snapshot() -> GasSnapshot | None:

@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -351,4 +352,76 @@ def test_an_opportunity_recorded_by_the_engine_in_another_process_appears_live(
     expect(page.locator("#opportunity-count")).to_have_text("1")
     assert page.evaluate("window.__sameDocument") is True
     page.screenshot(path=ARTIFACTS / "overview-engine-process.png", full_page=True)
+    assert errors == []
+
+
+@pytest.mark.chain
+@pytest.mark.django_db(transaction=True)
+def test_the_system_page_shows_live_stage_timings_while_the_engine_runs(
+    live_daphne, operator, chromium, anvil, devnet
+):
+    import asyncio
+    import threading
+
+    from tests.commands.test_runbot import E6, register, two_dex_market
+    from trading.engine.engine import Engine
+
+    market = off_loop(lambda: two_dex_market(devnet, 300_000 * E6, 306_000 * E6))
+    off_loop(lambda: register(anvil, market, [market.weth.address]))
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    page.click("nav >> text=System")
+    page.wait_for_url(f"{live_daphne.url}/system/")
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+    expect(page.locator("#system-stages")).to_contain_text("No block timed yet")
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    done = threading.Event()
+
+    def run_engine() -> None:
+        async def main() -> None:
+            engine = Engine(poll_interval=0.05)
+
+            async def keep_mining() -> None:
+                while True:
+                    await asyncio.sleep(0.4)
+                    await asyncio.to_thread(anvil.mine, 1)
+
+            miner = asyncio.create_task(keep_mining())
+            try:
+                await asyncio.wait_for(engine.run(blocks=14), timeout=90)
+            finally:
+                miner.cancel()
+
+        try:
+            asyncio.run(main())
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            done.set()
+
+    thread = threading.Thread(target=run_engine, name="engine", daemon=True)
+    thread.start()
+    try:
+        last = page.locator("#stage-analysis .last")
+        expect(last).to_have_text(re.compile(r"\d"), timeout=30_000)
+        seen_blocks = {page.locator("#system-last-block").inner_text()}
+        seen_timings = {last.inner_text()}
+        assert _wait_for(
+            lambda: (
+                seen_blocks.add(page.locator("#system-last-block").inner_text())
+                or seen_timings.add(last.inner_text())
+                or (len(seen_blocks) >= 3 and len(seen_timings) >= 2)
+            ),
+            timeout=60,
+        ), (seen_blocks, seen_timings)
+        # The chart follows the same frames.
+        assert int(page.locator("#chart-stages").get_attribute("data-blocks") or 0) >= 2
+        assert page.evaluate("window.__sameDocument") is True
+        page.screenshot(path=ARTIFACTS / "system-live.png", full_page=True)
+    finally:
+        done.wait(timeout=120)
+        thread.join(timeout=5)
     assert errors == []

@@ -19,6 +19,7 @@ PAGES = [
     "dashboard:trades",
     "dashboard:performance",
     "dashboard:distributions",
+    "dashboard:system",
     "dashboard:settings",
 ]
 

@@ -116,8 +116,9 @@ def test_the_overview_needs_few_queries_whatever_the_rows(
     for i in range(15):
         opp = cycle(market, block=i)
         f.trade(opp)
-    # 32, plus 2 for a non-staff user's permissions (whether to show the kill switch).
-    with django_assert_max_num_queries(34):
+    # 30, plus 2 for the memory bank's net totals, plus 2 for a non-staff user's
+    # permissions (whether to show the kill switch), plus 1 for the System panel.
+    with django_assert_max_num_queries(35):
         operator_client.get(reverse("dashboard:overview"))
 
 

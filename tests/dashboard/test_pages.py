@@ -12,6 +12,7 @@ PAGES = [
     "dashboard:opportunities",
     "dashboard:trades",
     "dashboard:performance",
+    "dashboard:system",
     "dashboard:settings",
     "dashboard:performance_data",
     "dashboard:opportunities_csv",
@@ -25,12 +26,12 @@ def test_pages_require_login(client, db, name):
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", PAGES[:5])
+@pytest.mark.parametrize("name", PAGES[:6])
 def test_pages_use_local_assets_only_and_link_every_page(operator_client, name):
     body = operator_client.get(reverse(name)).content.decode()
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', body)
     assert sources and all(s.startswith(("/static/", "data:")) for s in sources), sources
-    for page in PAGES[:5]:
+    for page in PAGES[:6]:
         assert f'href="{reverse(page)}"' in body
     assert 'id="ws-status"' in body and 'id="connection-banner"' in body
     assert 'id="bot-pill"' in body

@@ -130,3 +130,32 @@ async def test_stop_finishes_the_block_and_cleans_up(arb, devnet, anvil):
     assert engine.blocks_processed >= 1
     assert not any(c.initialized for c in engine.lifecycle)
     assert not await Opportunity.objects.filter(status="executing").aexists()
+
+
+async def test_the_engine_publishes_its_own_figures_for_the_system_page(arb, devnet, anvil):
+    from trading.models import ProcessVitals
+
+    engine = Engine(poll_interval=0.05)
+
+    async def keep_mining():
+        while True:
+            await asyncio.sleep(0.1)
+            await asyncio.to_thread(anvil.mine, 1)
+
+    miner = asyncio.create_task(keep_mining())
+    try:
+        await asyncio.wait_for(engine.run(blocks=4), timeout=60)
+    finally:
+        miner.cancel()
+    system = (await EngineState.objects.aget(pk=1)).system
+    stages = {s["stage"]: s for s in system["stages"]}
+    assert stages["analysis"]["blocks"] == 4 and stages["analysis"]["p95_ms"] > 0
+    assert stages["logs"]["blocks"] == 3  # the first block is a full scan
+    assert system["series"]["blocks"] == [r.block_number for r in engine.recent]
+    assert system["last_block"] == engine.last_block and system["head_lag"] >= 0
+    (rpc0,) = [e for e in system["rpc"] if e["endpoint"] == "rpc0"]
+    assert rpc0["round_trips_recent"] > 0 and rpc0["latency_ms"] > 0
+    assert "://" not in str(system)  # endpoints by name, never by URL
+    assert any(lock["lock"] == "chain.initialize" for lock in system["locks"])
+    row = await ProcessVitals.objects.aget(role="engine")
+    assert row.figures["rss_bytes"] > 0 and row.figures["pid"] > 0

@@ -28,6 +28,9 @@ def _config_form(**overrides):
         "reinvest_bps": "0",
         "distribution_interval_minutes": "60",
         "min_gas_balance_wei": "1000000000000000",
+        "alert_head_lag_blocks": "3",
+        "alert_skipped_blocks": "0",
+        "alert_after_blocks": "10",
         "recipients-TOTAL_FORMS": "0",
         "recipients-INITIAL_FORMS": "0",
         "recipients-MIN_NUM_FORMS": "0",
@@ -47,6 +50,18 @@ def test_staff_edits_botconfig(staff_client):
     config = BotConfig.load()
     assert config.mode == "live" and config.paused is True
     assert config.max_trade_size_wei == 2**256 - 1
+
+
+def test_falling_behind_thresholds_are_set_in_admin_and_empty_switches_them_off(staff_client):
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    form = _config_form(alert_head_lag_blocks="", alert_skipped_blocks="2", alert_after_blocks="5")
+    response = staff_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    config = BotConfig.load()
+    assert (config.alert_head_lag_blocks, config.alert_skipped_blocks) == (None, 2)
+    assert config.alert_after_blocks == 5
+    response = staff_client.post(url, _config_form(alert_after_blocks="0"))
+    assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
 
 
 @pytest.mark.parametrize(

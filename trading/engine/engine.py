@@ -25,12 +25,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from trading import metrics
+from trading import metrics, vitals
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
+from trading.engine.behind import BehindChange, BehindThresholds, BehindWatch
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
 from trading.execution.manager import (
@@ -80,6 +81,9 @@ class StorageComponent(Component):
         self._pending_health: list[Any] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # Returns the engine's own figures (System page) and its process's; sampled
+        # by the flusher, off the block path.
+        self.figures: Callable[[], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
     async def _initialize(self) -> None:
         await sync_to_async(state_services.engine_started)()
@@ -121,7 +125,12 @@ class StorageComponent(Component):
         self._pending_state, self._pending_health = {}, []
         if not state and not health:
             return
-        await sync_to_async(state_services.engine_state_save)(state=state, health=health)
+        process = None
+        if self.figures is not None:
+            state["system"], process = self.figures()
+        await sync_to_async(state_services.engine_state_save)(
+            state=state, health=health, process=process
+        )
 
     async def _flush_loop(self) -> None:
         while True:
@@ -276,6 +285,14 @@ class Engine:
         self._last_health_at = 0.0
         # Stage timings of the last blocks, for the System page's percentiles.
         self.recent: deque[BlockReport] = deque(maxlen=100)
+        self.head_lag = 0
+        self.process_meter = vitals.ProcessMeter()
+        self.engine_meter = vitals.EngineMeter()
+        # Falling behind the chain: alerts go out from the supervisor, off the block path.
+        self.behind = BehindWatch()
+        self.behind_changes: list[BehindChange] = []
+        self.thresholds_interval = 10.0
+        self._thresholds_at = -float("inf")
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -290,6 +307,7 @@ class Engine:
         urls = self.urls or resolve_rpc_urls(network.rpc_urls)
         self.client = ChainClient(urls, chain_id=network.chain_id)
         self.storage = StorageComponent(network.pk)
+        self.storage.figures = self.figures
         self.dex = DexManager(self.client, inputs.pools)
         self.gas = GasOracle(self.client, op_stack=network.is_op_stack)
         self.scanner = MarketScanner(self.client, inputs, dex=self.dex, gas=self.gas)
@@ -335,6 +353,7 @@ class Engine:
         await self._build()
         assert self.lifecycle is not None
         await self.lifecycle.initialize()
+        await self.refresh_thresholds()
         if self.execution is not None:
             settled = await self.execution.reconcile_pending()
             if settled:
@@ -344,6 +363,7 @@ class Engine:
     async def stop(self) -> None:
         if self.lifecycle is not None:
             self._publish_health(running=False)
+            await self.send_behind_alerts()
             await self.storage.flush()
             await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
@@ -494,10 +514,58 @@ class Engine:
         metrics.BLOCKS_PROCESSED.inc()
         if report.skipped_before:
             metrics.BLOCKS_SKIPPED.inc(report.skipped_before)
-        metrics.HEAD_LAG.set(max(0, self.watcher.latest - report.block_number))
+        self.head_lag = max(0, self.watcher.latest - report.block_number)
+        metrics.HEAD_LAG.set(self.head_lag)
         metrics.CYCLES_INDEXED.set(result.cycles_indexed)
         metrics.CYCLES_AFFECTED.inc(result.cycles_evaluated)
         metrics.CYCLES_SIZED.inc(cycles_sized(result))
+        change = self.behind.observe(report.block_number, self.head_lag, report.skipped_before)
+        if change is not None:
+            self.behind_changes.append(change)
+
+    def figures(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The engine's figures for the System page, and its process's (JSON-ready)."""
+        system = vitals.stage_figures((r.block_number, r.stages) for r in self.recent)
+        system.update(self.engine_meter.sample())
+        system.update(
+            head_lag=self.head_lag,
+            last_block=self.last_block,
+            skipped_recent=sum(r.skipped_before for r in self.recent),
+            skipped_last_10=sum(r.skipped_before for r in list(self.recent)[-10:]),
+            block_time_ms=getattr(getattr(self, "network", None), "block_time_ms", None),
+            behind=self.behind.behind,
+        )
+        process = self.process_meter.sample()
+        process.update(instance=vitals.instance(), event_loop_lag_ms=system["event_loop_lag_ms"])
+        return system, process
+
+    async def refresh_thresholds(self) -> None:
+        """Reload the falling-behind thresholds from BotConfig."""
+        from trading.services.system import behind_thresholds
+
+        self._thresholds_at = asyncio.get_running_loop().time()
+        lag, skipped, blocks = await sync_to_async(behind_thresholds)()
+        self.behind.thresholds = BehindThresholds(lag, skipped, blocks)
+
+    async def send_behind_alerts(self) -> None:
+        """Record the falling-behind alerts the last blocks raised (oldest first)."""
+        from trading.services.system import falling_behind_alert
+
+        while self.behind_changes:
+            change = self.behind_changes[0]
+            try:
+                await sync_to_async(falling_behind_alert)(
+                    behind=change.behind,
+                    block_number=change.block_number,
+                    head_lag=change.head_lag,
+                    skipped=change.skipped,
+                    reasons=list(change.reasons),
+                    blocks=change.blocks,
+                )
+            except Exception as exc:  # a database hiccup: the next tick tries again
+                logger.warning("falling-behind alert not recorded yet: %s", exc)
+                return
+            self.behind_changes.pop(0)
 
     def _publish_health(self, *, running: bool) -> None:
         if self.lifecycle is None:
@@ -635,6 +703,9 @@ class Engine:
             await sync_to_async(state_services.component_down_alert)(
                 name=name, error=error or "not initialized", down_seconds=int(now - since)
             )
+        if now - self._thresholds_at >= self.thresholds_interval:
+            await self.refresh_thresholds()
+        await self.send_behind_alerts()
         if down or now - self._last_health_at >= self.heartbeat_interval:
             self._publish_health(running=True)
         return restarted

@@ -28,12 +28,26 @@ def engine_stopped() -> None:
     events.status_changed_after_commit()
 
 
-def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> None:
-    """Write the engine's latest state and every component's health, then tell dashboards."""
+def engine_state_save(
+    *, state: Mapping[str, Any], health: Sequence[Any], process: Mapping[str, Any] | None = None
+) -> None:
+    """Write the engine's latest state and every component's health, then tell dashboards.
+
+    ``process`` is the engine process's own figures (trading.vitals), stored
+    with the other processes'.
+    """
     fields = {k: v for k, v in state.items() if k in _STATE_FIELDS}
     fields["heartbeat_at"] = timezone.now()
     with transaction.atomic():
         EngineState.objects.update_or_create(pk=1, defaults=fields)
+        if process is not None:
+            from trading.services.system import process_vitals_save
+
+            process_vitals_save(
+                role="engine", instance=str(process.get("instance", "")), figures=process
+            )
+        elif "system" in fields:
+            events.system_changed_after_commit()
         if health:  # the full list: a renamed or removed component leaves no stale row
             ComponentHealth.objects.exclude(name__in=[r.name for r in health]).delete()
         for report in health:
@@ -59,6 +73,7 @@ _STATE_FIELDS = {
     "blocks_skipped",
     "market",
     "balances",
+    "system",
 }
 
 
