@@ -6,11 +6,13 @@ from trading.dex.base import DexFamily
 from trading.dex.solidly import SolidlyFamily
 from trading.dex.uniswap_v2 import UniswapV2Family
 from trading.dex.uniswap_v3 import UniswapV3Family
+from trading.dex.uniswap_v4 import UniswapV4Family
 
 FAMILIES: dict[str, type[DexFamily]] = {
     UniswapV2Family.kind: UniswapV2Family,
     UniswapV3Family.kind: UniswapV3Family,
     SolidlyFamily.kind: SolidlyFamily,
+    UniswapV4Family.kind: UniswapV4Family,
 }
 
 

@@ -24,6 +24,7 @@ from trading.dex.base import (
     DiscoveredPool,
     DiscoveryPage,
     PoolSpec,
+    SkippedPool,
     topic,
 )
 
@@ -70,6 +71,8 @@ class UniswapV3Family(DexFamily):
     kind: ClassVar[str] = "uniswap_v3"
     reader_section: ClassVar[str] = "v3"
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MINT, BURN, INITIALIZE)
+    # The factory event that announces a pool.
+    discovery_topic: ClassVar[str] = POOL_CREATED
 
     def __init__(
         self,
@@ -96,7 +99,7 @@ class UniswapV3Family(DexFamily):
                 logs = await self.client.get_logs(
                     {
                         "address": self.dex.factory,
-                        "topics": [POOL_CREATED],
+                        "topics": [self.discovery_topic],
                         "fromBlock": start,
                         "toBlock": end,
                     }
@@ -115,17 +118,24 @@ class UniswapV3Family(DexFamily):
                 )
                 continue
             break
-        pools = tuple(decode_pool_created(log) for log in logs if len(log.get("topics", ())) == 4)
+        pools, skipped = self.decode_discovery(logs)
         if len(logs) < 1_000:
             self.window = min(self.window * 2, self.max_window)
         return DiscoveryPage(
             pools=pools,
-            skipped=(),
+            skipped=skipped,
             next_cursor=end + 1,
             done=end >= latest,
             progress=end - self.dex.start_block + 1,
             total=span,
         )
+
+    def decode_discovery(
+        self, logs: list[dict[str, Any]]
+    ) -> tuple[tuple[DiscoveredPool, ...], tuple[SkippedPool, ...]]:
+        """The pools (and pools left out, with why) that one window's logs announce."""
+        pools = tuple(decode_pool_created(log) for log in logs if len(log.get("topics", ())) == 4)
+        return pools, ()
 
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:
