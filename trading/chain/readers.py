@@ -299,9 +299,7 @@ def decode_pool_states(
     v4_out = [_decode_v4(cursor, request) for request in v4]
     if not cursor.done():
         raise ReaderError("pool state reader returned more words than requested")
-    return PoolStates(
-        block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out)
-    )
+    return PoolStates(block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out))
 
 
 def _decode_solidly(cursor: _Cursor, request: SolidlyRequest) -> SolidlyReserves:
