@@ -55,7 +55,7 @@ interface IV4Extsload {
 ///    (the word range actually read), and per non-zero word: its position (int256),
 ///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order;
 ///  - per V4 pool: the same words as a V3 pool, except that the second word is
-///    uint48(protocolFee << 24 | lpFee) << 128 | liquidity (the spacing is the key's).
+///    uint48(lpFee << 24 | protocolFee) << 128 | liquidity (the spacing is the key's).
 ///    Everything is read with the PoolManager's `extsload`: the pool's state
 ///    sits at keccak256(id, 6) (slot0, two fee growths, liquidity, ticks, bitmap).
 ///
@@ -285,7 +285,7 @@ contract PoolStateReader is ReaderBase {
         (ok, liquidity) = _extsload(manager, stateSlot + V4_LIQUIDITY_OFFSET);
         if (!ok) return (false, 0);
         _push(out, OK | (((slot0 >> 160) & 0xffffff) << 160) | (slot0 & MASK160));
-        // protocolFee (24 bits) and lpFee (24 bits), as packed in slot0.
+        // lpFee << 24 | protocolFee, as packed in slot0 above the tick.
         _push(out, (((slot0 >> 184) & 0xffffffffffff) << 128) | (liquidity & ((1 << 128) - 1)));
         return (true, int256(int24(uint24(slot0 >> 160))));
     }

@@ -333,8 +333,8 @@ def _decode_v4(cursor: _Cursor, request: V4Request) -> V4Snapshot:
         request.pool_id,
         True,
         **body,
-        lp_fee=fees & 0xFFFFFF,
-        protocol_fee=(fees >> 24) & 0xFFFFFF,
+        lp_fee=(fees >> 24) & 0xFFFFFF,
+        protocol_fee=fees & 0xFFFFFF,
     )
 
 
