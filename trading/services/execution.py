@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from trading import events
+from trading.addresses import ZERO_ADDRESS
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
@@ -47,6 +48,7 @@ def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") ->
 
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ExecutionContext:
@@ -89,6 +91,9 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             token1=row.token1.address,
             fee=row.fee,
             stable=row.stable,
+            tick_spacing=row.tick_spacing or 0,
+            hooks=row.hooks or ZERO_ADDRESS,
+            dynamic_fee=row.dynamic_fee,
         )
         for row in rows
         if not row.factory_confirmed
