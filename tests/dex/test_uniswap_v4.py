@@ -54,9 +54,7 @@ async def test_discovery_finds_exactly_the_initialized_pools(
     devnet.transact(manager.functions.initialize((token0, token1, 3000, 60, SWAP_HOOK), 2**96))
     devnet.transact(manager.functions.initialize((ZERO, token1, 3000, 60, ZERO), 2**96))
     # Kept: a hook that has no say in swaps.
-    devnet.transact(
-        manager.functions.initialize((token0, token1, 500, 10, LIQUIDITY_HOOK), 2**96)
-    )
+    devnet.transact(manager.functions.initialize((token0, token1, 500, 10, LIQUIDITY_HOOK), 2**96))
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
         family = UniswapV4Family(client, dex_infos(market)["uniswap_v4"], window=3)
         found, skipped, cursor, pages = [], [], 0, 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -68,6 +69,14 @@ class ExecutionContext:
     unconfirmed: tuple[PoolClaim, ...] = ()
 
 
+def _v4_pool_info(row: Pool) -> dict[str, Any]:
+    """The PoolManager and the rest of the key of a V4 pool (nothing for other pools)."""
+    key = row.pool_key if row.dex.kind == "uniswap_v4" else None
+    if key is None:
+        return {}
+    return {"manager": row.dex.factory, "key_fee": key[2], "tick_spacing": key[3], "hooks": key[4]}
+
+
 def execution_context(*, opportunity_id: int) -> ExecutionContext:
     opportunity = Opportunity.objects.select_related("start_token").get(pk=opportunity_id)
     addresses = [step["pool"] for step in opportunity.path]
@@ -79,6 +88,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             token1=row.token1.address,
             dex_kind=row.dex.kind,
             fee_bps=row.fee // 100 if row.dex.kind == "uniswap_v2" else 0,
+            **_v4_pool_info(row),
         )
         for row in rows
     }
