@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from fractions import Fraction
 
 import pytest
 
+from tests.dex.conftest import deploy_v4_market
 from tests.support.markets import dex_infos, pool_specs
 from trading.amm import PoolState
 from trading.amm.uniswap_v4 import pool_id
 from trading.chain.client import ChainClient
 from trading.devchain.anvil import AnvilNode
 from trading.devchain.devnet import Devnet, V4Pool
-from trading.devchain.market import DexPlan, Market, PoolPlan, Position, TokenPlan, build_market
+from trading.devchain.market import Market
 from trading.dex.manager import DexManager
 from trading.dex.uniswap_v4 import UniswapV4Family
 
@@ -25,21 +25,6 @@ ZERO = "0x0000000000000000000000000000000000000000"
 SWAP_HOOK = "0x0000000000000000000000000000000000000080"
 # A hook with only beforeAddLiquidity: swaps are untouched.
 LIQUIDITY_HOOK = "0x0000000000000000000000000000000000000800"
-_POSITIONS = (Position(4, 4, 10**21), Position(40, 30, 10**20), Position(None, None, 10**19))
-
-
-def deploy_v4_market(devnet: Devnet) -> Market:
-    """Three hookless V4 pools (three fees and spacings) next to V2 pairs of the same tokens."""
-    symbols = ["A", "B", "C"]
-    dexes = (DexPlan("V2", "uniswap_v2", 30), DexPlan("V4", "uniswap_v4"))
-    pools = [
-        PoolPlan("V2", "A", "B", 10**5),
-        PoolPlan("V2", "B", "C", 10**5),
-        PoolPlan("V4", "A", "B", 0, Fraction(101, 100), 500, positions=_POSITIONS),
-        PoolPlan("V4", "B", "C", 0, Fraction(99, 100), 3000, positions=_POSITIONS),
-        PoolPlan("V4", "A", "C", 0, 1, 2500, positions=_POSITIONS, tick_spacing=25),
-    ]
-    return build_market(devnet, [TokenPlan(s) for s in symbols], dexes, pools)
 
 
 async def test_discovery_finds_exactly_the_initialized_pools(

@@ -22,11 +22,15 @@ _PROBES = {
     "uniswap_v2": ("allPairsLength()", "0x574f2ba3"),
     "solidly": ("allPoolsLength()", "0xefde4e64"),
     "uniswap_v3": ("feeAmountTickSpacing(uint24)", "0x22afcccb" + (500).to_bytes(32, "big").hex()),
+    # The PoolManager: reading any storage slot answers one word.
+    "uniswap_v4": ("extsload(bytes32)", "0x1e2eaeaf" + bytes(32).hex()),
 }
 
 
 def dex_check_factory(*, session: ChainSession, kind: str, factory: str) -> int | None:
-    """Check that ``factory`` is a deployed ``kind`` factory; return its deployment block for V3.
+    """Check that ``factory`` is a deployed ``kind`` factory (for V4: the PoolManager).
+
+    Returns its deployment block for the kinds discovered from logs (V3, V4).
 
     Raises ``ValidationError`` naming what is wrong.
     """
@@ -45,7 +49,7 @@ def dex_check_factory(*, session: ChainSession, kind: str, factory: str) -> int 
         raise ValidationError(
             f"The contract at {factory} does not answer {signature}: is it a {kind} factory?"
         )
-    if kind == "uniswap_v3":
+    if kind in ("uniswap_v3", "uniswap_v4"):
         return session.run(find_deployment_block(client, factory))
     return None
 
