@@ -1,4 +1,5 @@
-"""The demo: a local anvil node with a market of real Uniswap contracts and our
+"""The demo: a local anvil node with a market of real Uniswap contracts (V2, V3 and
+V4's PoolManager) and our
 Solidly-style pools, registered like any other network, and a market maker that
 makes random swaps every block so that price gaps open and close.
 
@@ -41,6 +42,7 @@ DEXES = (
     DexPlan("SushiSwap", "uniswap_v2", 30),
     DexPlan("Uniswap V3", "uniswap_v3"),
     DexPlan("Aerodrome", "solidly"),
+    DexPlan("Uniswap V4", "uniswap_v4"),
 )
 # Liquidity of each pool, in USD per side.
 _DEPTH_USD = 3_000_000
@@ -53,6 +55,7 @@ POOLS = (
     PoolPlan("Aerodrome", "WETH", "USDC", _DEPTH_USD),
     PoolPlan("Aerodrome", "USDC", "DAI", _DEPTH_USD, stable=True),
     PoolPlan("Aerodrome", "WETH", "DAI", _DEPTH_USD),
+    PoolPlan("Uniswap V4", "WETH", "USDC", _DEPTH_USD, fee=500),
 )
 
 
@@ -68,7 +71,7 @@ class DemoChain:
 
 
 def start_demo_chain(*, block_time: float = 1.0) -> DemoChain:
-    """Start anvil and deploy the demo market (tokens, 2 V2 DEXs, V3, Solidly)."""
+    """Start anvil and deploy the demo market (tokens, 2 V2 DEXs, V3, Solidly, V4)."""
     # Deploy with automine (one block per transaction, no waiting), then switch
     # to a block every ``block_time`` seconds like a real chain.
     node = AnvilNode(chain_id=DEMO_CHAIN_ID, accounts=4)
