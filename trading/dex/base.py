@@ -58,6 +58,10 @@ class DiscoveredPool:
     tick_spacing: int | None = None
     stable: bool = False
     created_block: int | None = None
+    # Uniswap V4 only: the key's hooks, and whether the hooks set the fee
+    # (then ``fee`` is 0 until the pool's slot0 is read).
+    hooks: str = ""
+    dynamic_fee: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,12 @@ class PoolSpec:
     tick_spacing: int | None = None
     stable: bool = False
     dex: str = ""
+    # Uniswap V4 only: ``address`` is then the pool id, ``manager`` the
+    # PoolManager holding it, ``hooks`` its key's hooks; a dynamic-fee pool's
+    # fee changes without a log, so it is re-read every block.
+    manager: str = ""
+    hooks: str = ""
+    dynamic_fee: bool = False
 
     @property
     def fee_bps(self) -> int:
