@@ -213,6 +213,8 @@ def test_a_v4_pool_is_stored_by_its_pool_id_with_its_key(market):
     dex = f.dex(market["net"], "V4", kind="uniswap_v4")
     weth, usdc = market["weth"], market["usdc"]
     token0, token1 = sorted([weth, usdc], key=lambda t: int(t.address, 16))
+    for token in (token0, token1):
+        token.refresh_from_db()  # addresses as stored: checksummed
     hooks = "0x0000000000000000000000000000000000000000"
     key_id = pool_id(token0.address, token1.address, 500, 10, hooks)
     row = f.pool(dex, token0, token1, fee=500, tick_spacing=10, address="0x" + key_id[2:].upper())
