@@ -264,6 +264,10 @@ contract ArbitrageExecutor {
     function _pairCallback(address sender, bytes calldata data) private {
         if (sender != address(this)) revert UnexpectedCallback();
         (Hop[] memory hops, uint256 amountIn) = _claimFlash(data);
+        // Only a V2 or Solidly first hop is repaid through this callback.
+        if (hops[0].kind != KIND_UNISWAP_V2 && hops[0].kind != KIND_SOLIDLY) {
+            revert UnexpectedCallback();
+        }
         // What arrived, not what the pool says it sent.
         _runRemainingHops(hops, _balance(hops[0].tokenOut) - flashBalanceBefore);
         // Repay the first pool with the input: its K check then passes exactly as
@@ -301,6 +305,8 @@ contract ArbitrageExecutor {
             _transfer(token, caller, uint256(owed));
         } else if (caller == flashPool) {
             (Hop[] memory hops, uint256 amountIn) = _claimFlash(data);
+            // Only a V3-family first hop is repaid through this callback.
+            if (hops[0].kind != KIND_UNISWAP_V3) revert UnexpectedCallback();
             int256 owed = hops[0].zeroForOne ? amount0Delta : amount1Delta;
             if (owed <= 0 || uint256(owed) > amountIn) revert BadPayment(uint256(owed), amountIn);
             uint256 received = _balance(hops[0].tokenOut) - flashBalanceBefore;
