@@ -98,7 +98,7 @@ async def test_opportunity_and_trade_frames_prepend_rows(isolated_layer, operato
     assert f'id="opp-{opp.pk}"' in first and "0.003 WETH" in first
     assert "WETH → USDC → WETH" in first and "UniswapV2, Aerodrome" in first
     assert 'hx-swap-oob="afterbegin:#trade-feed-rows"' in second
-    assert f'id="trade-{trade.pk}"' in second and "0.002 WETH" in second
+    assert f'id="trade-{trade.pk}"' in second and "0.0019 WETH" in second  # net of gas
     await socket.disconnect()
 
 

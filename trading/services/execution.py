@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from trading import events
 from trading.addresses import ZERO_ADDRESS
+from trading.analysis.valuation import net_after_gas
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
@@ -139,6 +140,7 @@ def trade_record_simulated(
 ) -> Trade:
     """A dry-run trade: the simulated numbers, nothing sent."""
     with transaction.atomic():
+        native_price, native_usd_price = _reference_prices(opportunity_id)
         trade = Trade.objects.create(
             opportunity_id=opportunity_id,
             mode=TradeMode.DRY_RUN,
@@ -147,6 +149,9 @@ def trade_record_simulated(
             realized_profit=profit,
             gas_used=gas_used,
             gas_cost_wei=gas_cost_wei,
+            native_price=native_price,
+            native_usd_price=native_usd_price,
+            net_profit=net_after_gas(profit, gas_cost_wei, native_price),
         )
         Opportunity.objects.filter(pk=opportunity_id).update(
             status=OpportunityStatus.EXECUTED,
@@ -170,7 +175,10 @@ def trade_record_pending(
 ) -> Trade:
     """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile."""
     with transaction.atomic():
+        native_price, native_usd_price = _reference_prices(opportunity_id)
         trade = Trade.objects.create(
+            native_price=native_price,
+            native_usd_price=native_usd_price,
             opportunity_id=opportunity_id,
             mode=TradeMode.LIVE,
             status=TradeStatus.PENDING,
@@ -231,6 +239,7 @@ def trade_settle(
         trade.block_number = block_number
         error = printable(error, 4000)
         trade.error = error
+        trade.net_profit = net_after_gas(realized_profit, gas_cost_wei, trade.native_price)
         trade.confirmed_at = timezone.now() if block_number else None
         trade.save()
         opportunity_status = (
@@ -246,6 +255,16 @@ def trade_settle(
         _alert_trade(trade)
     _publish_opportunity(trade.opportunity_id)
     return trade
+
+
+def _reference_prices(opportunity_id: int) -> tuple[int | None, int | None]:
+    """The prices recorded with the opportunity (its last block): the trade keeps them."""
+    row = (
+        Opportunity.objects.filter(pk=opportunity_id)
+        .values_list("native_price", "native_usd_price")
+        .first()
+    )
+    return row if row is not None else (None, None)
 
 
 def _alert_trade(trade: Trade) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0012_seed_base_slipstream_pancakeswap_v3"),
+        ("trading", "0013_profit_after_gas_reference_prices"),
     ]
 
     operations = [

@@ -31,6 +31,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("trading", "0013_pool_v4_key")]
+    dependencies = [("trading", "0014_pool_v4_key")]
 
     operations = [migrations.RunPython(seed, unseed)]
