@@ -1,10 +1,11 @@
 """The interface every DEX family implements, and the plain data it works with.
 
 A family (``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``,
-``solidly``) knows three things:
+``uniswap_v4``, ``solidly``) knows three things:
 
 - how to **discover** a factory's pools incrementally from a cursor (a pool
-  index for V2/Solidly, a block number for the V3 family) — :meth:`DexFamily.discover`;
+  index for V2/Solidly, a block number for the V3 family and V4's PoolManager)
+  — :meth:`DexFamily.discover`;
 - how to ask the shared ``PoolStateReader`` for a pool's state —
   :meth:`DexFamily.state_request`; and how to turn the answer into the
   immutable snapshot of :mod:`trading.amm` — :meth:`DexFamily.build_state`;
