@@ -1,6 +1,6 @@
 """Discovery and full refresh of many pools on anvil: batched readers vs pool by pool.
 
-    .venv/bin/python benchmarks/dex_refresh.py [--v2 2000] [--v3 200] [--repeat 5]
+    .venv/bin/python benchmarks/dex_refresh.py [--v2 2000] [--v3 200] [--v4 500] [--repeat 5]
 
 Deploys real Uniswap V2 pairs and V3 pools (with three positions each) on a
 fresh local anvil node, then measures:
@@ -10,7 +10,10 @@ fresh local anvil node, then measures:
 - a full refresh of every pool's state through ``PoolStateReader``
   (``ceil(pools / 500)`` eth_calls);
 - the same refresh pool by pool, one ``eth_call`` per value read (what a
-  naive bot does), sequentially and with 16 requests in flight.
+  naive bot does), sequentially and with 16 requests in flight;
+- Uniswap V4: pools in a real PoolManager, discovered from its ``Initialize``
+  logs and read through ``extsload`` in the same reader calls, alone and
+  mixed with the V2 and V3 pools.
 
 Round trips are counted by the client. Wall times are medians of ``--repeat``
 runs. Prints numbers; never fails on timing.
@@ -48,6 +51,7 @@ from trading.dex.base import DexInfo, PoolSpec
 from trading.dex.manager import DexManager
 from trading.dex.uniswap_v2 import UniswapV2Family
 from trading.dex.uniswap_v3 import UniswapV3Family
+from trading.dex.uniswap_v4 import UniswapV4Family
 
 WORD_RADIUS = 2
 
@@ -129,6 +133,80 @@ async def discover(client: ChainClient, v2: DexInfo, v3: DexInfo) -> tuple[list[
             for p in found
         ]
     return specs, numbers
+
+
+def deploy_v4(devnet: Devnet, n_v4: int) -> DexInfo:
+    """A PoolManager with ``n_v4`` hookless pools of three fees, three positions each."""
+    n_tokens = 2
+    while n_tokens * (n_tokens - 1) // 2 < (n_v4 + 2) // 3:
+        n_tokens += 1
+    tokens = devnet.deploy_tokens([f"Q{i}" for i in range(n_tokens)])
+    pairs = [(a, b) for i, a in enumerate(tokens) for b in tokens[i + 1 :]]
+    v4 = devnet.deploy_uniswap_v4()
+    start_block = devnet.w3.eth.block_number
+    specs = []
+    for i in range(n_v4):
+        a, b = pairs[i // 3]
+        fee, spacing = ((500, 10), (3000, 60), (10000, 200))[i % 3]
+        positions = [
+            (-5 * spacing, 5 * spacing, 10**21),
+            (-60 * spacing, 40 * spacing, 10**20),
+            (
+                nearest_usable_tick(MIN_TICK, spacing),
+                nearest_usable_tick(MAX_TICK, spacing),
+                10**19,
+            ),
+        ]
+        specs.append((a.address, b.address, fee, spacing, sqrt_price_x96_for(1), positions))
+    for start in range(0, len(specs), 100):
+        devnet.create_v4_pools(v4, specs[start : start + 100])
+    return DexInfo("Bench V4", "uniswap_v4", v4.manager, start_block=start_block)
+
+
+async def measure_v4(node: AnvilNode, v2: DexInfo, v3: DexInfo, v4: DexInfo, repeat: int) -> None:
+    """Discovery and full refreshes of the V4 pools, alone and mixed with V2 and V3."""
+    async with ChainClient([node.rpc_url], chain_id=node.chain_id, timeout=120) as client:
+        others, _ = await discover(client, v2, v3)
+        family = UniswapV4Family(client, v4)
+        before, started = client.round_trips, time.perf_counter()
+        cursor, found = 0, []
+        while True:
+            page = await family.discover(cursor)
+            found.extend(page.pools)
+            cursor = page.next_cursor
+            if page.done:
+                break
+        discovery = (client.round_trips - before, time.perf_counter() - started)
+        specs = [
+            PoolSpec(
+                p.address, v4.kind, p.token0, p.token1, p.fee,
+                tick_spacing=p.tick_spacing, manager=v4.factory,
+            )
+            for p in found
+        ]  # fmt: skip
+        block = await client.block_number()
+        alone = DexManager(client, specs, word_radius=WORD_RADIUS)
+        alone_time, alone_trips, batch = await timed(
+            repeat, client, lambda: alone.refresh_all(block)
+        )
+        mixed = DexManager(client, [*others, *specs], word_radius=WORD_RADIUS)
+        mixed_time, mixed_trips, mixed_batch = await timed(
+            repeat, client, lambda: mixed.refresh_all(block)
+        )
+    print()
+    print(f"Uniswap V4: {len(specs)} pools in one PoolManager, read through extsload")
+    print(
+        f"  discovery (Initialize logs) {discovery[0]:>5} round trips  "
+        f"{discovery[1] * 1000:>9.1f} ms"
+    )
+    print(
+        f"  full refresh, V4 alone      {alone_trips:>5} round trips  {alone_time * 1000:>9.1f} ms"
+        f"  ({len(batch.states)} read, {len(batch.failed)} failed)"
+    )
+    print(
+        f"  full refresh, V2+V3+V4      {mixed_trips:>5} round trips  {mixed_time * 1000:>9.1f} ms"
+        f"  ({len(mixed_batch.states)} pools)"
+    )
 
 
 async def _call(client: ChainClient, to: str, data: str, block: str) -> bytes:
@@ -252,14 +330,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--v2", type=int, default=2000, help="Uniswap V2 pairs (default 2000)")
     parser.add_argument("--v3", type=int, default=200, help="Uniswap V3 pools (default 200)")
+    parser.add_argument("--v4", type=int, default=500, help="Uniswap V4 pools (default 500)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
     args = parser.parse_args(argv)
     with AnvilNode() as node:
         devnet = Devnet(connect(node.rpc_url))
         started = time.perf_counter()
         v2, v3 = deploy(devnet, args.v2, args.v3)
+        v4 = deploy_v4(devnet, args.v4) if args.v4 else None
         print(f"deployed in {time.perf_counter() - started:.1f} s")
         asyncio.run(measure(node, v2, v3, args.repeat))
+        if v4 is not None:
+            asyncio.run(measure_v4(node, v2, v3, v4, args.repeat))
 
 
 if __name__ == "__main__":

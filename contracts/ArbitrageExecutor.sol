@@ -2,7 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// Listonian's executor: runs a cycle of swaps across Uniswap V2-family, Uniswap
-/// V3-family (Uniswap V3, Slipstream, PancakeSwap V3) and Solidly (Aerodrome-style) pools in one transaction, and reverts
+/// V3-family (Uniswap V3, Slipstream, PancakeSwap V3), Uniswap V4 and Solidly (Aerodrome-style)
+/// pools in one transaction, and reverts
 /// unless the executor ends with at least `minProfit` more of the start token
 /// than it had before.
 ///
@@ -57,10 +58,36 @@ interface IUniswapV3PoolLike {
     function token1() external view returns (address);
 }
 
+/// Uniswap V4: a pool's key, a swap's parameters, and the PoolManager calls used.
+struct V4PoolKey {
+    address currency0;
+    address currency1;
+    uint24 fee;
+    int24 tickSpacing;
+    address hooks;
+}
+
+struct V4SwapParams {
+    bool zeroForOne;
+    int256 amountSpecified;
+    uint160 sqrtPriceLimitX96;
+}
+
+interface IPoolManagerLike {
+    function unlock(bytes calldata data) external returns (bytes memory);
+    function swap(V4PoolKey memory key, V4SwapParams memory params, bytes calldata hookData)
+        external
+        returns (int256 balanceDelta);
+    function sync(address currency) external;
+    function settle() external payable returns (uint256 paid);
+    function take(address currency, address to, uint256 amount) external;
+}
+
 contract ArbitrageExecutor {
     uint8 internal constant KIND_UNISWAP_V2 = 0;
     uint8 internal constant KIND_UNISWAP_V3 = 1;
     uint8 internal constant KIND_SOLIDLY = 2;
+    uint8 internal constant KIND_UNISWAP_V4 = 5;
     uint256 internal constant MAX_HOPS = 6;
 
     uint160 internal constant MIN_SQRT_RATIO_PLUS_ONE = 4295128740;
@@ -70,7 +97,9 @@ contract ArbitrageExecutor {
     /// One swap of the cycle. `zeroForOne` is the direction in the pool (its
     /// token0 in, token1 out when true); `feeBps` is the V2-family fee used to
     /// compute the output from the reserves (ignored for the other kinds);
-    /// `tokenIn` / `tokenOut` are what the hop pays and receives.
+    /// `tokenIn` / `tokenOut` are what the hop pays and receives. For Uniswap V4
+    /// `pool` is the PoolManager and `v4Key` the rest of the pool key:
+    /// fee | uint24(tickSpacing) << 24 | hooks << 48 (the currencies are the tokens).
     struct Hop {
         address pool;
         uint8 kind;
@@ -78,6 +107,7 @@ contract ArbitrageExecutor {
         uint16 feeBps;
         address tokenIn;
         address tokenOut;
+        uint256 v4Key;
     }
 
     address public immutable owner;
@@ -94,6 +124,11 @@ contract ArbitrageExecutor {
     address private transient payToken;
     uint256 private transient payMax;
     bool private transient payZeroForOne;
+    // - the PoolManager the executor is unlocking for one V4 hop, and the hash
+    //   of the hop it passed; then the manager whose unlock callback is running.
+    address private transient v4Manager;
+    bytes32 private transient v4Call;
+    address private transient v4Unlocked;
 
     event Executed(
         address indexed startToken, uint256 amountIn, uint256 profit, bool flash, uint256 hops
@@ -196,6 +231,9 @@ contract ArbitrageExecutor {
             IUniswapV3PoolLike(first.pool).swap(
                 address(this), first.zeroForOne, int256(amountIn), _priceLimit(first.zeroForOne), route
             );
+        } else if (first.kind == KIND_UNISWAP_V4) {
+            // The manager calls unlockCallback with the route: see the V4 section.
+            IPoolManagerLike(first.pool).unlock(route);
         } else {
             Hop memory copy = first;
             uint256 out = _quoteOut(copy, amountIn);
@@ -226,6 +264,10 @@ contract ArbitrageExecutor {
     function _pairCallback(address sender, bytes calldata data) private {
         if (sender != address(this)) revert UnexpectedCallback();
         (Hop[] memory hops, uint256 amountIn) = _claimFlash(data);
+        // Only a V2 or Solidly first hop is repaid through this callback.
+        if (hops[0].kind != KIND_UNISWAP_V2 && hops[0].kind != KIND_SOLIDLY) {
+            revert UnexpectedCallback();
+        }
         // What arrived, not what the pool says it sent.
         _runRemainingHops(hops, _balance(hops[0].tokenOut) - flashBalanceBefore);
         // Repay the first pool with the input: its K check then passes exactly as
@@ -263,6 +305,8 @@ contract ArbitrageExecutor {
             _transfer(token, caller, uint256(owed));
         } else if (caller == flashPool) {
             (Hop[] memory hops, uint256 amountIn) = _claimFlash(data);
+            // Only a V3-family first hop is repaid through this callback.
+            if (hops[0].kind != KIND_UNISWAP_V3) revert UnexpectedCallback();
             int256 owed = hops[0].zeroForOne ? amount0Delta : amount1Delta;
             if (owed <= 0 || uint256(owed) > amountIn) revert BadPayment(uint256(owed), amountIn);
             uint256 received = _balance(hops[0].tokenOut) - flashBalanceBefore;
@@ -311,6 +355,8 @@ contract ArbitrageExecutor {
             );
             // A pool that never called back was paid nothing.
             payPool = address(0);
+        } else if (hop.kind == KIND_UNISWAP_V4) {
+            _swapV4(hop, amountIn);
         } else {
             uint256 quoted = _quoteOut(hop, amountIn);
             if (quoted == 0) revert ZeroOutput(index);
@@ -326,6 +372,93 @@ contract ArbitrageExecutor {
         // What arrived, not what the pool says it sent.
         amountOut = _balance(hop.tokenOut) - before;
         if (amountOut == 0) revert ZeroOutput(index);
+    }
+
+    // --- Uniswap V4: unlock, swap, take and settle through the PoolManager ----------
+    //
+    // A V4 pool has no address: its hop names the PoolManager. The manager calls
+    // back `unlockCallback` only for an `unlock` the executor itself made: either
+    // for one plain hop (its hash and the manager are committed in transient
+    // storage just before) or for a flash first hop (the committed route, from the
+    // route's first manager). The deltas a swap returns are the manager's own
+    // accounting; they are trusted only from that committed manager, and still
+    // bounded: the hop pays at most its input, in its input token, and its output
+    // is taken and measured as a balance change.
+
+    function _swapV4(Hop memory hop, uint256 amountIn) private {
+        if (v4Unlocked == hop.pool) {
+            // Already inside this manager's unlock (a flash first hop): trade directly.
+            _settleV4(hop, _swapAndTakeV4(hop, amountIn));
+            return;
+        }
+        bytes memory call = abi.encode(hop, amountIn);
+        v4Manager = hop.pool;
+        v4Call = keccak256(call);
+        IPoolManagerLike(hop.pool).unlock(call);
+        // The callback must have run (and cleared it).
+        if (v4Manager != address(0)) revert UnexpectedCallback();
+    }
+
+    /// Called by a PoolManager during `unlock`, only for the executor's own unlocks.
+    function unlockCallback(bytes calldata data) external returns (bytes memory) {
+        address manager = msg.sender;
+        if (manager == address(0)) revert UnexpectedCallback();
+        // A hop on another manager may run inside a flash first hop's unlock.
+        address outer = v4Unlocked;
+        if (manager == v4Manager && keccak256(data) == v4Call) {
+            v4Manager = address(0);
+            v4Call = bytes32(0);
+            (Hop memory hop, uint256 amountIn) = abi.decode(data, (Hop, uint256));
+            v4Unlocked = manager;
+            _settleV4(hop, _swapAndTakeV4(hop, amountIn));
+        } else if (manager == flashPool) {
+            (Hop[] memory hops, uint256 amountIn) = _claimFlash(data);
+            Hop memory first = hops[0];
+            if (first.kind != KIND_UNISWAP_V4 || first.pool != manager) revert UnexpectedCallback();
+            v4Unlocked = manager;
+            // V4's flash accounting: take the output first, pay the input at the end.
+            uint256 owed = _swapAndTakeV4(first, amountIn);
+            _runRemainingHops(hops, _balance(first.tokenOut) - flashBalanceBefore);
+            _settleV4(first, owed);
+        } else {
+            revert UnexpectedCallback();
+        }
+        v4Unlocked = outer;
+        return "";
+    }
+
+    /// Swap exactly `amountIn` in the hop's pool and take the output; returns what is owed.
+    function _swapAndTakeV4(Hop memory hop, uint256 amountIn) private returns (uint256 owed) {
+        if (amountIn > uint256(int256(type(int128).max))) revert BadPath();
+        (address currency0, address currency1) =
+            hop.zeroForOne ? (hop.tokenIn, hop.tokenOut) : (hop.tokenOut, hop.tokenIn);
+        V4PoolKey memory key = V4PoolKey(
+            currency0,
+            currency1,
+            uint24(hop.v4Key),
+            int24(uint24(hop.v4Key >> 24)),
+            address(uint160(hop.v4Key >> 48))
+        );
+        // A negative amount is an exact input in V4.
+        int256 delta = IPoolManagerLike(hop.pool).swap(
+            key, V4SwapParams(hop.zeroForOne, -int256(amountIn), _priceLimit(hop.zeroForOne)), ""
+        );
+        int128 amount0 = int128(delta >> 128);
+        int128 amount1 = int128(delta);
+        (int128 paid, int128 got) = hop.zeroForOne ? (amount0, amount1) : (amount1, amount0);
+        if (paid >= 0 || uint256(int256(-paid)) > amountIn) {
+            revert BadPayment(paid < 0 ? uint256(int256(-paid)) : 0, amountIn);
+        }
+        if (got <= 0) revert ZeroOutput(0);
+        IPoolManagerLike(hop.pool).take(hop.tokenOut, address(this), uint256(int256(got)));
+        owed = uint256(int256(-paid));
+    }
+
+    /// Pay the manager what the hop owes, in its input token only.
+    function _settleV4(Hop memory hop, uint256 owed) private {
+        IPoolManagerLike(hop.pool).sync(hop.tokenIn);
+        _transfer(hop.tokenIn, hop.pool, owed);
+        IPoolManagerLike(hop.pool).settle();
     }
 
     // --- Quotes and helpers ----------------------------------------------------------

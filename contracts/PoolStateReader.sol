@@ -22,6 +22,10 @@ interface IV3Reads {
     function ticks(int24 tick) external view returns (uint128 liquidityGross, int128 liquidityNet);
 }
 
+interface IV4Extsload {
+    function extsload(bytes32 slot) external view returns (bytes32);
+}
+
 /// @title PoolStateReader
 /// @notice Deployless batch reader of pool states (see ReaderBase). Never deployed.
 ///
@@ -36,6 +40,10 @@ interface IV3Reads {
 ///    bitmap (price and liquidity only).
 ///    Bit 193 also reads the pool's fee() (Slipstream's fee can change at any time).
 ///
+///  - v4Pools: two words per Uniswap V4 pool: the PoolManager in bits 0-159, the
+///    tick-bitmap word range in bits 160-191 and the relative flag in bit 192 (as
+///    for V3), the key's tick spacing (int24) in bits 200-223; then the pool id.
+///
 /// Output words, in order:
 ///  - block number;
 ///  - per V2 pool: ok << 255 | reserve0 << 112 | reserve1 (reserves above 112 bits
@@ -47,7 +55,11 @@ interface IV3Reads {
 ///    feeRead << 255 | fee << 160 | uint24(tickSpacing) << 128 | liquidity, then
 ///    uint16(lastWord) << 32 | uint16(firstWord) << 16 | count of non-zero words
 ///    (the word range actually read), and per non-zero word: its position (int256),
-///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order.
+///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order;
+///  - per V4 pool: the same words as a V3 pool, except that the second word is
+///    uint48(lpFee << 24 | protocolFee) << 128 | liquidity (the spacing is the key's).
+///    Everything is read with the PoolManager's `extsload`: the pool's state
+///    sits at keccak256(id, 6) (slot0, two fee growths, liquidity, ticks, bitmap).
 ///
 /// Only the first two words of slot0 are decoded, so Uniswap's and PancakeSwap's
 /// slot0 (whose last field differs) both work.
@@ -57,8 +69,14 @@ contract PoolStateReader is ReaderBase {
     uint256 private constant MASK160 = (1 << 160) - 1;
     int256 private constant MAX_WORDS_PER_POOL = 4096;
 
-    constructor(address[] memory v2Pools, uint256[] memory solidlyPools, uint256[] memory v3Pools) {
-        Words memory out = _newWords(1 + v2Pools.length + solidlyPools.length + v3Pools.length * 8);
+    constructor(
+        address[] memory v2Pools,
+        uint256[] memory solidlyPools,
+        uint256[] memory v3Pools,
+        uint256[] memory v4Pools
+    ) {
+        Words memory out =
+            _newWords(1 + v2Pools.length + solidlyPools.length + (v3Pools.length + v4Pools.length) * 8);
         _push(out, block.number);
         for (uint256 i = 0; i < v2Pools.length; i++) {
             _push(out, _readV2(v2Pools[i]));
@@ -68,6 +86,9 @@ contract PoolStateReader is ReaderBase {
         }
         for (uint256 i = 0; i < v3Pools.length; i++) {
             _readV3(out, v3Pools[i]);
+        }
+        for (uint256 i = 0; i + 1 < v4Pools.length; i += 2) {
+            _readV4(out, v4Pools[i], bytes32(v4Pools[i + 1]));
         }
         _finish(out);
     }
@@ -212,6 +233,105 @@ contract PoolStateReader is ReaderBase {
             bit += 1;
         }
         return (true, true);
+    }
+
+    // --- Uniswap V4: pools inside the PoolManager, read through extsload -----------
+
+    uint256 private constant V4_POOLS_SLOT = 6;
+    uint256 private constant V4_LIQUIDITY_OFFSET = 3;
+    uint256 private constant V4_TICKS_OFFSET = 4;
+    uint256 private constant V4_BITMAP_OFFSET = 5;
+
+    function _readV4(Words memory out, uint256 entry, bytes32 id) private view {
+        uint256 mark = out.length;
+        if (!_tryReadV4(out, entry, id)) {
+            out.length = mark;
+            _push(out, 0);
+        }
+    }
+
+    /// @dev One V4 pool being read: where its state lives and its key's tick spacing.
+    struct V4Pool {
+        address manager;
+        uint256 stateSlot;
+        int256 spacing;
+    }
+
+    function _tryReadV4(Words memory out, uint256 entry, bytes32 id) private view returns (bool) {
+        V4Pool memory pool = V4Pool(
+            address(uint160(entry & MASK160)),
+            uint256(keccak256(abi.encode(id, V4_POOLS_SLOT))),
+            int256(int24(uint24(entry >> 200)))
+        );
+        if (pool.spacing <= 0) return false;
+        (bool ok, int256 tick) = _readV4Head(out, pool.manager, pool.stateSlot);
+        if (!ok) return false;
+        (int256 wordLo, int256 wordHi) = _wordRange(entry, tick, pool.spacing);
+        if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
+        uint256 countAt = out.length;
+        _push(out, 0);
+        uint256 nonZero = 0;
+        for (int256 wordPos = wordLo; wordPos <= wordHi; wordPos++) {
+            (bool wordOk, bool initialized) = _readV4BitmapWord(out, pool, wordPos);
+            if (!wordOk) return false;
+            if (initialized) nonZero += 1;
+        }
+        out.data[countAt] =
+            nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32);
+        return true;
+    }
+
+    /// @dev Append the price/tick word and the fees/liquidity word of a V4 pool.
+    function _readV4Head(Words memory out, address manager, uint256 stateSlot)
+        private
+        view
+        returns (bool, int256)
+    {
+        (bool ok, uint256 slot0) = _extsload(manager, stateSlot);
+        // An uninitialized pool has a zero price.
+        if (!ok || slot0 & MASK160 == 0) return (false, 0);
+        uint256 liquidity;
+        (ok, liquidity) = _extsload(manager, stateSlot + V4_LIQUIDITY_OFFSET);
+        if (!ok) return (false, 0);
+        _push(out, OK | (((slot0 >> 160) & 0xffffff) << 160) | (slot0 & MASK160));
+        // lpFee << 24 | protocolFee, as packed in slot0 above the tick.
+        _push(out, (((slot0 >> 184) & 0xffffffffffff) << 128) | (liquidity & ((1 << 128) - 1)));
+        return (true, int256(int24(uint24(slot0 >> 160))));
+    }
+
+    function _readV4BitmapWord(Words memory out, V4Pool memory pool, int256 wordPos)
+        private
+        view
+        returns (bool ok, bool initialized)
+    {
+        uint256 bitmap;
+        (ok, bitmap) = _extsload(pool.manager, uint256(keccak256(abi.encode(wordPos, pool.stateSlot + V4_BITMAP_OFFSET))));
+        if (!ok || bitmap == 0) return (ok, false);
+        _push(out, uint256(wordPos));
+        _push(out, bitmap);
+        return (_pushV4Ticks(out, pool, bitmap, wordPos * 256 * pool.spacing), true);
+    }
+
+    /// @dev Append the liquidityNet of every tick set in `bitmap` (the word starting at `firstTick`).
+    function _pushV4Ticks(Words memory out, V4Pool memory pool, uint256 bitmap, int256 firstTick)
+        private
+        view
+        returns (bool)
+    {
+        uint256 ticksSlot = pool.stateSlot + V4_TICKS_OFFSET;
+        for (uint256 bit = 0; bit < 256 && (bitmap >> bit) != 0; bit++) {
+            if ((bitmap >> bit) & 1 == 0) continue;
+            int256 tick = firstTick + int256(bit) * pool.spacing;
+            (bool ok, uint256 info) = _extsload(pool.manager, uint256(keccak256(abi.encode(tick, ticksSlot))));
+            if (!ok) return false;
+            // TickInfo's first slot: liquidityGross (low 128 bits), liquidityNet (high 128).
+            _push(out, uint256(int256(int128(uint128(info >> 128)))));
+        }
+        return true;
+    }
+
+    function _extsload(address manager, uint256 slot) private view returns (bool ok, uint256 value) {
+        (ok, value,) = _read(manager, IV4Extsload.extsload.selector, slot, 0, 1, 32);
     }
 
     /// @dev True when `word` is a correctly sign-extended integer of (byteIndex + 1) bytes.

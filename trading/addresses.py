@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from eth_utils import to_checksum_address
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_POOL_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -39,3 +40,27 @@ def normalize_address(value: str) -> str:
 def validate_address(value: str) -> None:
     """Model-field validator form of :func:`normalize_address`."""
     normalize_address(value)
+
+
+def is_pool_id(value: str) -> bool:
+    """True for a Uniswap V4 pool id: 0x followed by 64 hex digits."""
+    return bool(_POOL_ID.match((value or "").strip()))
+
+
+def normalize_pool_address(value: str) -> str:
+    """A pool's address (checksummed) or, for a V4 pool, its pool id (lower case)."""
+    text = (value or "").strip()
+    if is_pool_id(text):
+        return text.lower()
+    if len(text) > 42:
+        raise ValidationError(
+            "%(value)s is neither an address (0x + 40 hex digits) nor a pool id (0x + 64).",
+            code="invalid_pool_address",
+            params={"value": text},
+        )
+    return normalize_address(text)
+
+
+def validate_pool_address(value: str) -> None:
+    """Model-field validator form of :func:`normalize_pool_address`."""
+    normalize_pool_address(value)

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from trading.addresses import ZERO_ADDRESS
 from trading.dex.confirm import PoolClaim, UnsupportedKind, factory_names
 from trading.distribution.split import SplitError, validate_shares
 from trading.formatting import format_amount
@@ -135,13 +136,27 @@ class PoolAdminForm(forms.ModelForm):
 
     class Meta:
         model = Pool
-        fields = ["dex", "address", "token0", "token1", "fee", "tick_spacing", "stable", "enabled"]
+        fields = [
+            "dex",
+            "address",
+            "token0",
+            "token1",
+            "fee",
+            "tick_spacing",
+            "stable",
+            "hooks",
+            "dynamic_fee",
+            "enabled",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         dex, token0, token1 = cleaned.get("dex"), cleaned.get("token0"), cleaned.get("token1")
         address = cleaned.get("address")
-        watched = {"dex", "address", "token0", "token1", "fee", "tick_spacing", "stable"}
+        watched = {
+            "dex", "address", "token0", "token1", "fee", "stable", "tick_spacing", "hooks",
+            "dynamic_fee",
+        }  # fmt: skip
         if self.instance.pk and not watched & set(self.changed_data):
             return cleaned
         if not (dex and token0 and token1 and address) or self.errors:
@@ -155,6 +170,8 @@ class PoolAdminForm(forms.ModelForm):
             fee=cleaned.get("fee") or 0,
             stable=bool(cleaned.get("stable")),
             tick_spacing=cleaned.get("tick_spacing"),
+            hooks=cleaned.get("hooks") or ZERO_ADDRESS,
+            dynamic_fee=bool(cleaned.get("dynamic_fee")),
         )
         try:
             with ChainSession.for_network(dex.network) as session:

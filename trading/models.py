@@ -19,7 +19,13 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from trading.addresses import ZERO_ADDRESS, normalize_address, validate_address
+from trading.addresses import (
+    ZERO_ADDRESS,
+    normalize_address,
+    normalize_pool_address,
+    validate_address,
+    validate_pool_address,
+)
 from trading.fields import AmountSum, TokenAmountField
 from trading.units import amount_from_units
 
@@ -58,6 +64,33 @@ class AddressField(models.CharField):
 
         kwargs.setdefault("form_class", AddressFormField)
         return super().formfield(**kwargs)
+
+
+class PoolAddressField(models.CharField):
+    """A pool's address, or for a Uniswap V4 pool (which has none) its pool id.
+
+    Addresses are stored checksummed, pool ids as 0x + 64 lower-case hex digits.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 66)
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate_pool_address)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value:
+            try:
+                return normalize_pool_address(value)
+            except ValidationError:
+                return value
+        return value
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        if value:
+            return normalize_pool_address(value)
+        return value
 
 
 def _split_list(text: str) -> list[str]:
@@ -203,6 +236,7 @@ class DexKind(models.TextChoices):
     SOLIDLY = "solidly", "Solidly / Aerodrome family"
     SLIPSTREAM = "slipstream", "Aerodrome Slipstream (concentrated liquidity)"
     PANCAKESWAP_V3 = "pancakeswap_v3", "PancakeSwap V3"
+    UNISWAP_V4 = "uniswap_v4", "Uniswap V4 (PoolManager)"
 
 
 class Dex(models.Model):
@@ -249,7 +283,9 @@ class PoolQuerySet(models.QuerySet):
 
 class Pool(models.Model):
     dex = models.ForeignKey(Dex, on_delete=models.CASCADE, related_name="pools")
-    address = AddressField()
+    address = PoolAddressField(
+        help_text="The pool's contract; for a Uniswap V4 pool, its pool id (0x + 64 hex digits)."
+    )
     token0 = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="+")
     token1 = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="+")
     fee = models.PositiveIntegerField(
@@ -258,6 +294,14 @@ class Pool(models.Model):
     )
     tick_spacing = models.IntegerField(null=True, blank=True)
     stable = models.BooleanField(default=False, help_text="Solidly stable (x3y+y3x) curve.")
+    # Uniswap V4: the rest of the pool key (the currencies are token0/token1, the
+    # PoolManager is the DEX's factory).
+    hooks = AddressField(blank=True, help_text="Uniswap V4: the pool key's hooks contract.")
+    dynamic_fee = models.BooleanField(
+        default=False,
+        help_text="Uniswap V4: the hooks set the LP fee (the key's fee is 0x800000); "
+        "`fee` is then the last one read.",
+    )
     enabled = models.BooleanField(default=True)
     factory_confirmed = models.BooleanField(
         default=False,
@@ -289,7 +333,22 @@ class Pool(models.Model):
 
     @property
     def fee_label(self) -> str:
-        return f"{self.fee / 10_000:g}%"
+        label = f"{self.fee / 10_000:g}%"
+        return f"dynamic ({label})" if self.dynamic_fee else label
+
+    @property
+    def pool_id(self) -> str | None:
+        """A Uniswap V4 pool's id (its ``address`` here), None for pools with an address."""
+        return self.address if len(self.address or "") == 66 else None
+
+    @property
+    def pool_key(self) -> tuple[str, str, int, int, str] | None:
+        """A V4 pool's key: (currency0, currency1, fee, tickSpacing, hooks), else None."""
+        if self.pool_id is None:
+            return None
+        fee = 0x800000 if self.dynamic_fee else self.fee
+        hooks = self.hooks or ZERO_ADDRESS
+        return (self.token0.address, self.token1.address, fee, self.tick_spacing or 0, hooks)
 
 
 # --- Opportunities and trades -----------------------------------------------------------

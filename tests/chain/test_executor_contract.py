@@ -265,7 +265,7 @@ def test_a_flash_callback_must_carry_the_committed_route(devnet, executor, robbe
 def test_hops_must_chain_back_to_the_start_token(devnet, executor, robbery, market):
     _, hops, _weth, _usdc = robbery
     dai = market.token("DAI").address
-    broken = [hops[0], (*hops[1][:5], dai)]  # the last hop ends in DAI, not WETH
+    broken = [hops[0], (*hops[1][:5], dai, 0)]  # the last hop ends in DAI, not WETH
     with pytest.raises(ContractLogicError) as caught:
         executor.functions.execute(broken, 10**18, 1, True, NO_DEADLINE).call(
             {"from": devnet.deployer}

@@ -32,3 +32,20 @@ def deploy_fresh_market(devnet: Devnet, n_tokens: int = 4) -> Market:
         PoolPlan("Fresh Solidly", *pairs[1], 10**6, stable=True),
     ]
     return build_market(devnet, [TokenPlan(s) for s in symbols], FRESH_DEXES, pools)
+
+
+_V4_POSITIONS = (Position(4, 4, 10**21), Position(40, 30, 10**20), Position(None, None, 10**19))
+
+
+def deploy_v4_market(devnet: Devnet) -> Market:
+    """Three hookless V4 pools (three fees and spacings) next to V2 pairs of the same tokens."""
+    symbols = ["A", "B", "C"]
+    dexes = (DexPlan("V2", "uniswap_v2", 30), DexPlan("V4", "uniswap_v4"))
+    pools = [
+        PoolPlan("V2", "A", "B", 10**5),
+        PoolPlan("V2", "B", "C", 10**5),
+        PoolPlan("V4", "A", "B", 0, Fraction(101, 100), 500, positions=_V4_POSITIONS),
+        PoolPlan("V4", "B", "C", 0, Fraction(99, 100), 3000, positions=_V4_POSITIONS),
+        PoolPlan("V4", "A", "C", 0, 1, 2500, positions=_V4_POSITIONS, tick_spacing=25),
+    ]
+    return build_market(devnet, [TokenPlan(s) for s in symbols], dexes, pools)

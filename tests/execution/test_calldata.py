@@ -86,9 +86,9 @@ def test_the_representative_transaction_is_an_unsigned_executor_call() -> None:
     # Shaped like a real route: the hops chain back to the start token.
     assert [h[5] for h in hops] == [h[4] for h in hops[1:]] + [hops[0][4]]
     # L1 fee estimates depend on the exact bytes: pinned, so a change is deliberate.
-    assert [len(representative_transaction(n, 8453)) for n in (2, 3, 4)] == [629, 821, 1013]
+    assert [len(representative_transaction(n, 8453)) for n in (2, 3, 4)] == [693, 917, 1141]
     assert hashlib.sha256(raw).hexdigest() == (
-        "e1307017980b541329588ba49bf5af316f72bb81ecd72ab486641f9332367e83"
+        "989fac79160b1e45d05575c893575e26e238b0400e82dc6cdc7dbd32d929ab7d"
     )
 
 

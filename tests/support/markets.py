@@ -27,6 +27,8 @@ def pool_specs(market: Market) -> list[PoolSpec]:
             tick_spacing=p.tick_spacing or None,
             stable=p.stable,
             dex=p.dex,
+            # A V4 pool (``address`` is its id) lives in its DEX's PoolManager.
+            manager=market.dexes[p.dex].factory if p.kind == "uniswap_v4" else "",
         )
         for p in market.pools
     ]

@@ -188,6 +188,8 @@ def test_seeded_base_network_is_disabled_and_complete(db):
     assert dexes["Aerodrome Slipstream"].kind == "slipstream"
     assert dexes["Aerodrome Slipstream"].factory == "0x5e7BB104d84c7CB9B682AaC2F3d509f5F406809A"
     assert dexes["PancakeSwap V3"].kind == "pancakeswap_v3"
+    v4 = dexes["Uniswap V4"]
+    assert (v4.kind, v4.factory) == ("uniswap_v4", "0x498581fF718922c3f8e6A244956aF099B2652b2b")
     for dex in dexes.values():
         dex.full_clean()  # every seeded address carries a valid checksum
     for token in base.tokens.all():
@@ -203,3 +205,25 @@ def test_a_recipient_cannot_be_the_zero_address():
     recipient = ProfitRecipient(config=BotConfig.load(), address="0x" + "0" * 40, share_bps=10000)
     with pytest.raises(ValidationError, match="zero address"):
         recipient.full_clean()
+
+
+def test_a_v4_pool_is_stored_by_its_pool_id_with_its_key(market):
+    from trading.amm.uniswap_v4 import pool_id
+
+    dex = f.dex(market["net"], "V4", kind="uniswap_v4")
+    weth, usdc = market["weth"], market["usdc"]
+    token0, token1 = sorted([weth, usdc], key=lambda t: int(t.address, 16))
+    for token in (token0, token1):
+        token.refresh_from_db()  # addresses as stored: checksummed
+    hooks = "0x0000000000000000000000000000000000000000"
+    key_id = pool_id(token0.address, token1.address, 500, 10, hooks)
+    row = f.pool(dex, token0, token1, fee=500, tick_spacing=10, address="0x" + key_id[2:].upper())
+    row.refresh_from_db()
+    assert row.address == key_id  # normalized to 0x + 64 lower-case hex digits
+    assert row.pool_id == key_id and market["pool_a"].pool_id is None
+    assert row.pool_key == (token0.address, token1.address, 500, 10, hooks)
+    row.dynamic_fee = True
+    assert row.pool_key[2] == 0x800000 and row.fee_label.startswith("dynamic")
+    row.address = "0x" + "ab" * 33
+    with pytest.raises(ValidationError):
+        row.full_clean()

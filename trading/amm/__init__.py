@@ -9,12 +9,14 @@ never floats for amounts. Each family reproduces its contracts to the wei:
   libraries).
 - :mod:`trading.amm.solidly`: ``SolidlyPoolState`` and Aerodrome's ``getAmountOut``
   for volatile and stable pools.
+- :mod:`trading.amm.uniswap_v4`: ``V4PoolState`` (a ``V3PoolState`` named by its
+  pool id, with V4's fees and swap step), pool ids and hook permissions.
 
 This package's own API (stable):
 
 - ``PoolState``: the union of the three state types. Every state has
   ``address``, ``token0``, ``token1``, ``block_number``, a ``kind`` string
-  (``uniswap_v2``, ``uniswap_v3``, ``solidly_volatile``, ``solidly_stable``),
+  (``uniswap_v2``, ``uniswap_v3``, ``uniswap_v4``, ``solidly_volatile``, ``solidly_stable``),
   ``amount_out(token_in, amount_in)`` and ``after_swap(token_in, amount_in)``.
 - ``quote(state, token_in, amount_in) -> int``: exact output for any state.
 - ``other_token(state, token) -> str``.
@@ -38,6 +40,7 @@ from trading.amm.errors import (
 from trading.amm.solidly import SolidlyPoolState
 from trading.amm.uniswap_v2 import V2PoolState
 from trading.amm.uniswap_v3 import V3PoolState, V3SwapResult
+from trading.amm.uniswap_v4 import V4PoolState
 from trading.amm.v3_math import Q96
 
 type PoolState = V2PoolState | V3PoolState | SolidlyPoolState
@@ -57,6 +60,7 @@ __all__ = [
     "V2PoolState",
     "V3PoolState",
     "V3SwapResult",
+    "V4PoolState",
     "other_token",
     "pool_holdings",
     "quote",

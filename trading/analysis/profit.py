@@ -3,7 +3,7 @@
 Public API (stable):
 
 - ``GasModel`` (frozen): gas units per hop kind (``uniswap_v2``,
-  ``uniswap_v3`` plus ``v3_per_tick_crossed``, ``solidly_volatile``,
+  ``uniswap_v3`` plus ``v3_per_tick_crossed``, ``uniswap_v4``, ``solidly_volatile``,
   ``solidly_stable``) and the executor's fixed ``overhead`` (intrinsic
   transaction gas, calldata, flash-loan and transfer logic).
   ``gas_units(sized_cycle)`` adds them up.
@@ -46,6 +46,8 @@ class GasModel:
     uniswap_v2: int = 60_000
     uniswap_v3: int = 100_000
     v3_per_tick_crossed: int = 25_000
+    # unlock, swap, settle and take through the PoolManager (ticks as in V3).
+    uniswap_v4: int = 130_000
     solidly_volatile: int = 75_000
     solidly_stable: int = 110_000
 
@@ -55,6 +57,8 @@ class GasModel:
             return self.uniswap_v2
         if kind == "uniswap_v3":
             return self.uniswap_v3 + self.v3_per_tick_crossed * ticks_crossed
+        if kind == "uniswap_v4":
+            return self.uniswap_v4 + self.v3_per_tick_crossed * ticks_crossed
         if kind == "solidly_volatile":
             return self.solidly_volatile
         if kind == "solidly_stable":

@@ -104,3 +104,19 @@ def external_artifact(name: str) -> Artifact:
     path = project_root() / "contracts" / "build" / "external" / f"{name}.json"
     data = _read_json(path, "run `make` or `npm run compile` to compile the external contracts")
     return Artifact(name, data["abi"], data["bytecode"], data["deployedBytecode"])
+
+
+@cache
+def uniswap_v4_artifact(name: str) -> Artifact:
+    """Return a Uniswap V4 core artifact, e.g. ``PoolManager`` or ``PoolSwapTest``.
+
+    ``@uniswap/v4-core`` ships Foundry's ``out/<Name>.sol/<Name>.json`` files.
+    """
+    path = project_root() / "node_modules" / "@uniswap" / "v4-core" / "out" / f"{name}.sol"
+    data = _read_json(path / f"{name}.json", "run `npm ci` (or `make`) to install @uniswap/v4-core")
+    return Artifact(
+        name,
+        data["abi"],
+        _hex(data["bytecode"]["object"]),
+        _hex(data["deployedBytecode"]["object"]),
+    )

@@ -157,6 +157,23 @@ class V3Request:
 
 
 @dataclass(frozen=True)
+class V4Request:
+    """A Uniswap V4 pool to read through its PoolManager's ``extsload``.
+
+    ``pool_id`` is the pool's id (0x + 64 hex digits); ``tick_spacing`` comes
+    from its key (the manager does not store it). Word bounds as for
+    :class:`V3Request`.
+    """
+
+    manager: str
+    pool_id: str
+    tick_spacing: int
+    word_lo: int = 0
+    word_hi: int = -1
+    relative: bool = False
+
+
+@dataclass(frozen=True)
 class V2Reserves:
     """Reserves of a V2-style pair; ``ok`` is False when the read failed."""
 
@@ -201,6 +218,14 @@ class V3Snapshot:
 
 
 @dataclass(frozen=True)
+class V4Snapshot(V3Snapshot):
+    """Raw state of a V4 pool (``address`` is its id) with slot0's two fees in pips."""
+
+    lp_fee: int = 0
+    protocol_fee: int = 0
+
+
+@dataclass(frozen=True)
 class PoolStates:
     """Everything one PoolStateReader call returned, read at ``block_number``."""
 
@@ -208,33 +233,48 @@ class PoolStates:
     v2: tuple[V2Reserves, ...]
     solidly: tuple[SolidlyReserves, ...]
     v3: tuple[V3Snapshot, ...]
+    v4: tuple[V4Snapshot, ...] = ()
 
 
 def pool_state_call_data(
     v2: Sequence[str] = (),
     solidly: Sequence[SolidlyRequest] = (),
     v3: Sequence[V3Request] = (),
+    v4: Sequence[V4Request] = (),
 ) -> str:
     """Creation code + arguments of a PoolStateReader call."""
-    if len(v2) + len(solidly) + len(v3) > MAX_POOLS_PER_CALL:
+    if len(v2) + len(solidly) + len(v3) + len(v4) > MAX_POOLS_PER_CALL:
         raise ReaderError(f"at most {MAX_POOLS_PER_CALL} pools per reader call")
     solidly_words = [int(r.address, 16) | (int(r.with_fee) << 160) for r in solidly]
-    v3_words = []
-    for request in v3:
-        for word in (request.word_lo, request.word_hi):
-            if not -(2**15) <= word < 2**15:
-                raise ReaderError(f"tick-bitmap word {word} is outside int16")
-        v3_words.append(
-            int(request.address, 16)
-            | ((request.word_lo & 0xFFFF) << 160)
-            | ((request.word_hi & 0xFFFF) << 176)
-            | (int(request.relative) << 192)
-            | (int(request.with_fee) << 193)
+    v3_words = [
+        _v3_entry(request.address, request.word_lo, request.word_hi, request.relative)
+        | (int(request.with_fee) << 193)
+        for request in v3
+    ]
+    v4_words = []
+    for r in v4:
+        if not 0 < r.tick_spacing < 2**23:
+            raise ReaderError(f"tick spacing {r.tick_spacing} is not a positive int24")
+        v4_words.append(
+            _v3_entry(r.manager, r.word_lo, r.word_hi, r.relative) | (r.tick_spacing << 200)
         )
+        v4_words.append(int(r.pool_id, 16))
     return _creation(
         "PoolStateReader",
-        ["address[]", "uint256[]", "uint256[]"],
-        [[to_checksum_address(a) for a in v2], solidly_words, v3_words],
+        ["address[]", "uint256[]", "uint256[]", "uint256[]"],
+        [[to_checksum_address(a) for a in v2], solidly_words, v3_words, v4_words],
+    )
+
+
+def _v3_entry(address: str, word_lo: int, word_hi: int, relative: bool) -> int:
+    for word in (word_lo, word_hi):
+        if not -(2**15) <= word < 2**15:
+            raise ReaderError(f"tick-bitmap word {word} is outside int16")
+    return (
+        int(address, 16)
+        | ((word_lo & 0xFFFF) << 160)
+        | ((word_hi & 0xFFFF) << 176)
+        | (int(relative) << 192)
     )
 
 
@@ -243,6 +283,7 @@ def decode_pool_states(
     v2: Sequence[str] = (),
     solidly: Sequence[SolidlyRequest] = (),
     v3: Sequence[V3Request] = (),
+    v4: Sequence[V4Request] = (),
 ) -> PoolStates:
     """Decode a PoolStateReader word stream for the same request lists."""
     cursor = _Cursor(words)
@@ -258,9 +299,10 @@ def decode_pool_states(
         )
     solidly_out = [_decode_solidly(cursor, request) for request in solidly]
     v3_out = [_decode_v3(cursor, request) for request in v3]
+    v4_out = [_decode_v4(cursor, request) for request in v4]
     if not cursor.done():
         raise ReaderError("pool state reader returned more words than requested")
-    return PoolStates(block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out))
+    return PoolStates(block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out))
 
 
 def _decode_solidly(cursor: _Cursor, request: SolidlyRequest) -> SolidlyReserves:
@@ -283,12 +325,38 @@ def _decode_solidly(cursor: _Cursor, request: SolidlyRequest) -> SolidlyReserves
     )
 
 
+def _decode_v4(cursor: _Cursor, request: V4Request) -> V4Snapshot:
+    head = cursor.take()
+    if not head & _BIT255:
+        return V4Snapshot(request.pool_id, False, word_lo=request.word_lo, word_hi=request.word_hi)
+    second = cursor.take()
+    fees = second >> 128
+    body = _decode_ticked(cursor, head, second & _MASK128, request.tick_spacing)
+    return V4Snapshot(
+        request.pool_id,
+        True,
+        **body,
+        lp_fee=(fees >> 24) & 0xFFFFFF,
+        protocol_fee=fees & 0xFFFFFF,
+    )
+
+
 def _decode_v3(cursor: _Cursor, request: V3Request) -> V3Snapshot:
     head = cursor.take()
     if not head & _BIT255:
         return V3Snapshot(request.address, False, word_lo=request.word_lo, word_hi=request.word_hi)
     second = cursor.take()
     spacing = _signed(second >> 128, 24)
+    return V3Snapshot(
+        request.address,
+        True,
+        **_decode_ticked(cursor, head, second & _MASK128, spacing),
+        fee=(second >> 160) & 0xFFFFFF if second & _BIT255 else None,
+    )
+
+
+def _decode_ticked(cursor: _Cursor, head: int, liquidity: int, spacing: int) -> dict[str, Any]:
+    """The price, bitmap words and ticks that follow a V3 or V4 pool's head words."""
     range_word = cursor.take()
     count = range_word & 0xFFFF
     bitmaps = []
@@ -300,19 +368,16 @@ def _decode_v3(cursor: _Cursor, request: V3Request) -> V3Snapshot:
         for bit in range(256):
             if bitmap >> bit & 1:
                 ticks.append(((position * 256 + bit) * spacing, _signed(cursor.take(), 256)))
-    return V3Snapshot(
-        request.address,
-        True,
-        sqrt_price_x96=head & _MASK160,
-        tick=_signed(head >> 160, 24),
-        liquidity=second & _MASK128,
-        tick_spacing=spacing,
-        word_lo=_signed(range_word >> 16, 16),
-        word_hi=_signed(range_word >> 32, 16),
-        bitmaps=tuple(bitmaps),
-        ticks=tuple(ticks),
-        fee=(second >> 160) & 0xFFFFFF if second & _BIT255 else None,
-    )
+    return {
+        "sqrt_price_x96": head & _MASK160,
+        "tick": _signed(head >> 160, 24),
+        "liquidity": liquidity,
+        "tick_spacing": spacing,
+        "word_lo": _signed(range_word >> 16, 16),
+        "word_hi": _signed(range_word >> 32, 16),
+        "bitmaps": tuple(bitmaps),
+        "ticks": tuple(ticks),
+    }
 
 
 # ---- token metadata ----------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The demo: a local anvil node with a market of real Uniswap, Aerodrome
-Slipstream and PancakeSwap V3 contracts and our Solidly-style pools, registered
-like any other network, and a market maker that makes random swaps every block
-so that price gaps open and close.
+"""The demo: a local anvil node with a market of real Uniswap (V2, V3 and V4's
+PoolManager), Aerodrome Slipstream and PancakeSwap V3 contracts and our
+Solidly-style pools, registered like any other network, and a market maker that
+makes random swaps every block so that price gaps open and close.
 
 Everything the bot does on the demo is real: discovery through the factories,
 state reads, quotes, the executor contract, signed transactions. Only the chain
@@ -44,6 +44,7 @@ DEXES = (
     DexPlan("Aerodrome", "solidly"),
     DexPlan("Aerodrome Slipstream", "slipstream"),
     DexPlan("PancakeSwap V3", "pancakeswap_v3"),
+    DexPlan("Uniswap V4", "uniswap_v4"),
 )
 # Liquidity of each pool, in USD per side.
 _DEPTH_USD = 3_000_000
@@ -60,6 +61,7 @@ POOLS = (
     PoolPlan("Aerodrome Slipstream", "WBTC", "WETH", _DEPTH_USD, tick_spacing=200),
     PoolPlan("PancakeSwap V3", "WETH", "USDC", _DEPTH_USD, fee=2500),
     PoolPlan("PancakeSwap V3", "WETH", "DAI", _DEPTH_USD, fee=500),
+    PoolPlan("Uniswap V4", "WETH", "USDC", _DEPTH_USD, fee=500),
 )
 
 
@@ -76,7 +78,7 @@ class DemoChain:
 
 def start_demo_chain(*, block_time: float = 1.0) -> DemoChain:
     """Start anvil and deploy the demo market (tokens, 2 V2 DEXs, V3, Solidly, Slipstream,
-    PancakeSwap V3)."""
+    PancakeSwap V3, V4)."""
     # Deploy with automine (one block per transaction, no waiting), then switch
     # to a block every ``block_time`` seconds like a real chain.
     node = AnvilNode(chain_id=DEMO_CHAIN_ID, accounts=4)

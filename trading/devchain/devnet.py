@@ -33,6 +33,7 @@ from trading.chain.artifacts import (
     project_artifact,
     uniswap_v2_artifact,
     uniswap_v3_artifact,
+    uniswap_v4_artifact,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +140,35 @@ class SolidlyPool:
     token0: str
     token1: str
     stable: bool
+
+
+@dataclass(frozen=True)
+class V4Deployment:
+    """A Uniswap V4 PoolManager and v4-core's test routers that pay for liquidity and swaps."""
+
+    manager: str
+    modify_router: str
+    swap_router: str
+
+
+@dataclass(frozen=True)
+class V4Pool:
+    """A Uniswap V4 pool: its id (``address``) and its key.
+
+    ``fee`` is the key's fee: pips, or ``0x800000`` for a dynamic fee.
+    """
+
+    address: str
+    token0: str
+    token1: str
+    fee: int
+    tick_spacing: int
+    hooks: str = "0x0000000000000000000000000000000000000000"
+
+    @property
+    def key(self) -> tuple[str, str, int, int, str]:
+        """The ``PoolKey`` tuple (currency0, currency1, fee, tickSpacing, hooks)."""
+        return (self.token0, self.token1, self.fee, self.tick_spacing, self.hooks)
 
 
 # ---- pure helpers ---------------------------------------------------------
@@ -831,6 +861,114 @@ class Devnet:
             gas=_CALL_GAS,
         )
         return amount_out
+
+    # ---- Uniswap V4 ----
+
+    def deploy_uniswap_v4(self) -> V4Deployment:
+        """Deploy the real PoolManager and v4-core's liquidity and swap test routers."""
+        manager = self.deploy(uniswap_v4_artifact("PoolManager"), self.deployer)
+        return V4Deployment(
+            manager=manager,
+            modify_router=self.deploy(uniswap_v4_artifact("PoolModifyLiquidityTest"), manager),
+            swap_router=self.deploy(uniswap_v4_artifact("PoolSwapTest"), manager),
+        )
+
+    def v4_manager(self, deployment: V4Deployment | str) -> Contract:
+        """The PoolManager contract object."""
+        address = deployment.manager if isinstance(deployment, V4Deployment) else deployment
+        return self.contract(uniswap_v4_artifact("PoolManager"), address)
+
+    def create_v4_pools(
+        self,
+        deployment: V4Deployment,
+        specs: Iterable[tuple[str, str, int, int, int, Sequence[tuple[int, int, int]]]],
+        hooks: str = "0x0000000000000000000000000000000000000000",
+    ) -> list[V4Pool]:
+        """Initialise ``(token_a, token_b, fee, tick_spacing, sqrt_price_x96, positions)``
+        pools and add their ``(tick_lower, tick_upper, liquidity)`` positions."""
+        from trading.amm.uniswap_v4 import pool_id
+
+        manager = self.v4_manager(deployment)
+        router = self.contract(
+            uniswap_v4_artifact("PoolModifyLiquidityTest"), deployment.modify_router
+        )
+        calls: list[tuple[str | None, bytes | str, int]] = []
+        pools: list[V4Pool] = []
+        tokens: set[str] = set()
+        hooks = to_checksum_address(hooks)
+        for token_a, token_b, fee, spacing, sqrt_price_x96, positions in specs:
+            token0, token1 = sort_tokens(token_a, token_b)
+            tokens.update((token0, token1))
+            pool = V4Pool(
+                pool_id(token0, token1, fee, spacing, hooks), token0, token1, fee, spacing, hooks
+            )
+            calls.append(
+                (
+                    deployment.manager,
+                    manager.encode_abi("initialize", args=[pool.key, sqrt_price_x96]),
+                    _CALL_GAS,
+                )
+            )
+            for tick_lower, tick_upper, liquidity in positions:
+                params = (tick_lower, tick_upper, liquidity, b"\0" * 32)
+                data = router.encode_abi("modifyLiquidity", args=[pool.key, params, b""])
+                calls.append((deployment.modify_router, data, 1_000_000))
+            pools.append(pool)
+        for token in sorted(tokens):
+            if self.balance_of(token, self.deployer) < 2**200:
+                self.mint(token, self.deployer, 2**200)
+            self._ensure_approved(token, deployment.modify_router, self.deployer)
+        self.send_batch(calls)
+        return pools
+
+    def modify_v4_liquidity(
+        self, deployment: V4Deployment, pool: V4Pool, tick_lower: int, tick_upper: int, delta: int
+    ) -> None:
+        """Add (``delta`` > 0) or remove liquidity of the deployer's position."""
+        for token in (pool.token0, pool.token1):
+            if self.balance_of(token, self.deployer) < 2**200:
+                self.mint(token, self.deployer, 2**200)
+            self._ensure_approved(token, deployment.modify_router, self.deployer)
+        router = self.contract(
+            uniswap_v4_artifact("PoolModifyLiquidityTest"), deployment.modify_router
+        )
+        params = (tick_lower, tick_upper, delta, b"\0" * 32)
+        self.transact(router.functions.modifyLiquidity(pool.key, params, b""), gas=1_000_000)
+
+    def swap_v4(
+        self,
+        deployment: V4Deployment,
+        pool: V4Pool,
+        token_in: str,
+        amount_in: int,
+        sender: str | None = None,
+    ) -> tuple[int, int]:
+        """Swap exactly ``amount_in`` of ``token_in``; return what the sender paid and received."""
+        sender = to_checksum_address(sender or self.deployer)
+        zero_for_one = to_checksum_address(token_in) == pool.token0
+        token_out = pool.token1 if zero_for_one else pool.token0
+        if self.balance_of(token_in, sender) < amount_in:
+            self.mint(token_in, sender, amount_in)
+        self._ensure_approved(token_in, deployment.swap_router, sender)
+        router = self.contract(uniswap_v4_artifact("PoolSwapTest"), deployment.swap_router)
+        limit = (
+            4295128739 + 1
+            if zero_for_one
+            else 1461446703485210103287273052203988822378723970342 - 1
+        )
+        # V4's sign: a negative amount is an exact input.
+        params = (zero_for_one, -amount_in, limit)
+        in_before = self.balance_of(token_in, sender)
+        out_before = self.balance_of(token_out, sender)
+        self.transact(
+            router.functions.swap(pool.key, params, (False, False), b""),
+            sender=sender,
+            gas=3_000_000,
+        )
+        return (
+            in_before - self.balance_of(token_in, sender),
+            self.balance_of(token_out, sender) - out_before,
+        )
 
 
 def connect(rpc_url: str, timeout: float = 60.0) -> Web3:

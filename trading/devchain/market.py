@@ -1,10 +1,10 @@
 """The one market builder and the one market maker of the local chain.
 
 ``build_market`` deploys tokens and pools of the Uniswap V2, Uniswap V3,
-Slipstream, PancakeSwap V3 and Solidly families from a plan: every token has a
-USD price, every pool a USD depth per side and an optional deliberate ``gap``
-(its first token dearer or cheaper than the reference price), so price gaps
-between venues are chosen, not accidental. The demo, the tests and the
+Slipstream, PancakeSwap V3, Uniswap V4 and Solidly families from a plan: every
+token has a USD price, every pool a USD depth per side and an optional deliberate
+``gap`` (its first token dearer or cheaper than the reference price), so price
+gaps between venues are chosen, not accidental. The demo, the tests and the
 benchmarks describe their markets as plans and share this code.
 
 ``MarketMaker`` makes random swaps on a few pools every block, sent as one
@@ -30,6 +30,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
+from trading.amm.uniswap_v4 import pool_id
 from trading.chain.artifacts import uniswap_v3_artifact
 from trading.devchain.devnet import (
     MAX_TICK,
@@ -47,6 +48,8 @@ from trading.devchain.devnet import (
     V2Pair,
     V3Deployment,
     V3Pool,
+    V4Deployment,
+    V4Pool,
     connect,
     nearest_usable_tick,
     sort_tokens,
@@ -78,6 +81,17 @@ _PAIR_SWAP = _selector("swap(uint256,uint256,address,bytes)")
 _V3_SWAP = _selector("swapExactInput(address,bool,uint256,uint160,address)")
 # Kinds whose pools are V3 pools (price, ticks, swaps through the V3 helper).
 V3_KINDS = frozenset({"uniswap_v3", "slipstream", "pancakeswap_v3"})
+# Kinds priced by sqrtPriceX96 and liquidity (the V3 kinds, and V4 inside its PoolManager).
+_PRICED_KINDS = V3_KINDS | {"uniswap_v4"}
+_EXTSLOAD = _selector("extsload(bytes32)")
+_V4_SWAP = _selector(
+    "swap((address,address,uint24,int24,address),(bool,int256,uint160),(bool,bool),bytes)"
+)
+# Uniswap V4 tick spacing by fee, as the usual interfaces pair them.
+V4_TICK_SPACING = {100: 1, 500: 10, 3000: 60, 10000: 200}
+_ZERO = "0x0000000000000000000000000000000000000000"
+_MIN_SQRT_PLUS_ONE = 4295128740
+_MAX_SQRT_MINUS_ONE = 1461446703485210103287273052203988822378723970341
 
 
 # ---- the plan -----------------------------------------------------------------------------
@@ -96,8 +110,8 @@ class TokenPlan:
 
 @dataclass(frozen=True)
 class DexPlan:
-    """A DEX to deploy: ``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``
-    or ``solidly``."""
+    """A DEX to deploy: ``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``,
+    ``uniswap_v4`` or ``solidly``."""
 
     name: str
     kind: str
@@ -123,7 +137,8 @@ class PoolPlan:
     narrow, a wide and a full-range position (60/30/10%). Slipstream: pools are
     keyed by ``tick_spacing`` (default 100; the factory sets the fee);
     PancakeSwap V3: ``fee`` is one of its tiers (100, 500, 2500, 10000).
-    Solidly: ``stable`` picks the curve.
+    V4: as V3, in the DEX's PoolManager, hookless, with ``tick_spacing``
+    (default: the usual one for the fee). Solidly: ``stable`` picks the curve.
     """
 
     dex: str
@@ -142,7 +157,11 @@ class PoolPlan:
 
 @dataclass(frozen=True)
 class Dex:
-    """A deployed DEX; ``helper`` is the V3 pool helper that pays swaps and mints."""
+    """A deployed DEX; ``helper`` is the V3 pool helper that pays swaps and mints.
+
+    For Uniswap V4, ``factory`` is the PoolManager and ``v4`` the deployment
+    with its liquidity and swap routers.
+    """
 
     name: str
     kind: str
@@ -153,6 +172,7 @@ class Dex:
     fee_module: str = ""
     pool_deployer: str = ""
     implementation: str = ""
+    v4: V4Deployment | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +243,30 @@ class Market:
     def solidly(self) -> SolidlyDeployment:
         """The first Solidly factory."""
         return SolidlyDeployment(self._first("solidly").factory)
+
+    @property
+    def v4(self) -> V4Deployment:
+        """The first Uniswap V4 PoolManager and its routers."""
+        deployment = self._first("uniswap_v4").v4
+        assert deployment is not None
+        return deployment
+
+    @property
+    def v4_routers(self) -> list[str]:
+        """The swap routers of every V4 DEX of the market."""
+        return [d.v4.swap_router for d in self.dexes.values() if d.v4 is not None]
+
+    @property
+    def v4_pools(self) -> tuple[V4Pool, ...]:
+        """Every Uniswap V4 pool, in plan order (hookless)."""
+        return tuple(
+            V4Pool(p.address, p.token0, p.token1, p.fee, p.tick_spacing)
+            for p in self._of("uniswap_v4")
+        )
+
+    def dex_of(self, pool: MarketPool) -> Dex:
+        """The deployed DEX of ``pool``."""
+        return self.dexes[pool.dex]
 
     @property
     def v3_helper(self) -> str:
@@ -321,6 +365,9 @@ def build_market(
         elif dex.kind == "solidly":
             factory = devnet.deploy_solidly().factory
             deployed[dex.name] = Dex(dex.name, dex.kind, factory, dex.fee_bps)
+        elif dex.kind == "uniswap_v4":
+            v4 = devnet.deploy_uniswap_v4()
+            deployed[dex.name] = Dex(dex.name, dex.kind, v4.manager, dex.fee_bps, v4=v4)
         else:
             raise DevnetError(f"no builder for DEX kind {dex.kind!r}")
         new = _create_pools(devnet, deployed[dex.name], plans, by_symbol, usd, decimals)
@@ -430,7 +477,8 @@ def _create_pools(
                     stable=pool.stable,
                 )
     else:
-        v3_specs = []
+        # V3: (a, b, fee, sqrt price, ticks); V4: (a, b, fee, spacing, sqrt price, ticks).
+        v3_specs: list[tuple[Any, ...]] = []
         meta = []
         for plan, (a, b, x, y) in zip(plans, amounts, strict=True):
             token0, _ = sort_tokens(a.address, b.address)
@@ -440,6 +488,8 @@ def _create_pools(
                 spacing = plan.tick_spacing or 100
             elif dex.kind == "pancakeswap_v3":
                 spacing = PANCAKESWAP_V3_TICK_SPACING[plan.fee]
+            elif dex.kind == "uniswap_v4":
+                spacing = plan.tick_spacing or V4_TICK_SPACING[plan.fee]
             else:
                 spacing = V3_TICK_SPACING[plan.fee]
             centre = nearest_usable_tick(tick_at_price(raw), spacing)
@@ -462,36 +512,50 @@ def _create_pools(
                 )
                 for p in positions
             ]
-            key = spacing if dex.kind == "slipstream" else plan.fee
-            v3_specs.append((a.address, b.address, key, sqrt_price_x96_for(raw), ticks))
-            meta.append((raw, sum(p.liquidity for p in positions)))
-        for start in range(0, len(v3_specs), _V3_CHUNK):
-            chunk_v3 = v3_specs[start : start + _V3_CHUNK]
-            if dex.kind == "slipstream":
-                created_v3 = devnet.create_slipstream_pools(
-                    SlipstreamDeployment(
-                        dex.factory, dex.helper, dex.fee_module, dex.implementation
-                    ),
-                    chunk_v3,
-                )
-            elif dex.kind == "pancakeswap_v3":
-                created_v3 = devnet.create_pancakeswap_v3_pools(
-                    PancakeV3Deployment(dex.factory, dex.helper, dex.pool_deployer), chunk_v3
+            if dex.kind == "uniswap_v4":
+                v3_specs.append(
+                    (a.address, b.address, plan.fee, spacing, sqrt_price_x96_for(raw), ticks)
                 )
             else:
-                created_v3 = devnet.create_v3_pools(V3Deployment(dex.factory, dex.helper), chunk_v3)
-            for v3_pool, (raw, liquidity) in zip(
+                key = spacing if dex.kind == "slipstream" else plan.fee
+                v3_specs.append((a.address, b.address, key, sqrt_price_x96_for(raw), ticks))
+            meta.append((raw, sum(p.liquidity for p in positions)))
+        for start in range(0, len(v3_specs), _V3_CHUNK):
+            batch = v3_specs[start : start + _V3_CHUNK]
+            created_v3: list[V3Pool | V4Pool] = []
+            if dex.kind == "uniswap_v4":
+                assert dex.v4 is not None
+                created_v3.extend(devnet.create_v4_pools(dex.v4, batch))
+            elif dex.kind == "slipstream":
+                created_v3.extend(
+                    devnet.create_slipstream_pools(
+                        SlipstreamDeployment(
+                            dex.factory, dex.helper, dex.fee_module, dex.implementation
+                        ),
+                        batch,
+                    )
+                )
+            elif dex.kind == "pancakeswap_v3":
+                created_v3.extend(
+                    devnet.create_pancakeswap_v3_pools(
+                        PancakeV3Deployment(dex.factory, dex.helper, dex.pool_deployer), batch
+                    )
+                )
+            else:
+                deployment = V3Deployment(dex.factory, dex.helper)
+                created_v3.extend(devnet.create_v3_pools(deployment, batch))
+            for made, (raw, liquidity) in zip(
                 created_v3, meta[start : start + _V3_CHUNK], strict=True
             ):
                 yield MarketPool(
-                    v3_pool.address,
+                    made.address,
                     dex.kind,
                     dex.name,
-                    v3_pool.token0,
-                    v3_pool.token1,
-                    v3_pool.fee,
+                    made.token0,
+                    made.token1,
+                    made.fee,
                     raw,
-                    tick_spacing=v3_pool.tick_spacing,
+                    tick_spacing=made.tick_spacing,
                     liquidity=liquidity,
                 )
 
@@ -512,9 +576,10 @@ def fund_maker(devnet: Devnet, market: Market, maker: str) -> None:
         calls.append(
             (token.address, _MINT + abi_encode(["address", "uint256"], [maker, 2**200]), MINT_GAS)
         )
-        if market.v3_helper:
-            approve = abi_encode(["address", "uint256"], [market.v3_helper, 2**256 - 1])
-            calls.append((token.address, _APPROVE + approve, MINT_GAS))
+        for spender in [market.v3_helper, *market.v4_routers]:
+            if spender:
+                approve = abi_encode(["address", "uint256"], [spender, 2**256 - 1])
+                calls.append((token.address, _APPROVE + approve, MINT_GAS))
     devnet.send_batch(calls, sender=maker)
 
 
@@ -564,15 +629,24 @@ class MarketMaker:
 
     def _states(self, pools: Sequence[MarketPool]) -> dict[str, tuple[int, int]]:
         """Reserves, or V3 (sqrtPriceX96, 0), of ``pools`` at the latest block (one batch)."""
-        reads = [(p.address, _SLOT0 if p.kind in V3_KINDS else _GET_RESERVES) for p in pools]
+        reads = [self._state_read(p) for p in pools]
         states = {}
         for pool, raw in zip(pools, self._call_batch(reads), strict=True):
-            if pool.kind in V3_KINDS:
-                states[pool.address] = (abi_decode(["uint160"], raw[:32])[0], 0)
+            if pool.kind in _PRICED_KINDS:
+                # V4's slot0 word packs the price in its low 160 bits, like V3's first word.
+                states[pool.address] = (int.from_bytes(raw[:32], "big") & (2**160 - 1), 0)
             else:
                 r0, r1 = abi_decode(["uint256", "uint256"], raw[:64])
                 states[pool.address] = (r0, r1)
         return states
+
+    def _state_read(self, pool: MarketPool) -> tuple[str, str]:
+        if pool.kind in V3_KINDS:
+            return pool.address, _SLOT0
+        if pool.kind == "uniswap_v4":
+            slot = keccak(bytes.fromhex(pool.address[2:]) + (6).to_bytes(32, "big"))
+            return self.market.dex_of(pool).factory, "0x" + (_EXTSLOAD + slot).hex()
+        return pool.address, _GET_RESERVES
 
     def _zero_for_one(self, price: Fraction | float, reference: Fraction) -> bool:
         """A random direction, leaning back towards the starting price.
@@ -590,7 +664,7 @@ class MarketMaker:
         calls: list[tuple[str, bytes, int]] = []
         pair_swaps: list[tuple[MarketPool, str, int, bool]] = []
         for pool in pools:
-            if pool.kind in V3_KINDS:
+            if pool.kind in _PRICED_KINDS:
                 sqrt_price = states[pool.address][0]
                 if sqrt_price == 0:
                     continue
@@ -603,6 +677,9 @@ class MarketMaker:
                     virtual = pool.liquidity * sqrt_price // Q96
                 amount_in = int(virtual * self.random.uniform(0.002, 0.01))
                 if amount_in == 0:
+                    continue
+                if pool.kind == "uniswap_v4":
+                    calls.append(self._v4_swap(pool, zero_for_one, amount_in))
                     continue
                 data = _V3_SWAP + abi_encode(
                     ["address", "bool", "uint256", "uint160", "address"],
@@ -631,6 +708,26 @@ class MarketMaker:
             )
             calls += [(token_in, mint, MINT_GAS), (pool.address, swap, PAIR_SWAP_GAS)]
         return calls
+
+    def _v4_swap(
+        self, pool: MarketPool, zero_for_one: bool, amount_in: int
+    ) -> tuple[str, bytes, int]:
+        """An exact-input swap through the DEX's v4-core swap router (hookless pool)."""
+        deployment = self.market.dex_of(pool).v4
+        assert deployment is not None
+        key = (pool.token0, pool.token1, pool.fee, pool.tick_spacing, _ZERO)
+        assert pool_id(*key) == pool.address
+        limit = _MIN_SQRT_PLUS_ONE if zero_for_one else _MAX_SQRT_MINUS_ONE
+        data = _V4_SWAP + abi_encode(
+            [
+                "(address,address,uint24,int24,address)",
+                "(bool,int256,uint160)",
+                "(bool,bool)",
+                "bytes",
+            ],
+            [key, (zero_for_one, -amount_in, limit), (False, False), b""],
+        )
+        return deployment.swap_router, data, V3_SWAP_GAS
 
     def _amounts_out(
         self,

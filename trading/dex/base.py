@@ -1,10 +1,11 @@
 """The interface every DEX family implements, and the plain data it works with.
 
 A family (``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``,
-``solidly``) knows three things:
+``uniswap_v4``, ``solidly``) knows three things:
 
 - how to **discover** a factory's pools incrementally from a cursor (a pool
-  index for V2/Solidly, a block number for the V3 family) — :meth:`DexFamily.discover`;
+  index for V2/Solidly, a block number for the V3 family and V4's PoolManager)
+  — :meth:`DexFamily.discover`;
 - how to ask the shared ``PoolStateReader`` for a pool's state —
   :meth:`DexFamily.state_request`; and how to turn the answer into the
   immutable snapshot of :mod:`trading.amm` — :meth:`DexFamily.build_state`;
@@ -58,6 +59,10 @@ class DiscoveredPool:
     tick_spacing: int | None = None
     stable: bool = False
     created_block: int | None = None
+    # Uniswap V4 only: the key's hooks, and whether the hooks set the fee
+    # (then ``fee`` is 0 until the pool's slot0 is read).
+    hooks: str = ""
+    dynamic_fee: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,12 @@ class PoolSpec:
     tick_spacing: int | None = None
     stable: bool = False
     dex: str = ""
+    # Uniswap V4 only: ``address`` is then the pool id, ``manager`` the
+    # PoolManager holding it, ``hooks`` its key's hooks; a dynamic-fee pool's
+    # fee changes without a log, so it is re-read every block.
+    manager: str = ""
+    hooks: str = ""
+    dynamic_fee: bool = False
 
     @property
     def fee_bps(self) -> int:

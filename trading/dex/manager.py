@@ -24,6 +24,7 @@ from trading.dex.base import PoolSpec
 from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
 from trading.dex.registry import FAMILIES
 from trading.dex.solidly import SET_CUSTOM_FEE
+from trading.dex.uniswap_v4 import pool_id_topic
 from trading.lifecycle import Component
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class DexManager(Component):
         self._states: dict[str, PoolState] = {}
         self._pending: set[str] = set()
         self._solidly_factories = {f.lower() for f in solidly_factories}
+        # Uniswap V4: the PoolManagers whose logs name a pool by id, not by emitter.
+        self._v4_managers: set[str] = set()
         self.failed: dict[str, str] = {}
         self.last_block: int | None = None
         # Seconds the last update() spent reading logs, then re-reading pools.
@@ -102,6 +105,7 @@ class DexManager(Component):
         self._pools = new
         self._by_lower = {a.lower(): a for a in new}
         self._solidly_factories |= {f.lower() for f in solidly_factories}
+        self._v4_managers = {p.manager.lower() for p in new.values() if p.manager}
 
     # ---- lifecycle -----------------------------------------------------------
 
@@ -143,7 +147,9 @@ class DexManager(Component):
         )
         logs_read = time.perf_counter()
         changed, fee_changed = self._pools_in(logs)
-        targets = changed | fee_changed | self._pending
+        # A dynamic fee changes without a log: such pools are read every block.
+        dynamic = {a for a, p in self._pools.items() if p.dynamic_fee}
+        targets = changed | fee_changed | self._pending | dynamic
         if targets:
             specs = [self._pools[a] for a in targets]
             batch = await self._read(
@@ -178,6 +184,13 @@ class DexManager(Component):
                     key = self._by_lower.get(pool.lower())
                     if key:
                         fee_changed.add(key)
+                continue
+            if emitter in self._v4_managers:
+                # The PoolManager emits for all its pools: the id is the first topic.
+                if len(topics) > 1:
+                    key = self._by_lower.get(pool_id_topic(topics[1]))
+                    if key:
+                        changed.add(key)
                 continue
             key = self._by_lower.get(emitter)
             if key:

@@ -24,6 +24,8 @@ from trading.dex.base import PoolSpec
 from trading.dex.registry import family_class
 
 DEFAULT_WORD_RADIUS = 2
+# The PoolStateReader's request lists, in its constructor's order.
+_SECTIONS = ("v2", "solidly", "v3", "v4")
 # Stays under the 30M block gas limit that anvil and many nodes apply to eth_call.
 DEFAULT_GAS_BUDGET = 20_000_000
 
@@ -105,8 +107,8 @@ def _spread(
 def _call_for(
     chunk: Sequence[PoolSpec], *, with_fee: bool, fee_for: Collection[str], word_radius: int
 ) -> tuple[str, dict[str, list[Any]], dict[str, list[PoolSpec]]]:
-    requests: dict[str, list[Any]] = {"v2": [], "solidly": [], "v3": []}
-    owners: dict[str, list[PoolSpec]] = {"v2": [], "solidly": [], "v3": []}
+    requests: dict[str, list[Any]] = {section: [] for section in _SECTIONS}
+    owners: dict[str, list[PoolSpec]] = {section: [] for section in _SECTIONS}
     for pool in chunk:
         family = family_class(pool.kind)
         section = family.reader_section
@@ -115,7 +117,9 @@ def _call_for(
             family.state_request(pool, with_fee=wants_fee, word_radius=word_radius)
         )
         owners[section].append(pool)
-    data = readers.pool_state_call_data(requests["v2"], requests["solidly"], requests["v3"])
+    data = readers.pool_state_call_data(
+        requests["v2"], requests["solidly"], requests["v3"], requests["v4"]
+    )
     return data, requests, owners
 
 
@@ -132,10 +136,18 @@ async def _read_chunk(
         chunk, with_fee=with_fee, fee_for=fee_for, word_radius=word_radius
     )
     words = await client.read(data, block)
-    decoded = readers.decode_pool_states(words, requests["v2"], requests["solidly"], requests["v3"])
+    decoded = readers.decode_pool_states(
+        words, requests["v2"], requests["solidly"], requests["v3"], requests["v4"]
+    )
     states: dict[str, PoolState] = {}
     failed: dict[str, str] = {}
-    for section, raws in (("v2", decoded.v2), ("solidly", decoded.solidly), ("v3", decoded.v3)):
+    sections = (
+        ("v2", decoded.v2),
+        ("solidly", decoded.solidly),
+        ("v3", decoded.v3),
+        ("v4", decoded.v4),
+    )
+    for section, raws in sections:
         for pool, raw in zip(owners[section], raws, strict=True):
             try:
                 state = family_class(pool.kind).build_state(pool, raw, decoded.block_number)

@@ -8,6 +8,7 @@ from trading.dex.slipstream import SlipstreamFamily
 from trading.dex.solidly import SolidlyFamily
 from trading.dex.uniswap_v2 import UniswapV2Family
 from trading.dex.uniswap_v3 import UniswapV3Family
+from trading.dex.uniswap_v4 import UniswapV4Family
 
 FAMILIES: dict[str, type[DexFamily]] = {
     UniswapV2Family.kind: UniswapV2Family,
@@ -15,6 +16,7 @@ FAMILIES: dict[str, type[DexFamily]] = {
     SolidlyFamily.kind: SolidlyFamily,
     SlipstreamFamily.kind: SlipstreamFamily,
     PancakeSwapV3Family.kind: PancakeSwapV3Family,
+    UniswapV4Family.kind: UniswapV4Family,
 }
 
 

@@ -72,7 +72,7 @@ class UniswapV3Family(DexFamily):
     reader_section: ClassVar[str] = "v3"
     discovers_by_logs: ClassVar[bool] = True
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MINT, BURN, INITIALIZE)
-    # The factory event announcing a pool (topic0), decoded by ``decode_created``.
+    # The factory event announcing a pool (topic0), decoded by ``decode_discovery``.
     pool_created_topic: ClassVar[str] = POOL_CREATED
 
     def __init__(
@@ -119,8 +119,9 @@ class UniswapV3Family(DexFamily):
                 )
                 continue
             break
-        found = [self.decode_created(log) for log in logs if len(log.get("topics", ())) == 4]
-        pools, skipped = await self.complete(found, end)
+        found, refused = self.decode_discovery(logs)
+        pools, skipped = await self.complete(list(found), end)
+        skipped = refused + skipped
         if len(logs) < 1_000:
             self.window = min(self.window * 2, self.max_window)
         return DiscoveryPage(
@@ -131,6 +132,13 @@ class UniswapV3Family(DexFamily):
             progress=end - self.dex.start_block + 1,
             total=span,
         )
+
+    def decode_discovery(
+        self, logs: list[dict[str, Any]]
+    ) -> tuple[tuple[DiscoveredPool, ...], tuple[SkippedPool, ...]]:
+        """The pools (and pools left out, with why) that one window's logs announce."""
+        pools = tuple(self.decode_created(log) for log in logs if len(log.get("topics", ())) == 4)
+        return pools, ()
 
     @classmethod
     def decode_created(cls, log: dict[str, Any]) -> DiscoveredPool:

@@ -5,7 +5,7 @@
 - ``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash,
   uint256 deadline) returns (uint256 profit)``, a hop being ``(address pool,
   uint8 kind, bool zeroForOne, uint16 feeBps, address tokenIn, address
-  tokenOut)`` (see :mod:`trading.execution.hops`); it reverts after block
+  tokenOut, uint256 v4Key)`` (see :mod:`trading.execution.hops`); it reverts after block
   ``deadline``;
 - ``withdraw(address token, address to, uint256 amount)`` and ``owner()``;
 - ``event Executed(address indexed startToken, uint256 amountIn, uint256
@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 
 from trading.execution.hops import ExecutorHop
 
-HOP_TYPE = "(address,uint8,bool,uint16,address,address)"
+HOP_TYPE = "(address,uint8,bool,uint16,address,address,uint256)"
 EXECUTE_ARGUMENTS = (f"{HOP_TYPE}[]", "uint256", "uint256", "bool", "uint256")
 # No deadline: the trade may be mined in any block (tests and tools only).
 NO_DEADLINE = 2**256 - 1

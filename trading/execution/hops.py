@@ -2,8 +2,9 @@
 
 ``execute(Hop[] hops, uint256 amountIn, uint256 minProfit, bool flash, uint256
 deadline)`` takes, per hop, the pool, its family, the direction, the V2-family
-fee and the tokens it pays and receives (the contract checks that they chain
-and never asks a pool which tokens it holds).
+fee, the tokens it pays and receives (the contract checks that they chain
+and never asks a pool which tokens it holds) and, for a Uniswap V4 pool (whose
+hop names its PoolManager), the rest of its key.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from dataclasses import dataclass
 
 # Must match the KIND_* constants of contracts/ArbitrageExecutor.sol. Slipstream and
 # PancakeSwap V3 pools swap through V3's swap(); the executor answers both callbacks.
+# Uniswap V4 pools swap inside the PoolManager (unlock, swap, settle and take).
 KIND_CODES: dict[str, int] = {
     "uniswap_v2": 0,
     "uniswap_v3": 1,
     "slipstream": 1,
     "pancakeswap_v3": 1,
     "solidly": 2,
+    "uniswap_v4": 5,
 }
+_ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,21 @@ class PoolInfo:
     token1: str
     dex_kind: str  # a Dex kind
     fee_bps: int = 0  # V2 family only
+    # Uniswap V4 only: ``address`` is the pool id; the hop goes to the manager
+    # with the rest of the key (``key_fee`` is 0x800000 for a dynamic fee).
+    manager: str = ""
+    key_fee: int = 0
+    tick_spacing: int = 0
+    hooks: str = _ZERO
+
+    @property
+    def v4_key(self) -> int:
+        """The key's fee, tick spacing and hooks packed as the executor reads them."""
+        return (
+            self.key_fee
+            | ((self.tick_spacing & 0xFFFFFF) << 24)
+            | (int(self.hooks or _ZERO, 16) << 48)
+        )
 
 
 @dataclass(frozen=True)
@@ -41,8 +60,9 @@ class ExecutorHop:
     fee_bps: int
     token_in: str
     token_out: str
+    v4_key: int = 0
 
-    def as_tuple(self) -> tuple[str, int, bool, int, str, str]:
+    def as_tuple(self) -> tuple[str, int, bool, int, str, str, int]:
         return (
             self.pool,
             self.kind,
@@ -50,6 +70,7 @@ class ExecutorHop:
             self.fee_bps,
             self.token_in,
             self.token_out,
+            self.v4_key,
         )
 
 
@@ -82,6 +103,14 @@ def encode_hops(
             raise PathError(f"hop {index} does not start where hop {index - 1} ended")
         fee = info.fee_bps if info.dex_kind == "uniswap_v2" else 0
         tokens = (info.token0, info.token1) if zero_for_one else (info.token1, info.token0)
+        if info.dex_kind == "uniswap_v4":
+            if not info.manager:
+                raise PathError(f"hop {index}: V4 pool {info.address} has no PoolManager")
+            hops.append(
+                ExecutorHop(info.manager, KIND_CODES["uniswap_v4"], zero_for_one, 0, *tokens,
+                            v4_key=info.v4_key)
+            )  # fmt: skip
+            continue
         hops.append(
             ExecutorHop(info.address, KIND_CODES[info.dex_kind], zero_for_one, fee, *tokens)
         )

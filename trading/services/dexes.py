@@ -24,11 +24,15 @@ _PROBES = {
     "uniswap_v3": ("feeAmountTickSpacing(uint24)", "0x22afcccb" + (500).to_bytes(32, "big").hex()),
     "slipstream": ("tickSpacingToFee(int24)", "0x380dc1c2" + (100).to_bytes(32, "big").hex()),
     "pancakeswap_v3": ("poolDeployer()", "0x3119049a"),
+    # The PoolManager: reading any storage slot answers one word.
+    "uniswap_v4": ("extsload(bytes32)", "0x1e2eaeaf" + bytes(32).hex()),
 }
 
 
 def dex_check_factory(*, session: ChainSession, kind: str, factory: str) -> int | None:
-    """Check that ``factory`` is a deployed ``kind`` factory; return its deployment block for V3.
+    """Check that ``factory`` is a deployed ``kind`` factory (for V4: the PoolManager).
+
+    Returns its deployment block for the kinds discovered from logs (V3, V4).
 
     Raises ``ValidationError`` naming what is wrong.
     """

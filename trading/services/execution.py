@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from trading import events
+from trading.addresses import ZERO_ADDRESS
 from trading.analysis.valuation import net_after_gas
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
@@ -49,6 +51,7 @@ def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") ->
     )
     _publish_opportunity(opportunity_id)
 
+
 @dataclass(frozen=True)
 class ExecutionContext:
     """What the execution manager needs about one claimed opportunity."""
@@ -67,6 +70,14 @@ class ExecutionContext:
     unconfirmed: tuple[PoolClaim, ...] = ()
 
 
+def _v4_pool_info(row: Pool) -> dict[str, Any]:
+    """The PoolManager and the rest of the key of a V4 pool (nothing for other pools)."""
+    key = row.pool_key if row.dex.kind == "uniswap_v4" else None
+    if key is None:
+        return {}
+    return {"manager": row.dex.factory, "key_fee": key[2], "tick_spacing": key[3], "hooks": key[4]}
+
+
 def execution_context(*, opportunity_id: int) -> ExecutionContext:
     opportunity = Opportunity.objects.select_related("start_token").get(pk=opportunity_id)
     addresses = [step["pool"] for step in opportunity.path]
@@ -78,6 +89,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             token1=row.token1.address,
             dex_kind=row.dex.kind,
             fee_bps=row.fee // 100 if row.dex.kind == "uniswap_v2" else 0,
+            **_v4_pool_info(row),
         )
         for row in rows
     }
@@ -91,6 +103,8 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             fee=row.fee,
             stable=row.stable,
             tick_spacing=row.tick_spacing,
+            hooks=row.hooks or ZERO_ADDRESS,
+            dynamic_fee=row.dynamic_fee,
         )
         for row in rows
         if not row.factory_confirmed

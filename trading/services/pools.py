@@ -14,11 +14,19 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState, pool_holdings
+from trading.amm import (
+    PoolState,
+    SolidlyPoolState,
+    V2PoolState,
+    V3PoolState,
+    V4PoolState,
+    pool_holdings,
+)
 from trading.dex.base import DexInfo, DiscoveredPool, PoolSpec
 from trading.dex.reading import read_states
 from trading.dex.registry import family_class
@@ -105,7 +113,15 @@ def pool_spec(pool: Pool) -> PoolSpec:
         tick_spacing=pool.tick_spacing,
         stable=pool.stable,
         dex=pool.dex.name,
+        **_v4_fields(pool.dex, pool.hooks, pool.dynamic_fee),
     )
+
+
+def _v4_fields(dex: Dex, hooks: str, dynamic_fee: bool) -> dict[str, Any]:
+    # A V4 pool lives in its DEX's PoolManager (the DEX's factory).
+    if dex.kind != "uniswap_v4":
+        return {}
+    return {"manager": dex.factory, "hooks": hooks, "dynamic_fee": dynamic_fee}
 
 
 def pool_specs_for_network(network: Network) -> list[PoolSpec]:
@@ -275,6 +291,7 @@ def _spec(dex: Dex, pool: DiscoveredPool, token0: Token, token1: Token) -> PoolS
         tick_spacing=pool.tick_spacing,
         stable=pool.stable,
         dex=dex.name,
+        **_v4_fields(dex, pool.hooks, pool.dynamic_fee),
     )
 
 
@@ -289,6 +306,8 @@ def _row(
         fee=pool.fee,
         tick_spacing=pool.tick_spacing,
         stable=pool.stable,
+        hooks=pool.hooks,
+        dynamic_fee=pool.dynamic_fee,
         created_block=pool.created_block,
         factory_confirmed=True,  # listed by the factory itself
     )
@@ -305,6 +324,8 @@ def pool_apply_state(pool: Pool, state: PoolState) -> Pool:
         pool.sqrt_price_x96 = state.sqrt_price_x96
         pool.liquidity = state.liquidity
         pool.tick = state.tick
+        if isinstance(state, V4PoolState) and pool.dynamic_fee:
+            pool.fee = state.fee
     pool.state_block = state.block_number
     return pool
 
@@ -324,6 +345,7 @@ def pool_states_save(*, states: Sequence[PoolState], dex_network: Network | None
         pool_apply_state(pool, by_address[pool.address])
         changed.append(pool)
     Pool.objects.bulk_update(
-        changed, ["reserve0", "reserve1", "sqrt_price_x96", "liquidity", "tick", "state_block"]
+        changed,
+        ["reserve0", "reserve1", "sqrt_price_x96", "liquidity", "tick", "fee", "state_block"],
     )
     return len(changed)

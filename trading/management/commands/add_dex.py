@@ -1,4 +1,7 @@
-"""`python manage.py add_dex NAME --kind KIND --factory ADDR …` (KIND: any DEX family)."""
+"""`python manage.py add_dex NAME --kind KIND --factory ADDR …` (KIND: any DEX family).
+
+For ``uniswap_v4`` the factory is the PoolManager.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +57,10 @@ class Command(BaseCommand):
         )
         if dex.kind in ("uniswap_v3", "slipstream", "pancakeswap_v3"):
             self.stdout.write(f"  Discovery scans PoolCreated logs from block {dex.start_block}.")
+        elif dex.kind == "uniswap_v4":
+            self.stdout.write(
+                f"  Discovery scans the PoolManager's Initialize logs from block {dex.start_block}."
+            )
         elif dex.kind == "uniswap_v2":
             self.stdout.write(f"  Fee: {dex.fee_bps} bps on every pair.")
         else:
