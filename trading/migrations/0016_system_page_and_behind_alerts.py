@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0013_profit_after_gas_reference_prices"),
+        ("trading", "0015_seed_base_uniswap_v4"),
     ]
 
     operations = [
