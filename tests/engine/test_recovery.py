@@ -112,8 +112,10 @@ async def test_an_rpc_outage_is_survived_without_a_restart(arb, devnet, anvil, t
             engine.request_stop()
             await asyncio.wait_for(run, timeout=30)
             thread.join()
-    if trigger in ("eth_getLogs", "eth_feeHistory"):
+    if trigger == "eth_getLogs":
         # The block's failure tore the chain client down; the timer brought it back.
+        # (An outage that starts elsewhere may pass with no block failing: the
+        # watcher sees no head while the RPC refuses.)
         chain = await ComponentHealth.objects.aget(name="chain")
         assert chain.restarts >= 1
 
