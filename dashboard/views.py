@@ -42,6 +42,7 @@ def _overview_context() -> dict[str, Any]:
         "trades": presenters.trade_events(selectors.recent_trades(FEED_TRADES)),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
+        "backoffs": selectors.active_backoffs(),
     }
 
 

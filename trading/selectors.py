@@ -18,8 +18,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Count, Max, Min, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
@@ -38,6 +38,7 @@ from trading.models import (
     PayoutStatus,
     Pool,
     ProfitRecipient,
+    SimulationBackoff,
     Token,
     Trade,
     TradeQuerySet,
@@ -72,6 +73,16 @@ def engine_state() -> EngineState | None:
 def component_health() -> list[ComponentHealth]:
     """Every engine component's health row, by name."""
     return list(ComponentHealth.objects.order_by("name"))
+
+
+def active_backoffs(limit: int = 20) -> list[SimulationBackoff]:
+    """Pools and tokens left out after repeated simulation failures, as of the engine's block."""
+    last_block = EngineState.objects.filter(pk=1).values("last_block")[:1]
+    return list(
+        SimulationBackoff.objects.filter(
+            failures__gt=0, until_block__gte=Coalesce(Subquery(last_block), 1)
+        )[:limit]
+    )
 
 
 def latest_gas_snapshot() -> GasSnapshot | None:
