@@ -28,9 +28,11 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     engine = Engine()
     report = await engine.run_once()
     assert report.findings >= 1
-    trade = await Trade.objects.select_related("opportunity").aget()
+    trade = await Trade.objects.select_related("opportunity__start_token").aget()
     assert trade.status == "success" and trade.mode == "live"
-    assert devnet.balance_of(arb.weth.address, arb.executor) == trade.realized_profit > 0
+    # The cycle worth most in native terms was traded, whichever token it starts in.
+    start = trade.opportunity.start_token.address
+    assert devnet.balance_of(start, arb.executor) == trade.realized_profit > 0
     assert trade.opportunity.status == "executed"
     # Every component reported, and all were cleaned up.
     names = {h.name async for h in ComponentHealth.objects.all()}
@@ -40,7 +42,8 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     assert state.running is False
     # The wallet watch recorded what the chain holds, exactly.
     tokens = {t["symbol"]: t for t in state.balances["executor"]["tokens"]}
-    assert int(tokens["WETH"]["balance"]) == trade.realized_profit
+    symbol = trade.opportunity.start_token.symbol
+    assert int(tokens[symbol]["balance"]) == trade.realized_profit
     assert state.balances["signer"]["address"] == arb.signer.address
     assert int(state.balances["signer"]["balance_wei"]) > 0
 

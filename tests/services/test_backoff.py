@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from tests.trading import factories as f
+from trading.addresses import normalize_address
 from trading.models import SimulationBackoff
 from trading.services.backoff import BACKOFF_AFTER, backoff_blocks, backoff_note, backoff_reset
 from trading.services.engine_state import best_detected
@@ -93,3 +94,15 @@ def test_candidates_are_ranked_by_native_value_not_raw_units() -> None:
     unpriced = f.opportunity(f.token(net, "ODD"), net_profit=10**30)
     ranked = best_detected([*ids, unpriced.pk], 3, native_to_start=prices)
     assert [pk for pk, _ in ranked] == [big_in_usdc.pk, small_in_weth.pk, unpriced.pk]
+
+
+def test_a_gap_closed_by_this_blocks_own_trade_is_not_a_failure(cycle) -> None:
+    _, weth, _, there, back = cycle
+    traded = backoff_note(
+        opportunity_id=f.opportunity(weth, pools=[there, back]).pk, block=1, failed=False
+    )
+    assert set(traded) == {normalize_address(there.address), normalize_address(back.address)}
+    for _ in range(BACKOFF_AFTER + 1):
+        opp = f.opportunity(weth, pools=[back, there], block=1)
+        backoff_note(opportunity_id=opp.pk, block=1, failed=True, traded_pools=traded)
+    assert not SimulationBackoff.objects.filter(failures__gt=0).exists()

@@ -400,6 +400,7 @@ class Engine:
                 return []
         mode = "live" if limits.live else "dry_run"
         outcomes = []
+        traded: set[str] = set()  # pools this block's trades moved
         for opportunity_id, start_token in candidates:
             start = terms.get(start_token)
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
@@ -407,12 +408,15 @@ class Engine:
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
             if simulation_failed(outcome) or outcome.outcome in {"simulated", "success"}:
-                await sync_to_async(backoff_note)(
+                pools = await sync_to_async(backoff_note)(
                     opportunity_id=opportunity_id,
                     block=result.block_number,
                     failed=simulation_failed(outcome),
                     reason=outcome.reason,
+                    traded_pools=traded,
                 )
+                if not simulation_failed(outcome):
+                    traded.update(pools)
             metrics.TRADES.labels(outcome.outcome, mode).inc()
             if outcome.outcome == "success" and outcome.profit and start is not None:
                 # Start-token units back to native wei, for graphs only.

@@ -11,7 +11,7 @@ every cycle goes through one, so a griefer could otherwise stop all trading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -46,19 +46,35 @@ def _subjects(opportunity: Opportunity) -> list[tuple[str, str]]:
     return subjects
 
 
-def backoff_note(*, opportunity_id: int, block: int, failed: bool, reason: str = "") -> None:
-    """Count a simulation failure (or clear the count after a success) on the cycle's parts."""
+def backoff_note(
+    *,
+    opportunity_id: int,
+    block: int,
+    failed: bool,
+    reason: str = "",
+    traded_pools: Collection[str] = (),
+) -> list[str]:
+    """Count a simulation failure (or clear the count after a success) on the cycle's parts.
+
+    A failure is not counted when the cycle shares a pool with ``traded_pools``
+    (pools a trade of this block already moved: the gap closed, nobody lied).
+    Returns the cycle's pools.
+    """
     opportunity = Opportunity.objects.select_related("network", "start_token").get(
         pk=opportunity_id
     )
-    if opportunity.network is None:
-        return
     subjects = _subjects(opportunity)
+    pools = [address for kind, address in subjects if kind == SimulationBackoff.Kind.POOL]
+    if opportunity.network is None:
+        return pools
+    traded = {address.lower() for address in traded_pools}
+    if failed and any(address.lower() in traded for address in pools):
+        return pools
     rows = SimulationBackoff.objects.filter(network=opportunity.network)
     if not failed:
         for kind, address in subjects:
             rows.filter(kind=kind, address=address).update(failures=0, until_block=0)
-        return
+        return pools
     with transaction.atomic():
         for kind, address in subjects:
             row, _ = rows.select_for_update().get_or_create(
@@ -68,6 +84,7 @@ def backoff_note(*, opportunity_id: int, block: int, failed: bool, reason: str =
             row.until_block = max(row.until_block, block + backoff_blocks(row.failures))
             row.last_reason = reason[:255]
             row.save()
+    return pools
 
 
 def backed_off(*, network_ids: Iterable[int], block: int) -> set[str]:
