@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
@@ -83,7 +83,7 @@ def tokens_ensure(
 
 
 def _read_metadata(
-    tokens: list[str], session: ChainSession, problems: dict[str, str]
+    tokens: Sequence[str], session: ChainSession, problems: dict[str, str]
 ) -> list[readers.TokenMetadata]:
     """Metadata of ``tokens``, halving a failing batch; tokens failing alone go to ``problems``."""
     try:
