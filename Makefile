@@ -63,8 +63,10 @@ $(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(STAMPS)/contracts: $(wildcard contracts/*.sol) $(wildcard scripts/compile_contracts.js) $(STAMPS)/node-deps | $(STAMPS)
+$(STAMPS)/contracts: $(wildcard contracts/*.sol) $(wildcard scripts/compile_*.js) $(STAMPS)/node-deps | $(STAMPS)
 	@if ls contracts/*.sol >/dev/null 2>&1; then node scripts/compile_contracts.js; fi
+	@# The real Aerodrome and Slipstream contracts, from their npm sources.
+	node scripts/compile_external.js
 	@touch $@
 
 # Browser tests drive the distribution's headless Chromium (never a downloaded build).

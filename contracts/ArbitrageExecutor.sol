@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 /// Listonian's executor: runs a cycle of swaps across Uniswap V2-family, Uniswap
-/// V3-family and Solidly (Aerodrome-style) pools in one transaction, and reverts
+/// V3-family (Uniswap V3, Slipstream, PancakeSwap V3) and Solidly (Aerodrome-style) pools in one transaction, and reverts
 /// unless the executor ends with at least `minProfit` more of the start token
 /// than it had before.
 ///
@@ -233,11 +233,22 @@ contract ArbitrageExecutor {
         _transfer(hops[0].tokenIn, msg.sender, amountIn);
     }
 
-    /// V3 swap callback: either a flash first hop (data carries the committed
-    /// route) or a plain hop asking to be paid its input.
+    /// V3 swap callback (Uniswap V3 and Slipstream): either a flash first hop
+    /// (data carries the committed route) or a plain hop asking to be paid its input.
     function uniswapV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata data)
         external
     {
+        _v3Callback(amount0Delta, amount1Delta, data);
+    }
+
+    /// PancakeSwap V3's name for the same callback; the same checks apply.
+    function pancakeV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata data)
+        external
+    {
+        _v3Callback(amount0Delta, amount1Delta, data);
+    }
+
+    function _v3Callback(int256 amount0Delta, int256 amount1Delta, bytes calldata data) private {
         address caller = msg.sender;
         if (caller == address(0)) revert UnexpectedCallback();
         if (caller == payPool) {

@@ -15,6 +15,7 @@ interface ISolidlyReads {
 
 interface IV3Reads {
     function slot0() external view returns (uint160 sqrtPriceX96, int24 tick);
+    function fee() external view returns (uint24);
     function liquidity() external view returns (uint128);
     function tickSpacing() external view returns (int24);
     function tickBitmap(int16 wordPosition) external view returns (uint256);
@@ -33,6 +34,7 @@ interface IV3Reads {
 ///    offsets from the word holding the current tick (so one call reads the words
 ///    around wherever the price is now). A first word above the last reads no
 ///    bitmap (price and liquidity only).
+///    Bit 193 also reads the pool's fee() (Slipstream's fee can change at any time).
 ///
 /// Output words, in order:
 ///  - block number;
@@ -42,7 +44,7 @@ interface IV3Reads {
 ///    fee << 224 | reserve0 << 112 | reserve1, and when `wide` (a reserve above 112
 ///    bits) the low bits are zero and two more words follow: reserve0, reserve1;
 ///  - per V3 pool: ok << 255 | uint24(tick) << 160 | sqrtPriceX96; when ok, then
-///    uint24(tickSpacing) << 128 | liquidity, then
+///    feeRead << 255 | fee << 160 | uint24(tickSpacing) << 128 | liquidity, then
 ///    uint16(lastWord) << 32 | uint16(firstWord) << 16 | count of non-zero words
 ///    (the word range actually read), and per non-zero word: its position (int256),
 ///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order.
@@ -120,7 +122,7 @@ contract PoolStateReader is ReaderBase {
 
     function _tryReadV3(Words memory out, uint256 entry) private view returns (bool) {
         address pool = address(uint160(entry & MASK160));
-        (bool ok, int256 spacing, int256 tick) = _readV3Head(out, pool);
+        (bool ok, int256 spacing, int256 tick) = _readV3Head(out, pool, (entry >> 193) & 1 == 1);
         if (!ok) return false;
         (int256 wordLo, int256 wordHi) = _wordRange(entry, tick, spacing);
         if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
@@ -157,7 +159,7 @@ contract PoolStateReader is ReaderBase {
     }
 
     /// @dev Append the price/tick word and the spacing/liquidity word.
-    function _readV3Head(Words memory out, address pool) private view returns (bool, int256, int256) {
+    function _readV3Head(Words memory out, address pool, bool withFee) private view returns (bool, int256, int256) {
         (bool ok, uint256 sqrtPrice, uint256 tickWord) = _read(pool, IV3Reads.slot0.selector, 0, 0, 0, 64);
         if (!ok || sqrtPrice > MASK160 || !_isInt(tickWord, 2)) return (false, 0, 0);
         uint256 liquidity;
@@ -166,8 +168,15 @@ contract PoolStateReader is ReaderBase {
         uint256 spacingWord;
         (ok, spacingWord,) = _read(pool, IV3Reads.tickSpacing.selector, 0, 0, 0, 32);
         if (!ok || !_isInt(spacingWord, 2) || int256(spacingWord) <= 0) return (false, 0, 0);
+        uint256 feeBits = 0;
+        if (withFee) {
+            uint256 fee;
+            (ok, fee,) = _read(pool, IV3Reads.fee.selector, 0, 0, 0, 32);
+            if (!ok || fee > 0xffffff) return (false, 0, 0);
+            feeBits = OK | (fee << 160);
+        }
         _push(out, OK | ((tickWord & 0xffffff) << 160) | sqrtPrice);
-        _push(out, ((spacingWord & 0xffffff) << 128) | liquidity);
+        _push(out, feeBits | ((spacingWord & 0xffffff) << 128) | liquidity);
         return (true, int256(spacingWord), int256(tickWord));
     }
 

@@ -17,7 +17,8 @@ interface IV3Pool {
 }
 
 /// @title V3PoolHelper
-/// @notice Adds liquidity to and swaps on Uniswap V3 pools from an externally owned
+/// @notice Adds liquidity to and swaps on Uniswap V3-family pools (Uniswap V3,
+///         Slipstream, PancakeSwap V3) from an externally owned
 ///         account: pools pay through callbacks, which an EOA cannot answer, so this
 ///         contract answers them by pulling the owed tokens from the caller with
 ///         `transferFrom` (approve this helper first).
@@ -66,15 +67,30 @@ contract V3PoolHelper {
     }
 
     function uniswapV3MintCallback(uint256 amount0Owed, uint256 amount1Owed, bytes calldata) external {
-        if (msg.sender != _activePool) revert UnexpectedCallback();
-        if (amount0Owed > 0) _pull(IV3Pool(msg.sender).token0(), amount0Owed);
-        if (amount1Owed > 0) _pull(IV3Pool(msg.sender).token1(), amount1Owed);
+        _payOwed(amount0Owed, amount1Owed);
     }
 
     function uniswapV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata) external {
+        _payOwed(_positive(amount0Delta), _positive(amount1Delta));
+    }
+
+    /// @dev PancakeSwap V3 names its callbacks after itself; same duties.
+    function pancakeV3MintCallback(uint256 amount0Owed, uint256 amount1Owed, bytes calldata) external {
+        _payOwed(amount0Owed, amount1Owed);
+    }
+
+    function pancakeV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata) external {
+        _payOwed(_positive(amount0Delta), _positive(amount1Delta));
+    }
+
+    function _payOwed(uint256 amount0, uint256 amount1) internal {
         if (msg.sender != _activePool) revert UnexpectedCallback();
-        if (amount0Delta > 0) _pull(IV3Pool(msg.sender).token0(), uint256(amount0Delta));
-        if (amount1Delta > 0) _pull(IV3Pool(msg.sender).token1(), uint256(amount1Delta));
+        if (amount0 > 0) _pull(IV3Pool(msg.sender).token0(), amount0);
+        if (amount1 > 0) _pull(IV3Pool(msg.sender).token1(), amount1);
+    }
+
+    function _positive(int256 delta) internal pure returns (uint256) {
+        return delta > 0 ? uint256(delta) : 0;
     }
 
     function _pull(address token, uint256 amount) internal {

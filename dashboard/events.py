@@ -94,10 +94,25 @@ class TradeEvent:
     block_number: int | None
     created_at: str
     error: str = ""
+    # Realized profit minus gas, in the start token, the native currency and dollars.
+    net_profit: str = ""
+    net_profit_display: str = "—"
+    net_native_display: str = ""
+    net_usd_display: str = ""
+    net_native_wei: str = ""
+    net_usd_micros: str = ""
 
     @property
     def profit_negative(self) -> bool:
         return self.realized_profit.startswith("-")
+
+    @property
+    def net_negative(self) -> bool:
+        return self.net_profit.startswith("-")
+
+    @property
+    def net_positive(self) -> bool:
+        return bool(self.net_profit) and not self.net_negative and self.net_profit != "0"
 
     @property
     def tx_short(self) -> str:
@@ -187,10 +202,22 @@ class TokenTotal:
     realized_profit: str
     realized_profit_display: str
     gas_display: str
+    # Net profit after gas of the trades, in the token, native currency and dollars.
+    trade_net_profit: str = "0"
+    trade_net_display: str = ""
+    net_native_display: str = ""
+    net_usd_display: str = ""
+    # What detected opportunities, not yet traded nor stale, could still earn.
+    open_opportunities: int = 0
+    open_net_display: str = ""
 
     @property
     def profit_negative(self) -> bool:
         return self.realized_profit.startswith("-")
+
+    @property
+    def net_negative(self) -> bool:
+        return self.trade_net_profit.startswith("-")
 
 
 @dataclass(frozen=True)
@@ -215,6 +242,14 @@ class StatsEvent:
     retention_max_rows: int
     last_retention_at: str
     totals: tuple[TokenTotal, ...] = ()
+    failed_trades: int = 0
+    net_native: str = "0"
+    net_native_display: str = ""
+    net_usd_display: str = ""
+
+    @property
+    def net_negative(self) -> bool:
+        return self.net_native.startswith("-")
 
 
 Event = OpportunityEvent | TradeEvent | StatusEvent | GasEvent | StatsEvent

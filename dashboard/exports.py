@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from dashboard import presenters
 from dashboard.templatetags.listonian import when
+from trading.analysis.valuation import NATIVE_DECIMALS, USD_DECIMALS
 from trading.models import Opportunity, Trade
 from trading.selectors import amount_to_units
 
@@ -53,6 +55,11 @@ TRADE_COLUMNS = [
     "gas_cost_native",
     "tx_hash",
     "block_number",
+    # Realized profit less gas, at the prices stored with the trade.
+    "net_profit_wei",
+    "net_profit",
+    "net_profit_native",
+    "net_profit_usd",
 ]
 
 
@@ -116,18 +123,49 @@ def trade_rows(queryset: QuerySet[Trade]) -> Iterator[list[object]]:
                 _units(t.realized_profit, t.decimals),
                 "" if t.gas_used is None else t.gas_used,
                 t.gas_cost_wei,
-                _units(t.gas_cost_wei, presenters.NATIVE_DECIMALS),
+                _units(t.gas_cost_wei, NATIVE_DECIMALS),
                 t.tx_hash,
                 "" if t.block_number is None else t.block_number,
+                t.net_profit,
+                _units(t.net_profit, t.decimals),
+                _units(t.net_native_wei, NATIVE_DECIMALS),
+                _units(t.net_usd_micros, USD_DECIMALS),
             ]
 
 
-def csv_response(rows: Iterator[list[object]], name: str) -> HttpResponse:
-    """A CSV download named ``<name>-<local time>.csv``."""
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    writer = csv.writer(response)
+class _Line:
+    """A file-like object whose ``write`` hands back the line: csv.writer without a buffer."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _lines(rows: Iterator[list[object]]) -> Iterator[str]:
+    writer = csv.writer(_Line())
     for row in rows:
-        writer.writerow(row)
+        yield writer.writerow(row)
+
+
+async def _async_chunks(lines: Iterator[str]) -> AsyncIterator[str]:
+    """The lines in chunks, each read on the ORM's thread: the event loop never waits on SQL."""
+    take = sync_to_async(lambda: "".join(itertools.islice(lines, _BATCH)))
+    while chunk := await take():
+        yield chunk
+
+
+def csv_response(
+    rows: Iterator[list[object]], name: str, *, asynchronous: bool = False
+) -> StreamingHttpResponse:
+    """A CSV download named ``<name>-<local time>.csv``, streamed as it is built.
+
+    Rows are read and rendered in batches while the response is sent, so the
+    first bytes leave at once and memory stays flat however many rows match.
+    Under ASGI (``asynchronous``) the stream must be an async iterator, or
+    Django would read it whole before sending the first byte.
+    """
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    lines = _lines(rows)
+    content: Iterator[str] | AsyncIterator[str] = _async_chunks(lines) if asynchronous else lines
+    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

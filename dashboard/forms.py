@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from trading import selectors
-from trading.models import Dex, OpportunityStatus, TradeMode, TradeStatus
+from trading.models import UNSUCCESSFUL, Dex, OpportunityStatus, TradeMode, TradeStatus
 
 PRESETS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 PRESET_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
@@ -111,6 +111,8 @@ class HistoryFilterForm(DayRangeForm):
     def __init__(self, data: Any = None, *, kind: str = "opportunities") -> None:
         super().__init__(data)
         statuses = OpportunityStatus.choices if kind == "opportunities" else TradeStatus.choices
+        if kind != "opportunities":
+            statuses = [*statuses, (UNSUCCESSFUL, "Failed, reverted or dropped")]
         self.fields["status"].choices = [("", "Any status"), *statuses]
         self.fields["token"].queryset = selectors.start_tokens()
         if kind == "opportunities":

@@ -29,10 +29,24 @@ from dashboard.events import (
 )
 from dashboard.redaction import scrub
 from trading import selectors
+from trading.analysis.valuation import (
+    NATIVE_DECIMALS,
+    NATIVE_UNIT,
+    USD_DECIMALS,
+    net_after_gas,
+    value_of,
+)
 from trading.formatting import format_amount
-from trading.models import BotConfig, GasSnapshot, Network, Opportunity, Token, Trade
+from trading.models import (
+    BotConfig,
+    GasSnapshot,
+    Network,
+    Opportunity,
+    Token,
+    Trade,
+    TradeStatus,
+)
 
-NATIVE_DECIMALS = 18
 GWEI_DECIMALS = 9
 
 
@@ -57,6 +71,33 @@ def _native_symbols(networks: Iterable[Network | None]) -> dict[int, str]:
             symbol = symbol[1:]
         out[network.pk] = symbol or "ETH"
     return out
+
+
+def usd_display(micros: int | None) -> str:
+    """Millionths of a dollar as dollars and cents ("" without a price)."""
+    if micros is None:
+        return ""
+    return format_amount(micros, USD_DECIMALS, "USD", max_fraction_digits=2)
+
+
+def native_display(wei: int | None, symbol: str) -> str:
+    """Native wei for reading: eight decimals at most ("" without a price)."""
+    if wei is None:
+        return ""
+    return format_amount(wei, NATIVE_DECIMALS, symbol, max_fraction_digits=8)
+
+
+def _text_or_blank(amount: int | None) -> str:
+    return "" if amount is None else str(amount)
+
+
+def _native_price(row: Opportunity | Trade, token: Token, network: Network | None) -> int | None:
+    """The row's stored price; a start token that is the wrapped native needs none."""
+    if row.native_price:
+        return row.native_price
+    if network is not None and network.wrapped_native_token_id == token.pk:
+        return NATIVE_UNIT
+    return None
 
 
 def _hops(opportunity: Opportunity, tokens: dict[str, Token]) -> tuple[Hop, ...]:
@@ -168,6 +209,17 @@ def trade_events(trades: Iterable[Trade]) -> list[TradeEvent]:
         route, dexes = _route(hops, token.symbol)
         network = networks[opp.pk]
         native = natives.get(network.pk, "ETH")
+        net = trade.net_profit
+        if net is None and trade.status != TradeStatus.PENDING:
+            # Rows recorded before net profit was stored: computed the same way.
+            net = net_after_gas(
+                trade.realized_profit, trade.gas_cost_wei, _native_price(trade, token, network)
+            )
+        value = (
+            None
+            if net is None
+            else value_of(net, _native_price(trade, token, network), trade.native_usd_price)
+        )
         explorer = network.explorer_url.rstrip("/")
         if not explorer.startswith(("https://", "http://")):
             explorer = ""  # only web links, whatever was typed in admin
@@ -197,6 +249,12 @@ def trade_events(trades: Iterable[Trade]) -> list[TradeEvent]:
                 block_number=trade.block_number,
                 created_at=_iso(trade.created_at),
                 error=scrub(trade.error, limit=300),
+                net_profit="" if net is None else str(net),
+                net_profit_display=format_amount(net, token.decimals, token.symbol),
+                net_native_display=native_display(value.native_wei if value else None, native),
+                net_usd_display=usd_display(value.usd_micros if value else None),
+                net_native_wei=_text_or_blank(value.native_wei if value else None),
+                net_usd_micros=_text_or_blank(value.usd_micros if value else None),
             )
         )
     return events
@@ -324,7 +382,7 @@ def gas_event(snapshot: GasSnapshot) -> GasEvent:
 
 
 def stats_event() -> StatsEvent:
-    """Counts and memory-bank totals (seven queries, whatever the table sizes)."""
+    """Counts and memory-bank totals (nine queries, whatever the table sizes)."""
     bank = selectors.memory_bank()
     zone = selectors.operator_zone()
     midnight = timezone.localtime(timezone.now(), zone).replace(
@@ -352,6 +410,10 @@ def stats_event() -> StatsEvent:
         retention_days=bank.retention_days,
         retention_max_rows=bank.retention_max_rows,
         last_retention_at=_iso(bank.last_retention_at),
+        failed_trades=bank.failed_trades,
+        net_native=str(bank.net_native_wei),
+        net_native_display=native_display(bank.net_native_wei, native),
+        net_usd_display=usd_display(bank.net_usd_micros),
         totals=tuple(
             TokenTotal(
                 symbol=t.symbol,
@@ -361,6 +423,12 @@ def stats_event() -> StatsEvent:
                 realized_profit=str(t.realized_profit),
                 realized_profit_display=format_amount(t.realized_profit, t.decimals, t.symbol),
                 gas_display=format_amount(t.gas_cost_wei, NATIVE_DECIMALS, native),
+                trade_net_profit=str(t.trade_net_profit),
+                trade_net_display=format_amount(t.trade_net_profit, t.decimals, t.symbol),
+                net_native_display=native_display(t.net_native_wei, native),
+                net_usd_display=usd_display(t.net_usd_micros),
+                open_opportunities=t.open_opportunities,
+                open_net_display=format_amount(t.open_net_profit, t.decimals, t.symbol),
             )
             for t in bank.totals
         ),

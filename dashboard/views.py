@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -117,7 +118,7 @@ def _history_csv(request: HttpRequest, *, kind: str) -> HttpResponse:
         text = "\n".join(form.refusals())
         return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
     rows = exports.opportunity_rows if kind == "opportunities" else exports.trade_rows
-    return exports.csv_response(rows(queryset), kind)
+    return exports.csv_response(rows(queryset), kind, asynchronous=isinstance(request, ASGIRequest))
 
 
 def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:

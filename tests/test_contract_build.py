@@ -10,12 +10,13 @@ import pytest
 from trading.chain.artifacts import project_root
 
 
-def test_build_files_match_sources() -> None:
+@pytest.mark.parametrize("script", ["compile_contracts.js", "compile_external.js"])
+def test_build_files_match_sources(script: str) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is required to check contracts/build (install Node.js)")
     result = subprocess.run(
-        [node, "scripts/compile_contracts.js", "--check"],
+        [node, f"scripts/{script}", "--check"],
         cwd=project_root(),
         capture_output=True,
         text=True,

@@ -142,7 +142,7 @@ class PoolAdminForm(forms.ModelForm):
         cleaned = super().clean() or {}
         dex, token0, token1 = cleaned.get("dex"), cleaned.get("token0"), cleaned.get("token1")
         address = cleaned.get("address")
-        watched = {"dex", "address", "token0", "token1", "fee", "stable"}
+        watched = {"dex", "address", "token0", "token1", "fee", "tick_spacing", "stable"}
         if self.instance.pk and not watched & set(self.changed_data):
             return cleaned
         if not (dex and token0 and token1 and address) or self.errors:
@@ -155,6 +155,7 @@ class PoolAdminForm(forms.ModelForm):
             token1=token1.address,
             fee=cleaned.get("fee") or 0,
             stable=bool(cleaned.get("stable")),
+            tick_spacing=cleaned.get("tick_spacing"),
         )
         try:
             with ChainSession.for_network(dex.network) as session:

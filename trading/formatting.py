@@ -25,3 +25,14 @@ def format_amount(
             text = f"<{'0.' + '0' * (max_fraction_digits - 1) + '1'}" if whole == 0 else text
     text = f"{sign}{text}"
     return f"{text} {symbol}".strip()
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` without NUL and other control characters (newlines and tabs kept), cut to
+    ``limit`` characters.
+
+    Node error messages can carry raw revert bytes; PostgreSQL refuses NUL in
+    text columns, and no operator wants control characters on a page.
+    """
+    cleaned = "".join(c for c in text if c in "\n\t" or c.isprintable())
+    return cleaned if limit is None else cleaned[:limit]

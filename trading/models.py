@@ -100,6 +100,24 @@ class Network(models.Model):
         related_name="+",
         help_text="The wrapped native token (WETH): gas costs are priced through it.",
     )
+    usd_token = models.ForeignKey(
+        "Token",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The stablecoin counted as one US dollar (USDC). Empty: a base token named "
+        "USDC, USDbC, USDT or DAI.",
+    )
+    usd_reference_pool = models.ForeignKey(
+        "Pool",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The native/stablecoin pool that prices the native currency in dollars. "
+        "Empty: the deepest such pool at each block.",
+    )
     block_time_ms = models.PositiveIntegerField(default=2000)
     is_op_stack = models.BooleanField(
         default=False, help_text="OP-stack chain (Base, Optimism): transactions pay an L1 data fee."
@@ -183,6 +201,8 @@ class DexKind(models.TextChoices):
     UNISWAP_V2 = "uniswap_v2", "Uniswap V2 family"
     UNISWAP_V3 = "uniswap_v3", "Uniswap V3 family"
     SOLIDLY = "solidly", "Solidly / Aerodrome family"
+    SLIPSTREAM = "slipstream", "Aerodrome Slipstream (concentrated liquidity)"
+    PANCAKESWAP_V3 = "pancakeswap_v3", "PancakeSwap V3"
 
 
 class Dex(models.Model):
@@ -421,6 +441,17 @@ class Opportunity(models.Model):
         db_index=True,
     )
     status_reason = models.TextField(blank=True)
+    native_price = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Start-token smallest units one native coin (10**18 wei) was worth at the "
+        "block: prices gas and converts profit.",
+    )
+    native_usd_price = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Millionths of a dollar one native coin was worth at the block (reference pool).",
+    )
 
     objects = OpportunityQuerySet.as_manager()
 
@@ -457,6 +488,11 @@ class TradeStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# A status filter that groups every way a trade can end without profit.
+UNSUCCESSFUL = "unsuccessful"
+UNSUCCESSFUL_STATUSES = (TradeStatus.FAILED, TradeStatus.REVERTED, TradeStatus.DROPPED)
+
+
 class TradeQuerySet(HistoryQuerySet):
     time_field = "created_at"
     start_token_field = "opportunity__start_token"
@@ -481,8 +517,17 @@ class TradeQuerySet(HistoryQuerySet):
     def settled(self) -> Self:
         return self.exclude(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])
 
+    def unsuccessful(self) -> Self:
+        """Trades that earned nothing: failed, reverted on chain or dropped."""
+        return self.filter(status__in=UNSUCCESSFUL_STATUSES)
+
+    def with_status(self, status: str) -> Self:
+        if status == UNSUCCESSFUL:
+            return self.unsuccessful()
+        return super().with_status(status)
+
     def totals_by_token(self) -> list[dict[str, Any]]:
-        """Trades, exact realized profit and gas (wei) per start token."""
+        """Trades, exact realized profit, gas (wei) and net profit after gas per start token."""
         return list(
             self.order_by()
             .values(
@@ -494,6 +539,7 @@ class TradeQuerySet(HistoryQuerySet):
                 count=Count("id"),
                 realized_profit=AmountSum("realized_profit"),
                 gas_cost_wei=AmountSum("gas_cost_wei"),
+                net_profit=AmountSum("net_profit"),
             )
             .order_by("opportunity__start_token__symbol")
         )
@@ -524,6 +570,22 @@ class Trade(models.Model):
     )
     gas_used = models.PositiveBigIntegerField(null=True, blank=True)
     gas_cost_wei = TokenAmountField(null=True, blank=True, help_text="Native wei, L1 fee included.")
+    net_profit = TokenAmountField(
+        signed=True,
+        null=True,
+        blank=True,
+        help_text="Realized profit minus gas, in start-token units (a loss is negative).",
+    )
+    native_price = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Start-token smallest units one native coin was worth when recorded.",
+    )
+    native_usd_price = TokenAmountField(
+        null=True,
+        blank=True,
+        help_text="Millionths of a dollar one native coin was worth when recorded.",
+    )
     l1_fee_wei = TokenAmountField(null=True, blank=True)
     max_fee_per_gas = TokenAmountField(null=True, blank=True)
     max_priority_fee_per_gas = TokenAmountField(null=True, blank=True)

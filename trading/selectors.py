@@ -23,8 +23,10 @@ from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
+from trading.analysis import valuation
 from trading.fields import AmountSum
 from trading.models import (
+    UNSUCCESSFUL_STATUSES,
     BotConfig,
     ComponentHealth,
     ControlChange,
@@ -139,6 +141,56 @@ class TokenTotals:
     trades: int = 0
     realized_profit: int = 0
     gas_cost_wei: int = 0
+    # Net profit after gas: in the token, and at each trade's own prices in native wei and
+    # millionths of a dollar. Open: what detected opportunities could still earn.
+    trade_net_profit: int = 0
+    net_native_wei: int = 0
+    net_usd_micros: int = 0
+    open_opportunities: int = 0
+    open_net_profit: int = 0
+
+
+@dataclass(frozen=True)
+class NetTotal:
+    """Net profit after gas of a set of trades, each converted at its own stored prices.
+
+    ``unpriced`` counts trades whose native or dollar value could not be known
+    (recorded without a reference price); they are left out of those sums.
+    """
+
+    native_wei: int = 0
+    usd_micros: int = 0
+    unpriced: int = 0
+
+
+def net_totals(trades: QuerySet[Trade]) -> dict[int, NetTotal]:
+    """Native and dollar net profit per start token id (exact integers, one query)."""
+    rows = (
+        trades.order_by()
+        .exclude(net_profit=None)
+        .values_list(
+            "opportunity__start_token_id",
+            "net_profit",
+            "native_price",
+            "native_usd_price",
+            "opportunity__network__wrapped_native_token_id",
+        )
+    )
+    sums: dict[int, list[int]] = {}
+    for token_id, net, native_price, usd_price, wrapped_id in rows.iterator(chunk_size=2000):
+        entry = sums.setdefault(token_id, [0, 0, 0])
+        if net is None:
+            continue  # excluded above; says so to the type checker
+        if not native_price and token_id == wrapped_id:
+            native_price = valuation.NATIVE_UNIT
+        value = valuation.value_of(net, native_price, usd_price)
+        if value.native_wei is None or value.usd_micros is None:
+            entry[2] += 1
+        if value.native_wei is not None:
+            entry[0] += value.native_wei
+        if value.usd_micros is not None:
+            entry[1] += value.usd_micros
+    return {token_id: NetTotal(*entry) for token_id, entry in sums.items()}
 
 
 @dataclass(frozen=True)
@@ -159,6 +211,10 @@ class MemoryBank:
     retention_max_rows: int
     last_retention_at: dt.datetime | None
     gas_cost_wei: int = 0
+    failed_trades: int = 0
+    net_native_wei: int = 0
+    net_usd_micros: int = 0
+    unpriced_trades: int = 0
 
     @property
     def success_rate(self) -> Decimal | None:
@@ -169,7 +225,7 @@ class MemoryBank:
 
 
 def memory_bank() -> MemoryBank:
-    """Stored history at a glance, in six queries whatever the table sizes."""
+    """Stored history at a glance, in eight queries whatever the table sizes."""
     config = BotConfig.load()
     opportunities = Opportunity.objects.order_by().aggregate(
         n=Count("id"), oldest=Min("detected_at"), newest=Max("detected_at")
@@ -180,6 +236,7 @@ def memory_bank() -> MemoryBank:
         ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
         settled=Count("id", filter=settled),
         pending=Count("id", filter=Q(status=TradeStatus.PENDING)),
+        failed=Count("id", filter=Q(status__in=UNSUCCESSFUL_STATUSES)),
         oldest=Min("created_at"),
         newest=Max("created_at"),
     )
@@ -192,6 +249,12 @@ def memory_bank() -> MemoryBank:
             "opportunities": row["count"],
             "net_profit": row["net_profit"],
         }
+    # Only detected rows can still be traded: stale, skipped and executed ones cannot.
+    for row in Opportunity.objects.detected().totals_by_token():
+        by_token[row["start_token_id"]].update(
+            open_opportunities=row["count"], open_net_profit=row["net_profit"]
+        )
+    nets = net_totals(Trade.objects.all())
     for row in Trade.objects.totals_by_token():
         entry = by_token.setdefault(
             row["opportunity__start_token_id"],
@@ -205,7 +268,10 @@ def memory_bank() -> MemoryBank:
             trades=row["count"],
             realized_profit=row["realized_profit"],
             gas_cost_wei=row["gas_cost_wei"],
+            trade_net_profit=row["net_profit"],
         )
+        net = nets.get(row["opportunity__start_token_id"], NetTotal())
+        entry.update(net_native_wei=net.native_wei, net_usd_micros=net.usd_micros)
     totals = tuple(
         TokenTotals(**entry) for entry in sorted(by_token.values(), key=lambda e: e["symbol"])
     )
@@ -225,6 +291,10 @@ def memory_bank() -> MemoryBank:
         retention_max_rows=config.retention_max_rows,
         last_retention_at=state.last_retention_at if state else None,
         gas_cost_wei=sum(t.gas_cost_wei for t in totals),
+        failed_trades=trades["failed"],
+        net_native_wei=sum(n.native_wei for n in nets.values()),
+        net_usd_micros=sum(n.usd_micros for n in nets.values()),
+        unpriced_trades=sum(n.unpriced for n in nets.values()),
     )
 
 
@@ -319,13 +389,18 @@ def path_pools(opportunity: Opportunity) -> dict[str, Pool]:
 
 @dataclass(frozen=True)
 class TokenSeries:
-    """Realized profit of one start token per bucket (smallest units, exact)."""
+    """Net profit after gas of one start token per bucket (smallest units, exact)."""
 
     token_id: int
     symbol: str
     decimals: int
     profit: tuple[int, ...]
     trades: int
+    # The range's net profit at each trade's own prices (see net_totals).
+    net_native_wei: int = 0
+    net_usd_micros: int = 0
+    successful: int = 0
+    gas_cost_wei: int = 0
 
     @property
     def cumulative(self) -> tuple[int, ...]:
@@ -423,7 +498,7 @@ def performance(
             n=Count("id"),
             ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
             settled=Count("id", filter=~Q(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])),
-            profit=AmountSum("realized_profit"),
+            profit=AmountSum("net_profit"),
             gas=AmountSum("gas_cost_wei"),
         )
     )
@@ -434,6 +509,9 @@ def performance(
     profit: dict[int, list[int]] = {}
     meta: dict[int, tuple[str, int]] = {}
     counts: dict[int, int] = {}
+    token_ok: dict[int, int] = {}
+    token_gas: dict[int, int] = {}
+    nets = net_totals(trades)
     for row in rows:
         i = slot(row["bucket"])
         if i is None:
@@ -445,6 +523,8 @@ def performance(
         )
         profit.setdefault(token_id, [0] * size)[i] += row["profit"]
         counts[token_id] = counts.get(token_id, 0) + row["n"]
+        token_ok[token_id] = token_ok.get(token_id, 0) + row["ok"]
+        token_gas[token_id] = token_gas.get(token_id, 0) + row["gas"]
         gas[i] += row["gas"]
         n_trades[i] += row["n"]
         ok[i] += row["ok"]
@@ -471,6 +551,10 @@ def performance(
             decimals=meta[token_id][1],
             profit=tuple(values),
             trades=counts[token_id],
+            net_native_wei=nets.get(token_id, NetTotal()).native_wei,
+            net_usd_micros=nets.get(token_id, NetTotal()).usd_micros,
+            successful=token_ok[token_id],
+            gas_cost_wei=token_gas[token_id],
         )
         for token_id, values in sorted(profit.items(), key=lambda item: meta[item[0]][0])
     )

@@ -65,3 +65,9 @@ def clock(value: str | dt.datetime | None) -> str:
     if moment.date() == timezone.localdate():
         return date_format(moment, "H:i:s")
     return date_format(moment, "M j, H:i")
+
+
+@register.filter
+def usd(value: int | None) -> str:
+    """Millionths of a dollar as dollars and cents."""
+    return format_amount(value, 6, "USD", max_fraction_digits=2)

@@ -118,7 +118,7 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
 
     opp, trade = off_loop(write_and_publish)
     expect(page.locator(f"#opp-{opp.pk}")).to_contain_text("0.0042 WETH")
-    expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("0.003 WETH")
+    expect(page.locator(f"#trade-{trade.pk}")).to_contain_text("0.0029 WETH")  # net of its gas
     expect(page.locator("#opportunity-count")).to_have_text("1")
     expect(page.locator("#trade-count")).to_have_text("1")
     expect(page.locator("#opportunity-feed .empty-row")).to_be_hidden()

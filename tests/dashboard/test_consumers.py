@@ -98,7 +98,7 @@ async def test_opportunity_and_trade_frames_prepend_rows(isolated_layer, operato
     assert f'id="opp-{opp.pk}"' in first and "0.003 WETH" in first
     assert "WETH → USDC → WETH" in first and "UniswapV2, Aerodrome" in first
     assert 'hx-swap-oob="afterbegin:#trade-feed-rows"' in second
-    assert f'id="trade-{trade.pk}"' in second and "0.002 WETH" in second
+    assert f'id="trade-{trade.pk}"' in second and "0.0019 WETH" in second  # net of gas
     await socket.disconnect()
 
 
@@ -121,7 +121,7 @@ async def test_the_status_frame_has_controls_only_for_users_with_the_right(
     isolated_layer, operator, staff
 ):
     reader, admin = await _connect(operator), await _connect(staff)
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     frame = await receive_frame(reader, 'id="bot-status"')
     assert 'id="pause-button"' not in frame and "/bot/pause/" not in frame
     assert 'id="pause-button"' in await receive_frame(admin, 'id="bot-status"')

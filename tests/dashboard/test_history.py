@@ -22,7 +22,8 @@ def _ids(response) -> list[int]:
 
 
 def _csv(response) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming  # sent as it is built, never held whole in memory
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode())))
 
 
 # --- Opportunity filters ----------------------------------------------------------------------
@@ -238,7 +239,7 @@ def test_opportunity_detail_lists_its_trades(operator_client, trades):
         reverse("dashboard:opportunity_detail", args=[trade.opportunity_id])
     ).content.decode()
     assert reverse("dashboard:trade_detail", args=[trade.pk]) in body
-    assert "0.03 WETH" in body
+    assert "0.0299 WETH" in body  # 0.03 earned, less 0.0001 of gas
 
 
 def test_missing_rows_are_404(operator_client, db):
@@ -246,3 +247,27 @@ def test_missing_rows_are_404(operator_client, db):
     assert (
         operator_client.get(reverse("dashboard:opportunity_detail", args=[999])).status_code == 404
     )
+
+
+def test_a_reverted_trade_shows_its_gas_as_a_red_loss(operator_client, trades):
+    response = operator_client.get(reverse("dashboard:trades"), {"status": "reverted"})
+    body = response.content.decode()
+    # It lost 0.0001 WETH in the swaps and burned 0.0001 ETH of gas.
+    assert '<td class="num neg">-0.0002 WETH' in body
+
+
+def test_net_profit_is_shown_in_native_currency_and_dollars(operator_client, trades):
+    trade = trades["win"]
+    trade.native_usd_price = 2_000 * 10**6
+    trade.save()
+    body = operator_client.get(reverse("dashboard:trades"), {"mode": "live"}).content.decode()
+    # 0.03 WETH earned, 0.0001 ETH of gas: 0.0299 ETH at $2,000.
+    assert "0.0299 WETH" in body and "0.0299 ETH" in body and "59.8 USD" in body
+
+
+def test_the_unsuccessful_filter_lists_failed_reverted_and_dropped_trades(
+    operator_client, trades, history
+):
+    dropped = f.trade(history["usdc"], status="dropped", realized_profit=None, gas_cost_wei=None)
+    response = operator_client.get(reverse("dashboard:trades"), {"status": "unsuccessful"})
+    assert set(_ids(response)) == {trades["reverted"].pk, dropped.pk}

@@ -123,9 +123,9 @@ def test_the_overview_needs_few_queries_whatever_the_rows(
     for i in range(15):
         opp = cycle(market, block=i)
         f.trade(opp)
-    # 30, plus 2 for a non-staff user's permissions (whether to show the kill switch),
+    # 32, plus 2 for a non-staff user's permissions (whether to show the kill switch),
     # plus 1 for the simulation back-offs.
-    with django_assert_max_num_queries(33):
+    with django_assert_max_num_queries(35):
         operator_client.get(reverse("dashboard:overview"))
 
 
@@ -150,6 +150,26 @@ def test_a_running_engine_with_a_component_down_says_so(operator_client, db):
     ComponentHealth.objects.filter(name="chain").update(initialized=True, healthy=True)
     body = operator_client.get(reverse("dashboard:overview")).content.decode()
     assert 'id="engine-degraded"' not in body and "Engine running" in body
+
+
+def test_the_trades_card_counts_unsuccessful_trades_and_links_to_them(operator_client, market):
+    opp = cycle(market)
+    f.trade(opp)
+    f.trade(cycle(market), status="reverted", realized_profit=None)
+    f.trade(cycle(market), status="failed", realized_profit=None, gas_cost_wei=None)
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert "1 successful" in body
+    assert "2 failed or reverted" in body
+    assert f"{reverse('dashboard:trades')}?status=unsuccessful" in body
+
+
+def test_the_memory_bank_expects_only_what_can_still_be_traded(operator_client, market):
+    cycle(market, net_profit=5 * 10**15)  # detected: can still be traded
+    cycle(market, net_profit=7 * 10**17, status="stale")
+    cycle(market, net_profit=9 * 10**17, status="skipped")
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert '0.005 WETH<span class="sub">1 open</span>' in body
+    assert "1.605 WETH" not in body  # the sum of every row, stale and skipped included
 
 
 def test_backed_off_pools_and_tokens_are_shown(operator_client, staff, market):

@@ -62,7 +62,7 @@ def _orm_totals(since, until, mode=""):
     per_token = {
         row["opportunity__start_token__symbol"]: row
         for row in qs.values("opportunity__start_token__symbol").annotate(
-            profit=AmountSum("realized_profit"), n=Count("id")
+            profit=AmountSum("net_profit"), n=Count("id")
         )
     }
     totals = qs.aggregate(

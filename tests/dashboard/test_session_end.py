@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from dashboard import broadcast, consumers
+from dashboard import broadcast, consumers, presenters
 from dashboard.consumers import CLOSE_UNAUTHENTICATED
 from listonian_site.asgi import application
 
@@ -48,7 +48,7 @@ async def test_logout_closes_the_sockets_of_that_session_only(isolated_layer, op
     assert response.status_code == 302
     assert await _closed_with(tab) == CLOSE_UNAUTHENTICATED
     # Another session of the same user (another browser) keeps its socket.
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     assert 'id="bot-status"' in await other.receive_from(timeout=5)
     await other.disconnect()
 
@@ -62,7 +62,7 @@ async def test_deactivating_a_user_closes_all_their_sockets(isolated_layer, oper
     await sync_to_async(operator.save)()
     assert await _closed_with(first) == CLOSE_UNAUTHENTICATED
     assert await _closed_with(second) == CLOSE_UNAUTHENTICATED
-    await broadcast.apublish_status()
+    await broadcast.apublish(await sync_to_async(presenters.status_event)())
     assert 'id="bot-status"' in await admin.receive_from(timeout=5)
     await admin.disconnect()
 

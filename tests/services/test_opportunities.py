@@ -253,3 +253,45 @@ def test_one_call_announces_its_rows_in_one_event_after_commit(
     assert received[0]["created"] == first.created
     assert received[1]["created"] == second.created and received[1]["updated"] == first.created
     assert set(received[2]["staled"]) == set(third.staled) == set(second.changed)
+
+
+def test_it_stores_the_blocks_reference_prices_on_each_row(net, weth, usdc, pools) -> None:
+    paying = finding(weth, pools[0], pools[1])
+    opportunities_record(
+        network=net,
+        block_number=7,
+        evaluations=[paying],
+        native_prices={weth.address: E18, usdc.address: 3_000 * 10**6},
+        native_usd_price=2_999_000_000,
+    )
+    row = Opportunity.objects.get()
+    assert (row.native_price, row.native_usd_price) == (E18, 2_999_000_000)
+    # Seen again at another price: the detected row follows the latest block.
+    opportunities_record(
+        network=net,
+        block_number=8,
+        evaluations=[paying],
+        native_prices={weth.address: E18},
+        native_usd_price=3_100_000_000,
+    )
+    row.refresh_from_db()
+    assert row.native_usd_price == 3_100_000_000
+
+
+def test_the_dollar_reference_is_the_networks_choice_or_a_usdc_base_token(
+    net, weth, usdc, pools
+) -> None:
+    net.base_tokens.set([weth, usdc])
+    inputs = analysis_inputs(network=net)
+    assert (inputs.usd_token, inputs.usd_token_decimals, inputs.usd_pool) == (
+        usdc.address,
+        6,
+        None,
+    )
+    dai = f.token(net, "DAI", 18)
+    net.usd_token = dai
+    net.usd_reference_pool = pools[3]
+    net.save()
+    inputs = analysis_inputs(network=net)
+    assert (inputs.usd_token, inputs.usd_token_decimals) == (dai.address, 18)
+    assert inputs.usd_pool == pools[3].address

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from trading.analysis.valuation import net_after_gas
 from trading.models import Dex, Network, Opportunity, Pool, Token, Trade
 
 _counter = itertools.count(1)
@@ -74,11 +75,22 @@ def opportunity(start: Token, *, pools=(), block: int = 1, **kwargs) -> Opportun
 
 
 def trade(opp: Opportunity, **kwargs) -> Trade:
+    """A trade; its net profit after gas is worked out as the services do, unless given.
+
+    Unless the test says otherwise a native coin is worth one WETH, or 3,000 of
+    any other start token.
+    """
+    start = opp.start_token
     defaults = {
         "mode": "live",
         "status": "success",
         "realized_profit": 10**16,
         "gas_cost_wei": 10**14,
+        "native_price": 10**18 if start.symbol == "WETH" else 3000 * 10**start.decimals,
     }
     defaults.update(kwargs)
+    if "net_profit" not in kwargs and defaults["status"] != "pending":
+        defaults["net_profit"] = net_after_gas(
+            defaults["realized_profit"], defaults["gas_cost_wei"], defaults["native_price"]
+        )
     return Trade.objects.create(opportunity=opp, **defaults)

@@ -185,6 +185,9 @@ def test_seeded_base_network_is_disabled_and_complete(db):
     }
     assert not any(d.enabled for d in dexes.values())
     assert dexes["Aerodrome"].kind == "solidly"
+    assert dexes["Aerodrome Slipstream"].kind == "slipstream"
+    assert dexes["Aerodrome Slipstream"].factory == "0x5e7BB104d84c7CB9B682AaC2F3d509f5F406809A"
+    assert dexes["PancakeSwap V3"].kind == "pancakeswap_v3"
     for dex in dexes.values():
         dex.full_clean()  # every seeded address carries a valid checksum
     for token in base.tokens.all():

@@ -75,3 +75,32 @@ def project_artifact(name: str) -> Artifact:
     path = project_root() / "contracts" / "build" / f"{name}.json"
     data = _read_json(path, "run `make` or `npm run compile` to compile contracts/*.sol")
     return Artifact(name, data["abi"], data["bytecode"], data["deployedBytecode"])
+
+
+@cache
+def pancakeswap_v3_artifact(name: str) -> Artifact:
+    """Return a PancakeSwap V3 core artifact: ``PancakeV3Factory`` or ``PancakeV3Pool``."""
+    path = (
+        project_root()
+        / "node_modules"
+        / "@pancakeswap"
+        / "v3-core"
+        / "artifacts"
+        / "contracts"
+        / f"{name}.sol"
+        / f"{name}.json"
+    )
+    data = _read_json(path, "run `npm ci` (or `make`) to install @pancakeswap/v3-core")
+    return Artifact(name, data["abi"], _hex(data["bytecode"]), _hex(data["deployedBytecode"]))
+
+
+@cache
+def external_artifact(name: str) -> Artifact:
+    """Return a real third-party contract compiled from npm sources (Aerodrome, Slipstream).
+
+    ``CLFactory``, ``CLPool``, ``CustomSwapFeeModule``, ``Pool``, ``PoolFactory``:
+    built into ``contracts/build/external`` by ``scripts/compile_external.js``.
+    """
+    path = project_root() / "contracts" / "build" / "external" / f"{name}.json"
+    data = _read_json(path, "run `make` or `npm run compile` to compile the external contracts")
+    return Artifact(name, data["abi"], data["bytecode"], data["deployedBytecode"])

@@ -157,6 +157,7 @@ class V3Request:
     word_lo: int = 0
     word_hi: int = -1
     relative: bool = False
+    with_fee: bool = False  # also read the pool's fee() (Slipstream's can change)
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class V3Snapshot:
     word_hi: int = -1
     bitmaps: tuple[tuple[int, int], ...] = ()
     ticks: tuple[tuple[int, int], ...] = ()
+    fee: int | None = None  # pips, when asked for
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ def pool_state_call_data(
             | ((request.word_lo & 0xFFFF) << 160)
             | ((request.word_hi & 0xFFFF) << 176)
             | (int(request.relative) << 192)
+            | (int(request.with_fee) << 193)
         )
     return _creation(
         "PoolStateReader",
@@ -312,6 +315,7 @@ def _decode_v3(cursor: _Cursor, request: V3Request) -> V3Snapshot:
         word_hi=_signed(range_word >> 32, 16),
         bitmaps=tuple(bitmaps),
         ticks=tuple(ticks),
+        fee=(second >> 160) & 0xFFFFFF if second & _BIT255 else None,
     )
 
 

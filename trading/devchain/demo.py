@@ -1,6 +1,7 @@
-"""The demo: a local anvil node with a market of real Uniswap contracts and our
-Solidly-style pools, registered like any other network, and a market maker that
-makes random swaps every block so that price gaps open and close.
+"""The demo: a local anvil node with a market of real Uniswap, Aerodrome
+Slipstream and PancakeSwap V3 contracts and our Solidly-style pools, registered
+like any other network, and a market maker that makes random swaps every block
+so that price gaps open and close.
 
 Everything the bot does on the demo is real: discovery through the factories,
 state reads, quotes, the executor contract, signed transactions. Only the chain
@@ -41,6 +42,8 @@ DEXES = (
     DexPlan("SushiSwap", "uniswap_v2", 30),
     DexPlan("Uniswap V3", "uniswap_v3"),
     DexPlan("Aerodrome", "solidly"),
+    DexPlan("Aerodrome Slipstream", "slipstream"),
+    DexPlan("PancakeSwap V3", "pancakeswap_v3"),
 )
 # Liquidity of each pool, in USD per side.
 _DEPTH_USD = 3_000_000
@@ -53,6 +56,10 @@ POOLS = (
     PoolPlan("Aerodrome", "WETH", "USDC", _DEPTH_USD),
     PoolPlan("Aerodrome", "USDC", "DAI", _DEPTH_USD, stable=True),
     PoolPlan("Aerodrome", "WETH", "DAI", _DEPTH_USD),
+    PoolPlan("Aerodrome Slipstream", "WETH", "USDC", _DEPTH_USD, tick_spacing=100),
+    PoolPlan("Aerodrome Slipstream", "WBTC", "WETH", _DEPTH_USD, tick_spacing=200),
+    PoolPlan("PancakeSwap V3", "WETH", "USDC", _DEPTH_USD, fee=2500),
+    PoolPlan("PancakeSwap V3", "WETH", "DAI", _DEPTH_USD, fee=500),
 )
 
 
@@ -68,7 +75,8 @@ class DemoChain:
 
 
 def start_demo_chain(*, block_time: float = 1.0) -> DemoChain:
-    """Start anvil and deploy the demo market (tokens, 2 V2 DEXs, V3, Solidly)."""
+    """Start anvil and deploy the demo market (tokens, 2 V2 DEXs, V3, Solidly, Slipstream,
+    PancakeSwap V3)."""
     # Deploy with automine (one block per transaction, no waiting), then switch
     # to a block every ``block_time`` seconds like a real chain.
     node = AnvilNode(chain_id=DEMO_CHAIN_ID, accounts=4)

@@ -1,4 +1,5 @@
-"""Deployment helpers for local chains: tokens, real Uniswap V2/V3 and Solidly pools.
+"""Deployment helpers for local chains: tokens, real Uniswap V2/V3, Slipstream,
+PancakeSwap V3 and Solidly pools.
 
 Used by the market builder (:mod:`trading.devchain.market`), the tests and
 the benchmarks. Everything goes through a synchronous ``Web3`` connected to an
@@ -27,6 +28,8 @@ from web3.contract import Contract
 
 from trading.chain.artifacts import (
     Artifact,
+    external_artifact,
+    pancakeswap_v3_artifact,
     project_artifact,
     uniswap_v2_artifact,
     uniswap_v3_artifact,
@@ -40,6 +43,10 @@ MIN_TICK = -887272
 MAX_TICK = 887272
 # Fee tiers enabled by UniswapV3Factory's constructor, with their tick spacing.
 V3_TICK_SPACING = {500: 10, 3000: 60, 10000: 200}
+# Tick spacings enabled by Slipstream's CLFactory constructor, with their default fee.
+SLIPSTREAM_TICK_SPACING_FEE = {1: 100, 50: 500, 100: 500, 200: 3000, 2000: 10000}
+# Fee tiers enabled by PancakeV3Factory's constructor, with their tick spacing.
+PANCAKESWAP_V3_TICK_SPACING = {100: 1, 500: 10, 2500: 50, 10000: 200}
 
 _V2_PAIR_GAS = 5_000_000
 _V3_POOL_GAS = 6_000_000
@@ -99,6 +106,25 @@ class V3Pool:
     token1: str
     fee: int
     tick_spacing: int
+
+
+@dataclass(frozen=True)
+class SlipstreamDeployment:
+    """A real Slipstream CLFactory, its custom swap-fee module and the V3 helper."""
+
+    factory: str
+    helper: str
+    fee_module: str
+    implementation: str
+
+
+@dataclass(frozen=True)
+class PancakeV3Deployment:
+    """A real PancakeV3Factory, its pool deployer and the V3 helper."""
+
+    factory: str
+    helper: str
+    pool_deployer: str
 
 
 @dataclass(frozen=True)
@@ -595,6 +621,145 @@ class Devnet:
         amounts = function.call({"from": sender})
         self.transact(function, sender=sender, gas=2_000_000)
         return amounts[0], amounts[1]
+
+    # ---- Slipstream (real Aerodrome CL contracts) ----
+
+    def deploy_slipstream(self, helper: str | None = None) -> SlipstreamDeployment:
+        """Deploy the real CLFactory with a voter stub, and its CustomSwapFeeModule.
+
+        The fee module starts with no custom fees (every pool pays its tick
+        spacing's default) and lets tests change a pool's fee as governance can.
+        """
+        voter = self.deploy(project_artifact("SlipstreamVoterStub"))
+        implementation = self.deploy(external_artifact("CLPool"))
+        # The stub also stands for the legacy CL factory (which knows no pools).
+        factory = self.deploy(external_artifact("CLFactory"), voter, voter, implementation)
+        module = self.deploy(external_artifact("CustomSwapFeeModule"), factory)
+        contract = self.contract(external_artifact("CLFactory"), factory)
+        self.transact(contract.functions.setSwapFeeModule(module))
+        helper = helper or self.deploy(project_artifact("V3PoolHelper"))
+        return SlipstreamDeployment(factory, helper, module, implementation)
+
+    def slipstream_pool_address(
+        self, deployment: SlipstreamDeployment, token_a: str, token_b: str, tick_spacing: int
+    ) -> str:
+        """The EIP-1167 clone address CLFactory.createPool gives a pool."""
+        token0, token1 = sort_tokens(token_a, token_b)
+        salt = keccak(
+            to_bytes(hexstr=token0).rjust(32, b"\0")
+            + to_bytes(hexstr=token1).rjust(32, b"\0")
+            + (tick_spacing % 2**256).to_bytes(32, "big")
+        )
+        clone = (
+            bytes.fromhex("3d602d80600a3d3981f3363d3d373d3d3d363d73")
+            + to_bytes(hexstr=deployment.implementation)
+            + bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
+        )
+        return create2_address(deployment.factory, salt, keccak(clone))
+
+    def create_slipstream_pools(
+        self,
+        deployment: SlipstreamDeployment,
+        specs: Iterable[tuple[str, str, int, int, Sequence[tuple[int, int, int]]]],
+    ) -> list[V3Pool]:
+        """Create pools ``(token_a, token_b, tick_spacing, sqrt_price_x96, positions)``."""
+        factory = self.contract(external_artifact("CLFactory"), deployment.factory)
+        calls: list[tuple[str | None, bytes | str, int]] = []
+        pools: list[V3Pool] = []
+        for token_a, token_b, spacing, sqrt_price_x96, positions in specs:
+            if spacing not in SLIPSTREAM_TICK_SPACING_FEE:
+                raise DevnetError(f"tick spacing {spacing} is not enabled on the CLFactory")
+            token0, token1 = sort_tokens(token_a, token_b)
+            pool = self.slipstream_pool_address(deployment, token0, token1, spacing)
+            data = factory.encode_abi("createPool", args=[token0, token1, spacing, sqrt_price_x96])
+            calls.append((deployment.factory, data, _V3_POOL_GAS))
+            calls += self._mint_calls(deployment.helper, pool, positions)
+            fee = SLIPSTREAM_TICK_SPACING_FEE[spacing]
+            pools.append(V3Pool(pool, token0, token1, fee, spacing))
+        self._fund_helper(deployment.helper, pools)
+        self.send_batch(calls)
+        return pools
+
+    def set_slipstream_fee(self, deployment: SlipstreamDeployment, pool: str, fee: int) -> None:
+        """Give ``pool`` a custom swap fee (pips) through the fee module, as governance can."""
+        module = self.contract(external_artifact("CustomSwapFeeModule"), deployment.fee_module)
+        self.transact(module.functions.setCustomFee(to_checksum_address(pool), fee))
+
+    # ---- PancakeSwap V3 ----
+
+    def deploy_pancakeswap_v3(self, helper: str | None = None) -> PancakeV3Deployment:
+        """Deploy the real PancakeV3Factory with a pool deployer that CREATE2s the real pool."""
+        init_code = to_bytes(hexstr=pancakeswap_v3_artifact("PancakeV3Pool").bytecode)
+        # A contract whose runtime code is the pool's creation code: PUSH2 len, DUP1,
+        # PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN, then the code itself.
+        holder_code = (
+            b"\x61" + len(init_code).to_bytes(2, "big") + bytes.fromhex("80600c6000396000f3")
+        )
+        tx = {"from": self.deployer, "data": "0x" + (holder_code + init_code).hex()}
+        receipt = self._receipt(self.w3.eth.send_transaction(tx), "deploy pool code")  # type: ignore[arg-type]
+        holder = to_checksum_address(receipt["contractAddress"])
+        pool_deployer = self.deploy(project_artifact("PancakeV3TestPoolDeployer"), holder)
+        factory = self.deploy(pancakeswap_v3_artifact("PancakeV3Factory"), pool_deployer)
+        contract = self.contract(project_artifact("PancakeV3TestPoolDeployer"), pool_deployer)
+        self.transact(contract.functions.setFactoryAddress(factory))
+        helper = helper or self.deploy(project_artifact("V3PoolHelper"))
+        return PancakeV3Deployment(factory, helper, pool_deployer)
+
+    def pancakeswap_v3_pool_address(
+        self, deployment: PancakeV3Deployment, token_a: str, token_b: str, fee: int
+    ) -> str:
+        """CREATE2 address of a PancakeSwap V3 pool: from the deployer, not the factory."""
+        token0, token1 = sort_tokens(token_a, token_b)
+        salt = keccak(
+            to_bytes(hexstr=token0).rjust(32, b"\0")
+            + to_bytes(hexstr=token1).rjust(32, b"\0")
+            + fee.to_bytes(32, "big")
+        )
+        init_hash = keccak(to_bytes(hexstr=pancakeswap_v3_artifact("PancakeV3Pool").bytecode))
+        return create2_address(deployment.pool_deployer, salt, init_hash)
+
+    def create_pancakeswap_v3_pools(
+        self,
+        deployment: PancakeV3Deployment,
+        specs: Iterable[tuple[str, str, int, int, Sequence[tuple[int, int, int]]]],
+    ) -> list[V3Pool]:
+        """Create pools ``(token_a, token_b, fee, sqrt_price_x96, positions)``."""
+        factory = self.contract(pancakeswap_v3_artifact("PancakeV3Factory"), deployment.factory)
+        pool_abi = self.w3.eth.contract(abi=pancakeswap_v3_artifact("PancakeV3Pool").abi)
+        calls: list[tuple[str | None, bytes | str, int]] = []
+        pools: list[V3Pool] = []
+        for token_a, token_b, fee, sqrt_price_x96, positions in specs:
+            if fee not in PANCAKESWAP_V3_TICK_SPACING:
+                tiers = sorted(PANCAKESWAP_V3_TICK_SPACING)
+                raise DevnetError(f"fee tier {fee} is not enabled (choose from {tiers})")
+            token0, token1 = sort_tokens(token_a, token_b)
+            pool = self.pancakeswap_v3_pool_address(deployment, token0, token1, fee)
+            data = factory.encode_abi("createPool", args=[token0, token1, fee])
+            calls.append((deployment.factory, data, _V3_POOL_GAS))
+            calls.append(
+                (pool, pool_abi.encode_abi("initialize", args=[sqrt_price_x96]), _CALL_GAS)
+            )
+            calls += self._mint_calls(deployment.helper, pool, positions)
+            pools.append(V3Pool(pool, token0, token1, fee, PANCAKESWAP_V3_TICK_SPACING[fee]))
+        self._fund_helper(deployment.helper, pools)
+        self.send_batch(calls)
+        return pools
+
+    def _mint_calls(
+        self, helper: str, pool: str, positions: Sequence[tuple[int, int, int]]
+    ) -> list[tuple[str | None, bytes | str, int]]:
+        contract = self.contract(project_artifact("V3PoolHelper"), helper)
+        return [
+            (helper, contract.encode_abi("mint", args=[pool, lower, upper, liquidity]), 1_000_000)
+            for lower, upper, liquidity in positions
+        ]
+
+    def _fund_helper(self, helper: str, pools: Sequence[V3Pool]) -> None:
+        for token in sorted({t for p in pools for t in (p.token0, p.token1)}):
+            # Plenty of balance for every position; only test tokens can be minted.
+            if self.balance_of(token, self.deployer) < 2**200:
+                self.mint(token, self.deployer, 2**200)
+            self._ensure_approved(token, helper, self.deployer)
 
     # ---- Solidly ----
 

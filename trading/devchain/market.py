@@ -1,11 +1,11 @@
 """The one market builder and the one market maker of the local chain.
 
-``build_market`` deploys tokens and pools of the Uniswap V2, Uniswap V3 and
-Solidly families from a plan: every token has a USD price, every pool a USD
-depth per side and an optional deliberate ``gap`` (its first token dearer or
-cheaper than the reference price), so price gaps between venues are chosen,
-not accidental. The demo, the tests and the benchmarks describe their markets
-as plans and share this code.
+``build_market`` deploys tokens and pools of the Uniswap V2, Uniswap V3,
+Slipstream, PancakeSwap V3 and Solidly families from a plan: every token has a
+USD price, every pool a USD depth per side and an optional deliberate ``gap``
+(its first token dearer or cheaper than the reference price), so price gaps
+between venues are chosen, not accidental. The demo, the tests and the
+benchmarks describe their markets as plans and share this code.
 
 ``MarketMaker`` makes random swaps on a few pools every block, sent as one
 JSON-RPC batch per block, leaning back towards each pool's starting price so
@@ -34,9 +34,12 @@ from trading.chain.artifacts import uniswap_v3_artifact
 from trading.devchain.devnet import (
     MAX_TICK,
     MIN_TICK,
+    PANCAKESWAP_V3_TICK_SPACING,
     V3_TICK_SPACING,
     Devnet,
     DevnetError,
+    PancakeV3Deployment,
+    SlipstreamDeployment,
     SolidlyDeployment,
     SolidlyPool,
     TokenInfo,
@@ -73,6 +76,8 @@ _MINT = _selector("mint(address,uint256)")
 _APPROVE = _selector("approve(address,uint256)")
 _PAIR_SWAP = _selector("swap(uint256,uint256,address,bytes)")
 _V3_SWAP = _selector("swapExactInput(address,bool,uint256,uint160,address)")
+# Kinds whose pools are V3 pools (price, ticks, swaps through the V3 helper).
+V3_KINDS = frozenset({"uniswap_v3", "slipstream", "pancakeswap_v3"})
 
 
 # ---- the plan -----------------------------------------------------------------------------
@@ -94,7 +99,8 @@ class TokenPlan:
 
 @dataclass(frozen=True)
 class DexPlan:
-    """A DEX to deploy: ``kind`` is ``uniswap_v2``, ``uniswap_v3`` or ``solidly``."""
+    """A DEX to deploy: ``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``
+    or ``solidly``."""
 
     name: str
     kind: str
@@ -117,8 +123,10 @@ class PoolPlan:
     ``gap`` multiplies the price of ``token_a`` in ``token_b`` (1.02: ``token_a``
     2% dearer here). V2 and Solidly: the ``token_b`` side is scaled by it. V3:
     ``fee`` is the fee tier; without ``positions``, the depth is spread over a
-    narrow, a wide and a full-range position (60/30/10%). Solidly: ``stable``
-    picks the curve.
+    narrow, a wide and a full-range position (60/30/10%). Slipstream: pools are
+    keyed by ``tick_spacing`` (default 100; the factory sets the fee);
+    PancakeSwap V3: ``fee`` is one of its tiers (100, 500, 2500, 10000).
+    Solidly: ``stable`` picks the curve.
     """
 
     dex: str
@@ -129,6 +137,7 @@ class PoolPlan:
     fee: int = 3000
     stable: bool = False
     positions: tuple[Position, ...] | None = None
+    tick_spacing: int | None = None
 
 
 # ---- what was deployed --------------------------------------------------------------------
@@ -143,6 +152,10 @@ class Dex:
     factory: str
     fee_bps: int | None = None
     helper: str = ""
+    # Slipstream: the fee module; PancakeSwap V3: the pool deployer; Slipstream: pool code.
+    fee_module: str = ""
+    pool_deployer: str = ""
+    implementation: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,18 @@ class Market:
         return V3Deployment(dex.factory, dex.helper)
 
     @property
+    def slipstream(self) -> SlipstreamDeployment:
+        """The first Slipstream factory, its fee module and the helper."""
+        dex = self._first("slipstream")
+        return SlipstreamDeployment(dex.factory, dex.helper, dex.fee_module, dex.implementation)
+
+    @property
+    def pancakeswap_v3(self) -> PancakeV3Deployment:
+        """The first PancakeSwap V3 factory, its pool deployer and the helper."""
+        dex = self._first("pancakeswap_v3")
+        return PancakeV3Deployment(dex.factory, dex.helper, dex.pool_deployer)
+
+    @property
     def solidly(self) -> SolidlyDeployment:
         """The first Solidly factory."""
         return SolidlyDeployment(self._first("solidly").factory)
@@ -215,9 +240,12 @@ class Market:
     @property
     def v3_pools(self) -> tuple[V3Pool, ...]:
         """Every Uniswap V3 pool, in plan order."""
+        return self.cl_pools("uniswap_v3")
+
+    def cl_pools(self, kind: str) -> tuple[V3Pool, ...]:
+        """Every pool of a V3-like ``kind`` (``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``)."""
         return tuple(
-            V3Pool(p.address, p.token0, p.token1, p.fee, p.tick_spacing)
-            for p in self._of("uniswap_v3")
+            V3Pool(p.address, p.token0, p.token1, p.fee, p.tick_spacing) for p in self._of(kind)
         )
 
     @property
@@ -270,6 +298,29 @@ def build_market(
             else:  # a second V3 factory shares the first one's helper
                 factory = devnet.deploy(uniswap_v3_artifact("UniswapV3Factory"))
             deployed[dex.name] = Dex(dex.name, dex.kind, factory, dex.fee_bps, helper)
+        elif dex.kind == "slipstream":
+            cl = devnet.deploy_slipstream(helper or None)
+            helper = cl.helper
+            deployed[dex.name] = Dex(
+                dex.name,
+                dex.kind,
+                cl.factory,
+                dex.fee_bps,
+                helper,
+                fee_module=cl.fee_module,
+                implementation=cl.implementation,
+            )
+        elif dex.kind == "pancakeswap_v3":
+            pancake = devnet.deploy_pancakeswap_v3(helper or None)
+            helper = pancake.helper
+            deployed[dex.name] = Dex(
+                dex.name,
+                dex.kind,
+                pancake.factory,
+                dex.fee_bps,
+                helper,
+                pool_deployer=pancake.pool_deployer,
+            )
         elif dex.kind == "solidly":
             factory = devnet.deploy_solidly().factory
             deployed[dex.name] = Dex(dex.name, dex.kind, factory, dex.fee_bps)
@@ -390,7 +441,12 @@ def _create_pools(
             token0, _ = sort_tokens(a.address, b.address)
             price = _price(plan, a, b, usd)
             raw = price if token0 == a.address else 1 / price
-            spacing = V3_TICK_SPACING[plan.fee]
+            if dex.kind == "slipstream":
+                spacing = plan.tick_spacing or 100
+            elif dex.kind == "pancakeswap_v3":
+                spacing = PANCAKESWAP_V3_TICK_SPACING[plan.fee]
+            else:
+                spacing = V3_TICK_SPACING[plan.fee]
             centre = nearest_usable_tick(tick_at_price(raw), spacing)
             positions = plan.positions or _default_positions(math.isqrt(x * y))
             ticks = [
@@ -411,11 +467,24 @@ def _create_pools(
                 )
                 for p in positions
             ]
-            v3_specs.append((a.address, b.address, plan.fee, sqrt_price_x96_for(raw), ticks))
+            key = spacing if dex.kind == "slipstream" else plan.fee
+            v3_specs.append((a.address, b.address, key, sqrt_price_x96_for(raw), ticks))
             meta.append((raw, sum(p.liquidity for p in positions)))
-        deployment = V3Deployment(dex.factory, dex.helper)
         for start in range(0, len(v3_specs), _V3_CHUNK):
-            created_v3 = devnet.create_v3_pools(deployment, v3_specs[start : start + _V3_CHUNK])
+            chunk_v3 = v3_specs[start : start + _V3_CHUNK]
+            if dex.kind == "slipstream":
+                created_v3 = devnet.create_slipstream_pools(
+                    SlipstreamDeployment(
+                        dex.factory, dex.helper, dex.fee_module, dex.implementation
+                    ),
+                    chunk_v3,
+                )
+            elif dex.kind == "pancakeswap_v3":
+                created_v3 = devnet.create_pancakeswap_v3_pools(
+                    PancakeV3Deployment(dex.factory, dex.helper, dex.pool_deployer), chunk_v3
+                )
+            else:
+                created_v3 = devnet.create_v3_pools(V3Deployment(dex.factory, dex.helper), chunk_v3)
             for v3_pool, (raw, liquidity) in zip(
                 created_v3, meta[start : start + _V3_CHUNK], strict=True
             ):
@@ -500,10 +569,10 @@ class MarketMaker:
 
     def _states(self, pools: Sequence[MarketPool]) -> dict[str, tuple[int, int]]:
         """Reserves, or V3 (sqrtPriceX96, 0), of ``pools`` at the latest block (one batch)."""
-        reads = [(p.address, _SLOT0 if p.kind == "uniswap_v3" else _GET_RESERVES) for p in pools]
+        reads = [(p.address, _SLOT0 if p.kind in V3_KINDS else _GET_RESERVES) for p in pools]
         states = {}
         for pool, raw in zip(pools, self._call_batch(reads), strict=True):
-            if pool.kind == "uniswap_v3":
+            if pool.kind in V3_KINDS:
                 states[pool.address] = (abi_decode(["uint160"], raw[:32])[0], 0)
             else:
                 r0, r1 = abi_decode(["uint256", "uint256"], raw[:64])
@@ -526,7 +595,7 @@ class MarketMaker:
         calls: list[tuple[str, bytes, int]] = []
         pair_swaps: list[tuple[MarketPool, str, int, bool]] = []
         for pool in pools:
-            if pool.kind == "uniswap_v3":
+            if pool.kind in V3_KINDS:
                 sqrt_price = states[pool.address][0]
                 if sqrt_price == 0:
                     continue

@@ -1,9 +1,10 @@
 """The interface every DEX family implements, and the plain data it works with.
 
-A family (``uniswap_v2``, ``uniswap_v3``, ``solidly``) knows three things:
+A family (``uniswap_v2``, ``uniswap_v3``, ``slipstream``, ``pancakeswap_v3``,
+``solidly``) knows three things:
 
 - how to **discover** a factory's pools incrementally from a cursor (a pool
-  index for V2/Solidly, a block number for V3) — :meth:`DexFamily.discover`;
+  index for V2/Solidly, a block number for the V3 family) — :meth:`DexFamily.discover`;
 - how to ask the shared ``PoolStateReader`` for a pool's state —
   :meth:`DexFamily.state_request`; and how to turn the answer into the
   immutable snapshot of :mod:`trading.amm` — :meth:`DexFamily.build_state`;
@@ -119,6 +120,8 @@ class DexFamily(ABC):
     state_topics: ClassVar[tuple[str, ...]] = ()
     # Which list of the PoolStateReader call this family's pools go into.
     reader_section: ClassVar[str]
+    # Discovery scans factory logs from a block cursor (else: a pool-index cursor).
+    discovers_by_logs: ClassVar[bool] = False
 
     def __init__(self, client: ChainClient, dex: DexInfo) -> None:
         self.client = client

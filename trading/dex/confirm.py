@@ -2,7 +2,8 @@
 
 A pool address can come from anywhere: typed into the admin, or named in a
 route. The factory is the authority: ``getPair(a, b)`` for the V2 family,
-``getPool(a, b, fee)`` for V3, ``getPool(a, b, stable)`` for Solidly. A pool
+``getPool(a, b, fee)`` for V3 and PancakeSwap V3, ``getPool(a, b, tickSpacing)``
+for Slipstream, ``getPool(a, b, stable)`` for Solidly. A pool
 the factory does not name is refused before any trade goes through it.
 """
 
@@ -30,11 +31,13 @@ class PoolClaim:
     token1: str
     fee: int = 0  # pips; the V3 fee tier
     stable: bool = False  # Solidly curve
+    tick_spacing: int | None = None  # Slipstream keys pools by tick spacing
 
 
 _GET_PAIR = function_signature_to_4byte_selector("getPair(address,address)")
 _GET_POOL_V3 = function_signature_to_4byte_selector("getPool(address,address,uint24)")
 _GET_POOL_SOLIDLY = function_signature_to_4byte_selector("getPool(address,address,bool)")
+_GET_POOL_SLIPSTREAM = function_signature_to_4byte_selector("getPool(address,address,int24)")
 
 
 class UnsupportedKind(ValueError):
@@ -46,10 +49,14 @@ def lookup_calldata(claim: PoolClaim) -> bytes:
     tokens = [claim.token0, claim.token1]
     if claim.kind == "uniswap_v2":
         return _GET_PAIR + encode(["address", "address"], tokens)
-    if claim.kind == "uniswap_v3":
+    if claim.kind in ("uniswap_v3", "pancakeswap_v3"):
         return _GET_POOL_V3 + encode(["address", "address", "uint24"], [*tokens, claim.fee])
     if claim.kind == "solidly":
         return _GET_POOL_SOLIDLY + encode(["address", "address", "bool"], [*tokens, claim.stable])
+    if claim.kind == "slipstream" and claim.tick_spacing:
+        return _GET_POOL_SLIPSTREAM + encode(
+            ["address", "address", "int24"], [*tokens, claim.tick_spacing]
+        )
     raise UnsupportedKind(f"no factory lookup for DEX kind {claim.kind!r}")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from trading.dex.base import DexFamily
+from trading.dex.pancakeswap_v3 import PancakeSwapV3Family
+from trading.dex.slipstream import SlipstreamFamily
 from trading.dex.solidly import SolidlyFamily
 from trading.dex.uniswap_v2 import UniswapV2Family
 from trading.dex.uniswap_v3 import UniswapV3Family
@@ -11,6 +13,8 @@ FAMILIES: dict[str, type[DexFamily]] = {
     UniswapV2Family.kind: UniswapV2Family,
     UniswapV3Family.kind: UniswapV3Family,
     SolidlyFamily.kind: SolidlyFamily,
+    SlipstreamFamily.kind: SlipstreamFamily,
+    PancakeSwapV3Family.kind: PancakeSwapV3Family,
 }
 
 

@@ -1,4 +1,4 @@
-"""Uniswap V3 family (Uniswap V3, SushiSwap V3, PancakeSwap V3 and other forks).
+"""Uniswap V3 family (Uniswap V3, SushiSwap V3 and other forks that keep its interfaces).
 
 V3 factories keep no pool list, so discovery scans the factory's
 ``PoolCreated`` logs in block windows from a block cursor. The window adapts:
@@ -24,6 +24,7 @@ from trading.dex.base import (
     DiscoveredPool,
     DiscoveryPage,
     PoolSpec,
+    SkippedPool,
     topic,
 )
 
@@ -72,7 +73,10 @@ class UniswapV3Family(DexFamily):
 
     kind: ClassVar[str] = "uniswap_v3"
     reader_section: ClassVar[str] = "v3"
+    discovers_by_logs: ClassVar[bool] = True
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MINT, BURN, INITIALIZE)
+    # The factory event announcing a pool (topic0), decoded by ``decode_created``.
+    pool_created_topic: ClassVar[str] = POOL_CREATED
 
     def __init__(
         self,
@@ -99,7 +103,7 @@ class UniswapV3Family(DexFamily):
                 logs = await self.client.get_logs(
                     {
                         "address": self.dex.factory,
-                        "topics": [POOL_CREATED],
+                        "topics": [self.pool_created_topic],
                         "fromBlock": start,
                         "toBlock": end,
                     }
@@ -118,17 +122,29 @@ class UniswapV3Family(DexFamily):
                 )
                 continue
             break
-        pools = tuple(decode_pool_created(log) for log in logs if len(log.get("topics", ())) == 4)
+        found = [self.decode_created(log) for log in logs if len(log.get("topics", ())) == 4]
+        pools, skipped = await self.complete(found, end)
         if len(logs) < 1_000:
             self.window = min(self.window * 2, self.max_window)
         return DiscoveryPage(
             pools=pools,
-            skipped=(),
+            skipped=skipped,
             next_cursor=end + 1,
             done=end >= latest,
             progress=end - self.dex.start_block + 1,
             total=span,
         )
+
+    @classmethod
+    def decode_created(cls, log: dict[str, Any]) -> DiscoveredPool:
+        """The pool a factory creation log announces."""
+        return decode_pool_created(log)
+
+    async def complete(
+        self, pools: list[DiscoveredPool], block: int
+    ) -> tuple[tuple[DiscoveredPool, ...], tuple[SkippedPool, ...]]:
+        """Fill in what the creation logs leave out (nothing for V3: the fee is in the log)."""
+        return tuple(pools), ()
 
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:

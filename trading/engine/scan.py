@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
@@ -40,6 +40,7 @@ from trading.analysis import (
     native_prices,
     start_terms,
 )
+from trading.analysis.valuation import price_per_native_coin, reference_usd_price
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
 from trading.execution.calldata import representative_transaction
@@ -78,6 +79,9 @@ class ScanResult:
     cycles_indexed: int
     refresh_ms: float = 0.0
     analysis_ms: float = 0.0
+    # Reference prices at the block, stored with each row (trading.analysis.valuation).
+    native_prices: Mapping[str, int] = field(default_factory=dict)
+    native_usd_price: int | None = None
 
     @property
     def cycles_evaluated(self) -> int:
@@ -197,11 +201,13 @@ class MarketScanner(Component):
         try:
             gas = await self.gas_terms(block_number)
             begun = time.perf_counter()
+            terms = self.terms()
             # Pure CPU work on immutable states: off the event loop, so the block
             # watcher, the dashboard and the keepalives stay responsive.
             analysis = await asyncio.to_thread(
-                evaluate_cycles, cycles, dict(self.dex.states), self.terms(), gas, self.gas_model
+                evaluate_cycles, cycles, dict(self.dex.states), terms, gas, self.gas_model
             )
+            usd_price = self.usd_price()
         except Exception as exc:
             self.record_error(exc)
             raise
@@ -222,6 +228,20 @@ class MarketScanner(Component):
             cycles_indexed=len(self.index),
             refresh_ms=(refreshed - started) * 1000,
             analysis_ms=(finished - begun) * 1000,
+            native_prices={
+                t: price_per_native_coin(term.native_to_start) for t, term in terms.items()
+            },
+            native_usd_price=usd_price,
+        )
+
+    def usd_price(self) -> int | None:
+        """Millionths of a dollar per native coin at the states held now (None: no reference)."""
+        return reference_usd_price(
+            self.dex.states.values(),
+            self.inputs.wrapped_native,
+            self.inputs.usd_token,
+            self.inputs.usd_token_decimals,
+            self.inputs.usd_pool,
         )
 
 
@@ -254,6 +274,8 @@ def scan_record(*, network: Network, result: ScanResult) -> RecordResult:
         evaluations=result.findings,
         evaluated_keys=None if result.full else result.evaluated_keys,
         reasons=result.rejections,
+        native_prices=result.native_prices,
+        native_usd_price=result.native_usd_price,
     )
 
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# Must match the KIND_* constants of contracts/ArbitrageExecutor.sol.
-KIND_CODES: dict[str, int] = {"uniswap_v2": 0, "uniswap_v3": 1, "solidly": 2}
+# Must match the KIND_* constants of contracts/ArbitrageExecutor.sol. Slipstream and
+# PancakeSwap V3 pools swap through V3's swap(); the executor answers both callbacks.
+KIND_CODES: dict[str, int] = {
+    "uniswap_v2": 0,
+    "uniswap_v3": 1,
+    "slipstream": 1,
+    "pancakeswap_v3": 1,
+    "solidly": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class PoolInfo:
     address: str
     token0: str
     token1: str
-    dex_kind: str  # uniswap_v2 / uniswap_v3 / solidly
+    dex_kind: str  # a Dex kind
     fee_bps: int = 0  # V2 family only
 
 

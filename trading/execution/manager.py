@@ -38,6 +38,8 @@ from trading.execution.calldata import (
     encode_execute,
 )
 from trading.execution.hops import PathError, encode_hops
+from trading.execution.reverts import Amount, describe_error
+from trading.formatting import format_amount
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Component
@@ -90,8 +92,15 @@ class Limits:
     deadline_block: int = NO_DEADLINE
 
 
-def decode_revert(error: Any) -> str:
-    """A short, readable reason from a JSON-RPC error (revert data decoded when possible)."""
+def decode_revert(error: Any, amount: Amount = str) -> str:
+    """A short, readable reason from a JSON-RPC error (revert data decoded when possible).
+
+    The executor's own errors, ``Error(string)`` and ``Panic`` are said in words,
+    start-token amounts through ``amount``.
+    """
+    described = describe_error(error, amount)
+    if described is not None:
+        return described
     if isinstance(error, dict):
         message = str(error.get("message", "reverted"))
         data = error.get("data")
@@ -209,6 +218,9 @@ class ExecutionManager(Component):
     ) -> ExecutionResult:
         context = await sync_to_async(services.execution_context)(opportunity_id=opportunity_id)
 
+        def in_units(amount: int) -> str:
+            return format_amount(amount, context.start_token_decimals, context.start_token_symbol)
+
         async def refuse(status: str, reason: str) -> ExecutionResult:
             await self._finish(opportunity_id, status, reason)
             return ExecutionResult(opportunity_id, status, reason)
@@ -279,7 +291,7 @@ class ExecutionManager(Component):
         simulated = await self.client.request_raw("eth_call", [call, "pending"])
         if "error" in simulated:
             return await refuse(
-                "stale", f"simulation reverted: {decode_revert(simulated['error'])}"
+                "stale", f"simulation reverted: {decode_revert(simulated['error'], in_units)}"
             )
         profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
         if profit < min_profit:  # the contract enforces it too; belt and braces
@@ -288,7 +300,7 @@ class ExecutionManager(Component):
         estimated = await self.client.request_raw("eth_estimateGas", [call])
         if "error" in estimated:
             return await refuse(
-                "stale", f"simulation reverted: {decode_revert(estimated['error'])}"
+                "stale", f"simulation reverted: {decode_revert(estimated['error'], in_units)}"
             )
         estimate = estimated["result"]
         # Unused gas is not paid for: a generous margin costs nothing and keeps a

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from trading.addresses import normalize_address
 from trading.chain.client import RpcError
-from trading.dex.registry import FAMILIES
+from trading.dex.registry import FAMILIES, family_class
 from trading.dex.uniswap_v3 import find_deployment_block
 from trading.models import Dex, Network
 from trading.services.chain_access import ChainSession
@@ -22,6 +22,8 @@ _PROBES = {
     "uniswap_v2": ("allPairsLength()", "0x574f2ba3"),
     "solidly": ("allPoolsLength()", "0xefde4e64"),
     "uniswap_v3": ("feeAmountTickSpacing(uint24)", "0x22afcccb" + (500).to_bytes(32, "big").hex()),
+    "slipstream": ("tickSpacingToFee(int24)", "0x380dc1c2" + (100).to_bytes(32, "big").hex()),
+    "pancakeswap_v3": ("poolDeployer()", "0x3119049a"),
 }
 
 
@@ -45,7 +47,7 @@ def dex_check_factory(*, session: ChainSession, kind: str, factory: str) -> int 
         raise ValidationError(
             f"The contract at {factory} does not answer {signature}: is it a {kind} factory?"
         )
-    if kind == "uniswap_v3":
+    if family_class(kind).discovers_by_logs:
         return session.run(find_deployment_block(client, factory))
     return None
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading import events
+from trading.formatting import printable
 from trading.models import ComponentHealth, EngineState, Opportunity, OpportunityStatus
 
 
@@ -42,7 +43,7 @@ def engine_state_save(*, state: Mapping[str, Any], health: Sequence[Any]) -> Non
                     "initialized": report.initialized,
                     "healthy": report.healthy,
                     "last_success_at": report.last_success_at,
-                    "last_error": report.last_error,
+                    "last_error": printable(report.last_error, 2000),
                     "last_error_at": report.last_error_at,
                     "restarts": report.restarts,
                     "counters": report.counters,
@@ -179,7 +180,7 @@ def market_panel(
 def component_down_alert(*, name: str, error: str, down_seconds: int | None = None) -> None:
     from trading.services.alerts import alert_raise
 
-    payload: dict[str, Any] = {"component": name, "error": error[:1000]}
+    payload: dict[str, Any] = {"component": name, "error": printable(error, 1000)}
     if down_seconds is not None:
         payload["down_seconds"] = down_seconds
     alert_raise(event="component_down", payload=payload)

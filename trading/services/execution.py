@@ -15,9 +15,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from trading import events
+from trading.analysis.valuation import net_after_gas
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
+from trading.formatting import printable
 from trading.models import (
     BotConfig,
     Network,
@@ -28,6 +30,8 @@ from trading.models import (
     TradeMode,
     TradeStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def opportunity_claim(*, opportunity_id: int) -> bool:
@@ -41,12 +45,9 @@ def opportunity_claim(*, opportunity_id: int) -> bool:
 def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") -> None:
     """Record how an execution attempt ended (executed / stale / skipped / failed)."""
     Opportunity.objects.filter(pk=opportunity_id).update(
-        status=status, status_reason=reason[:2000], updated_at=timezone.now()
+        status=status, status_reason=printable(reason, 2000), updated_at=timezone.now()
     )
     _publish_opportunity(opportunity_id)
-
-
-logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExecutionContext:
@@ -89,6 +90,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             token1=row.token1.address,
             fee=row.fee,
             stable=row.stable,
+            tick_spacing=row.tick_spacing,
         )
         for row in rows
         if not row.factory_confirmed
@@ -124,6 +126,7 @@ def trade_record_simulated(
 ) -> Trade:
     """A dry-run trade: the simulated numbers, nothing sent."""
     with transaction.atomic():
+        native_price, native_usd_price = _reference_prices(opportunity_id)
         trade = Trade.objects.create(
             opportunity_id=opportunity_id,
             mode=TradeMode.DRY_RUN,
@@ -132,6 +135,9 @@ def trade_record_simulated(
             realized_profit=profit,
             gas_used=gas_used,
             gas_cost_wei=gas_cost_wei,
+            native_price=native_price,
+            native_usd_price=native_usd_price,
+            net_profit=net_after_gas(profit, gas_cost_wei, native_price),
         )
         Opportunity.objects.filter(pk=opportunity_id).update(
             status=OpportunityStatus.EXECUTED,
@@ -155,7 +161,10 @@ def trade_record_pending(
 ) -> Trade:
     """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile."""
     with transaction.atomic():
+        native_price, native_usd_price = _reference_prices(opportunity_id)
         trade = Trade.objects.create(
+            native_price=native_price,
+            native_usd_price=native_usd_price,
             opportunity_id=opportunity_id,
             mode=TradeMode.LIVE,
             status=TradeStatus.PENDING,
@@ -214,7 +223,9 @@ def trade_settle(
         trade.gas_used = gas_used
         trade.gas_cost_wei = gas_cost_wei
         trade.block_number = block_number
-        trade.error = error[:4000]
+        error = printable(error, 4000)
+        trade.error = error
+        trade.net_profit = net_after_gas(realized_profit, gas_cost_wei, trade.native_price)
         trade.confirmed_at = timezone.now() if block_number else None
         trade.save()
         opportunity_status = (
@@ -230,6 +241,16 @@ def trade_settle(
         _alert_trade(trade)
     _publish_opportunity(trade.opportunity_id)
     return trade
+
+
+def _reference_prices(opportunity_id: int) -> tuple[int | None, int | None]:
+    """The prices recorded with the opportunity (its last block): the trade keeps them."""
+    row = (
+        Opportunity.objects.filter(pk=opportunity_id)
+        .values_list("native_price", "native_usd_price")
+        .first()
+    )
+    return row if row is not None else (None, None)
 
 
 def _alert_trade(trade: Trade) -> None:

@@ -47,10 +47,14 @@ UPDATED_FIELDS = [
     "net_profit",
     "path",
     "block_number",
+    "native_price",
+    "native_usd_price",
     "updated_at",
 ]
 # Symbols that name a chain's wrapped native token when the network does not say which.
 WRAPPED_NATIVE_SYMBOLS = ("WETH", "WETH9")
+# Stablecoins that stand for the dollar when the network does not say which, in preference order.
+USD_SYMBOLS = ("USDC", "USDBC", "USDT", "DAI")
 
 
 # --- Reads the analyzer needs -----------------------------------------------------------
@@ -89,6 +93,10 @@ class AnalysisInputs:
     enabled_dexes: tuple[str, ...] = ()
     wrapped_native_guessed: bool = False
     mode: str = "dry_run"
+    # The dollar reference: a stablecoin and, optionally, the pool that prices the native in it.
+    usd_token: str | None = None
+    usd_token_decimals: int = 6
+    usd_pool: str | None = None
 
 
 def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
@@ -111,6 +119,9 @@ def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
         guessed = wrapped_address is not None
     else:
         wrapped_address = wrapped.address
+    usd_token, usd_decimals = _usd_token(network, base)
+    reference = network.usd_reference_pool
+    usd_pool = reference.address if reference is not None else None
     pools = pool_specs_for_network(network)
     used = {address for spec in pools for address in (spec.token0, spec.token1)}
     used.update(address for address, _ in base)
@@ -142,7 +153,26 @@ def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
         enabled_dexes=dexes,
         wrapped_native_guessed=guessed,
         mode=config.mode,
+        usd_token=usd_token,
+        usd_token_decimals=usd_decimals,
+        usd_pool=usd_pool,
     )
+
+
+def _usd_token(network: Network, base: list[tuple[str, str]]) -> tuple[str | None, int]:
+    """The stablecoin counted as the dollar: the network's choice, else a base token by symbol."""
+    if network.usd_token_id:
+        token = network.usd_token
+        assert token is not None
+        return token.address, token.decimals
+    by_symbol = {symbol.upper(): address for address, symbol in base}
+    address = next((by_symbol[s] for s in USD_SYMBOLS if s in by_symbol), None)
+    if address is None:
+        return None, 6
+    decimals = Token.objects.filter(network=network, address=address).values_list(
+        "decimals", flat=True
+    )
+    return address, decimals.first() or 6
 
 
 # --- Recording ----------------------------------------------------------------------------
@@ -179,6 +209,8 @@ def opportunities_record(
     evaluations: Iterable[ProfitableCycle],
     evaluated_keys: Collection[str] | None = None,
     reasons: Mapping[str, str] | None = None,
+    native_prices: Mapping[str, int] | None = None,
+    native_usd_price: int | None = None,
 ) -> RecordResult:
     """Store the profitable cycles of a scan at ``block_number``.
 
@@ -193,6 +225,7 @@ def opportunities_record(
     for the duration, so a claim waits for the write instead of racing it.
     """
     reasons = reasons or {}
+    prices = Prices(native_prices or {}, native_usd_price)
     latest: dict[str, ProfitableCycle] = {}
     for item in evaluations:
         latest[item.sized.cycle.key] = item  # a key seen twice keeps its last evaluation
@@ -214,12 +247,12 @@ def opportunities_record(
         for key, item in latest.items():
             row = detected.get(key)
             if row is not None:
-                _apply(row, item, block_number, now)
+                _apply(row, item, block_number, now, prices)
                 to_update.append(row)
             elif key not in executing:
                 fresh.append(item)
 
-        created = _create(network, block_number, fresh, now)
+        created = _create(network, block_number, fresh, now, prices)
         if to_update:
             Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
                 to_update,
@@ -251,8 +284,27 @@ def opportunities_record(
     )
 
 
-def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: dt.datetime) -> None:
+@dataclass(frozen=True)
+class Prices:
+    """A block's reference prices (see :mod:`trading.analysis.valuation`)."""
+
+    native: Mapping[str, int]
+    usd: int | None
+
+    def native_price(self, token: str) -> int | None:
+        return self.native.get(token) or self.native.get(token.lower())
+
+
+def _apply(
+    row: Opportunity,
+    item: ProfitableCycle,
+    block_number: int,
+    now: dt.datetime,
+    prices: Prices,
+) -> None:
     sized, evaluation = item.sized, item.evaluation
+    row.native_price = prices.native_price(sized.cycle.start_token)
+    row.native_usd_price = prices.usd
     row.amount_in = sized.amount_in
     row.expected_profit = evaluation.gross
     row.gas_cost = evaluation.gas_cost_start_token
@@ -263,7 +315,11 @@ def _apply(row: Opportunity, item: ProfitableCycle, block_number: int, now: dt.d
 
 
 def _create(
-    network: Network, block_number: int, items: list[ProfitableCycle], now: dt.datetime
+    network: Network,
+    block_number: int,
+    items: list[ProfitableCycle],
+    now: dt.datetime,
+    prices: Prices,
 ) -> list[int]:
     """Insert new detected rows and their pool links: two queries plus two lookups."""
     if not items:
@@ -300,7 +356,7 @@ def _create(
             detected_at=now,
             status=OpportunityStatus.DETECTED,
         )
-        _apply(row, item, block_number, now)
+        _apply(row, item, block_number, now, prices)
         rows.append(row)
         links.append([pools[p.lower()] for p in cycle.pools if p.lower() in pools])
     Opportunity.objects.bulk_create(rows)

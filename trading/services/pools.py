@@ -175,7 +175,7 @@ def _sync_dex(
     trips_before = client.round_trips
     known = set(Pool.objects.filter(dex=dex).values_list("address", flat=True))
     allowlist = network.token_allowlist_set
-    latest = session.run(client.block_number()) if dex.kind == "uniswap_v3" else None
+    latest = session.run(client.block_number()) if family.discovers_by_logs else None
     cursor = dex.discovery_cursor
     try:
         while True:

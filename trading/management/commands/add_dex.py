@@ -1,20 +1,17 @@
-"""`python manage.py add_dex NAME --kind {uniswap_v2,uniswap_v3,solidly} --factory ADDR …`."""
+"""`python manage.py add_dex NAME --kind KIND --factory ADDR …` (KIND: any DEX family)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.dex.registry import FAMILIES
-from trading.management.commands.add_network import validation_message
 from trading.management.preflight import (
     OFFLINE_HELP,
     OFFLINE_WARNING,
+    registration_errors,
     require_migrated,
-    unreachable_message,
 )
 from trading.services.dexes import dex_add
 
@@ -38,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         require_migrated()
-        try:
+        with registration_errors():
             dex, created = dex_add(
                 name=options["name"],
                 kind=options["kind"],
@@ -47,12 +44,6 @@ class Command(BaseCommand):
                 fee_bps=options["fee_bps"],
                 offline=options["offline"],
             )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except RpcUnavailableError as exc:
-            raise CommandError(unreachable_message(exc)) from None
-        except (ChainMismatchError, RpcConfigurationError) as exc:
-            raise CommandError(" ".join(str(exc).split())) from None
         if options["offline"]:
             self.stdout.write(self.style.WARNING(OFFLINE_WARNING))
         verb = "Added" if created else "Updated"
@@ -61,7 +52,7 @@ class Command(BaseCommand):
                 f"{verb} DEX {dex.name} ({dex.kind}) on {dex.network.name}: factory {dex.factory}."
             )
         )
-        if dex.kind == "uniswap_v3":
+        if dex.kind in ("uniswap_v3", "slipstream", "pancakeswap_v3"):
             self.stdout.write(f"  Discovery scans PoolCreated logs from block {dex.start_block}.")
         elif dex.kind == "uniswap_v2":
             self.stdout.write(f"  Fee: {dex.fee_bps} bps on every pair.")

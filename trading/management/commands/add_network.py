@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from trading.chain.client import (
-    ChainMismatchError,
-    RpcConfigurationError,
-    RpcUnavailableError,
-    split_rpc_urls,
-)
+from trading.chain.client import split_rpc_urls
 from trading.management.preflight import (
     OFFLINE_HELP,
     OFFLINE_WARNING,
+    registration_errors,
     require_migrated,
-    unreachable_message,
 )
 from trading.services.networks import network_add
 
@@ -30,13 +24,6 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise CommandError(f"--chain-id must be positive, not {number}")
     return number
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A ValidationError as one line for the terminal."""
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
-    return " ".join(exc.messages)
 
 
 class Command(BaseCommand):
@@ -70,7 +57,7 @@ class Command(BaseCommand):
         if not urls:
             raise CommandError("--rpc-url needs at least one URL")
         tokens = [t for t in options["base_tokens"].split(",") if t.strip()]
-        try:
+        with registration_errors():
             network, created = network_add(
                 name=options["name"],
                 chain_id=chain_id,
@@ -79,12 +66,6 @@ class Command(BaseCommand):
                 activate=options["activate"],
                 offline=options["offline"],
             )
-        except ValidationError as exc:
-            raise CommandError(validation_message(exc)) from None
-        except RpcUnavailableError as exc:
-            raise CommandError(unreachable_message(exc)) from None
-        except (ChainMismatchError, RpcConfigurationError) as exc:
-            raise CommandError(" ".join(str(exc).split())) from None
         if options["offline"]:
             self.stdout.write(self.style.WARNING(OFFLINE_WARNING))
         verb = "Added" if created else "Updated"

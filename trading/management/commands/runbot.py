@@ -23,7 +23,7 @@ from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcU
 from trading.engine.engine import BlockReport, Engine
 from trading.engine.scan import ScanReport, ScanSetupError
 from trading.formatting import format_amount
-from trading.management.commands.add_network import validation_message
+from trading.management.preflight import validation_message
 from trading.services.opportunities import AnalysisInputs, TokenFacts
 
 MODE_LABELS = {"dry_run": "dry run", "live": "live"}

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
-from trading.management.commands.add_network import validation_message
+from trading.management.preflight import validation_message
 from trading.models import Dex
 from trading.services.pools import DexSyncReport, pools_sync
 

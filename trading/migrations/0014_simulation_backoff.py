@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0010_control_change"),
+        ("trading", "0013_profit_after_gas_reference_prices"),
     ]
 
     operations = [

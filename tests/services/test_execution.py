@@ -1,0 +1,59 @@
+"""Trade records: each keeps its opportunity's reference prices and its profit after gas."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.trading import factories as f
+from trading.models import Trade, TradeStatus
+from trading.services.execution import (
+    trade_record_pending,
+    trade_record_simulated,
+    trade_settle,
+)
+
+pytestmark = pytest.mark.django_db
+
+E18, E6 = 10**18, 10**6
+
+
+@pytest.fixture
+def usdc_opportunity():
+    net = f.network(name="Local", active=True)
+    usdc = f.token(net, "USDC", 6)
+    return f.opportunity(usdc, native_price=3_000 * E6, native_usd_price=3_001 * E6)
+
+
+def test_a_simulated_trade_keeps_the_prices_and_its_net(usdc_opportunity) -> None:
+    trade = trade_record_simulated(
+        opportunity_id=usdc_opportunity.pk,
+        amount_in=10**9,
+        profit=2 * E6,
+        gas_used=200_000,
+        gas_cost_wei=10**14,  # 0.3 USDC at 3,000 per ETH
+    )
+    trade.refresh_from_db()
+    assert (trade.native_price, trade.native_usd_price) == (3_000 * E6, 3_001 * E6)
+    assert trade.net_profit == 2 * E6 - 300_000
+
+
+def test_a_reverted_trade_records_the_gas_it_burned_as_a_loss(usdc_opportunity) -> None:
+    pending = trade_record_pending(
+        opportunity_id=usdc_opportunity.pk,
+        amount_in=10**9,
+        tx_hash="0x" + "ab" * 32,
+        nonce=1,
+        max_fee_per_gas=10**9,
+        max_priority_fee_per_gas=10**8,
+        l1_fee_wei=0,
+    )
+    assert pending.net_profit is None  # nothing known before it settles
+    trade = trade_settle(
+        trade_id=pending.pk,
+        status=TradeStatus.REVERTED,
+        gas_used=50_000,
+        gas_cost_wei=2 * 10**14,
+        block_number=9,
+        error="execution reverted",
+    )
+    assert Trade.objects.get(pk=trade.pk).net_profit == -600_000  # 0.6 USDC
