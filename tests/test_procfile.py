@@ -13,8 +13,6 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLES = ("LISTONIAN_PRIVATE_KEY", "LISTONIAN_PRIVATE_KEY_FILE")
 # anvil's first development key: a real key's shape, worthless anywhere else.
@@ -45,7 +43,6 @@ def _get(opener: urllib.request.OpenerDirector, url: str) -> tuple[int, str, str
         return response.status, response.geturl(), response.read().decode()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_procfile_web_process_serves_without_the_key(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTONIAN_", "DJANGO_"))}
     env.pop("REDIS_URL", None)
