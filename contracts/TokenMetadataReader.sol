@@ -16,6 +16,11 @@ interface ITokenMetadata {
 /// `decimals`), so the raw return data of name() and symbol() is handed back for
 /// the client to decode, capped at MAX_RAW bytes.
 ///
+/// Each of the three calls per token gets at most `callGas` (far less than the
+/// other readers' CALL_GAS): a token whose metadata burns all the gas it is given
+/// then costs a batch only 3 * callGas, so a batch of hostile tokens still fits
+/// one eth_call.
+///
 /// Output words: block number, then per token a head word
 ///   nameOk << 255 | symbolOk << 254 | decimalsOk << 253 |
 ///   nameLength << 32 | symbolLength << 16 | decimals
@@ -24,19 +29,19 @@ interface ITokenMetadata {
 contract TokenMetadataReader is ReaderBase {
     uint256 private constant MAX_RAW = 320;
 
-    constructor(address[] memory tokens) {
+    constructor(address[] memory tokens, uint256 callGas) {
         Words memory out = _newWords(1 + tokens.length * 7);
         _push(out, block.number);
         for (uint256 i = 0; i < tokens.length; i++) {
-            _readToken(out, tokens[i]);
+            _readToken(out, tokens[i], callGas);
         }
         _finish(out);
     }
 
-    function _readToken(Words memory out, address token) private view {
-        (bool nameOk, bytes memory name) = _readRaw(token, ITokenMetadata.name.selector);
-        (bool symbolOk, bytes memory symbol) = _readRaw(token, ITokenMetadata.symbol.selector);
-        (bool decimalsOk, uint256 decimals,) = _read(token, ITokenMetadata.decimals.selector, 0, 0, 0, 32);
+    function _readToken(Words memory out, address token, uint256 callGas) private view {
+        (bool nameOk, bytes memory name) = _readRaw(token, ITokenMetadata.name.selector, callGas);
+        (bool symbolOk, bytes memory symbol) = _readRaw(token, ITokenMetadata.symbol.selector, callGas);
+        (bool decimalsOk, uint256 decimals) = _readDecimals(token, callGas);
         if (decimals > 255) {
             decimalsOk = false;
             decimals = 0;
@@ -51,13 +56,13 @@ contract TokenMetadataReader is ReaderBase {
     }
 
     /// @dev Raw return data of a no-argument call, at most MAX_RAW bytes; empty on failure.
-    function _readRaw(address token, bytes4 selector) private view returns (bool ok, bytes memory raw) {
+    function _readRaw(address token, bytes4 selector, uint256 callGas) private view returns (bool ok, bytes memory raw) {
         raw = new bytes(MAX_RAW);
         uint256 size;
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, selector)
-            ok := staticcall(CALL_GAS, token, p, 4, 0, 0)
+            ok := staticcall(callGas, token, p, 4, 0, 0)
             size := returndatasize()
             if gt(size, MAX_RAW) { size := MAX_RAW }
             returndatacopy(add(raw, 32), 0, size)
@@ -69,6 +74,19 @@ contract TokenMetadataReader is ReaderBase {
                 mstore(raw, 0)
             }
         }
+    }
+
+    /// @dev decimals() with the metadata gas cap; ok=false when it fails or answers short.
+    function _readDecimals(address token, uint256 callGas) private view returns (bool ok, uint256 decimals) {
+        bytes4 selector = ITokenMetadata.decimals.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            ok := staticcall(callGas, token, p, 4, p, 32)
+            if lt(returndatasize(), 32) { ok := 0 }
+            decimals := mload(p)
+        }
+        if (!ok) decimals = 0;
     }
 
     function _pushBytes(Words memory out, bytes memory data) private pure {

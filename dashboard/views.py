@@ -45,6 +45,7 @@ def _overview_context() -> dict[str, Any]:
         "system": presenters.system_event(loaded),
         "feed_opportunities": FEED_OPPORTUNITIES,
         "feed_trades": FEED_TRADES,
+        "backoffs": selectors.active_backoffs(),
     }
 
 
@@ -235,10 +236,14 @@ def system(request: HttpRequest) -> HttpResponse:
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     """Where the settings live: links into admin for staff, a summary for everyone."""
+    # The web process runs without the key; the engine reports the account it signs with.
+    state = selectors.engine_state()
+    signer_address = ((state.balances or {}).get("signer") or {}).get("address") if state else ""
     context = {
         "config": BotConfig.load(),
         "network": Network.objects.active(),
-        "signer_configured": settings.LISTONIAN_SIGNER_CONFIGURED,
+        "signer_configured": settings.LISTONIAN_SIGNER_CONFIGURED or bool(signer_address),
+        "signer_address": signer_address,
         "time_zone": settings.LISTONIAN_TIME_ZONE,
         "channel_layer": broadcast.channel_layer_name(),
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],

@@ -35,10 +35,12 @@ from trading.models import (
     Pool,
     ProcessVitals,
     ProfitRecipient,
+    SimulationBackoff,
     Token,
     Trade,
     WebhookEndpoint,
 )
+from trading.services.backoff import backoff_reset
 from trading.services.chain_access import ChainSession
 from trading.services.control_log import control_change_record
 
@@ -367,6 +369,21 @@ class ControlChangeAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "actor", "source", "reason"]
     list_filter = ["action", "source"]
     search_fields = ["actor", "reason"]
+
+
+@admin.register(SimulationBackoff)
+class SimulationBackoffAdmin(ReadOnlyAdmin):
+    """Written by the engine; staff can only reset a back-off (or delete its row)."""
+
+    list_display = ["address", "kind", "network", "failures", "until_block", "last_reason"]
+    list_filter = ["kind", "network"]
+    search_fields = ["address", "last_reason"]
+    actions = ["reset"]
+
+    @admin.action(description="Reset the back-off (trade through it again now)")
+    def reset(self, request: HttpRequest, queryset: QuerySet[SimulationBackoff]) -> None:
+        count = backoff_reset(queryset)
+        self.message_user(request, f"{count} back-off{'s' if count != 1 else ''} reset.")
 
 
 @admin.register(ComponentHealth)

@@ -668,6 +668,44 @@ class Trade(models.Model):
 # --- Operator settings -------------------------------------------------------------------
 
 
+class SimulationBackoff(models.Model):
+    """Simulation failures in a row of one pool or token, and until when it is left out.
+
+    A fee-on-transfer token, or a pool that lies about its state, shows profits
+    that always fail simulation; poked every block, it would take every
+    execution slot. After a few failures in a row the engine skips cycles
+    through it for a number of blocks that doubles with every further failure
+    (see ``trading.services.backoff``). A successful simulation clears the
+    count; staff can reset it in admin.
+    """
+
+    class Kind(models.TextChoices):
+        POOL = "pool", "Pool"
+        TOKEN = "token", "Token"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    address = AddressField()
+    failures = models.PositiveIntegerField(default=0, help_text="Simulation failures in a row.")
+    until_block = models.PositiveBigIntegerField(
+        default=0, help_text="Cycles through it are skipped up to this block."
+    )
+    last_reason = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-until_block", "-failures", "id"]
+        verbose_name = "simulation back-off"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "kind", "address"], name="one_backoff_per_pool_or_token"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.address}: {self.failures} failures"
+
+
 class BotConfig(models.Model):
     """The one row of operator settings, edited in admin.
 

@@ -18,8 +18,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Count, Max, Min, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
@@ -41,6 +41,7 @@ from trading.models import (
     Pool,
     ProcessVitals,
     ProfitRecipient,
+    SimulationBackoff,
     Token,
     Trade,
     TradeQuerySet,
@@ -80,6 +81,16 @@ def component_health() -> list[ComponentHealth]:
 def process_vitals() -> list[ProcessVitals]:
     """Every process's latest own figures, newest first."""
     return list(ProcessVitals.objects.order_by("-updated_at", "role"))
+
+
+def active_backoffs(limit: int = 20) -> list[SimulationBackoff]:
+    """Pools and tokens left out after repeated simulation failures, as of the engine's block."""
+    last_block = EngineState.objects.filter(pk=1).values("last_block")[:1]
+    return list(
+        SimulationBackoff.objects.filter(
+            failures__gt=0, until_block__gte=Coalesce(Subquery(last_block), 1)
+        )[:limit]
+    )
 
 
 def latest_gas_snapshot() -> GasSnapshot | None:

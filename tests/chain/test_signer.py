@@ -54,3 +54,33 @@ def test_signing_produces_the_hash_the_node_reports(w3):
     sent = w3.eth.send_raw_transaction(raw)
     assert "0x" + bytes(sent).hex() == tx_hash
     assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+
+
+def test_a_held_key_signs_while_the_environment_no_longer_has_it(monkeypatch, tmp_path):
+    import os
+    import subprocess
+
+    from trading.chain import signer as signer_module
+
+    monkeypatch.setattr(signer_module, "_held_key", None)
+    key_file = tmp_path / "key"
+    key_file.write_text(DEV_KEY)
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", DEV_KEY)
+    assert signer_module.hold_key() is True
+    assert not set(signer_module.KEY_VARIABLES) & set(os.environ)
+    # A process started from here inherits no key either.
+    child = subprocess.run(["env"], capture_output=True, text=True, check=True).stdout
+    assert "LISTONIAN_PRIVATE_KEY" not in child and DEV_KEY[2:] not in child
+    assert Signer.from_environment().address == DEV_ADDRESS
+
+
+def test_nothing_to_hold_without_a_key(monkeypatch):
+    from trading.chain import signer as signer_module
+
+    monkeypatch.setattr(signer_module, "_held_key", None)
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY_FILE", raising=False)
+    assert signer_module.hold_key() is False
+    with pytest.raises(SignerNotConfigured):
+        Signer.from_environment()

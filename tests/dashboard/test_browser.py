@@ -244,6 +244,59 @@ def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
     assert errors == []
 
 
+# Collects every Content-Security-Policy violation a page reports, from its first script.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(
+    `${event.violatedDirective}: ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`
+  );
+});
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_page_passes_the_content_security_policy(live_daphne, staff, market, chromium):
+    def seed():
+        opp = cycle(market, block=7)
+        trade = f.trade(opp, tx_hash="0x" + "cd" * 32, block_number=8)
+        return opp.pk, trade.pk
+
+    opportunity_id, trade_id = off_loop(seed)
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    base = live_daphne.url
+    violations: dict[str, list[str]] = {}
+
+    def visit(path: str, ready: str = "body") -> None:
+        response = page.goto(f"{base}{path}")
+        assert response is not None
+        policy = response.headers.get("content-security-policy", "")
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy, path
+        page.wait_for_selector(ready)
+        page.wait_for_timeout(300)  # let deferred scripts and htmx settle
+        found = page.evaluate("window.__cspViolations")
+        if found:
+            violations[path] = found
+
+    visit("/login/")
+    _log_in(page, base, "boss", "boss-secret-pass-1")
+    visit("/", "#ws-status[data-state=live]")
+    visit("/opportunities/")
+    visit(f"/opportunities/{opportunity_id}/")
+    visit("/trades/")
+    visit(f"/trades/{trade_id}/")
+    visit("/performance/?range=7d", "#charts[data-loaded='1']")
+    visit("/settings/")
+    visit("/distributions/")
+    visit("/admin/")
+    visit("/admin/trading/opportunity/")
+    visit("/admin/trading/botconfig/")
+    assert violations == {}
+    assert [e for e in errors if "Content Security Policy" in e] == []
+
+
 MISSED_WHILE_OFFLINE = """
 from trading.models import Network, Opportunity, Token
 net = Network.objects.create(name="Offline", chain_id=1, rpc_urls="http://127.0.0.1:1")

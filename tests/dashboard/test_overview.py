@@ -7,7 +7,14 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 
-from trading.models import BotConfig, ComponentHealth, EngineState, GasSnapshot
+from trading.addresses import normalize_address
+from trading.models import (
+    BotConfig,
+    ComponentHealth,
+    EngineState,
+    GasSnapshot,
+    SimulationBackoff,
+)
 
 from ..trading import factories as f
 from .helpers import cycle
@@ -117,8 +124,9 @@ def test_the_overview_needs_few_queries_whatever_the_rows(
         opp = cycle(market, block=i)
         f.trade(opp)
     # 30, plus 2 for the memory bank's net totals, plus 2 for a non-staff user's
-    # permissions (whether to show the kill switch), plus 1 for the System panel.
-    with django_assert_max_num_queries(35):
+    # permissions (whether to show the kill switch), plus 1 for the System panel,
+    # plus 1 for the simulation back-offs.
+    with django_assert_max_num_queries(36):
         operator_client.get(reverse("dashboard:overview"))
 
 
@@ -163,3 +171,30 @@ def test_the_memory_bank_expects_only_what_can_still_be_traded(operator_client, 
     body = operator_client.get(reverse("dashboard:overview")).content.decode()
     assert '0.005 WETH<span class="sub">1 open</span>' in body
     assert "1.605 WETH" not in body  # the sum of every row, stale and skipped included
+
+
+def test_backed_off_pools_and_tokens_are_shown(operator_client, staff, market):
+    state = EngineState.load()
+    state.last_block = 50
+    state.save()
+    address = normalize_address(market["pools"][0].address)
+    SimulationBackoff.objects.create(
+        network=market["net"],
+        kind="pool",
+        address=address,
+        failures=4,
+        until_block=58,
+        last_reason="simulation reverted: K",
+    )
+    # Ended before the engine's block: no longer shown.
+    SimulationBackoff.objects.create(
+        network=market["net"], kind="token", address=f.address(), failures=3, until_block=49
+    )
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    panel = body.split('id="backoffs-panel"')[1].split("</section>")[0]
+    assert address in panel and "simulation reverted: K" in panel and ">58<" in panel
+    assert panel.count("<tr>") == 2  # the header and one row
+    assert "/admin/trading/simulationbackoff/" not in panel
+    operator_client.force_login(staff)
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+    assert "/admin/trading/simulationbackoff/" in body.split('id="backoffs-panel"')[1]

@@ -7,6 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from trading.models import EngineState
+
 PAGES = [
     "dashboard:overview",
     "dashboard:opportunities",
@@ -61,3 +63,14 @@ def test_settings_never_render_secrets(staff_client, monkeypatch, settings):
     assert "configured" in body
     assert key[2:] not in body and "APIKEY123" not in body
     assert settings.SECRET_KEY not in body
+
+
+def test_settings_show_the_engine_signing_account_the_web_has_no_key_for(staff_client, settings):
+    settings.LISTONIAN_SIGNER_CONFIGURED = False
+    body = staff_client.get(reverse("dashboard:settings")).content.decode()
+    assert "not configured" in body
+    state = EngineState.load()
+    state.balances = {"signer": {"address": "0x" + "Ab" * 20}}
+    state.save()
+    body = staff_client.get(reverse("dashboard:settings")).content.decode()
+    assert "configured: account <code>0x" + "Ab" * 20 in body

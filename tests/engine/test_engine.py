@@ -11,7 +11,14 @@ from asgiref.sync import sync_to_async
 
 from tests.execution.conftest import E18
 from trading.engine.engine import Engine
-from trading.models import BotConfig, ComponentHealth, EngineState, Opportunity, Trade
+from trading.models import (
+    BotConfig,
+    ComponentHealth,
+    EngineState,
+    Opportunity,
+    SimulationBackoff,
+    Trade,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +35,11 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     engine = Engine()
     report = await engine.run_once()
     assert report.findings >= 1
-    trade = await Trade.objects.select_related("opportunity").aget()
+    trade = await Trade.objects.select_related("opportunity__start_token").aget()
     assert trade.status == "success" and trade.mode == "live"
-    assert devnet.balance_of(arb.weth.address, arb.executor) == trade.realized_profit > 0
+    # The cycle worth most in native terms was traded, whichever token it starts in.
+    start = trade.opportunity.start_token.address
+    assert devnet.balance_of(start, arb.executor) == trade.realized_profit > 0
     assert trade.opportunity.status == "executed"
     # Every component reported, and all were cleaned up.
     names = {h.name async for h in ComponentHealth.objects.all()}
@@ -40,9 +49,22 @@ async def test_one_scan_finds_records_and_trades_the_gap(arb, devnet, anvil):
     assert state.running is False
     # The wallet watch recorded what the chain holds, exactly.
     tokens = {t["symbol"]: t for t in state.balances["executor"]["tokens"]}
-    assert int(tokens["WETH"]["balance"]) == trade.realized_profit
+    symbol = trade.opportunity.start_token.symbol
+    assert int(tokens[symbol]["balance"]) == trade.realized_profit
     assert state.balances["signer"]["address"] == arb.signer.address
     assert int(state.balances["signer"]["balance_wei"]) > 0
+
+
+async def test_backed_off_pools_are_not_traded(arb, devnet, anvil):
+    await sync_to_async(_live)()
+    for pool in (arb.cheap, arb.dear, arb.v3):
+        await SimulationBackoff.objects.acreate(
+            network=arb.network, kind="pool", address=pool.address, failures=9, until_block=10**9
+        )
+    report = await Engine().run_once()
+    assert report.findings >= 1
+    assert not await Trade.objects.aexists()
+    assert await Opportunity.objects.filter(status="detected").aexists()
 
 
 async def test_dry_run_override_sends_nothing(arb, devnet, anvil, w3):

@@ -36,6 +36,10 @@ _BIT254 = 1 << 254
 _BIT253 = 1 << 253
 _BIT252 = 1 << 252
 
+# Gas for each name()/symbol()/decimals() call: plenty for a real token (even
+# behind a proxy), while 150 hostile tokens that burn all of it still fit one call.
+METADATA_CALL_GAS = 30_000
+
 KIND_V2_FACTORY = 0
 KIND_SOLIDLY_FACTORY = 1
 
@@ -395,10 +399,16 @@ class TokenMetadata:
     raw_symbol: bytes = b""
 
 
-def token_metadata_call_data(tokens: Sequence[str]) -> str:
-    """Creation code + arguments of a TokenMetadataReader call."""
+def token_metadata_call_data(tokens: Sequence[str], call_gas: int | None = None) -> str:
+    """Creation code + arguments of a TokenMetadataReader call.
+
+    Each of a token's three metadata calls gets at most ``call_gas``
+    (default :data:`METADATA_CALL_GAS`).
+    """
     return _creation(
-        "TokenMetadataReader", ["address[]"], [[to_checksum_address(t) for t in tokens]]
+        "TokenMetadataReader",
+        ["address[]", "uint256"],
+        [[to_checksum_address(t) for t in tokens], call_gas or METADATA_CALL_GAS],
     )
 
 

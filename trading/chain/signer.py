@@ -8,6 +8,7 @@ cache, a Celery message or a session).
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -17,6 +18,30 @@ from eth_account.signers.local import LocalAccount
 from listonian_site.env import ConfigurationError, envsecret
 
 _KEY_PATTERN = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+KEY_VARIABLES = ("LISTONIAN_PRIVATE_KEY", "LISTONIAN_PRIVATE_KEY_FILE")
+# Set by hold_key(): the key read once into this process, out of its environment.
+_held_key: str | None = None
+
+
+def hold_key() -> bool:
+    """Read the signing key now, keep it in this process only, and remove it from the environment.
+
+    For the one-process server (``manage.py run``): the engine and the sweeps
+    sign with it as before, while the web side, and any process started from
+    here, find no key in the environment. Returns True when a key was held;
+    an unreadable key file is left for :meth:`Signer.from_environment` to report.
+    """
+    global _held_key
+    try:
+        key = envsecret("LISTONIAN_PRIVATE_KEY")
+    except ConfigurationError:
+        return False
+    if not key:
+        return False
+    _held_key = key
+    for name in KEY_VARIABLES:
+        os.environ.pop(name, None)
+    return True
 
 
 class SignerNotConfigured(RuntimeError):
@@ -45,7 +70,7 @@ class Signer:
     def from_environment(cls) -> Signer:
         """The signer from LISTONIAN_PRIVATE_KEY or LISTONIAN_PRIVATE_KEY_FILE."""
         try:
-            key = envsecret("LISTONIAN_PRIVATE_KEY")
+            key = _held_key or envsecret("LISTONIAN_PRIVATE_KEY")
         except ConfigurationError as exc:
             raise SignerNotConfigured(str(exc)) from None
         if not key:

@@ -62,7 +62,10 @@ class DevnetError(RuntimeError):
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """A deployed test token. ``kind`` is ``standard``, ``bytes32`` or ``no_decimals``."""
+    """A deployed test token.
+
+    ``kind`` is ``standard``, ``bytes32``, ``no_decimals`` or ``gas_burner``.
+    """
 
     address: str
     symbol: str
@@ -390,6 +393,16 @@ class Devnet:
         name = name or f"{symbol} Token"
         address = self.deploy(project_artifact("NoDecimalsToken"), name, symbol)
         return TokenInfo(address, symbol, name, None, kind="no_decimals")
+
+    def deploy_gas_burner_tokens(self, symbols: Sequence[str]) -> list[TokenInfo]:
+        """Deploy hostile tokens whose metadata calls loop until out of gas (one batch)."""
+        artifact = project_artifact("GasBurnerToken")
+        nonce = self.w3.eth.get_transaction_count(self.deployer, "pending")
+        self.send_batch([(None, artifact.bytecode, 1_000_000) for _ in symbols])
+        return [
+            TokenInfo(create_address(self.deployer, nonce + i), symbol, symbol, None, "gas_burner")
+            for i, symbol in enumerate(symbols)
+        ]
 
     def token(self, address: str) -> Contract:
         """A TestToken contract object (the ERC20 part works for every test token)."""

@@ -99,7 +99,10 @@ _MAX_SQRT_MINUS_ONE = 1461446703485210103287273052203988822378723970341
 
 @dataclass(frozen=True)
 class TokenPlan:
-    """A token to deploy: ``kind`` is ``standard``, ``bytes32`` or ``no_decimals``."""
+    """A token to deploy.
+
+    ``kind`` is ``standard``, ``bytes32``, ``no_decimals`` or ``gas_burner``.
+    """
 
     symbol: str
     decimals: int = 18
@@ -407,6 +410,8 @@ def _deploy_tokens(devnet: Devnet, plans: Sequence[TokenPlan]) -> list[TokenInfo
             infos.append(devnet.deploy_bytes32_token(plan.symbol, plan.decimals, plan.name))
         elif plan.kind == "no_decimals":
             infos.append(devnet.deploy_no_decimals_token(plan.symbol, plan.name))
+        elif plan.kind == "gas_burner":
+            infos.extend(devnet.deploy_gas_burner_tokens([plan.symbol]))
         else:
             raise DevnetError(f"unknown token kind {plan.kind!r}")
     flush()

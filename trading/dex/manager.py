@@ -207,7 +207,15 @@ class DexManager(Component):
         return resolved
 
     def _known_ticks(self) -> dict[str, int]:
-        return {a: len(s.ticks) for a, s in self._states.items() if isinstance(s, V3PoolState)}
+        # Ticks in the full window: a pool read through a narrower one counts as if it
+        # were read whole (ticks spread evenly), so its window does not widen again.
+        # At least 1, because 0 means never read.
+        full = 2 * self.word_radius + 1
+        return {
+            address: max(1, len(state.ticks) * full // max(1, state.max_word - state.min_word + 1))
+            for address, state in self._states.items()
+            if isinstance(state, V3PoolState)
+        }
 
     async def _read(
         self,

@@ -6,12 +6,20 @@ so a full refresh of N pools costs ``ceil(N / 500)`` round trips in the usual
 case. The first chunk is read at the requested block ("latest" by default)
 and the others at the block it answered from, so every state in one refresh
 belongs to the same block.
+
+A V3-family pool can be packed with ticks by anyone (1,280 tiny positions near
+the price cost about 14M gas to read), so: a pool whose window is known to hold
+more than ``TICK_WINDOW`` ticks is read through fewer bitmap words, never-read
+pools are planned pessimistically (see the families' ``estimated_gas``), and a
+call that still fails is split in halves down to single pools, so one heavy or
+hostile pool costs only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +31,15 @@ from trading.chain.client import ChainClient
 from trading.dex.base import PoolSpec
 from trading.dex.registry import family_class
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_WORD_RADIUS = 2
 # The PoolStateReader's request lists, in its constructor's order.
 _SECTIONS = ("v2", "solidly", "v3", "v4")
 # Stays under the 30M block gas limit that anvil and many nodes apply to eth_call.
 DEFAULT_GAS_BUDGET = 20_000_000
+# Most initialized ticks read per pool (about 4M gas); a denser pool gets a narrower window.
+TICK_WINDOW = 400
 
 
 @dataclass(frozen=True)
@@ -58,19 +70,17 @@ def plan_chunks(
     """
     chunk_size = max(1, min(chunk_size, readers.MAX_POOLS_PER_CALL))
     ticks = known_ticks or {}
-    weighted = [
-        (
-            family_class(pool.kind).estimated_gas(
-                pool,
-                with_fee=with_fee,
-                word_radius=word_radius,
-                known_ticks=ticks.get(pool.address, 0),
-            ),
-            order,
+    weighted = []
+    for order, pool in enumerate(pools):
+        known = ticks.get(pool.address, 0)
+        radius = window_radius(known, word_radius)
+        gas = family_class(pool.kind).estimated_gas(
             pool,
+            with_fee=with_fee,
+            word_radius=radius,
+            known_ticks=-(-known * (2 * radius + 1) // (2 * word_radius + 1)),
         )
-        for order, pool in enumerate(pools)
-    ]
+        weighted.append((gas, order, pool))
     if not weighted:
         return []
     weighted.sort(key=lambda item: (-item[0], item[1]))
@@ -84,6 +94,21 @@ def plan_chunks(
                 [pool for _, _, pool in sorted(chunk, key=lambda item: item[1])] for chunk in chunks
             ]
         count += 1
+
+
+def window_radius(known_ticks: int, word_radius: int) -> int:
+    """Bitmap words to read each side of the price for a pool with ``known_ticks``.
+
+    ``known_ticks`` counts the pool's initialized ticks in the full window of
+    ``word_radius`` words each side (0: never read). Ticks are assumed spread
+    evenly over the words, so the window shrinks until it holds at most
+    ``TICK_WINDOW`` of them; the word holding the price is always read.
+    """
+    words = 2 * word_radius + 1
+    radius = word_radius
+    while radius > 0 and known_ticks * (2 * radius + 1) > TICK_WINDOW * words:
+        radius -= 1
+    return radius
 
 
 def _spread(
@@ -105,7 +130,12 @@ def _spread(
 
 
 def _call_for(
-    chunk: Sequence[PoolSpec], *, with_fee: bool, fee_for: Collection[str], word_radius: int
+    chunk: Sequence[PoolSpec],
+    *,
+    with_fee: bool,
+    fee_for: Collection[str],
+    word_radius: int,
+    known_ticks: Mapping[str, int],
 ) -> tuple[str, dict[str, list[Any]], dict[str, list[PoolSpec]]]:
     requests: dict[str, list[Any]] = {section: [] for section in _SECTIONS}
     owners: dict[str, list[PoolSpec]] = {section: [] for section in _SECTIONS}
@@ -113,9 +143,8 @@ def _call_for(
         family = family_class(pool.kind)
         section = family.reader_section
         wants_fee = with_fee or pool.address in fee_for
-        requests[section].append(
-            family.state_request(pool, with_fee=wants_fee, word_radius=word_radius)
-        )
+        radius = window_radius(known_ticks.get(pool.address, 0), word_radius)
+        requests[section].append(family.state_request(pool, with_fee=wants_fee, word_radius=radius))
         owners[section].append(pool)
     data = readers.pool_state_call_data(
         requests["v2"], requests["solidly"], requests["v3"], requests["v4"]
@@ -131,9 +160,65 @@ async def _read_chunk(
     with_fee: bool,
     fee_for: Collection[str],
     word_radius: int,
+    known_ticks: Mapping[str, int],
+) -> StateBatch:
+    """Read one planned call; a call that fails as a whole is split in halves.
+
+    A pool that fails even alone is reported in ``failed`` with the error.
+    """
+    try:
+        return await _read_call(
+            client,
+            chunk,
+            block,
+            with_fee=with_fee,
+            fee_for=fee_for,
+            word_radius=word_radius,
+            known_ticks=known_ticks,
+        )
+    except readers.ReaderError as exc:
+        # Halves must answer from one block, whatever "latest" becomes meanwhile.
+        number = block if isinstance(block, int) else await client.block_number()
+        if len(chunk) == 1:
+            return StateBatch(number, failed={chunk[0].address: f"read failed: {exc}"})
+        logger.info("state read of %s pools failed (%s); splitting it", len(chunk), exc)
+    middle = len(chunk) // 2
+    halves = [
+        await _read_chunk(
+            client,
+            half,
+            number,
+            with_fee=with_fee,
+            fee_for=fee_for,
+            word_radius=word_radius,
+            known_ticks=known_ticks,
+        )
+        for half in (chunk[:middle], chunk[middle:])
+    ]
+    return StateBatch(
+        number,
+        {**halves[0].states, **halves[1].states},
+        {**halves[0].failed, **halves[1].failed},
+        1 + halves[0].round_trips + halves[1].round_trips,
+    )
+
+
+async def _read_call(
+    client: ChainClient,
+    chunk: Sequence[PoolSpec],
+    block: int | str,
+    *,
+    with_fee: bool,
+    fee_for: Collection[str],
+    word_radius: int,
+    known_ticks: Mapping[str, int],
 ) -> StateBatch:
     data, requests, owners = _call_for(
-        chunk, with_fee=with_fee, fee_for=fee_for, word_radius=word_radius
+        chunk,
+        with_fee=with_fee,
+        fee_for=fee_for,
+        word_radius=word_radius,
+        known_ticks=known_ticks,
     )
     words = await client.read(data, block)
     decoded = readers.decode_pool_states(
@@ -180,6 +265,7 @@ async def read_states(
     ``fee_for`` does so only for the pools named.
     """
     fee_for = frozenset(fee_for)
+    known_ticks = known_ticks or {}
     chunks = plan_chunks(
         pools,
         with_fee=with_fee,
@@ -192,7 +278,13 @@ async def read_states(
         number = block if isinstance(block, int) else await client.block_number()
         return StateBatch(number, round_trips=0 if isinstance(block, int) else 1)
     first = await _read_chunk(
-        client, chunks[0], block, with_fee=with_fee, fee_for=fee_for, word_radius=word_radius
+        client,
+        chunks[0],
+        block,
+        with_fee=with_fee,
+        fee_for=fee_for,
+        word_radius=word_radius,
+        known_ticks=known_ticks,
     )
     states = dict(first.states)
     failed = dict(first.failed)
@@ -207,9 +299,12 @@ async def read_states(
                 with_fee=with_fee,
                 fee_for=fee_for,
                 word_radius=word_radius,
+                known_ticks=known_ticks,
             )
 
+    round_trips = first.round_trips
     for batch in await asyncio.gather(*(read_rest(chunk) for chunk in chunks[1:])):
         states.update(batch.states)
         failed.update(batch.failed)
-    return StateBatch(first.block_number, states, failed, len(chunks))
+        round_trips += batch.round_trips
+    return StateBatch(first.block_number, states, failed, round_trips)

@@ -35,6 +35,9 @@ SWAP = topic("Swap(address,address,int256,int256,uint160,uint128,int24)")
 MINT = topic("Mint(address,address,int24,int24,uint128,uint256,uint256)")
 BURN = topic("Burn(address,int24,int24,uint128,uint256,uint256)")
 INITIALIZE = topic("Initialize(uint160,int24)")
+# Ticks a never-read pool is planned with (about 1.3M gas): real pools rarely hold more
+# in the reader's window, and a packed one costs only the call it shares.
+UNREAD_TICKS = 128
 
 
 def _address_from_word(word: str | bytes) -> str:
@@ -179,8 +182,9 @@ class UniswapV3Family(DexFamily):
         cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
     ) -> int:
         words = 2 * word_radius + 1
-        # Unknown pools are assumed to have a few initialized ticks near the price.
-        ticks = known_ticks if known_ticks else 8
+        # A never-read pool may be packed with ticks: assume a fair number, so only a
+        # few share a call, and let a call that still fails be split (see reading).
+        ticks = known_ticks if known_ticks else UNREAD_TICKS
         return 30_000 + words * 3_000 + ticks * 10_000
 
 

@@ -39,10 +39,12 @@ from trading.execution.manager import (
     ExecutionManager,
     ExecutionResult,
     Limits,
+    simulation_failed,
 )
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
+from trading.services.backoff import backoff_note
 from trading.services.opportunities import AnalysisInputs, analysis_inputs
 
 logger = logging.getLogger(__name__)
@@ -402,8 +404,12 @@ class Engine:
     async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
         if self.execution is None:
             return []
+        terms = self.scanner.terms()
         candidates = await sync_to_async(state_services.best_detected)(
-            recorded.created + recorded.updated, self.max_executions_per_block
+            recorded.created + recorded.updated,
+            self.max_executions_per_block,
+            native_to_start={token: t.native_to_start for token, t in terms.items()},
+            block=result.block_number,
         )
         if not candidates:
             return []
@@ -412,15 +418,25 @@ class Engine:
             allowed = await self.wallet.check(result.block_number, limits.min_gas_balance_wei)
             if not allowed:
                 return []
-        terms = self.scanner.terms()
         mode = "live" if limits.live else "dry_run"
         outcomes = []
+        traded: set[str] = set()  # pools this block's trades moved
         for opportunity_id, start_token in candidates:
             start = terms.get(start_token)
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
+            if simulation_failed(outcome) or outcome.outcome in {"simulated", "success"}:
+                pools = await sync_to_async(backoff_note)(
+                    opportunity_id=opportunity_id,
+                    block=result.block_number,
+                    failed=simulation_failed(outcome),
+                    reason=outcome.reason,
+                    traded_pools=traded,
+                )
+                if not simulation_failed(outcome):
+                    traded.update(pools)
             metrics.TRADES.labels(outcome.outcome, mode).inc()
             if outcome.outcome == "success" and outcome.profit and start is not None:
                 # Start-token units back to native wei, for graphs only.

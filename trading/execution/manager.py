@@ -61,6 +61,15 @@ class ExecutionResult:
     profit: int | None = None
 
 
+# Reasons of the "stale" outcomes that mean the executor itself refused the trade.
+SIMULATION_FAILURES = ("simulation reverted", "simulated profit")
+
+
+def simulation_failed(result: ExecutionResult) -> bool:
+    """True when the opportunity failed its simulation (as opposed to any other refusal)."""
+    return result.outcome == "stale" and result.reason.startswith(SIMULATION_FAILURES)
+
+
 # A trade found at block N may be mined up to block N + DEADLINE_BLOCKS; the
 # executor reverts after that, so a transaction stuck in a queue is never mined
 # on a market that has moved on.

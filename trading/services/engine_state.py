@@ -77,13 +77,48 @@ _STATE_FIELDS = {
 }
 
 
-def best_detected(ids: Iterable[int], limit: int) -> list[tuple[int, str]]:
-    """The most profitable still-detected opportunities among ``ids``: (id, start token)."""
-    return list(
-        Opportunity.objects.filter(pk__in=list(ids), status=OpportunityStatus.DETECTED)
-        .order_by("-net_profit", "id")
-        .values_list("pk", "start_token__address")[:limit]
+def best_detected(
+    ids: Iterable[int],
+    limit: int,
+    *,
+    native_to_start: Mapping[str, Fraction] | None = None,
+    block: int | None = None,
+) -> list[tuple[int, str]]:
+    """The most valuable still-detected opportunities among ``ids``: (id, start token).
+
+    Profits in different start tokens are compared by their value in native
+    wei (``native_to_start``: start-token units per native wei); one whose
+    start token has no price comes after every priced one. With ``block``,
+    cycles through a pool or token backed off at that block are left out.
+    """
+    from trading.services.backoff import backed_off
+
+    rows = list(
+        Opportunity.objects.filter(pk__in=list(ids), status=OpportunityStatus.DETECTED).values_list(
+            "pk", "start_token__address", "net_profit", "path", "network_id"
+        )
     )
+    if block is not None and rows:
+        blocked = backed_off(network_ids={row[4] for row in rows}, block=block)
+        rows = [
+            row
+            for row in rows
+            if not any(
+                hop[key].lower() in blocked
+                for hop in row[3] or []
+                for key in ("pool", "token_in", "token_out")
+            )
+        ]
+    prices = native_to_start or {}
+
+    def value(row: tuple[Any, ...]) -> tuple[bool, Fraction, int]:
+        price = prices.get(row[1])
+        if price is None or price <= 0:
+            return (False, Fraction(row[2]), -row[0])
+        return (True, Fraction(row[2]) / Fraction(price), -row[0])
+
+    rows.sort(key=value, reverse=True)
+    return [(row[0], row[1]) for row in rows[:limit]]
 
 
 def low_balance_alert(*, address: str, balance: int, minimum: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
@@ -45,7 +45,9 @@ def tokens_ensure(
 
     Existing rows are used as they are (an operator may have renamed them).
     Tokens without ``decimals()`` or a readable symbol are not created; their
-    reason is in ``problems``. Metadata costs one round trip per 150 new tokens.
+    reason is in ``problems``. Metadata costs one round trip per 150 new tokens;
+    a batch that fails as a whole is split in halves down to single tokens, and
+    a token that still fails alone is refused with the error as its reason.
     """
     wanted = {to_checksum_address(a) for a in addresses}
     lookup = TokenLookup()
@@ -55,9 +57,7 @@ def tokens_ensure(
     new_tokens = []
     for start in range(0, len(missing), METADATA_BATCH):
         chunk = missing[start : start + METADATA_BATCH]
-        words = session.run(session.client.read(readers.token_metadata_call_data(chunk)))
-        _, metadata = readers.decode_token_metadata(words, chunk)
-        for item in metadata:
+        for item in _read_metadata(chunk, session, lookup.problems):
             problem = token_problem(item)
             if problem:
                 lookup.problems[item.address] = problem
@@ -80,3 +80,23 @@ def tokens_ensure(
         ):
             lookup.tokens[token.address] = token
     return lookup
+
+
+def _read_metadata(
+    tokens: Sequence[str], session: ChainSession, problems: dict[str, str]
+) -> list[readers.TokenMetadata]:
+    """Metadata of ``tokens``, halving a failing batch; tokens failing alone go to ``problems``."""
+    try:
+        words = session.run(session.client.read(readers.token_metadata_call_data(tokens)))
+        return readers.decode_token_metadata(words, tokens)[1]
+    except readers.ReaderError as exc:
+        if len(tokens) == 1:
+            address = to_checksum_address(tokens[0])
+            problems[address] = f"token {address} metadata unreadable: {exc}"
+            logger.info("token %s refused: %s", address, problems[address])
+            return []
+        logger.info("metadata batch of %s tokens failed (%s); splitting it", len(tokens), exc)
+    middle = len(tokens) // 2
+    return _read_metadata(tokens[:middle], session, problems) + _read_metadata(
+        tokens[middle:], session, problems
+    )

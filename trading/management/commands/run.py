@@ -123,7 +123,11 @@ class Command(BaseCommand):
         from twisted.internet import defer, reactor
 
         from listonian_site.asgi import application
+        from trading.chain.signer import hold_key
 
+        # One process serves the web too: the key stays in memory for the engine and
+        # the sweeps, out of the environment the rest of the process can read.
+        hold_key()
         background = _Background(engine=engine)
         reactor.callWhenRunning(background.start)
         # The reactor is typed by its zope interface, whose methods declare no self.
