@@ -290,6 +290,7 @@ def test_every_page_passes_the_content_security_policy(live_daphne, staff, marke
     visit("/performance/?range=7d", "#charts[data-loaded='1']")
     visit("/settings/")
     visit("/distributions/")
+    visit("/system/")
     visit("/admin/")
     visit("/admin/trading/opportunity/")
     visit("/admin/trading/botconfig/")

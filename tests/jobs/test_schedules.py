@@ -31,5 +31,8 @@ def test_installing_again_keeps_the_operators_edits():
 def test_every_scheduled_task_is_registered():
     from listonian_site.celery import app
 
+    # What a worker does at start: import every installed app's tasks module.
+    app.loader.import_default_modules()
+
     for schedule in SCHEDULES:
         assert schedule.task in app.tasks
