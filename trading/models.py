@@ -685,7 +685,8 @@ class SimulationBackoff(models.Model):
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    address = AddressField()
+    # A token address, or a pool: its address or, for a V4 pool, its pool id.
+    address = PoolAddressField()
     failures = models.PositiveIntegerField(default=0, help_text="Simulation failures in a row.")
     until_block = models.PositiveBigIntegerField(
         default=0, help_text="Cycles through it are skipped up to this block."

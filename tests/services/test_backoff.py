@@ -106,3 +106,16 @@ def test_a_gap_closed_by_this_blocks_own_trade_is_not_a_failure(cycle) -> None:
         opp = f.opportunity(weth, pools=[back, there], block=1)
         backoff_note(opportunity_id=opp.pk, block=1, failed=True, traded_pools=traded)
     assert not SimulationBackoff.objects.filter(failures__gt=0).exists()
+
+
+def test_a_v4_pool_id_on_the_route_is_backed_off_like_any_pool(cycle) -> None:
+    # A Uniswap V4 pool has no address: its route entry is the 32-byte pool id.
+    _, weth, fot, there, _ = cycle
+    v4 = f.pool(there.dex, fot, weth, address="0x" + "ab" * 32)
+    for block in range(1, BACKOFF_AFTER + 1):
+        opp = f.opportunity(weth, pools=[there, v4], block=block)
+        backoff_note(opportunity_id=opp.pk, block=block, failed=True)
+    pools = set(SimulationBackoff.objects.filter(kind="pool").values_list("address", flat=True))
+    assert pools == {normalize_address(there.address), "0x" + "ab" * 32}
+    griefer = f.opportunity(weth, pools=[there, v4], block=BACKOFF_AFTER + 1)
+    assert best_detected([griefer.pk], 5, block=BACKOFF_AFTER + 1) == []

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                     "kind",
                     models.CharField(choices=[("pool", "Pool"), ("token", "Token")], max_length=8),
                 ),
-                ("address", trading.models.AddressField(max_length=42)),
+                ("address", trading.models.PoolAddressField(max_length=66)),
                 (
                     "failures",
                     models.PositiveIntegerField(

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from trading.addresses import normalize_address
+from trading.addresses import normalize_address, normalize_pool_address
 from trading.models import Opportunity, SimulationBackoff
 
 BACKOFF_AFTER = 3
@@ -38,7 +38,7 @@ def _subjects(opportunity: Opportunity) -> list[tuple[str, str]]:
         exempt.update(t.address.lower() for t in opportunity.network.base_tokens.all())
     subjects: list[tuple[str, str]] = []
     for hop in opportunity.path or []:
-        subjects.append((SimulationBackoff.Kind.POOL, normalize_address(hop["pool"])))
+        subjects.append((SimulationBackoff.Kind.POOL, normalize_pool_address(hop["pool"])))
         for token in (hop["token_in"], hop["token_out"]):
             subject = (SimulationBackoff.Kind.TOKEN, normalize_address(token))
             if token.lower() not in exempt and subject not in subjects:
