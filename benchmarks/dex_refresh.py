@@ -346,8 +346,9 @@ async def _refresh(
     row.batched_ms = seconds * 1000
     # One call of as many pools as it may hold (results above 24 KB come back as revert
     # data, which costs no code deposit: smaller calls would look dearer per pool).
-    row.gas = await reader_gas(client, specs[: readers.MAX_POOLS_PER_CALL], block)
-    row.gas_pools = min(len(specs), readers.MAX_POOLS_PER_CALL)
+    if len({spec.kind for spec in specs}) == 1:  # a mixed call's figure would mean little
+        row.gas = await reader_gas(client, specs[: readers.MAX_POOLS_PER_CALL], block)
+        row.gas_pools = min(len(specs), readers.MAX_POOLS_PER_CALL)
     seconds, row.single_trips, single = await timed(
         1, client, lambda: refresh_single(client, specs, hex(block), CONCURRENCY)
     )
