@@ -1,19 +1,22 @@
 """Discovery and full refresh of many pools on anvil: batched readers vs pool by pool.
 
-    .venv/bin/python benchmarks/dex_refresh.py [--v2 2000] [--v3 200] [--v4 500] [--repeat 5]
+    .venv/bin/python benchmarks/dex_refresh.py [--v2 1000] [--v3 300] [--slipstream 300]
+        [--pancakeswap-v3 300] [--v4 500] [--repeat 3]
 
-Deploys real Uniswap V2 pairs and V3 pools (with three positions each) on a
-fresh local anvil node, then measures:
+Deploys a market with ``trading.devchain.market.build_market`` on a fresh local
+anvil node: real Uniswap V2 pairs, Uniswap V3, Slipstream and PancakeSwap V3
+pools and hookless Uniswap V4 pools in one PoolManager, each concentrated pool
+with the builder's three positions (narrow, wide, full range). Then, per family
+and for all of them together, measures:
 
-- discovery: V2 through ``allPairs`` pages (PoolListReader), V3 through
-  ``PoolCreated`` log windows;
-- a full refresh of every pool's state through ``PoolStateReader``
-  (``ceil(pools / 500)`` eth_calls);
+- discovery (V2 through ``allPairs`` pages, the others through factory or
+  PoolManager logs);
+- a full refresh through ``PoolStateReader`` (``ceil(pools / 500)`` calls is
+  the target), its round trips, wall time and the gas of one reader call
+  holding every pool of the family;
 - the same refresh pool by pool, one ``eth_call`` per value read (what a
-  naive bot does), sequentially and with 16 requests in flight;
-- Uniswap V4: pools in a real PoolManager, discovered from its ``Initialize``
-  logs and read through ``extsload`` in the same reader calls, alone and
-  mixed with the V2 and V3 pools.
+  naive bot does), with 16 requests in flight, and whether both ways give the
+  same states.
 
 Round trips are counted by the client. Wall times are medians of ``--repeat``
 runs. Prints numbers; never fails on timing.
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import math
 import statistics
 import sys
 import time
@@ -35,25 +40,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-from trading.amm import V2PoolState, V3PoolState
-from trading.chain.client import ChainClient
+from trading.amm import PoolState, V2PoolState, V3PoolState
+from trading.amm.uniswap_v4 import V4PoolState
+from trading.chain import readers
+from trading.chain.client import ChainClient, RpcError
 from trading.devchain.anvil import AnvilNode
-from trading.devchain.devnet import (
-    MAX_TICK,
-    MIN_TICK,
-    V3_TICK_SPACING,
-    Devnet,
-    connect,
-    nearest_usable_tick,
-    sqrt_price_x96_for,
-)
+from trading.devchain.devnet import Devnet, connect
+from trading.devchain.market import DexPlan, Market, PoolPlan, TokenPlan, build_market
 from trading.dex.base import DexInfo, PoolSpec
 from trading.dex.manager import DexManager
-from trading.dex.uniswap_v2 import UniswapV2Family
-from trading.dex.uniswap_v3 import UniswapV3Family
-from trading.dex.uniswap_v4 import UniswapV4Family
+from trading.dex.reading import _call_for
+from trading.dex.registry import family_class
 
 WORD_RADIUS = 2
+CONCURRENCY = 16
+# (kind, DEX name, fee tiers or tick spacings the pools cycle through)
+FAMILIES = (
+    ("uniswap_v2", "Bench V2", (3000,)),
+    ("uniswap_v3", "Bench V3", (500, 3000, 10000)),
+    ("slipstream", "Bench Slipstream", (50, 100, 200)),
+    ("pancakeswap_v3", "Bench PancakeSwap V3", (500, 2500, 10000)),
+    ("uniswap_v4", "Bench V4", (500, 3000, 10000)),
+)
 
 
 def _selector(signature: str) -> str:
@@ -66,152 +74,98 @@ LIQUIDITY = _selector("liquidity()")
 TICK_SPACING = _selector("tickSpacing()")
 TICK_BITMAP = _selector("tickBitmap(int16)")
 TICKS = _selector("ticks(int24)")
+EXTSLOAD = _selector("extsload(bytes32)")
 
 
-def deploy(devnet: Devnet, n_v2: int, n_v3: int) -> tuple[DexInfo, DexInfo]:
-    """Tokens, ``n_v2`` V2 pairs and ``n_v3`` V3 pools with liquidity; returns the two DEXs."""
+def plan(counts: dict[str, int]) -> tuple[list[TokenPlan], list[DexPlan], list[PoolPlan]]:
+    """Tokens at one dollar, one DEX per family, its pools over distinct pairs and tiers."""
+    most = max(counts.values())
     n_tokens = 2
-    while n_tokens * (n_tokens - 1) // 2 < max(n_v2, (n_v3 + 2) // 3):
+    while n_tokens * (n_tokens - 1) // 2 < most:
         n_tokens += 1
-    tokens = devnet.deploy_tokens([f"B{i}" for i in range(n_tokens)])
-    pairs = [(a, b) for i, a in enumerate(tokens) for b in tokens[i + 1 :]]
+    tokens = [TokenPlan(f"B{i}") for i in range(n_tokens)]
+    pairs = [(a.symbol, b.symbol) for i, a in enumerate(tokens) for b in tokens[i + 1 :]]
+    dexes, pools = [], []
+    for kind, name, tiers in FAMILIES:
+        if not counts[kind]:
+            continue
+        dexes.append(DexPlan(name, kind, 30 if kind == "uniswap_v2" else None))
+        for i in range(counts[kind]):
+            a, b = pairs[i]
+            # Prices a little apart, as on a real chain.
+            gap = 1 + (i % 7 - 3) / 1000
+            tier = tiers[i % len(tiers)]
+            if kind == "slipstream":
+                pools.append(PoolPlan(name, a, b, 100_000, gap, tick_spacing=tier))
+            else:
+                pools.append(PoolPlan(name, a, b, 100_000, gap, fee=tier))
+    return tokens, dexes, pools
 
-    v2 = devnet.deploy_uniswap_v2()
-    specs = [
-        (a.address, b.address, (1000 + i) * 10**18, (2000 + i) * 10**18)
-        for i, (a, b) in enumerate(pairs[:n_v2])
+
+def specs_of(market: Market, kind: str) -> list[PoolSpec]:
+    """The pools of one family as the DEX manager is told about them."""
+    return [
+        PoolSpec(
+            p.address,
+            p.kind,
+            p.token0,
+            p.token1,
+            p.fee,
+            tick_spacing=p.tick_spacing or None,
+            dex=p.dex,
+            manager=market.dexes[p.dex].factory if p.kind == "uniswap_v4" else "",
+        )
+        for p in market.pools
+        if p.kind == kind
     ]
-    for start in range(0, len(specs), 500):
-        devnet.create_v2_pairs(v2, specs[start : start + 500])
-
-    v3 = devnet.deploy_uniswap_v3()
-    start_block = devnet.w3.eth.block_number
-    v3_specs = []
-    for i in range(n_v3):
-        a, b = pairs[i // 3]
-        fee = (500, 3000, 10000)[i % 3]
-        spacing = V3_TICK_SPACING[fee]
-        positions = [
-            (-5 * spacing, 5 * spacing, 10**21),
-            (-60 * spacing, 40 * spacing, 10**20),
-            (
-                nearest_usable_tick(MIN_TICK, spacing),
-                nearest_usable_tick(MAX_TICK, spacing),
-                10**19,
-            ),
-        ]
-        v3_specs.append((a.address, b.address, fee, sqrt_price_x96_for(1), positions))
-    for start in range(0, len(v3_specs), 100):
-        devnet.create_v3_pools(v3, v3_specs[start : start + 100])
-    return (
-        DexInfo("Bench V2", "uniswap_v2", v2.factory, 30),
-        DexInfo("Bench V3", "uniswap_v3", v3.factory, start_block=start_block),
-    )
 
 
-async def discover(client: ChainClient, v2: DexInfo, v3: DexInfo) -> tuple[list[PoolSpec], dict]:
-    """Discover both DEXs from scratch; returns specs and per-DEX (pools, round trips, seconds)."""
-    specs: list[PoolSpec] = []
-    numbers = {}
+async def discover(client: ChainClient, info: DexInfo) -> tuple[int, int, float]:
+    """Discover one DEX from scratch: (pools found, round trips, seconds)."""
+    family = family_class(info.kind)(client, info)
     latest = await client.block_number()
-    for info, family in ((v2, UniswapV2Family(client, v2)), (v3, UniswapV3Family(client, v3))):
-        before, started = client.round_trips, time.perf_counter()
-        cursor, found = 0, []
-        while True:
-            page = await family.discover(cursor, latest_block=latest)
-            found.extend(page.pools)
-            cursor = page.next_cursor
-            if page.done:
-                break
-        numbers[info.name] = (
-            len(found),
-            client.round_trips - before,
-            time.perf_counter() - started,
-        )
-        specs += [
-            PoolSpec(p.address, info.kind, p.token0, p.token1, p.fee, tick_spacing=p.tick_spacing)
-            for p in found
-        ]
-    return specs, numbers
+    before, started = client.round_trips, time.perf_counter()
+    cursor, found = 0, 0
+    while True:
+        page = await family.discover(cursor, latest_block=latest)
+        found += len(page.pools)
+        cursor = page.next_cursor
+        if page.done:
+            break
+    return found, client.round_trips - before, time.perf_counter() - started
 
 
-def deploy_v4(devnet: Devnet, n_v4: int) -> DexInfo:
-    """A PoolManager with ``n_v4`` hookless pools of three fees, three positions each."""
-    n_tokens = 2
-    while n_tokens * (n_tokens - 1) // 2 < (n_v4 + 2) // 3:
-        n_tokens += 1
-    tokens = devnet.deploy_tokens([f"Q{i}" for i in range(n_tokens)])
-    pairs = [(a, b) for i, a in enumerate(tokens) for b in tokens[i + 1 :]]
-    v4 = devnet.deploy_uniswap_v4()
-    start_block = devnet.w3.eth.block_number
-    specs = []
-    for i in range(n_v4):
-        a, b = pairs[i // 3]
-        fee, spacing = ((500, 10), (3000, 60), (10000, 200))[i % 3]
-        positions = [
-            (-5 * spacing, 5 * spacing, 10**21),
-            (-60 * spacing, 40 * spacing, 10**20),
-            (
-                nearest_usable_tick(MIN_TICK, spacing),
-                nearest_usable_tick(MAX_TICK, spacing),
-                10**19,
-            ),
-        ]
-        specs.append((a.address, b.address, fee, spacing, sqrt_price_x96_for(1), positions))
-    for start in range(0, len(specs), 100):
-        devnet.create_v4_pools(v4, specs[start : start + 100])
-    return DexInfo("Bench V4", "uniswap_v4", v4.manager, start_block=start_block)
+async def reader_gas(client: ChainClient, specs: list[PoolSpec], block: int) -> int | None:
+    """The least gas one PoolStateReader call holding all ``specs`` needs (bisection)."""
+    data, _, _ = _call_for(specs, with_fee=False, fee_for=(), word_radius=WORD_RADIUS)
+    high = 100_000_000
+    # Short of gas, a call may still succeed with some pools marked unreadable:
+    # enough gas is what gives the same words as plenty of it.
+    reference = await client.read(data, block, gas=high)
+
+    async def enough(gas: int) -> bool:
+        try:
+            return await client.read(data, block, gas=gas) == reference
+        except (RpcError, readers.ReaderError):
+            return False
+
+    low = 0
+    while high - low > 10_000:
+        middle = (low + high) // 2
+        low, high = (low, middle) if await enough(middle) else (middle, high)
+    return high
 
 
-async def measure_v4(node: AnvilNode, v2: DexInfo, v3: DexInfo, v4: DexInfo, repeat: int) -> None:
-    """Discovery and full refreshes of the V4 pools, alone and mixed with V2 and V3."""
-    async with ChainClient([node.rpc_url], chain_id=node.chain_id, timeout=120) as client:
-        others, _ = await discover(client, v2, v3)
-        family = UniswapV4Family(client, v4)
-        before, started = client.round_trips, time.perf_counter()
-        cursor, found = 0, []
-        while True:
-            page = await family.discover(cursor)
-            found.extend(page.pools)
-            cursor = page.next_cursor
-            if page.done:
-                break
-        discovery = (client.round_trips - before, time.perf_counter() - started)
-        specs = [
-            PoolSpec(
-                p.address, v4.kind, p.token0, p.token1, p.fee,
-                tick_spacing=p.tick_spacing, manager=v4.factory,
-            )
-            for p in found
-        ]  # fmt: skip
-        block = await client.block_number()
-        alone = DexManager(client, specs, word_radius=WORD_RADIUS)
-        alone_time, alone_trips, batch = await timed(
-            repeat, client, lambda: alone.refresh_all(block)
-        )
-        mixed = DexManager(client, [*others, *specs], word_radius=WORD_RADIUS)
-        mixed_time, mixed_trips, mixed_batch = await timed(
-            repeat, client, lambda: mixed.refresh_all(block)
-        )
-    print()
-    print(f"Uniswap V4: {len(specs)} pools in one PoolManager, read through extsload")
-    print(
-        f"  discovery (Initialize logs) {discovery[0]:>5} round trips  "
-        f"{discovery[1] * 1000:>9.1f} ms"
-    )
-    print(
-        f"  full refresh, V4 alone      {alone_trips:>5} round trips  {alone_time * 1000:>9.1f} ms"
-        f"  ({len(batch.states)} read, {len(batch.failed)} failed)"
-    )
-    print(
-        f"  full refresh, V2+V3+V4      {mixed_trips:>5} round trips  {mixed_time * 1000:>9.1f} ms"
-        f"  ({len(mixed_batch.states)} pools)"
-    )
+# ---- pool by pool -------------------------------------------------------------------------
 
 
 async def _call(client: ChainClient, to: str, data: str, block: str) -> bytes:
     result = await client.request("eth_call", [{"to": to, "data": data}, block])
     return bytes.fromhex(result[2:])
+
+
+def _word(value: int) -> str:
+    return (value % 2**256).to_bytes(32, "big").hex()
 
 
 async def read_v2_single(client: ChainClient, spec: PoolSpec, block: str) -> V2PoolState:
@@ -221,6 +175,11 @@ async def read_v2_single(client: ChainClient, spec: PoolSpec, block: str) -> V2P
 
 
 async def read_v3_single(client: ChainClient, spec: PoolSpec, block: str) -> V3PoolState:
+    """slot0, liquidity, spacing, the bitmap words around the price and their ticks.
+
+    Slipstream's and PancakeSwap's ``slot0`` and ``ticks`` differ from V3's
+    after the fields read here.
+    """
     sqrt_price, tick = abi_decode(
         ["uint160", "int24"], (await _call(client, spec.address, SLOT0, block))[:64]
     )
@@ -229,13 +188,13 @@ async def read_v3_single(client: ChainClient, spec: PoolSpec, block: str) -> V3P
     centre = (tick // spacing) >> 8
     ticks = []
     for word in range(centre - WORD_RADIUS, centre + WORD_RADIUS + 1):
-        data = TICK_BITMAP + (word % 2**256).to_bytes(32, "big").hex()
-        (bitmap,) = abi_decode(["uint256"], await _call(client, spec.address, data, block))
+        (bitmap,) = abi_decode(
+            ["uint256"], await _call(client, spec.address, TICK_BITMAP + _word(word), block)
+        )
         for bit in range(256):
             if bitmap >> bit & 1:
                 value = (word * 256 + bit) * spacing
-                data = TICKS + (value % 2**256).to_bytes(32, "big").hex()
-                raw = await _call(client, spec.address, data, block)
+                raw = await _call(client, spec.address, TICKS + _word(value), block)
                 ticks.append((value, abi_decode(["int128"], raw[32:64])[0]))
     return V3PoolState(
         spec.address,
@@ -252,18 +211,79 @@ async def read_v3_single(client: ChainClient, spec: PoolSpec, block: str) -> V3P
     )
 
 
+async def read_v4_single(client: ChainClient, spec: PoolSpec, block: str) -> V4PoolState:
+    """One ``extsload(bytes32)`` per slot: slot0, liquidity, bitmap words, ticks."""
+
+    async def load(slot: int) -> int:
+        raw = await _call(client, spec.manager, EXTSLOAD + _word(slot), block)
+        return int.from_bytes(raw[:32], "big")
+
+    def hashed(key: int, slot: int) -> int:
+        return int.from_bytes(keccak(bytes.fromhex(_word(key) + _word(slot))), "big")
+
+    state_slot = hashed(int(spec.address, 16), 6)
+    slot0 = await load(state_slot)
+    liquidity = await load(state_slot + 3) & (2**128 - 1)
+    sqrt_price = slot0 & (2**160 - 1)
+    tick = (slot0 >> 160) & 0xFFFFFF
+    tick -= (tick >> 23) << 24
+    spacing = spec.tick_spacing or 1
+    centre = (tick // spacing) >> 8
+    ticks = []
+    for word in range(centre - WORD_RADIUS, centre + WORD_RADIUS + 1):
+        bitmap = await load(hashed(word, state_slot + 5))
+        for bit in range(256):
+            if bitmap >> bit & 1:
+                value = (word * 256 + bit) * spacing
+                net = await load(hashed(value, state_slot + 4)) >> 128
+                ticks.append((value, net - ((net >> 127) << 128)))
+    return V4PoolState(
+        address=spec.address,
+        token0=spec.token0,
+        token1=spec.token1,
+        fee=(slot0 >> 208) & 0xFFFFFF,
+        tick_spacing=spacing,
+        sqrt_price_x96=sqrt_price,
+        tick=tick,
+        liquidity=liquidity,
+        ticks=tuple(ticks),
+        min_word=centre - WORD_RADIUS,
+        max_word=centre + WORD_RADIUS,
+        protocol_fee=(slot0 >> 184) & 0xFFFFFF,
+        manager=spec.manager,
+    )
+
+
 async def refresh_single(
     client: ChainClient, specs: list[PoolSpec], block: str, concurrency: int
-) -> dict:
+) -> dict[str, PoolState]:
     semaphore = asyncio.Semaphore(concurrency)
 
-    async def one(spec: PoolSpec) -> Any:
+    async def one(spec: PoolSpec) -> PoolState:
         async with semaphore:
-            reader = read_v2_single if spec.kind == "uniswap_v2" else read_v3_single
-            return await reader(client, spec, block)
+            if spec.kind == "uniswap_v2":
+                return await read_v2_single(client, spec, block)
+            if spec.kind == "uniswap_v4":
+                return await read_v4_single(client, spec, block)
+            return await read_v3_single(client, spec, block)
 
     states = await asyncio.gather(*(one(spec) for spec in specs))
     return {s.address: s for s in states}
+
+
+def same_states(batched: dict[str, PoolState], single: dict[str, PoolState]) -> bool:
+    """Batched and pool-by-pool states agree (block numbers and fee sources aside)."""
+
+    def core(state: PoolState) -> tuple[Any, ...]:
+        if isinstance(state, V2PoolState):
+            return (state.reserve0, state.reserve1)
+        assert isinstance(state, V3PoolState)
+        # The batched V3 read interprets a word range relative to the price like the serial one.
+        return (state.sqrt_price_x96, state.tick, state.liquidity, tuple(state.ticks))
+
+    return batched.keys() == single.keys() and all(
+        core(batched[a]) == core(s) for a, s in single.items()
+    )
 
 
 async def timed(
@@ -279,69 +299,118 @@ async def timed(
     return statistics.median(seconds), max(trips), result
 
 
-async def measure(node: AnvilNode, v2: DexInfo, v3: DexInfo, repeat: int) -> None:
-    async with ChainClient([node.rpc_url], chain_id=node.chain_id, timeout=120) as client:
-        specs, discovery = await discover(client, v2, v3)
-        block = hex(await client.block_number())
-        manager = DexManager(client, specs, word_radius=WORD_RADIUS)
-        batched_time, batched_trips, _ = await timed(
-            repeat, client, lambda: manager.refresh_all(int(block, 16))
-        )
-        seq_time, seq_trips, single = await timed(
-            max(1, repeat // 2), client, lambda: refresh_single(client, specs, block, 1)
-        )
-        par_time, par_trips, _ = await timed(
-            max(1, repeat // 2), client, lambda: refresh_single(client, specs, block, 16)
-        )
+@dataclasses.dataclass
+class Row:
+    name: str
+    pools: int
+    discovered: int = 0
+    discovery_trips: int = 0
+    discovery_ms: float = 0.0
+    batched_trips: int = 0
+    batched_ms: float = 0.0
+    gas: int | None = None
+    gas_pools: int = 0
+    single_trips: int = 0
+    single_ms: float = 0.0
+    same: bool = True
 
-    batched = {a: s for a, s in manager.states.items()}
-    same = all(
-        batched[a].__class__ is s.__class__ and _strip(batched[a]) == _strip(s)
-        for a, s in single.items()
+
+async def measure(node: AnvilNode, market: Market, repeat: int) -> list[Row]:
+    rows = []
+    async with ChainClient([node.rpc_url], chain_id=node.chain_id, timeout=300) as client:
+        block = await client.block_number()
+        everything: list[PoolSpec] = []
+        for kind, name, _ in FAMILIES:
+            specs = specs_of(market, kind)
+            if not specs:
+                continue
+            everything += specs
+            row = Row(name, len(specs))
+            dex = market.dexes[name]
+            row.discovered, row.discovery_trips, seconds = await discover(
+                client, DexInfo(name, kind, dex.factory, dex.fee_bps or 30)
+            )
+            row.discovery_ms = seconds * 1000
+            rows.append(await _refresh(client, row, specs, block, repeat))
+        rows.append(
+            await _refresh(client, Row("all together", len(everything)), everything, block, repeat)
+        )
+    return rows
+
+
+async def _refresh(
+    client: ChainClient, row: Row, specs: list[PoolSpec], block: int, repeat: int
+) -> Row:
+    manager = DexManager(client, specs, word_radius=WORD_RADIUS)
+    seconds, row.batched_trips, _ = await timed(repeat, client, lambda: manager.refresh_all(block))
+    row.batched_ms = seconds * 1000
+    # One call of as many pools as it may hold (results above 24 KB come back as revert
+    # data, which costs no code deposit: smaller calls would look dearer per pool).
+    if len({spec.kind for spec in specs}) == 1:  # a mixed call's figure would mean little
+        row.gas = await reader_gas(client, specs[: readers.MAX_POOLS_PER_CALL], block)
+        row.gas_pools = min(len(specs), readers.MAX_POOLS_PER_CALL)
+    seconds, row.single_trips, single = await timed(
+        1, client, lambda: refresh_single(client, specs, hex(block), CONCURRENCY)
     )
-    n_v2 = sum(1 for s in specs if s.kind == "uniswap_v2")
-    n_v3 = len(specs) - n_v2
-    print(f"pools: {n_v2} Uniswap V2 + {n_v3} Uniswap V3 (word radius {WORD_RADIUS}) on anvil")
+    row.single_ms = seconds * 1000
+    row.same = same_states(dict(manager.states), single)
+    return row
+
+
+def report(rows: list[Row], repeat: int) -> None:
+    print(f"full refresh: median of {repeat}; pool by pool: {CONCURRENCY} requests in flight")
+    print(f"word radius {WORD_RADIUS}; target: ceil(pools / {readers.MAX_POOLS_PER_CALL}) calls")
     print()
-    print("discovery")
-    for name, (count, trips, seconds) in discovery.items():
-        print(f"  {name:<10} {count:>6} pools  {trips:>5} round trips  {seconds * 1000:>9.1f} ms")
+    header = (
+        f"{'family':<22}{'pools':>6} | {'discovery':>20} | {'batched refresh':>26} | "
+        f"{'gas of one call':>16} | {'pool by pool':>24} | same"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        target = math.ceil(r.pools / readers.MAX_POOLS_PER_CALL)
+        found = f"{r.discovered:>5}/{r.discovery_trips:>3} rt {r.discovery_ms:>6.0f} ms"
+        if r.name == "all together":
+            found = ""
+        trips = f"{r.batched_trips:>3} rt (≤{target}) {r.batched_ms:>8.1f} ms"
+        gas = f"{r.gas / 1e6:>5.2f} M {r.gas // r.gas_pools // 1000:>4}k/p" if r.gas else "-"
+        single = f"{r.single_trips:>7} rt {r.single_ms:>9.0f} ms"
+        print(
+            f"{r.name:<22}{r.pools:>6} | {found:>20} | {trips:>26} | {gas:>16} | {single:>24} | "
+            f"{'yes' if r.same else 'NO'}"
+        )
     print()
-    print(f"full refresh (median of {repeat})")
-    print(f"  batched readers       {batched_trips:>7} round trips  {batched_time * 1000:>9.1f} ms")
-    print(f"  pool by pool, serial  {seq_trips:>7} round trips  {seq_time * 1000:>9.1f} ms")
-    print(f"  pool by pool, 16 busy {par_trips:>7} round trips  {par_time * 1000:>9.1f} ms")
-    print()
-    print(f"  round trips: {seq_trips / batched_trips:,.0f}x fewer with batched readers")
     print(
-        f"  wall time:   {seq_time / batched_time:,.1f}x faster than serial, "
-        f"{par_time / batched_time:,.1f}x faster than 16 in flight"
+        "rt = round trips; gas of one call: one PoolStateReader eth_call holding the family's"
+        " first 500 pools (k/p: thousand gas per pool)"
     )
-    print(f"  same states both ways: {'yes' if same else 'NO'}")
-
-
-def _strip(state: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(state, block_number=0)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--v2", type=int, default=2000, help="Uniswap V2 pairs (default 2000)")
-    parser.add_argument("--v3", type=int, default=200, help="Uniswap V3 pools (default 200)")
+    parser.add_argument("--v2", type=int, default=1000, help="Uniswap V2 pairs (default 1000)")
+    parser.add_argument("--v3", type=int, default=300, help="Uniswap V3 pools (default 300)")
+    parser.add_argument("--slipstream", type=int, default=300, help="Slipstream pools (300)")
+    parser.add_argument(
+        "--pancakeswap-v3", type=int, default=300, help="PancakeSwap V3 pools (default 300)"
+    )
     parser.add_argument("--v4", type=int, default=500, help="Uniswap V4 pools (default 500)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
     args = parser.parse_args(argv)
+    counts = {
+        "uniswap_v2": args.v2,
+        "uniswap_v3": args.v3,
+        "slipstream": args.slipstream,
+        "pancakeswap_v3": args.pancakeswap_v3,
+        "uniswap_v4": args.v4,
+    }
     with AnvilNode() as node:
         devnet = Devnet(connect(node.rpc_url))
         started = time.perf_counter()
-        v2, v3 = deploy(devnet, args.v2, args.v3)
-        v4 = deploy_v4(devnet, args.v4) if args.v4 else None
-        print(f"deployed in {time.perf_counter() - started:.1f} s")
-        asyncio.run(measure(node, v2, v3, args.repeat))
-        if v4 is not None:
-            asyncio.run(measure_v4(node, v2, v3, v4, args.repeat))
+        market = build_market(devnet, *plan(counts))
+        print(f"deployed {len(market.pools)} pools in {time.perf_counter() - started:.1f} s")
+        print()
+        report(asyncio.run(measure(node, market, args.repeat)), args.repeat)
 
 
 if __name__ == "__main__":

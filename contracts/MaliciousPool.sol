@@ -10,6 +10,8 @@ pragma solidity ^0.8.28;
 ///   caller's (a different route, chosen by the pool);
 /// - STINGY: exactly the input it is owed, paying back only 1 unit;
 /// - REENTER: calls back twice.
+/// - CROSS: calls back through the other family's callback (a V3 swap through
+///   uniswapV2Call, a V2 swap through uniswapV3SwapCallback), with the caller's data.
 /// It always sends 1 unit of the output token first, like a pool paying out.
 
 interface IERC20Transfer {
@@ -32,6 +34,7 @@ contract MaliciousPool {
     uint8 public constant FORGE = 2;
     uint8 public constant STINGY = 3;
     uint8 public constant REENTER = 4;
+    uint8 public constant CROSS = 5;
 
     address public token0;
     address public token1;
@@ -68,6 +71,10 @@ contract MaliciousPool {
         }
         bytes memory payload = data;
         if (mode == FORGE) payload = forged;
+        if (mode == CROSS) {
+            IV2Callee(msg.sender).uniswapV2Call(msg.sender, uint256(input), 0, payload);
+            return (amount0, amount1);
+        }
         IV3Callee(msg.sender).uniswapV3SwapCallback(amount0, amount1, payload);
         if (mode == REENTER) {
             IV3Callee(msg.sender).uniswapV3SwapCallback(amount0, amount1, payload);
@@ -82,6 +89,12 @@ contract MaliciousPool {
         if (amount1Out > 0) IERC20Transfer(token1).transfer(to, 1);
         bytes memory payload = data;
         if (mode == FORGE) payload = forged;
+        if (mode == CROSS) {
+            // Owed the input side, as a V3 pool would ask for it.
+            (int256 d0, int256 d1) = amount0Out > 0 ? (int256(-1), int256(ask)) : (int256(ask), int256(-1));
+            IV3Callee(to).uniswapV3SwapCallback(d0, d1, payload);
+            return;
+        }
         IV2Callee(to).uniswapV2Call(to, amount0Out, amount1Out, payload);
     }
 

@@ -22,10 +22,6 @@ interface IV3Reads {
     function ticks(int24 tick) external view returns (uint128 liquidityGross, int128 liquidityNet);
 }
 
-interface IV4Extsload {
-    function extsload(bytes32 slot) external view returns (bytes32);
-}
-
 /// @title PoolStateReader
 /// @notice Deployless batch reader of pool states (see ReaderBase). Never deployed.
 ///
@@ -58,8 +54,9 @@ interface IV4Extsload {
 ///    the bitmap, and the liquidityNet (int256) of each set bit in ascending order;
 ///  - per V4 pool: the same words as a V3 pool, except that the second word is
 ///    uint48(lpFee << 24 | protocolFee) << 128 | liquidity (the spacing is the key's).
-///    Everything is read with the PoolManager's `extsload`: the pool's state
-///    sits at keccak256(id, 6) (slot0, two fee growths, liquidity, ticks, bitmap).
+///    Everything is read with the PoolManager's `extsload(bytes32[])`, three calls
+///    per usual pool (slot0 and liquidity; the bitmap words; their ticks): the pool's
+///    state sits at keccak256(id, 6) (slot0, two fee growths, liquidity, ticks, bitmap).
 ///
 /// Only the first two words of slot0 are decoded, so Uniswap's and PancakeSwap's
 /// slot0 (whose last field differs) both work.
@@ -87,8 +84,11 @@ contract PoolStateReader is ReaderBase {
         for (uint256 i = 0; i < v3Pools.length; i++) {
             _readV3(out, v3Pools[i]);
         }
-        for (uint256 i = 0; i + 1 < v4Pools.length; i += 2) {
-            _readV4(out, v4Pools[i], bytes32(v4Pools[i + 1]));
+        if (v4Pools.length > 1) {
+            V4Pool memory pool = _newV4Pool();
+            for (uint256 i = 0; i + 1 < v4Pools.length; i += 2) {
+                _readV4(out, pool, v4Pools[i], bytes32(v4Pools[i + 1]));
+            }
         }
         _finish(out);
     }
@@ -241,97 +241,200 @@ contract PoolStateReader is ReaderBase {
     uint256 private constant V4_LIQUIDITY_OFFSET = 3;
     uint256 private constant V4_TICKS_OFFSET = 4;
     uint256 private constant V4_BITMAP_OFFSET = 5;
+    // Slots per extsload(bytes32[]) call: one call holds a usual pool's bitmap words,
+    // another all their ticks; a pool needs three calls, not one per slot.
+    uint256 private constant V4_BATCH = 256;
+    bytes4 private constant EXTSLOAD_MANY = bytes4(keccak256("extsload(bytes32[])"));
 
-    function _readV4(Words memory out, uint256 entry, bytes32 id) private view {
+    /// @dev The V4 pool being read, and the memory every V4 pool of the batch reuses: an
+    ///      extsload(bytes32[]) call buffer and the output index each tick value goes to.
+    ///      Allocated once: memory grows with the number of pools, and its cost with its square.
+    struct V4Pool {
+        address manager;
+        uint256 stateSlot;
+        int256 spacing;
+        uint256 buffer;
+        uint256[] targets;
+    }
+
+    function _newV4Pool() private pure returns (V4Pool memory pool) {
+        // Selector, offset and length (68 bytes), then the slots: room for V4_BATCH + 3 words.
+        uint256[] memory space = new uint256[](V4_BATCH + 3);
+        uint256 buffer;
+        assembly ("memory-safe") {
+            buffer := add(space, 32)
+        }
+        pool.buffer = buffer;
+        pool.targets = new uint256[](V4_BATCH);
+    }
+
+    function _readV4(Words memory out, V4Pool memory pool, uint256 entry, bytes32 id) private view {
         uint256 mark = out.length;
-        if (!_tryReadV4(out, entry, id)) {
+        pool.manager = address(uint160(entry & MASK160));
+        pool.stateSlot = _mapSlot(uint256(id), V4_POOLS_SLOT);
+        pool.spacing = int256(int24(uint24(entry >> 200)));
+        if (!_tryReadV4(out, pool, entry)) {
             out.length = mark;
             _push(out, 0);
         }
     }
 
-    /// @dev One V4 pool being read: where its state lives and its key's tick spacing.
-    struct V4Pool {
-        address manager;
-        uint256 stateSlot;
-        int256 spacing;
-    }
-
-    function _tryReadV4(Words memory out, uint256 entry, bytes32 id) private view returns (bool) {
-        V4Pool memory pool = V4Pool(
-            address(uint160(entry & MASK160)),
-            uint256(keccak256(abi.encode(id, V4_POOLS_SLOT))),
-            int256(int24(uint24(entry >> 200)))
-        );
+    function _tryReadV4(Words memory out, V4Pool memory pool, uint256 entry) private view returns (bool) {
         if (pool.spacing <= 0) return false;
-        (bool ok, int256 tick) = _readV4Head(out, pool.manager, pool.stateSlot);
+        (bool ok, int256 tick) = _readV4Head(out, pool);
         if (!ok) return false;
         (int256 wordLo, int256 wordHi) = _wordRange(entry, tick, pool.spacing);
         if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
         uint256 countAt = out.length;
         _push(out, 0);
         uint256 nonZero = 0;
-        for (int256 wordPos = wordLo; wordPos <= wordHi; wordPos++) {
-            (bool wordOk, bool initialized) = _readV4BitmapWord(out, pool, wordPos);
-            if (!wordOk) return false;
-            if (initialized) nonZero += 1;
+        for (int256 first = wordLo; first <= wordHi; first += int256(V4_BATCH)) {
+            uint256 n = uint256(wordHi - first + 1);
+            if (n > V4_BATCH) n = V4_BATCH;
+            uint256 found;
+            (ok, found) = _readV4BitmapWords(out, pool, first, n);
+            if (!ok) return false;
+            nonZero += found;
         }
         out.data[countAt] =
             nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32);
         return true;
     }
 
-    /// @dev Append the price/tick word and the fees/liquidity word of a V4 pool.
-    function _readV4Head(Words memory out, address manager, uint256 stateSlot)
-        private
-        view
-        returns (bool, int256)
-    {
-        (bool ok, uint256 slot0) = _extsload(manager, stateSlot);
+    /// @dev Append the price/tick word and the fees/liquidity word of a V4 pool (one call).
+    function _readV4Head(Words memory out, V4Pool memory pool) private view returns (bool, int256) {
+        _setV4Slot(pool.buffer, 0, pool.stateSlot);
+        _setV4Slot(pool.buffer, 1, pool.stateSlot + V4_LIQUIDITY_OFFSET);
+        if (!_extsloadMany(pool.manager, pool.buffer, 2)) return (false, 0);
+        uint256 slot0 = _v4Value(pool.buffer, 0);
+        uint256 liquidity = _v4Value(pool.buffer, 1);
         // An uninitialized pool has a zero price.
-        if (!ok || slot0 & MASK160 == 0) return (false, 0);
-        uint256 liquidity;
-        (ok, liquidity) = _extsload(manager, stateSlot + V4_LIQUIDITY_OFFSET);
-        if (!ok) return (false, 0);
+        if (slot0 & MASK160 == 0) return (false, 0);
         _push(out, OK | (((slot0 >> 160) & 0xffffff) << 160) | (slot0 & MASK160));
         // lpFee << 24 | protocolFee, as packed in slot0 above the tick.
         _push(out, (((slot0 >> 184) & 0xffffffffffff) << 128) | (liquidity & ((1 << 128) - 1)));
         return (true, int256(int24(uint24(slot0 >> 160))));
     }
 
-    function _readV4BitmapWord(Words memory out, V4Pool memory pool, int256 wordPos)
+    /// @dev Read `n` bitmap words from `first` in one call; append each non-zero one (position,
+    ///      bitmap, the liquidityNet of its set ticks) and return how many there were.
+    function _readV4BitmapWords(Words memory out, V4Pool memory pool, int256 first, uint256 n)
         private
         view
-        returns (bool ok, bool initialized)
+        returns (bool, uint256 nonZero)
     {
-        uint256 bitmap;
-        (ok, bitmap) = _extsload(pool.manager, uint256(keccak256(abi.encode(wordPos, pool.stateSlot + V4_BITMAP_OFFSET))));
-        if (!ok || bitmap == 0) return (ok, false);
-        _push(out, uint256(wordPos));
-        _push(out, bitmap);
-        return (_pushV4Ticks(out, pool, bitmap, wordPos * 256 * pool.spacing), true);
+        uint256 bitmapSlot = pool.stateSlot + V4_BITMAP_OFFSET;
+        for (uint256 i = 0; i < n; i++) {
+            _setV4Slot(pool.buffer, i, _mapSlot(uint256(first + int256(i)), bitmapSlot));
+        }
+        if (!_extsloadMany(pool.manager, pool.buffer, n)) return (false, 0);
+        // Positions, bitmaps and room for the ticks first: the buffer is reused for the ticks.
+        uint256 wordsAt = out.length;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 bitmap = _v4Value(pool.buffer, i);
+            if (bitmap == 0) continue;
+            nonZero += 1;
+            _push(out, uint256(first + int256(i)));
+            _push(out, bitmap);
+            for (uint256 k = _popcount(bitmap); k > 0; k--) {
+                _push(out, 0);
+            }
+        }
+        return (_fillV4Ticks(out, pool, wordsAt), nonZero);
     }
 
-    /// @dev Append the liquidityNet of every tick set in `bitmap` (the word starting at `firstTick`).
-    function _pushV4Ticks(Words memory out, V4Pool memory pool, uint256 bitmap, int256 firstTick)
-        private
-        view
-        returns (bool)
-    {
+    /// @dev Fill the tick room of the words appended from `cursor` on with each tick's liquidityNet,
+    ///      up to V4_BATCH ticks per call.
+    function _fillV4Ticks(Words memory out, V4Pool memory pool, uint256 cursor) private view returns (bool) {
         uint256 ticksSlot = pool.stateSlot + V4_TICKS_OFFSET;
-        for (uint256 bit = 0; bit < 256 && (bitmap >> bit) != 0; bit++) {
-            if ((bitmap >> bit) & 1 == 0) continue;
-            int256 tick = firstTick + int256(bit) * pool.spacing;
-            (bool ok, uint256 info) = _extsload(pool.manager, uint256(keccak256(abi.encode(tick, ticksSlot))));
-            if (!ok) return false;
+        uint256 pending = 0;
+        while (cursor < out.length) {
+            int256 firstTick = int256(out.data[cursor]) * 256 * pool.spacing;
+            uint256 bitmap = out.data[cursor + 1];
+            cursor += 2;
+            // Set bits only, lowest first: a word has a handful of ticks among 256 bits.
+            for (; bitmap != 0; bitmap &= bitmap - 1) {
+                if (pending == V4_BATCH) {
+                    if (!_flushV4Ticks(out, pool, pending)) return false;
+                    pending = 0;
+                }
+                int256 tick = firstTick + int256(_lowestBit(bitmap)) * pool.spacing;
+                _setV4Slot(pool.buffer, pending, _mapSlot(uint256(tick), ticksSlot));
+                pool.targets[pending] = cursor;
+                pending += 1;
+                cursor += 1;
+            }
+        }
+        return pending == 0 || _flushV4Ticks(out, pool, pending);
+    }
+
+    function _flushV4Ticks(Words memory out, V4Pool memory pool, uint256 pending) private view returns (bool) {
+        if (!_extsloadMany(pool.manager, pool.buffer, pending)) return false;
+        for (uint256 k = 0; k < pending; k++) {
             // TickInfo's first slot: liquidityGross (low 128 bits), liquidityNet (high 128).
-            _push(out, uint256(int256(int128(uint128(info >> 128)))));
+            out.data[pool.targets[k]] = uint256(int256(int128(uint128(_v4Value(pool.buffer, k) >> 128))));
         }
         return true;
     }
 
-    function _extsload(address manager, uint256 slot) private view returns (bool ok, uint256 value) {
-        (ok, value,) = _read(manager, IV4Extsload.extsload.selector, slot, 0, 1, 32);
+    /// @dev keccak256(abi.encode(key, slot)) hashed in scratch memory (nothing allocated).
+    function _mapSlot(uint256 key, uint256 slot) private pure returns (uint256 result) {
+        assembly ("memory-safe") {
+            mstore(0, key)
+            mstore(0x20, slot)
+            result := keccak256(0, 0x40)
+        }
+    }
+
+    function _setV4Slot(uint256 buffer, uint256 index, uint256 slot) private pure {
+        assembly ("memory-safe") {
+            mstore(add(buffer, add(68, shl(5, index))), slot)
+        }
+    }
+
+    function _v4Value(uint256 buffer, uint256 index) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := mload(add(buffer, add(68, shl(5, index))))
+        }
+    }
+
+    /// @dev extsload(bytes32[]) of the `n` slots set in `buffer`; each value replaces its slot.
+    function _extsloadMany(address manager, uint256 buffer, uint256 n) private view returns (bool ok) {
+        bytes4 selector = EXTSLOAD_MANY;
+        assembly ("memory-safe") {
+            mstore(buffer, selector)
+            mstore(add(buffer, 4), 0x20)
+            mstore(add(buffer, 36), n)
+            let size := add(64, shl(5, n))
+            // The answer (offset, length, values) is written 4 bytes in: the values over the slots.
+            ok := staticcall(add(20000, mul(n, 3000)), manager, buffer, add(4, size), add(buffer, 4), size)
+            if iszero(eq(returndatasize(), size)) { ok := 0 }
+            if iszero(eq(mload(add(buffer, 4)), 0x20)) { ok := 0 }
+            if iszero(eq(mload(add(buffer, 36)), n)) { ok := 0 }
+        }
+    }
+
+    function _popcount(uint256 bitmap) private pure returns (uint256 count) {
+        unchecked {
+            for (; bitmap != 0; bitmap &= bitmap - 1) {
+                count += 1;
+            }
+        }
+    }
+
+    /// @dev Index of the lowest set bit of a non-zero word (binary search, as Uniswap's BitMath).
+    function _lowestBit(uint256 x) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            x := and(x, add(not(x), 1))
+            r := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+            r := or(r, shl(6, lt(0xffffffffffffffff, shr(r, x))))
+            r := or(r, shl(5, lt(0xffffffff, shr(r, x))))
+            r := or(r, shl(4, lt(0xffff, shr(r, x))))
+            r := or(r, shl(3, lt(0xff, shr(r, x))))
+            r := or(r, shl(2, lt(0xf, shr(r, x))))
+            r := or(r, shl(1, lt(0x3, shr(r, x))))
+            r := or(r, lt(0x1, shr(r, x)))
+        }
     }
 
     /// @dev True when `word` is a correctly sign-extended integer of (byteIndex + 1) bytes.

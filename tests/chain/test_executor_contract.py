@@ -288,3 +288,36 @@ def test_a_trade_past_its_deadline_block_reverts(devnet, market, executor, w3):
             call, block_identifier="pending"
         )
     assert _error_name(executor, caught.value) == "Expired"
+
+
+@pytest.mark.parametrize("first_kind", ["uniswap_v3", "uniswap_v2"])
+def test_a_flash_callback_comes_only_from_the_first_hop_own_family(
+    devnet, executor, robbery, market, w3, first_kind
+):
+    # The flash pool answers through the other family's callback, with the committed
+    # route: a V3 first hop repaid as a V2 pair would be (which sends first and is
+    # repaid its input), or a V2 first hop asking like a V3 pool.
+    pool, _, weth, usdc = robbery
+    v2 = _find(market.v2_pairs, "v2", weth, usdc)
+    infos = _pools(market, w3)
+    infos[pool.address] = PoolInfo(
+        pool.address, *sorted([weth, usdc], key=str.lower), first_kind, 30
+    )
+    hops = [
+        h.as_tuple()
+        for h in encode_hops(
+            [
+                {"pool": pool.address, "token_in": weth, "token_out": usdc},
+                {"pool": v2.address, "token_in": usdc, "token_out": weth},
+            ],
+            infos,
+        )
+    ]
+    devnet.transact(pool.functions.configure(pool.functions.CROSS().call(), 10**18 // 2, b""))
+    before = _balances(devnet, executor, weth, usdc)
+    with pytest.raises(ContractLogicError) as caught:
+        executor.functions.execute(hops, 10**18 // 2, 1, True, NO_DEADLINE).call(
+            {"from": devnet.deployer}
+        )
+    assert _error_name(executor, caught.value) == "UnexpectedCallback"
+    assert _balances(devnet, executor, weth, usdc) == before

@@ -155,3 +155,27 @@ async def test_log_updates_equal_a_full_read(anvil: AnvilNode, devnet: Devnet, s
             for p in market.cl_pools("slipstream")
         }
         assert {a: fees[a] for a in on_chain} == on_chain
+
+
+async def test_a_slipstream_fee_change_alone_is_seen_the_same_block(
+    anvil: AnvilNode, devnet: Devnet
+) -> None:
+    market = deploy_cl_market(devnet)
+    pools = market.cl_pools("slipstream")
+    async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
+        manager = DexManager(client, pool_specs(market))
+        await manager.initialize()
+        changed_pool = pools[1].address
+        before = manager.state(changed_pool)
+        assert isinstance(before, V3PoolState)
+        new_fee = 1234 if before.fee != 1234 else 4321
+        # The real fee module: no pool event, only its CustomFeeSet.
+        devnet.set_slipstream_fee(market.slipstream, changed_pool, new_fee)
+        head = devnet.w3.eth.block_number
+        assert await manager.update(head) == {changed_pool}
+        after = manager.state(changed_pool)
+        assert isinstance(after, V3PoolState)
+        assert (
+            after.fee == new_fee == _pool(devnet, changed_pool, "slipstream").functions.fee().call()
+        )
+        assert after.block_number == head

@@ -88,3 +88,22 @@ async def test_later_chunks_read_at_the_first_chunk_block(
         batch = await read_states(client, _specs(six_hundred_pairs), chunk_size=100)
         assert batch.round_trips == 6
         assert {s.block_number for s in batch.states.values()} == {batch.block_number}
+
+
+async def test_v4_pools_are_planned_by_their_measured_weight() -> None:
+    v4 = [
+        PoolSpec(
+            f"0x{i:064x}",
+            "uniswap_v4",
+            "0x" + "1" * 40,
+            "0x" + "2" * 40,
+            3000,
+            tick_spacing=60,
+            manager="0x" + "3" * 40,
+        )
+        for i in range(500)
+    ]
+    # Four ticks near the price (what a refresh learns): ~51k gas each, two calls of 20M.
+    known = {p.address: 4 for p in v4}
+    assert len(plan_chunks(v4, known_ticks=known)) == 2
+    assert len(plan_chunks(v4[:390], known_ticks=known)) == 1

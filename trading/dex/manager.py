@@ -23,6 +23,7 @@ from trading.chain.client import ChainClient
 from trading.dex.base import PoolSpec
 from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
 from trading.dex.registry import FAMILIES
+from trading.dex.slipstream import FEE_MODULE_TOPICS
 from trading.dex.solidly import SET_CUSTOM_FEE
 from trading.dex.uniswap_v4 import pool_id_topic
 from trading.lifecycle import Component
@@ -170,6 +171,8 @@ class DexManager(Component):
         topics = state_topics()
         if self._solidly_factories:
             topics.append(SET_CUSTOM_FEE)
+        if any(p.kind == "slipstream" for p in self._pools.values()):
+            topics.extend(FEE_MODULE_TOPICS)
         return topics
 
     def _pools_in(self, logs: Sequence[dict[str, Any]]) -> tuple[set[str], set[str]]:
@@ -184,6 +187,13 @@ class DexManager(Component):
                     key = self._by_lower.get(pool.lower())
                     if key:
                         fee_changed.add(key)
+                continue
+            if topics and topics[0] in FEE_MODULE_TOPICS:
+                # From whichever fee module the factory uses: at worst a needless re-read.
+                if len(topics) > 1:
+                    key = self._by_lower.get("0x" + str(topics[1])[-40:].lower())
+                    if key and self._pools[key].kind == "slipstream":
+                        changed.add(key)
                 continue
             if emitter in self._v4_managers:
                 # The PoolManager emits for all its pools: the id is the first topic.

@@ -6,7 +6,9 @@ What differs from Uniswap V3 is the interfaces, not the maths:
   ``PoolCreated(token0, token1, int24 indexed tickSpacing, pool)`` (no fee in
   the log), so discovery reads each new pool's ``fee()`` in one batched call;
 - the fee comes from the factory's swap fee module and may change at any
-  time without an event from the pool, so every state read includes ``fee()``;
+  time without an event from the pool, so every state read includes ``fee()``,
+  and the fee module's ``CustomFeeSet`` (and dynamic-fee settings) events,
+  which name the pool, have the DEX manager read the pool again that block;
 - ``slot0()`` and ``ticks()`` return more fields, but their first two words are
   V3's (price and tick; liquidityGross and liquidityNet), which is all the
   reader takes;
@@ -25,6 +27,14 @@ from trading.dex.base import DiscoveredPool, PoolSpec, SkippedPool, topic
 from trading.dex.uniswap_v3 import UniswapV3Family, _address_from_word
 
 POOL_CREATED = topic("PoolCreated(address,address,int24,address)")
+# Fee-module events naming a pool in their first topic (custom and dynamic fee
+# modules): the pool's fee changed without a pool event, so it is read again.
+FEE_MODULE_TOPICS = (
+    topic("CustomFeeSet(address,uint24)"),
+    topic("ScalingFactorSet(address,uint256)"),
+    topic("FeeCapSet(address,uint256)"),
+    topic("DynamicFeeReset(address)"),
+)
 
 
 def decode_pool_created(log: dict[str, Any]) -> DiscoveredPool:

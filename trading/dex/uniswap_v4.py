@@ -9,9 +9,10 @@ Listonian (rows, states, ``Opportunity.path``) is its id, 0x + 64 hex digits.
   block cursor (the V3 window logic). Pools whose hooks may alter swaps are
   skipped with the reason, and so are native-ETH pools (currency0 = 0): the
   executor trades ERC-20 tokens only.
-- State is read with ``extsload`` in the same PoolStateReader call as the
-  other families (``V4Request``): slot0 (price, tick, protocol and LP fees),
-  liquidity, the bitmap words around the price and their ticks.
+- State is read with ``extsload(bytes32[])`` in the same PoolStateReader call
+  as the other families (``V4Request``), three calls per pool: slot0 (price,
+  tick, protocol and LP fees) with liquidity, the bitmap words around the
+  price, and their ticks.
 - The manager's ``Swap``, ``ModifyLiquidity`` and ``ProtocolFeeUpdated`` logs
   name the pool in their first indexed topic; the DEX manager re-reads it.
 """
@@ -105,6 +106,16 @@ class UniswapV4Family(UniswapV3Family):
         return readers.V4Request(
             pool.manager, pool.address, pool.tick_spacing, -word_radius, word_radius, relative=True
         )
+
+    @classmethod
+    def estimated_gas(
+        cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
+    ) -> int:
+        # Measured on anvil (benchmarks/dex_refresh.py): three extsload(bytes32[]) calls
+        # per pool, a cold slot per bitmap word and per tick, and the reader's own work.
+        words = 2 * word_radius + 1
+        ticks = known_ticks if known_ticks else 8
+        return 12_000 + words * 5_000 + ticks * 3_500
 
     @classmethod
     def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> V4PoolState | None:
