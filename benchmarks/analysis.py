@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -65,6 +66,7 @@ GWEI = 10**9
 BASE_GAS = GasTerms(gas_price_wei=GWEI // 100, l1_fees={2: 3 * 10**11, 3: 4 * 10**11})
 V3_TIERS = ((500, 10, 0.4), (3000, 60, 0.45), (10000, 200, 0.15))
 V2_FEES = (30, 30, 25, 20)  # Uniswap V2 / SushiSwap, PancakeSwap-like, BaseSwap-like
+HUB_POOLS = 20  # the busiest pools swap in every block, as the hubs do on mainnet
 
 
 @dataclass(frozen=True)
@@ -211,68 +213,126 @@ def terms_for(market: Market) -> dict[str, StartTerms]:
     return {t: start_terms(t, p, 10 * E18, 0) for t, p in prices.items()}
 
 
+def swap_one(rng: random.Random, state: PoolState) -> PoolState:
+    """``state`` after a swap of 0.001%-0.1% of what it holds, in a random direction."""
+    token = rng.choice((state.token0, state.token1))
+    if isinstance(state, V3PoolState):
+        held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
+        held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
+    else:
+        held = state.reserve0 if token == state.token0 else state.reserve1
+    amount = max(1, int(held * 10 ** rng.uniform(-5, -3)))
+    try:
+        return state.after_swap(token, amount)
+    except AmmError:
+        return state
+
+
 def swap_some(rng: random.Random, states: dict[str, PoolState], share: float) -> list[str]:
-    """Swap in ``share`` of the pools (0.001%-0.1% of what they hold); the addresses changed."""
+    """Swap in ``share`` of the pools; the addresses changed."""
     changed = rng.sample(sorted(states), max(1, int(len(states) * share)))
     for address in changed:
-        state = states[address]
-        token = rng.choice((state.token0, state.token1))
-        if isinstance(state, V3PoolState):
-            held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
-            held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
-        else:
-            held = state.reserve0 if token == state.token0 else state.reserve1
-        amount = max(1, int(held * 10 ** rng.uniform(-5, -3)))
-        try:
-            states[address] = state.after_swap(token, amount)
-        except AmmError:
-            continue
+        states[address] = swap_one(rng, states[address])
     return changed
 
 
-def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Market:
-    market = build_market(seed, v2_pools, v3_pools)
-    print(
-        f"\n== {v2_pools:,} V2 + {v3_pools:,} V3 pools, {len(market.tokens):,} tokens "
-        f"(seed {seed}) =="
-    )
-    with stopwatch() as built:
-        index = CycleIndex(market.states.values(), market.base, max_hops=3)
-    print(
-        f"index:            {len(index):>9,} cycles (base WETH, USDC; up to 3 hops) "
-        f"built in {built[0]:,.0f} ms"
-    )
-    cycles = list(index)
-    with stopwatch() as full:
-        analysis = evaluate_cycles(cycles, market.states, terms_for(market), BASE_GAS)
-    ruled_out = sum(1 for r in analysis.rejections.values() if "allow at most" in r)
-    print(
-        f"full evaluation:  {len(cycles):>9,} cycles in {full[0]:,.0f} ms "
-        f"({full[0] * 1000 / max(1, len(cycles)):.1f} µs/cycle): {ruled_out:,} ruled out by "
-        f"prices after fees, {len(cycles) - ruled_out:,} sized, {len(analysis.findings):,} pay"
-    )
+def busiest_pools(index: CycleIndex, count: int) -> list[str]:
+    """The pools with the most cycles through them: the hubs every real block touches."""
+    through = sorted((len(index.cycles_through([a])), a) for a in index.pool_addresses)
+    return [address for _, address in through[-count:]]
 
-    rng = random.Random(seed + 1)
+
+def rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    pools: int
+    cycles: int
+    hub_p50: float
+    hub_p95: float
+    full_ms: float
+    index_mb: float
+
+
+def time_blocks(
+    index: CycleIndex,
+    market: Market,
+    rng: random.Random,
+    blocks: int,
+    hubs: Sequence[str] = (),
+) -> tuple[list[float], list[int], list[int]]:
+    """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged."""
     states = dict(market.states)
     timings, counts, sized_counts = [], [], []
     for _ in range(blocks):
         changed = swap_some(rng, states, 0.05)
+        for address in hubs:
+            states[address] = swap_one(rng, states[address])
+        changed = sorted(set(changed) | set(hubs))
         with stopwatch() as block:
             affected = index.cycles_through(changed)
             terms = terms_for(Market([], states, market.base, market.native))
             verdicts = evaluate_cycles(affected, states, terms, BASE_GAS)
         timings.append(block[0])
         counts.append(len(affected))
-        ruled = sum(1 for r in verdicts.rejections.values() if "allow at most" in r)
-        sized_counts.append(len(affected) - ruled)
+        sized_counts.append(sized(verdicts))
+    return timings, counts, sized_counts
+
+
+def sized(analysis: Any) -> int:
+    """Cycles that reached the exact sizing (findings included)."""
+    rejected = sum(1 for r in analysis.rejections.values() if "allow at most" not in r)
+    return len(analysis.findings) + rejected
+
+
+def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> ScenarioResult:
+    market = build_market(seed, v2_pools, v3_pools)
     print(
-        f"one block:        {statistics.mean(counts):>9,.0f} cycles through "
-        f"{max(1, int(len(states) * 0.05)):,} changed pools (5%) in "
-        f"{statistics.median(timings):,.0f} ms median "
-        f"(min {min(timings):,.0f}, max {max(timings):,.0f}, {blocks} blocks; "
-        f"{statistics.mean(sized_counts):,.0f} sized per block)"
+        f"\n== {v2_pools:,} V2 + {v3_pools:,} V3 pools, {len(market.tokens):,} tokens "
+        f"(seed {seed}) =="
     )
-    return market
+    gc.collect()
+    before = rss_mb()
+    with stopwatch() as built:
+        index = CycleIndex(market.states.values(), market.base, max_hops=3)
+    gc.collect()
+    index_mb = rss_mb() - before
+    print(
+        f"index:            {len(index):>9,} cycles (base WETH, USDC; up to 3 hops) "
+        f"built in {built[0]:,.0f} ms, {index_mb:,.0f} MB resident"
+    )
+    cycles = list(index)
+    with stopwatch() as full:
+        analysis = evaluate_cycles(cycles, market.states, terms_for(market), BASE_GAS)
+    print(
+        f"full evaluation:  {len(cycles):>9,} cycles in {full[0]:,.0f} ms "
+        f"({full[0] * 1000 / max(1, len(cycles)):.1f} µs/cycle): {sized(analysis):,} sized, "
+        f"{len(analysis.findings):,} pay"
+    )
+
+    for label, hubs in (("uniform 5%", []), ("hubs + 5%", busiest_pools(index, HUB_POOLS))):
+        timings, counts, sized_counts = time_blocks(
+            index, market, random.Random(seed + 1), blocks, hubs
+        )
+        print(
+            f"block ({label}): {statistics.mean(counts):>9,.0f} cycles per block in "
+            f"{statistics.median(timings):,.1f} ms median, p95 {percentile(timings, 0.95):,.1f}, "
+            f"max {max(timings):,.1f} ({blocks} blocks; "
+            f"{statistics.mean(sized_counts):,.0f} sized per block)"
+        )
+    return ScenarioResult(
+        len(market.states), len(index), statistics.median(timings),
+        percentile(timings, 0.95), full[0], index_mb,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------ degenbot
@@ -427,22 +487,33 @@ def compare_quotes(market: Market, seed: int, count: int) -> None:
     mods["home"].cleanup()
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20_260_101)
-    parser.add_argument("--blocks", type=int, default=5, help="blocks to time (default 5)")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks to time (default 20)")
     parser.add_argument("--quotes", type=int, default=2_000, help="quotes per family")
     parser.add_argument("--quick", action="store_true", help="one small market")
     parser.add_argument("--no-degenbot", action="store_true", help="skip the comparison")
     args = parser.parse_args(argv)
 
-    scenarios = [(300, 100)] if args.quick else [(1_000, 500), (5_000, 500)]
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    market = None
-    for v2_pools, v3_pools in scenarios:
-        market = run_scenario(args.seed, v2_pools, v3_pools, args.blocks)
-    if not args.no_degenbot and market is not None:
-        compare_quotes(market, args.seed, 500 if args.quick else args.quotes)
+    scenarios = [(300, 100)] if args.quick else [(5_000, 500), (10_000, 1_000)]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {load()}")
+    results = [run_scenario(args.seed, v2, v3, args.blocks) for v2, v3 in scenarios]
+    if not args.no_degenbot:
+        compare_quotes(
+            build_market(args.seed, *scenarios[0]), args.seed, 500 if args.quick else args.quotes
+        )
+    print(f"load after: {load()}")
+    first = results[0]
+    print(
+        f"analysis: pools={first.pools} cycles={first.cycles} hub_block_p50_ms={first.hub_p50:.1f} "
+        f"hub_block_p95_ms={first.hub_p95:.1f} full_ms={first.full_ms:.0f} "
+        f"index_mb={first.index_mb:.0f}"
+    )
     return 0
 
 
