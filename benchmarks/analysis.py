@@ -54,9 +54,10 @@ from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E
 from trading.amm import v3_math as m  # noqa: E402
 from trading.analysis import (  # noqa: E402
     CycleIndex,
+    EdgeRates,
     GasTerms,
     StartTerms,
-    evaluate_cycles,
+    evaluate_ids,
     native_prices,
     start_terms,
 )
@@ -272,6 +273,8 @@ def time_blocks(
 ) -> tuple[list[float], list[int], list[int]]:
     """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged."""
     states = dict(market.states)
+    rates = EdgeRates()  # kept across blocks, as the engine's scanner keeps it
+    rates.sync(index.table, states)
     timings, counts, sized_counts = [], [], []
     for _ in range(blocks):
         changed = swap_some(rng, states, 0.05)
@@ -279,19 +282,13 @@ def time_blocks(
             states[address] = swap_one(rng, states[address])
         changed = sorted(set(changed) | set(hubs))
         with stopwatch() as block:
-            affected = index.cycles_through(changed)
+            affected = index.ids_through(changed)
             terms = terms_for(Market([], states, market.base, market.native))
-            verdicts = evaluate_cycles(affected, states, terms, BASE_GAS)
+            verdicts = evaluate_ids(index, affected, dict(states), terms, BASE_GAS, rates=rates)
         timings.append(block[0])
         counts.append(len(affected))
-        sized_counts.append(sized(verdicts))
+        sized_counts.append(verdicts.sized)
     return timings, counts, sized_counts
-
-
-def sized(analysis: Any) -> int:
-    """Cycles that reached the exact sizing (findings included)."""
-    rejected = sum(1 for r in analysis.rejections.values() if "allow at most" not in r)
-    return len(analysis.findings) + rejected
 
 
 def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> ScenarioResult:
@@ -310,12 +307,13 @@ def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Scenar
         f"index:            {len(index):>9,} cycles (base WETH, USDC; up to 3 hops) "
         f"built in {built[0]:,.0f} ms, {index_mb:,.0f} MB resident"
     )
-    cycles = list(index)
     with stopwatch() as full:
-        analysis = evaluate_cycles(cycles, market.states, terms_for(market), BASE_GAS)
+        analysis = evaluate_ids(
+            index, index.alive_ids(), market.states, terms_for(market), BASE_GAS
+        )
     print(
-        f"full evaluation:  {len(cycles):>9,} cycles in {full[0]:,.0f} ms "
-        f"({full[0] * 1000 / max(1, len(cycles)):.1f} µs/cycle): {sized(analysis):,} sized, "
+        f"full evaluation:  {len(index):>9,} cycles in {full[0]:,.0f} ms "
+        f"({full[0] * 1000 / max(1, len(index)):.1f} µs/cycle): {analysis.sized:,} sized, "
         f"{len(analysis.findings):,} pay"
     )
 

@@ -640,14 +640,9 @@ class Engine:
         return restarted
 
 
-# Rejections after the optimal sizing ran (the rest stopped at the pre-filter).
-_SIZED_REJECTIONS = ("gross profit below", "net profit ")
-
-
 def cycles_sized(result: ScanResult) -> int:
     """Cycles of ``result`` that reached the optimal sizing (findings included)."""
-    sized = sum(1 for reason in result.rejections.values() if reason.startswith(_SIZED_REJECTIONS))
-    return len(result.findings) + sized
+    return result.cycles_sized
 
 
 def _with_max(limits: Limits, max_trade_size: int) -> Limits:

@@ -25,21 +25,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
-    Cycle,
     CycleIndex,
+    EdgeRates,
     Finding,
     GasModel,
     GasTerms,
     StartTerms,
-    evaluate_cycles,
+    evaluate_ids,
     native_prices,
     start_terms,
 )
+from trading.analysis.cycles import Ids
+from trading.analysis.evaluation import EvaluatedKeys
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
 from trading.execution.calldata import representative_transaction
@@ -78,14 +80,16 @@ class ScanResult:
     cycles_indexed: int
     refresh_ms: float = 0.0
     analysis_ms: float = 0.0
+    cycles_sized: int = 0  # cycles that reached the optimal sizing, findings included
 
     @property
     def cycles_evaluated(self) -> int:
         return len(self.findings) + len(self.rejections)
 
     @property
-    def evaluated_keys(self) -> frozenset[str]:
-        return frozenset(self.rejections) | {f.key for f in self.findings}
+    def evaluated_keys(self) -> Set[str]:
+        """Keys of every evaluated cycle (rejections are not listed to answer ``in``)."""
+        return EvaluatedKeys(self.rejections, self.findings)
 
 
 class MarketScanner(Component):
@@ -109,6 +113,8 @@ class MarketScanner(Component):
         self.gas = gas if gas is not None else GasOracle(client, op_stack=inputs.is_op_stack)
         self.gas_model = gas_model
         self.index = CycleIndex(inputs.pools, inputs.base_tokens, inputs.max_hops)
+        # The pre-filter's float lines per pool, recomputed only for pools whose state changed.
+        self.rates = EdgeRates()
         self._gas_terms: GasTerms | None = None
 
     async def _initialize(self) -> None:
@@ -161,7 +167,7 @@ class MarketScanner(Component):
         batch = await self.dex.refresh_all()
         refreshed = time.perf_counter()
         return await self._analyze(
-            list(self.index), batch.block_number, True, len(batch.states), started, refreshed
+            self.index.alive_ids(), batch.block_number, True, len(batch.states), started, refreshed
         )
 
     async def scan_changed(
@@ -175,8 +181,8 @@ class MarketScanner(Component):
         started = time.perf_counter()
         changed = list(pools_changed)
         block = block_number if block_number is not None else (self.dex.last_block or 0)
-        cycles = self.index.cycles_through(changed)
-        return await self._analyze(cycles, block, False, len(changed), started, started)
+        ids = self.index.ids_through(changed)
+        return await self._analyze(ids, block, False, len(changed), started, started)
 
     async def scan_block(self, block_number: int) -> ScanResult:
         """Re-read the pools block ``block_number`` touched, then evaluate their cycles."""
@@ -187,7 +193,7 @@ class MarketScanner(Component):
 
     async def _analyze(
         self,
-        cycles: Sequence[Cycle],
+        ids: Ids,
         block_number: int,
         full: bool,
         pools_read: int,
@@ -200,7 +206,14 @@ class MarketScanner(Component):
             # Pure CPU work on immutable states: off the event loop, so the block
             # watcher, the dashboard and the keepalives stay responsive.
             analysis = await asyncio.to_thread(
-                evaluate_cycles, cycles, dict(self.dex.states), self.terms(), gas, self.gas_model
+                evaluate_ids,
+                self.index,
+                ids,
+                dict(self.dex.states),
+                self.terms(),
+                gas,
+                self.gas_model,
+                self.rates,
             )
         except Exception as exc:
             self.record_error(exc)
@@ -222,6 +235,7 @@ class MarketScanner(Component):
             cycles_indexed=len(self.index),
             refresh_ms=(refreshed - started) * 1000,
             analysis_ms=(finished - begun) * 1000,
+            cycles_sized=analysis.sized,
         )
 
 
