@@ -203,38 +203,60 @@ def native_prices(
     pairing it with ``native`` gives the price; failing that, the deepest
     route through one intermediate token (depth: the smaller of the two
     pools' holdings, in native terms). Tokens with no route are left out.
+    Prices are computed only for the pools that can be chosen (the deepest
+    first), not for every pool paired with ``native``.
     """
     wanted = set(tokens)
     if native is None:
         return {}
     prices: dict[str, Fraction] = {native: Fraction(1)} if native in wanted else {}
-    # token -> (depth in native wei, token units per native wei), over pools paired with native
-    first: dict[str, tuple[int, Fraction]] = {}
+    # token -> pools pairing it with native, in the order given
+    paired: dict[str, list[PoolState]] = {}
     touching: dict[str, list[PoolState]] = {}
     for state in states:
         for token in (state.token0, state.token1):
             if token in wanted:
                 touching.setdefault(token, []).append(state)
-        if native not in (state.token0, state.token1):
-            continue
-        try:
-            price = spot_price(state, native)
-        except (ValueError, ZeroDivisionError):
-            continue  # an empty pool has no price
-        depth = _holding(state, native)
-        other = other_token(state, native)
-        if price > 0 and depth > 0 and (other not in first or depth > first[other][0]):
-            first[other] = (depth, price)
+        if native in (state.token0, state.token1):
+            paired.setdefault(other_token(state, native), []).append(state)
+    first: dict[str, tuple[int, Fraction] | None] = {}
+
+    def deepest(token: str) -> tuple[int, Fraction] | None:
+        """(depth in native wei, token units per native wei) of the deepest priced pool."""
+        if token not in first:
+            first[token] = None
+            pools = paired.get(token, ())
+            # Deepest first; among equals the earliest, as a strict "deeper than" scan keeps.
+            for depth, _, state in sorted(
+                ((_holding(state, native), -i, state) for i, state in enumerate(pools)),
+                key=lambda item: (item[0], item[1]),
+                reverse=True,
+            ):
+                if depth <= 0:
+                    break
+                try:
+                    price = spot_price(state, native)
+                except (ValueError, ZeroDivisionError):
+                    continue  # an empty pool has no price
+                if price > 0:
+                    first[token] = (depth, price)
+                    break
+        return first[token]
+
     for token in wanted - prices.keys():
-        if token in first:
-            prices[token] = first[token][1]
+        direct = deepest(token)
+        if direct is not None:
+            prices[token] = direct[1]
             continue
         best: tuple[Fraction, Fraction] | None = None
         for state in touching.get(token, ()):
             middle = other_token(state, token)
-            if middle not in first or middle == native:
+            if middle == native:
                 continue
-            depth_first, price_first = first[middle]
+            route = deepest(middle)
+            if route is None:
+                continue
+            depth_first, price_first = route
             try:
                 price_second = spot_price(state, middle)
             except (ValueError, ZeroDivisionError):

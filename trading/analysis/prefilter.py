@@ -91,6 +91,7 @@ class EdgeRates:
         self.log_slope: Floats = np.zeros(1)
         self.slope: Floats = np.ones(1)
         self.slack: Floats = np.zeros(1)
+        self.slack_edges = 0  # edges with slack (only Solidly pools have any)
         self._seen: list[object | None] = []
 
     def sync(self, table: CycleTable, states: Mapping[str, PoolState]) -> int:
@@ -130,6 +131,7 @@ class EdgeRates:
         if changed:
             with np.errstate(over="ignore"):
                 self.slope = np.exp(log_slope)
+            self.slack_edges = int(np.count_nonzero(slack))
         return changed
 
     def keep(
@@ -150,16 +152,38 @@ class EdgeRates:
             raise ValueError("sync the rates with this table first")
         edges = table.hops[ids]
         starts = table.start[ids]
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             log_total = self.log_slope[edges].sum(axis=1)
-            slack = np.zeros(len(ids))
-            for position in range(edges.shape[1]):
-                column = edges[:, position]
-                slack = (slack * self.slope[column] + self.slack[column]) * (1 + MARGIN)
-            # Above a slope of 1 the ceiling peaks at the largest input, else at one unit;
-            # max(0, slope - 1) * max_amount_in covers both.
-            gain = np.maximum(np.exp(log_total + MARGIN) - 1, 0.0)
-            ceiling = (gain * max_amount_in[starts] + slack) * (1 + MARGIN)
+            # With no slack the ceiling is max(0, slope - 1) * max_amount_in: it stays below
+            # min_profit exactly when the log slope stays below log1p(min_profit / max_in).
+            threshold = np.log1p(min_profit * (1 - MARGIN) / max_amount_in) - MARGIN
             # NaN compares False: a cycle the floats cannot judge is kept.
-            dropped: Mask = ceiling < min_profit[starts] * (1 - MARGIN)
+            dropped: Mask = log_total < threshold[starts]
+            if self.slack_edges:
+                slacked = np.flatnonzero(self.slack[edges].any(axis=1))
+                if len(slacked):
+                    dropped[slacked] = self._slack_dropped(
+                        edges[slacked], log_total[slacked], starts[slacked], min_profit,
+                        max_amount_in,
+                    )  # fmt: skip
         return ~dropped
+
+    def _slack_dropped(
+        self,
+        edges: npt.NDArray[np.int32],
+        log_total: Floats,
+        starts: npt.NDArray[np.int32],
+        min_profit: Floats,
+        max_amount_in: Floats,
+    ) -> Mask:
+        """The full widened ceiling, for cycles with a hop that has slack (Solidly)."""
+        slack = np.zeros(len(edges))
+        for position in range(edges.shape[1]):
+            column = edges[:, position]
+            slack = (slack * self.slope[column] + self.slack[column]) * (1 + MARGIN)
+        # Above a slope of 1 the ceiling peaks at the largest input, else at one unit;
+        # max(0, slope - 1) * max_amount_in covers both.
+        gain = np.maximum(np.exp(log_total + MARGIN) - 1, 0.0)
+        ceiling = (gain * max_amount_in[starts] + slack) * (1 + MARGIN)
+        dropped: Mask = ceiling < min_profit[starts] * (1 - MARGIN)
+        return dropped
