@@ -152,7 +152,9 @@ class CycleTable:
         self.pool_tokens: list[tuple[int, int]] = []
         self.tokens: list[str] = []
         self.token_ids: dict[str, int] = {}
-        self.hops = np.full((0, max_hops), -1, dtype=np.int32)
+        # Column-major: one hop position of many cycles is contiguous, which is how the
+        # pre-filter reads it.
+        self.hops = np.full((0, max_hops), -1, dtype=np.int32, order="F")
         self.start = np.zeros(0, dtype=np.int32)
         self.alive = np.zeros(0, dtype=bool)
         self.size = 0  # ids handed out (alive or not)
@@ -189,7 +191,7 @@ class CycleTable:
             return np.zeros(0, dtype=np.intp)
         if self.size + n > len(self.start):
             capacity = max(self.size + n, 2 * len(self.start), 64)
-            hops = np.full((capacity, self.max_hops), -1, dtype=np.int32)
+            hops = np.full((capacity, self.max_hops), -1, dtype=np.int32, order="F")
             hops[: self.size] = self.hops[: self.size]
             start = np.zeros(capacity, dtype=np.int32)
             start[: self.size] = self.start[: self.size]

@@ -150,16 +150,19 @@ class EdgeRates:
         """
         if table is not self.table:
             raise ValueError("sync the rates with this table first")
-        edges = table.hops[ids]
-        starts = table.start[ids]
+        starts = table.start.take(ids)
+        log_slope = self.log_slope
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            log_total = self.log_slope[edges].sum(axis=1)
+            log_total = log_slope.take(table.hops[:, 0].take(ids))
+            for position in range(1, table.max_hops):
+                log_total += log_slope.take(table.hops[:, position].take(ids))
             # With no slack the ceiling is max(0, slope - 1) * max_amount_in: it stays below
             # min_profit exactly when the log slope stays below log1p(min_profit / max_in).
             threshold = np.log1p(min_profit * (1 - MARGIN) / max_amount_in) - MARGIN
             # NaN compares False: a cycle the floats cannot judge is kept.
-            dropped: Mask = log_total < threshold[starts]
+            dropped: Mask = log_total < threshold.take(starts)
             if self.slack_edges:
+                edges = table.hops[ids]
                 slacked = np.flatnonzero(self.slack[edges].any(axis=1))
                 if len(slacked):
                     dropped[slacked] = self._slack_dropped(

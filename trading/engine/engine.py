@@ -392,7 +392,7 @@ class Engine:
             allowed = await self.wallet.check(result.block_number, limits.min_gas_balance_wei)
             if not allowed:
                 return []
-        terms = self.scanner.terms()
+        terms = self.scanner.terms_at(result.block_number)
         mode = "live" if limits.live else "dry_run"
         outcomes = []
         for opportunity_id, start_token in candidates:
@@ -427,7 +427,11 @@ class Engine:
         if self.last_block is not None and block_number > self.last_block + 1:
             skipped = block_number - self.last_block - 1
         from_block = self.last_block + 1 if self.last_block is not None else None
-        changed = await self.dex.update(block_number, from_block=from_block)
+        # Gas terms do not depend on the logs: fetched beside them, not after.
+        changed, _ = await asyncio.gather(
+            self.dex.update(block_number, from_block=from_block),
+            self.scanner.gas_terms(block_number),
+        )
         logs, pool_update = self.dex.last_update_seconds
         result = await self.scanner.scan_changed(changed, block_number)
         return await self._finish_block(

@@ -116,6 +116,7 @@ class MarketScanner(Component):
         # The pre-filter's float lines per pool, recomputed only for pools whose state changed.
         self.rates = EdgeRates()
         self._gas_terms: GasTerms | None = None
+        self._terms: tuple[int, dict[str, StartTerms]] | None = None
 
     async def _initialize(self) -> None:
         await self.gas.initialize()
@@ -148,6 +149,12 @@ class MarketScanner(Component):
                 l1_fees[hops] = await self.gas.l1_fee(transaction)
         self._gas_terms = GasTerms(price, l1_fees, suggestion.base_fee, block_number)
         return self._gas_terms
+
+    def terms_at(self, block_number: int) -> dict[str, StartTerms]:
+        """:meth:`terms` as the analysis of ``block_number`` used them (computed once)."""
+        if self._terms is not None and self._terms[0] == block_number:
+            return self._terms[1]
+        return self.terms()
 
     def terms(self) -> dict[str, StartTerms]:
         """Start-token terms for every base token, at the current pool prices."""
@@ -187,7 +194,10 @@ class MarketScanner(Component):
     async def scan_block(self, block_number: int) -> ScanResult:
         """Re-read the pools block ``block_number`` touched, then evaluate their cycles."""
         started = time.perf_counter()
-        changed = await self.dex.update(block_number)
+        # The gas terms do not depend on the logs: read them in the same round trip time.
+        changed, _ = await asyncio.gather(
+            self.dex.update(block_number), self.gas_terms(block_number)
+        )
         result = await self.scan_changed(changed, block_number)
         return _replace_timing(result, started)
 
@@ -203,6 +213,8 @@ class MarketScanner(Component):
         try:
             gas = await self.gas_terms(block_number)
             begun = time.perf_counter()
+            terms = self.terms()
+            self._terms = (block_number, terms)
             # Pure CPU work on immutable states: off the event loop, so the block
             # watcher, the dashboard and the keepalives stay responsive.
             analysis = await asyncio.to_thread(
@@ -210,7 +222,7 @@ class MarketScanner(Component):
                 self.index,
                 ids,
                 dict(self.dex.states),
-                self.terms(),
+                terms,
                 gas,
                 self.gas_model,
                 self.rates,
