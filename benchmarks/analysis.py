@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E402
 from trading.amm import v3_math as m  # noqa: E402
 from trading.analysis import (  # noqa: E402
+    Cycle,
     CycleIndex,
     EdgeRates,
     GasTerms,
@@ -61,6 +62,7 @@ from trading.analysis import (  # noqa: E402
     native_prices,
     start_terms,
 )
+from trading.analysis.sizing import local_optimum, search_optimum  # noqa: E402
 
 E18 = 10**18
 GWEI = 10**9
@@ -270,17 +272,29 @@ def time_blocks(
     rng: random.Random,
     blocks: int,
     hubs: Sequence[str] = (),
+    drift: bool = False,
 ) -> tuple[list[float], list[int], list[int]]:
-    """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged."""
+    """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged.
+
+    Arbitraged (the default): each block's swaps start from the market as
+    arbitrage left it, as on mainnet where the gaps of a block are closed in
+    the next. ``drift``: the swaps pile up block after block and nobody closes
+    the gaps (a stress: by the last blocks hundreds of cycles pay).
+    """
     states = dict(market.states)
     rates = EdgeRates()  # kept across blocks, as the engine's scanner keeps it
     rates.sync(index.table, states)
     timings, counts, sized_counts = [], [], []
+    previous: list[str] = []
     for _ in range(blocks):
+        if not drift:
+            for address in previous:  # arbitrage closed last block's gaps
+                states[address] = market.states[address]
         changed = swap_some(rng, states, 0.05)
         for address in hubs:
             states[address] = swap_one(rng, states[address])
         changed = sorted(set(changed) | set(hubs))
+        previous = changed
         with stopwatch() as block:
             affected = index.ids_through(changed)
             terms = terms_for(Market([], states, market.base, market.native))
@@ -291,7 +305,9 @@ def time_blocks(
     return timings, counts, sized_counts
 
 
-def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> ScenarioResult:
+def run_scenario(
+    seed: int, v2_pools: int, v3_pools: int, blocks: int, stress: bool = False
+) -> ScenarioResult:
     market = build_market(seed, v2_pools, v3_pools)
     print(
         f"\n== {v2_pools:,} V2 + {v3_pools:,} V3 pools, {len(market.tokens):,} tokens "
@@ -317,9 +333,14 @@ def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Scenar
         f"{len(analysis.findings):,} pay"
     )
 
-    for label, hubs in (("uniform 5%", []), ("hubs + 5%", busiest_pools(index, HUB_POOLS))):
+    hubs = busiest_pools(index, HUB_POOLS)
+    workloads = [("uniform 5%", [], False), ("hubs + 5%", hubs, False)]
+    if stress:
+        workloads.append(("hubs + 5%, drifting", hubs, True))
+    summary: list[float] = []
+    for label, changed_hubs, drift in workloads:
         timings, counts, sized_counts = time_blocks(
-            index, market, random.Random(seed + 1), blocks, hubs
+            index, market, random.Random(seed + 1), blocks, changed_hubs, drift
         )
         print(
             f"block ({label}): {statistics.mean(counts):>9,.0f} cycles per block in "
@@ -327,9 +348,11 @@ def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Scenar
             f"max {max(timings):,.1f} ({blocks} blocks; "
             f"{statistics.mean(sized_counts):,.0f} sized per block)"
         )
+        if label == "hubs + 5%":
+            summary = timings
     return ScenarioResult(
-        len(market.states), len(index), statistics.median(timings),
-        percentile(timings, 0.95), full[0], index_mb,
+        len(market.states), len(index), statistics.median(summary),
+        percentile(summary, 0.95), full[0], index_mb,
     )  # fmt: skip
 
 
@@ -439,9 +462,8 @@ def best_of(repeats: int, run: Callable[[], Any]) -> float:
     return best * 1000
 
 
-def compare_quotes(market: Market, seed: int, count: int) -> None:
+def compare_quotes(market: Market, seed: int, count: int, mods: Any | None) -> None:
     print("\n== the same quotes with degenbot ==")
-    mods = load_degenbot()
     if mods is None:
         print(
             "degenbot is not installed: `.venv/bin/pip install -r requirements-bench.txt` "
@@ -482,11 +504,111 @@ def compare_quotes(market: Market, seed: int, count: int) -> None:
             f"{label}: {len(cases):,} quotes  ours {ours_ms:8.1f} ms  degenbot {their_ms:8.1f} ms  "
             f"ours/degenbot = {ours_ms / their_ms:.2f}  (same result: {agree:,}/{len(cases):,})"
         )
-    mods["home"].cleanup()
 
 
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+type SizingCase = tuple[Cycle, dict[str, PoolState], int]
+
+
+def sizing_cases(market: Market, index: CycleIndex, seed: int, count: int) -> list[SizingCase]:
+    """Cycles through a V3 pool that a large swap there (0.3%-3% of its depth) made pay."""
+    rng = random.Random(seed + 3)
+    terms = terms_for(market)
+    cases: list[SizingCase] = []
+    v3 = sorted(s.address for s in market.v3)
+    for _ in range(count * 50):
+        if len(cases) == count:
+            break
+        address = rng.choice(v3)
+        ids = index.ids_through([address])
+        if not len(ids):
+            continue
+        cycle = index.cycle(int(rng.choice(ids.tolist())))
+        states = dict(market.states)
+        state = states[address]
+        assert isinstance(state, V3PoolState)
+        token = rng.choice((state.token0, state.token1))
+        held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
+        held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
+        try:
+            states[address] = state.after_swap(token, max(1, int(held * rng.uniform(0.003, 0.03))))
+        except AmmError:
+            continue
+        limit = terms[cycle.start_token].max_amount_in
+        if search_optimum(cycle, states, limit) is not None:
+            cases.append((cycle, states, limit))
+    return cases
+
+
+def compare_sizing(market: Market, cases: list[SizingCase], mods: Any | None) -> None:
+    """Our V3 sizing against the bounded search on exact quotes, and against degenbot's."""
+    print(f"\n== sizing {len(cases)} cycles with a V3 hop ==")
+    if not cases:
+        return
+    evaluations: list[int] = []
+    ours, reference, ratios = [], [], []
+    for cycle, states, limit in cases:
+        with stopwatch() as took:
+            found = local_optimum(cycle, states, limit, evaluations=evaluations)
+        ours.append(took[0])
+        with stopwatch() as took:
+            best = search_optimum(cycle, states, limit)
+        reference.append(took[0])
+        assert best is not None
+        ratios.append((found.gross_profit if found else 0) / best.gross_profit)
+    print(
+        f"ours:   {statistics.mean(evaluations):.1f} exact evaluations per cycle "
+        f"(max {max(evaluations)}), {sum(ours):,.1f} ms in all; profit vs the exact search: "
+        f"min {min(ratios):.6f}, mean {statistics.mean(ratios):.6f}"
+    )
+    print(f"search: {sum(reference):,.1f} ms in all (golden section on exact quotes)")
+    if mods is None:
+        return
+    from scipy.optimize import minimize_scalar  # degenbot's own dependency
+
+    pools: dict[int, Any] = {}
+    for _, states, _ in cases:
+        for state in states.values():
+            if id(state) not in pools:
+                build = degenbot_v3 if isinstance(state, V3PoolState) else degenbot_v2
+                pools[id(state)] = build(mods, state)
+    theirs, agree = [], []
+    for cycle, states, limit in cases:
+        hops = [(pools[id(states[hop.pool])], hop.token_in) for hop in cycle.hops]
+
+        def profit(x: float, hops: list[tuple[Any, str]] = hops) -> float:
+            amount = int(x)
+            try:
+                for pool, token in hops:
+                    if isinstance(pool, mods["v3"].UniswapV3Pool):
+                        pool._swap_step_cache = {}  # as for a pool whose state just changed
+                    amount = pool.calculate_tokens_out_from_tokens_in(token, amount)
+            except Exception:
+                return 0.0  # as degenbot's cycle does for an input a pool refuses
+            return float(amount - int(x))
+
+        with stopwatch() as took:
+            # degenbot's UniswapLpCycle.calculate: a bounded scalar search on the quotes
+            result = minimize_scalar(
+                lambda x, profit=profit: -profit(x),
+                method="bounded",
+                bounds=(1.0, float(limit)),
+                options={"xatol": 1.0},
+            )
+        theirs.append(took[0])
+        agree.append(-result.fun)
+    mine = [f.gross_profit if (f := local_optimum(c, s, lim)) else 0 for c, s, lim in cases]
+    ratio = min(a / b for a, b in zip(mine, agree, strict=True) if b > 0)
+    print(
+        f"degenbot: {sum(theirs):,.1f} ms in all (scipy bounded search on its quotes); "
+        f"ours/degenbot time = {sum(ours) / sum(theirs):.3f}; our profit / theirs: min {ratio:.6f}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -494,17 +616,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20_260_101)
     parser.add_argument("--blocks", type=int, default=20, help="blocks to time (default 20)")
     parser.add_argument("--quotes", type=int, default=2_000, help="quotes per family")
+    parser.add_argument("--sizings", type=int, default=200, help="V3 cycles to size")
     parser.add_argument("--quick", action="store_true", help="one small market")
     parser.add_argument("--no-degenbot", action="store_true", help="skip the comparison")
     args = parser.parse_args(argv)
 
     scenarios = [(300, 100)] if args.quick else [(5_000, 500), (10_000, 1_000)]
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {load()}")
-    results = [run_scenario(args.seed, v2, v3, args.blocks) for v2, v3 in scenarios]
+    results = [
+        run_scenario(args.seed, v2, v3, args.blocks, stress=i == 0)
+        for i, (v2, v3) in enumerate(scenarios)
+    ]
+    market = build_market(args.seed, *scenarios[0])
+    mods = None if args.no_degenbot else load_degenbot()
     if not args.no_degenbot:
-        compare_quotes(
-            build_market(args.seed, *scenarios[0]), args.seed, 500 if args.quick else args.quotes
-        )
+        compare_quotes(market, args.seed, 500 if args.quick else args.quotes, mods)
+    index = CycleIndex(market.states.values(), market.base, max_hops=3)
+    compare_sizing(market, sizing_cases(market, index, args.seed, args.sizings), mods)
+    if mods is not None:
+        mods["home"].cleanup()
     print(f"load after: {load()}")
     first = results[0]
     print(
