@@ -97,6 +97,7 @@ from trading.amm import (
     V3PoolState,
 )
 from trading.amm.base import token_index
+from trading.amm.uniswap_v3 import quote_exact_output
 from trading.amm.v3_math import Q96
 from trading.analysis.cycles import Cycle
 
@@ -557,6 +558,9 @@ def local_optimum(
         if nxt == x or abs(nxt - x) <= max(0, x // (LOCAL_TOLERANCE * 16)):
             break
         x = nxt
+    if best is not None and best.profit > 0:
+        best, extra = _refine_steps(cycle, states, best, max_amount_in)
+        count += extra
     if evaluations is not None:
         evaluations.append(count)
     if best is None or best.profit < min_profit:
@@ -571,6 +575,58 @@ def local_optimum(
         hop_kinds=kinds,
         ticks_crossed=best.crossed,
     )
+
+
+STEP_CANDIDATES = 3  # rounding refinement: output steps tried either side of the optimum's
+
+
+def _min_input(state: PoolState, token_in: str, amount_out: int) -> int:
+    """The smallest input for which the hop pays at least ``amount_out`` (exact for V2)."""
+    if isinstance(state, V3PoolState):
+        zero_for_one = token_index(state.token0, state.token1, token_in) == 0
+        return quote_exact_output(state, zero_for_one, amount_out).amount_in_used
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        first = token_index(state.token0, state.token1, token_in) == 0
+        r_in, r_out = (
+            (state.reserve0, state.reserve1) if first else (state.reserve1, state.reserve0)
+        )
+        if amount_out >= r_out:
+            raise InsufficientLiquidity("output is not smaller than the reserve")
+        # floor(x*k*r_out / (r_in*BPS + x*k)) >= y  <=>  x*k*(r_out - y) >= y*r_in*BPS
+        return -(-amount_out * r_in * BPS // ((r_out - amount_out) * (BPS - state.fee_bps)))
+    raise TypeError(f"{state.kind} pools have no inverse here")
+
+
+def _refine_steps(
+    cycle: Cycle, states: Mapping[str, PoolState], best: _Walk, max_amount_in: int
+) -> tuple[_Walk, int]:
+    """Where one unit of an intermediate token is worth a visible share of the profit, the
+    exact profit is a staircase around the smooth optimum: try the smallest inputs that
+    reach the nearby steps of the coarsest hop. Returns the best walk and evaluations made.
+    """
+    # Start-token value of one unit of each intermediate token, at the trade's average rate.
+    units = [best.amount_in / max(1, amount) for amount in best.amounts[:-1]]
+    coarse = max(range(len(units)), key=units.__getitem__)
+    if units[coarse] * 4 * STEP_CANDIDATES * 1_000 < best.profit:
+        return best, 0  # rounding cannot move the profit by 0.1%
+    count = 0
+    target = best.amounts[coarse]
+    for step in range(-STEP_CANDIDATES, STEP_CANDIDATES + 1):
+        needed = target + step
+        try:
+            for hop in reversed(cycle.hops[: coarse + 1]):
+                if needed <= 0:
+                    break
+                needed = _min_input(_state_for(states, hop.pool), hop.token_in, needed)
+        except (AmmError, TypeError):
+            continue
+        if not 1 <= needed <= max_amount_in or needed == best.amount_in:
+            continue
+        count += 1
+        walk = _walk(cycle, states, needed)
+        if walk is not None and (walk.profit, -walk.amount_in) > (best.profit, -best.amount_in):
+            best = walk
+    return best, count
 
 
 def _piece_now(state: PoolState, token_in: str) -> Piece:
