@@ -57,6 +57,7 @@ from trading.analysis import (  # noqa: E402
     CycleIndex,
     EdgeRates,
     GasTerms,
+    NativePricer,
     StartTerms,
     evaluate_ids,
     native_prices,
@@ -211,8 +212,12 @@ def stopwatch() -> Iterator[list[float]]:
     box.append((time.perf_counter() - started) * 1000)
 
 
-def terms_for(market: Market) -> dict[str, StartTerms]:
-    prices = native_prices(market.states.values(), market.native, market.base)
+def terms_for(market: Market, pricer: NativePricer | None = None) -> dict[str, StartTerms]:
+    """Start-token terms as the scanner computes them (``pricer``: its price reader)."""
+    if pricer is None:
+        prices = native_prices(market.states.values(), market.native, market.base)
+    else:
+        prices = pricer(market.states)
     return {t: start_terms(t, p, 10 * E18, 0) for t, p in prices.items()}
 
 
@@ -284,6 +289,7 @@ def time_blocks(
     states = dict(market.states)
     rates = EdgeRates()  # kept across blocks, as the engine's scanner keeps it
     rates.sync(index.table, states)
+    pricer = NativePricer(market.states.values(), market.native, market.base)
     timings, counts, sized_counts = [], [], []
     previous: list[str] = []
     for _ in range(blocks):
@@ -297,7 +303,7 @@ def time_blocks(
         previous = changed
         with stopwatch() as block:
             affected = index.ids_through(changed)
-            terms = terms_for(Market([], states, market.base, market.native))
+            terms = terms_for(Market([], states, market.base, market.native), pricer)
             verdicts = evaluate_ids(index, affected, dict(states), terms, BASE_GAS, rates=rates)
         timings.append(block[0])
         counts.append(len(affected))

@@ -10,7 +10,8 @@
 - :mod:`trading.analysis.ceiling`: ``hop_ceiling``, ``profit_ceiling``: what a
   cycle can pay at most, without a quote.
 - :mod:`trading.analysis.evaluation`: ``GasTerms``, ``StartTerms``,
-  ``native_prices``, ``start_terms``, ``evaluate_cycle(s)`` -> ``Finding`` /
+  ``native_prices`` (and ``NativePricer``, the same reading only the pools
+  that can set the prices), ``start_terms``, ``evaluate_cycle(s)`` -> ``Finding`` /
   ``Rejection`` / ``Analysis``; ``evaluate_ids`` (cycle ids of an index, the
   per-block hot path, with lazy rejections).
 
@@ -25,6 +26,7 @@ from trading.analysis.evaluation import (
     Analysis,
     Finding,
     GasTerms,
+    NativePricer,
     Rejection,
     StartTerms,
     evaluate_cycle,
@@ -57,6 +59,7 @@ __all__ = [
     "GasModel",
     "GasTerms",
     "Hop",
+    "NativePricer",
     "PoolRef",
     "Rejection",
     "SizedCycle",

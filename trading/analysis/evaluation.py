@@ -39,7 +39,7 @@ import numpy as np
 from trading.amm import AmmError, PoolState, other_token, pool_holdings
 from trading.amm.base import token_index
 from trading.analysis.ceiling import Line, ceiling_ratio
-from trading.analysis.cycles import Cycle, CycleIndex, CycleTable, Ids
+from trading.analysis.cycles import Cycle, CycleIndex, CycleTable, Ids, PoolInput, as_pool_ref
 from trading.analysis.prefilter import EdgeRates
 from trading.analysis.profit import (
     DEFAULT_GAS_MODEL,
@@ -271,6 +271,32 @@ def native_prices(
     return prices
 
 
+class NativePricer:
+    """:func:`native_prices` for fixed tokens, reading only the pools that can set them.
+
+    The deepest pool pairing a token with the native one prices it, so while
+    every token has such a pool only those pools are looked at; a token
+    without one falls back to reading every pool (the same answer either way).
+    """
+
+    def __init__(self, pools: Iterable[PoolInput], native: str | None, tokens: Iterable[str]):
+        self.native = native
+        self.tokens = frozenset(tokens)
+        wanted = self.tokens | {native}
+        self.direct = [
+            ref.address
+            for ref in map(as_pool_ref, pools)
+            if native in (ref.token0, ref.token1) and {ref.token0, ref.token1} <= wanted
+        ]
+
+    def __call__(self, states: Mapping[str, PoolState]) -> dict[str, Fraction]:
+        direct = [states[a] for a in self.direct if a in states]
+        prices = native_prices(direct, self.native, self.tokens)
+        if prices.keys() >= self.tokens:
+            return prices
+        return native_prices(states.values(), self.native, self.tokens)
+
+
 def start_terms(
     token: str, native_to_start: Fraction, max_trade_size_wei: int, min_net_profit_wei: int
 ) -> StartTerms:
@@ -392,17 +418,19 @@ def evaluate_ids(
     gas: GasTerms,
     gas_model: GasModel = DEFAULT_GAS_MODEL,
     rates: EdgeRates | None = None,
+    changed: Iterable[str] | None = None,
 ) -> Analysis:
     """:func:`evaluate_cycles` on the cycles ``ids`` (ascending) of ``index``, pre-filtered
     in floats.
 
     ``rates`` carries the float lines from one call to the next (only pools
-    whose state changed are recomputed); ``states`` must not change while
-    the result's rejections may still be asked for a reason.
+    whose state changed are recomputed; ``changed``, when given, names the
+    only pools that may have changed since its last use); ``states`` must not
+    change while the result's rejections may still be asked for a reason.
     """
     table = index.table
     rates = rates if rates is not None else EdgeRates()
-    rates.sync(table, states)
+    rates.sync(table, states, changed)
     min_profit = np.full(len(table.tokens), np.inf)
     max_amount_in = np.zeros(len(table.tokens))
     for token, limits in terms.items():

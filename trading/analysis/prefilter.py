@@ -23,7 +23,7 @@ min_profit, max_amount_in)``; ``MARGIN``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -94,17 +94,26 @@ class EdgeRates:
         self.slack_edges = 0  # edges with slack (only Solidly pools have any)
         self._seen: list[object | None] = []
 
-    def sync(self, table: CycleTable, states: Mapping[str, PoolState]) -> int:
+    def sync(
+        self,
+        table: CycleTable,
+        states: Mapping[str, PoolState],
+        changed: Iterable[str] | None = None,
+    ) -> int:
         """Bring every edge of ``table`` in line with ``states``; returns pools recomputed.
 
         Only pools whose state object is not the one seen last time are
-        recomputed (states are immutable, so identity is enough). A pool
+        recomputed (states are immutable, so identity is enough); ``changed``,
+        when given, names the only pools whose state may have changed since
+        the last call (pools new to the table are always looked at). A pool
         with no state gets slope 0 (its cycles cannot be quoted anyway).
         """
         if table is not self.table:
             self.table = table
             self._seen = []
+            changed = None
         pools = table.pools
+        first_new = len(self._seen)
         if len(self._seen) < len(pools):
             size = 2 * len(pools) + 1
             old = len(self._seen) * 2
@@ -114,13 +123,19 @@ class EdgeRates:
             self._seen.extend([False] * (len(pools) - len(self._seen)))  # never a state
         seen = self._seen
         log_slope, slack = self.log_slope, self.slack
-        changed = 0
-        for pid, address in enumerate(pools):
+        if changed is None:
+            look: Iterable[tuple[int, str]] = enumerate(pools)
+        else:
+            ids = table.pool_ids
+            look = [(ids[a], a) for a in changed if a in ids]
+            look += [(pid, pools[pid]) for pid in range(first_new, len(pools))]
+        recomputed = 0
+        for pid, address in look:
             state = states.get(address)
             if state is seen[pid]:
                 continue
             seen[pid] = state
-            changed += 1
+            recomputed += 1
             if state is None:
                 log_slope[2 * pid] = log_slope[2 * pid + 1] = -math.inf
                 slack[2 * pid] = slack[2 * pid + 1] = 0.0
@@ -128,11 +143,11 @@ class EdgeRates:
             ref = table.refs[pid]
             log_slope[2 * pid], slack[2 * pid] = edge_line(state, ref.token0)
             log_slope[2 * pid + 1], slack[2 * pid + 1] = edge_line(state, ref.token1)
-        if changed:
+        if recomputed:
             with np.errstate(over="ignore"):
                 self.slope = np.exp(log_slope)
             self.slack_edges = int(np.count_nonzero(slack))
-        return changed
+        return recomputed
 
     def keep(
         self,

@@ -559,7 +559,7 @@ def local_optimum(
             break
         x = nxt
     if best is not None and best.profit > 0:
-        best, extra = _refine_steps(cycle, states, best, max_amount_in)
+        best, extra = _refine_steps(cycle, states, best, max_amount_in, min_profit)
         count += extra
     if evaluations is not None:
         evaluations.append(count)
@@ -598,7 +598,11 @@ def _min_input(state: PoolState, token_in: str, amount_out: int) -> int:
 
 
 def _refine_steps(
-    cycle: Cycle, states: Mapping[str, PoolState], best: _Walk, max_amount_in: int
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    best: _Walk,
+    max_amount_in: int,
+    min_profit: int,
 ) -> tuple[_Walk, int]:
     """Where one unit of an intermediate token is worth a visible share of the profit, the
     exact profit is a staircase around the smooth optimum: try the smallest inputs that
@@ -609,6 +613,8 @@ def _refine_steps(
     coarse = max(range(len(units)), key=units.__getitem__)
     if units[coarse] * 4 * STEP_CANDIDATES * 1_000 < best.profit:
         return best, 0  # rounding cannot move the profit by 0.1%
+    if best.profit + units[coarse] * 4 * STEP_CANDIDATES < min_profit:
+        return best, 0  # a few steps cannot lift it to the minimum either
     count = 0
     target = best.amounts[coarse]
     for step in range(-STEP_CANDIDATES, STEP_CANDIDATES + 1):

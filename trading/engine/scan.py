@@ -35,9 +35,9 @@ from trading.analysis import (
     Finding,
     GasModel,
     GasTerms,
+    NativePricer,
     StartTerms,
     evaluate_ids,
-    native_prices,
     start_terms,
 )
 from trading.analysis.cycles import Ids
@@ -117,6 +117,7 @@ class MarketScanner(Component):
         self.rates = EdgeRates()
         self._gas_terms: GasTerms | None = None
         self._terms: tuple[int, dict[str, StartTerms]] | None = None
+        self._pricer: tuple[AnalysisInputs, NativePricer] | None = None
 
     async def _initialize(self) -> None:
         await self.gas.initialize()
@@ -158,9 +159,11 @@ class MarketScanner(Component):
 
     def terms(self) -> dict[str, StartTerms]:
         """Start-token terms for every base token, at the current pool prices."""
-        prices = native_prices(
-            self.dex.states.values(), self.inputs.wrapped_native, self.inputs.base_tokens
-        )
+        inputs = self.inputs
+        if self._pricer is None or self._pricer[0] is not inputs:  # new settings or pools
+            pricer = NativePricer(inputs.pools, inputs.wrapped_native, inputs.base_tokens)
+            self._pricer = (inputs, pricer)
+        prices = self._pricer[1](self.dex.states)
         return {
             token: start_terms(
                 token, price, self.inputs.max_trade_size_wei, self.inputs.min_net_profit_wei
