@@ -112,7 +112,7 @@ class EdgeRates:
             self.table = table
             self._seen = []
             changed = None
-        pools = table.pools
+        pools = table.pools[:]  # a snapshot: the index may grow meanwhile (another thread)
         first_new = len(self._seen)
         if len(self._seen) < len(pools):
             size = 2 * len(pools) + 1
