@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -52,19 +53,24 @@ sys.path.insert(0, str(ROOT))
 from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E402
 from trading.amm import v3_math as m  # noqa: E402
 from trading.analysis import (  # noqa: E402
+    Cycle,
     CycleIndex,
+    EdgeRates,
     GasTerms,
+    NativePricer,
     StartTerms,
-    evaluate_cycles,
+    evaluate_ids,
     native_prices,
     start_terms,
 )
+from trading.analysis.sizing import local_optimum, search_optimum  # noqa: E402
 
 E18 = 10**18
 GWEI = 10**9
 BASE_GAS = GasTerms(gas_price_wei=GWEI // 100, l1_fees={2: 3 * 10**11, 3: 4 * 10**11})
 V3_TIERS = ((500, 10, 0.4), (3000, 60, 0.45), (10000, 200, 0.15))
 V2_FEES = (30, 30, 25, 20)  # Uniswap V2 / SushiSwap, PancakeSwap-like, BaseSwap-like
+HUB_POOLS = 20  # the busiest pools swap in every block, as the hubs do on mainnet
 
 
 @dataclass(frozen=True)
@@ -206,73 +212,154 @@ def stopwatch() -> Iterator[list[float]]:
     box.append((time.perf_counter() - started) * 1000)
 
 
-def terms_for(market: Market) -> dict[str, StartTerms]:
-    prices = native_prices(market.states.values(), market.native, market.base)
+def terms_for(market: Market, pricer: NativePricer | None = None) -> dict[str, StartTerms]:
+    """Start-token terms as the scanner computes them (``pricer``: its price reader)."""
+    if pricer is None:
+        prices = native_prices(market.states.values(), market.native, market.base)
+    else:
+        prices = pricer(market.states)
     return {t: start_terms(t, p, 10 * E18, 0) for t, p in prices.items()}
 
 
+def swap_one(rng: random.Random, state: PoolState) -> PoolState:
+    """``state`` after a swap of 0.001%-0.1% of what it holds, in a random direction."""
+    token = rng.choice((state.token0, state.token1))
+    if isinstance(state, V3PoolState):
+        held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
+        held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
+    else:
+        held = state.reserve0 if token == state.token0 else state.reserve1
+    amount = max(1, int(held * 10 ** rng.uniform(-5, -3)))
+    try:
+        return state.after_swap(token, amount)
+    except AmmError:
+        return state
+
+
 def swap_some(rng: random.Random, states: dict[str, PoolState], share: float) -> list[str]:
-    """Swap in ``share`` of the pools (0.001%-0.1% of what they hold); the addresses changed."""
+    """Swap in ``share`` of the pools; the addresses changed."""
     changed = rng.sample(sorted(states), max(1, int(len(states) * share)))
     for address in changed:
-        state = states[address]
-        token = rng.choice((state.token0, state.token1))
-        if isinstance(state, V3PoolState):
-            held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
-            held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
-        else:
-            held = state.reserve0 if token == state.token0 else state.reserve1
-        amount = max(1, int(held * 10 ** rng.uniform(-5, -3)))
-        try:
-            states[address] = state.after_swap(token, amount)
-        except AmmError:
-            continue
+        states[address] = swap_one(rng, states[address])
     return changed
 
 
-def run_scenario(seed: int, v2_pools: int, v3_pools: int, blocks: int) -> Market:
+def busiest_pools(index: CycleIndex, count: int) -> list[str]:
+    """The pools with the most cycles through them: the hubs every real block touches."""
+    through = sorted((len(index.cycles_through([a])), a) for a in index.pool_addresses)
+    return [address for _, address in through[-count:]]
+
+
+def rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    pools: int
+    cycles: int
+    hub_p50: float
+    hub_p95: float
+    full_ms: float
+    index_mb: float
+
+
+def time_blocks(
+    index: CycleIndex,
+    market: Market,
+    rng: random.Random,
+    blocks: int,
+    hubs: Sequence[str] = (),
+    drift: bool = False,
+) -> tuple[list[float], list[int], list[int]]:
+    """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged.
+
+    Arbitraged (the default): each block's swaps start from the market as
+    arbitrage left it, as on mainnet where the gaps of a block are closed in
+    the next. ``drift``: the swaps pile up block after block and nobody closes
+    the gaps (a stress: by the last blocks hundreds of cycles pay).
+    """
+    states = dict(market.states)
+    rates = EdgeRates()  # kept across blocks, as the engine's scanner keeps it
+    rates.sync(index.table, states)
+    pricer = NativePricer(market.states.values(), market.native, market.base)
+    timings, counts, sized_counts = [], [], []
+    previous: list[str] = []
+    for _ in range(blocks):
+        if not drift:
+            for address in previous:  # arbitrage closed last block's gaps
+                states[address] = market.states[address]
+        changed = swap_some(rng, states, 0.05)
+        for address in hubs:
+            states[address] = swap_one(rng, states[address])
+        changed = sorted(set(changed) | set(hubs))
+        previous = changed
+        with stopwatch() as block:
+            affected = index.ids_through(changed)
+            terms = terms_for(Market([], states, market.base, market.native), pricer)
+            verdicts = evaluate_ids(index, affected, dict(states), terms, BASE_GAS, rates=rates)
+        timings.append(block[0])
+        counts.append(len(affected))
+        sized_counts.append(verdicts.sized)
+    return timings, counts, sized_counts
+
+
+def run_scenario(
+    seed: int, v2_pools: int, v3_pools: int, blocks: int, stress: bool = False
+) -> ScenarioResult:
     market = build_market(seed, v2_pools, v3_pools)
     print(
         f"\n== {v2_pools:,} V2 + {v3_pools:,} V3 pools, {len(market.tokens):,} tokens "
         f"(seed {seed}) =="
     )
+    gc.collect()
+    before = rss_mb()
     with stopwatch() as built:
         index = CycleIndex(market.states.values(), market.base, max_hops=3)
+    gc.collect()
+    index_mb = rss_mb() - before
     print(
         f"index:            {len(index):>9,} cycles (base WETH, USDC; up to 3 hops) "
-        f"built in {built[0]:,.0f} ms"
+        f"built in {built[0]:,.0f} ms, {index_mb:,.0f} MB resident"
     )
-    cycles = list(index)
     with stopwatch() as full:
-        analysis = evaluate_cycles(cycles, market.states, terms_for(market), BASE_GAS)
-    ruled_out = sum(1 for r in analysis.rejections.values() if "allow at most" in r)
+        analysis = evaluate_ids(
+            index, index.alive_ids(), market.states, terms_for(market), BASE_GAS
+        )
     print(
-        f"full evaluation:  {len(cycles):>9,} cycles in {full[0]:,.0f} ms "
-        f"({full[0] * 1000 / max(1, len(cycles)):.1f} µs/cycle): {ruled_out:,} ruled out by "
-        f"prices after fees, {len(cycles) - ruled_out:,} sized, {len(analysis.findings):,} pay"
+        f"full evaluation:  {len(index):>9,} cycles in {full[0]:,.0f} ms "
+        f"({full[0] * 1000 / max(1, len(index)):.1f} µs/cycle): {analysis.sized:,} sized, "
+        f"{len(analysis.findings):,} pay"
     )
 
-    rng = random.Random(seed + 1)
-    states = dict(market.states)
-    timings, counts, sized_counts = [], [], []
-    for _ in range(blocks):
-        changed = swap_some(rng, states, 0.05)
-        with stopwatch() as block:
-            affected = index.cycles_through(changed)
-            terms = terms_for(Market([], states, market.base, market.native))
-            verdicts = evaluate_cycles(affected, states, terms, BASE_GAS)
-        timings.append(block[0])
-        counts.append(len(affected))
-        ruled = sum(1 for r in verdicts.rejections.values() if "allow at most" in r)
-        sized_counts.append(len(affected) - ruled)
-    print(
-        f"one block:        {statistics.mean(counts):>9,.0f} cycles through "
-        f"{max(1, int(len(states) * 0.05)):,} changed pools (5%) in "
-        f"{statistics.median(timings):,.0f} ms median "
-        f"(min {min(timings):,.0f}, max {max(timings):,.0f}, {blocks} blocks; "
-        f"{statistics.mean(sized_counts):,.0f} sized per block)"
-    )
-    return market
+    hubs = busiest_pools(index, HUB_POOLS)
+    workloads = [("uniform 5%", [], False), ("hubs + 5%", hubs, False)]
+    if stress:
+        workloads.append(("hubs + 5%, drifting", hubs, True))
+    summary: list[float] = []
+    for label, changed_hubs, drift in workloads:
+        timings, counts, sized_counts = time_blocks(
+            index, market, random.Random(seed + 1), blocks, changed_hubs, drift
+        )
+        print(
+            f"block ({label}): {statistics.mean(counts):>9,.0f} cycles per block in "
+            f"{statistics.median(timings):,.1f} ms median, p95 {percentile(timings, 0.95):,.1f}, "
+            f"max {max(timings):,.1f} ({blocks} blocks; "
+            f"{statistics.mean(sized_counts):,.0f} sized per block)"
+        )
+        if label == "hubs + 5%":
+            summary = timings
+    return ScenarioResult(
+        len(market.states), len(index), statistics.median(summary),
+        percentile(summary, 0.95), full[0], index_mb,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------ degenbot
@@ -381,9 +468,8 @@ def best_of(repeats: int, run: Callable[[], Any]) -> float:
     return best * 1000
 
 
-def compare_quotes(market: Market, seed: int, count: int) -> None:
+def compare_quotes(market: Market, seed: int, count: int, mods: Any | None) -> None:
     print("\n== the same quotes with degenbot ==")
-    mods = load_degenbot()
     if mods is None:
         print(
             "degenbot is not installed: `.venv/bin/pip install -r requirements-bench.txt` "
@@ -424,25 +510,144 @@ def compare_quotes(market: Market, seed: int, count: int) -> None:
             f"{label}: {len(cases):,} quotes  ours {ours_ms:8.1f} ms  degenbot {their_ms:8.1f} ms  "
             f"ours/degenbot = {ours_ms / their_ms:.2f}  (same result: {agree:,}/{len(cases):,})"
         )
-    mods["home"].cleanup()
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+type SizingCase = tuple[Cycle, dict[str, PoolState], int]
+
+
+def sizing_cases(market: Market, index: CycleIndex, seed: int, count: int) -> list[SizingCase]:
+    """Cycles through a V3 pool that a large swap there (0.3%-3% of its depth) made pay."""
+    rng = random.Random(seed + 3)
+    terms = terms_for(market)
+    cases: list[SizingCase] = []
+    v3 = sorted(s.address for s in market.v3)
+    for _ in range(count * 50):
+        if len(cases) == count:
+            break
+        address = rng.choice(v3)
+        ids = index.ids_through([address])
+        if not len(ids):
+            continue
+        cycle = index.cycle(int(rng.choice(ids.tolist())))
+        states = dict(market.states)
+        state = states[address]
+        assert isinstance(state, V3PoolState)
+        token = rng.choice((state.token0, state.token1))
+        held = state.liquidity * (m.Q96 if token == state.token0 else state.sqrt_price_x96)
+        held //= state.sqrt_price_x96 if token == state.token0 else m.Q96
+        try:
+            states[address] = state.after_swap(token, max(1, int(held * rng.uniform(0.003, 0.03))))
+        except AmmError:
+            continue
+        limit = terms[cycle.start_token].max_amount_in
+        if search_optimum(cycle, states, limit) is not None:
+            cases.append((cycle, states, limit))
+    return cases
+
+
+def compare_sizing(market: Market, cases: list[SizingCase], mods: Any | None) -> None:
+    """Our V3 sizing against the bounded search on exact quotes, and against degenbot's."""
+    print(f"\n== sizing {len(cases)} cycles with a V3 hop ==")
+    if not cases:
+        return
+    evaluations: list[int] = []
+    ours, reference, ratios = [], [], []
+    for cycle, states, limit in cases:
+        with stopwatch() as took:
+            found = local_optimum(cycle, states, limit, evaluations=evaluations)
+        ours.append(took[0])
+        with stopwatch() as took:
+            best = search_optimum(cycle, states, limit)
+        reference.append(took[0])
+        assert best is not None
+        ratios.append((found.gross_profit if found else 0) / best.gross_profit)
+    print(
+        f"ours:   {statistics.mean(evaluations):.1f} exact evaluations per cycle "
+        f"(max {max(evaluations)}), {sum(ours):,.1f} ms in all; profit vs the exact search: "
+        f"min {min(ratios):.6f}, mean {statistics.mean(ratios):.6f}"
+    )
+    print(f"search: {sum(reference):,.1f} ms in all (golden section on exact quotes)")
+    if mods is None:
+        return
+    from scipy.optimize import minimize_scalar  # degenbot's own dependency
+
+    pools: dict[int, Any] = {}
+    for _, states, _ in cases:
+        for state in states.values():
+            if id(state) not in pools:
+                build = degenbot_v3 if isinstance(state, V3PoolState) else degenbot_v2
+                pools[id(state)] = build(mods, state)
+    theirs, agree = [], []
+    for cycle, states, limit in cases:
+        hops = [(pools[id(states[hop.pool])], hop.token_in) for hop in cycle.hops]
+
+        def profit(x: float, hops: list[tuple[Any, str]] = hops) -> float:
+            amount = int(x)
+            try:
+                for pool, token in hops:
+                    if isinstance(pool, mods["v3"].UniswapV3Pool):
+                        pool._swap_step_cache = {}  # as for a pool whose state just changed
+                    amount = pool.calculate_tokens_out_from_tokens_in(token, amount)
+            except Exception:
+                return 0.0  # as degenbot's cycle does for an input a pool refuses
+            return float(amount - int(x))
+
+        with stopwatch() as took:
+            # degenbot's UniswapLpCycle.calculate: a bounded scalar search on the quotes
+            result = minimize_scalar(
+                lambda x, profit=profit: -profit(x),
+                method="bounded",
+                bounds=(1.0, float(limit)),
+                options={"xatol": 1.0},
+            )
+        theirs.append(took[0])
+        agree.append(-result.fun)
+    mine = [f.gross_profit if (f := local_optimum(c, s, lim)) else 0 for c, s, lim in cases]
+    ratio = min(a / b for a, b in zip(mine, agree, strict=True) if b > 0)
+    print(
+        f"degenbot: {sum(theirs):,.1f} ms in all (scipy bounded search on its quotes); "
+        f"ours/degenbot time = {sum(ours) / sum(theirs):.3f}; our profit / theirs: min {ratio:.6f}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20_260_101)
-    parser.add_argument("--blocks", type=int, default=5, help="blocks to time (default 5)")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks to time (default 20)")
     parser.add_argument("--quotes", type=int, default=2_000, help="quotes per family")
+    parser.add_argument("--sizings", type=int, default=200, help="V3 cycles to size")
     parser.add_argument("--quick", action="store_true", help="one small market")
     parser.add_argument("--no-degenbot", action="store_true", help="skip the comparison")
     args = parser.parse_args(argv)
 
-    scenarios = [(300, 100)] if args.quick else [(1_000, 500), (5_000, 500)]
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    market = None
-    for v2_pools, v3_pools in scenarios:
-        market = run_scenario(args.seed, v2_pools, v3_pools, args.blocks)
-    if not args.no_degenbot and market is not None:
-        compare_quotes(market, args.seed, 500 if args.quick else args.quotes)
+    scenarios = [(300, 100)] if args.quick else [(5_000, 500), (10_000, 1_000)]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {load()}")
+    results = [
+        run_scenario(args.seed, v2, v3, args.blocks, stress=i == 0)
+        for i, (v2, v3) in enumerate(scenarios)
+    ]
+    market = build_market(args.seed, *scenarios[0])
+    mods = None if args.no_degenbot else load_degenbot()
+    if not args.no_degenbot:
+        compare_quotes(market, args.seed, 500 if args.quick else args.quotes, mods)
+    index = CycleIndex(market.states.values(), market.base, max_hops=3)
+    compare_sizing(market, sizing_cases(market, index, args.seed, args.sizings), mods)
+    if mods is not None:
+        mods["home"].cleanup()
+    print(f"load after: {load()}")
+    first = results[0]
+    print(
+        f"analysis: pools={first.pools} cycles={first.cycles} hub_block_p50_ms={first.hub_p50:.1f} "
+        f"hub_block_p95_ms={first.hub_p95:.1f} full_ms={first.full_ms:.0f} "
+        f"index_mb={first.index_mb:.0f}"
+    )
     return 0
 
 

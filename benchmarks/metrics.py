@@ -120,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pools_failed={},
             cycles_indexed=len(index),
             analysis_ms=analysis_ms[-1],
+            cycles_sized=verdicts.sized,
         )
         report = BlockReport(
             block_number=result.block_number,

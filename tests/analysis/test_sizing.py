@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from math import isqrt
 
 import pytest
@@ -12,8 +14,10 @@ from trading.amm import SolidlyPoolState, V2PoolState, V3PoolState
 from trading.amm import v3_math as m
 from trading.analysis.cycles import Cycle, Hop
 from trading.analysis.sizing import (
+    LOCAL_STEPS,
     closed_form_optimum,
     has_closed_form,
+    local_optimum,
     search_optimum,
     simulate,
     size_cycle,
@@ -286,3 +290,71 @@ def test_the_search_sizes_a_cycle_with_a_stable_leg() -> None:
     assert sized.hop_kinds == ("uniswap_v2", "solidly_stable")
     reverse = Cycle(USDC, (Hop("stable", USDC, DAI), Hop("v2", DAI, USDC)))
     assert size_cycle(reverse, states, 1_000_000 * 10**6) is None
+
+
+def _v3_case(
+    price: int, liquidity: int, width: int, fee: int, v2_price: int, v2_weth: int
+) -> dict[str, V3PoolState | V2PoolState]:
+    pool = _v3_weth_usdc(price, liquidity, width)
+    pool = dataclasses.replace(pool, fee=fee)
+    return {"v3": pool, "v2": _weth_usdc(v2_price, weth=v2_weth, name="v2")}
+
+
+V3_CYCLES = (
+    Cycle(WETH, (Hop("v3", WETH, USDC), Hop("v2", USDC, WETH))),
+    Cycle(WETH, (Hop("v2", WETH, USDC), Hop("v3", USDC, WETH))),
+    Cycle(USDC, (Hop("v3", USDC, WETH), Hop("v2", WETH, USDC))),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    price=st.integers(2_500, 3_500),
+    liquidity=st.sampled_from([10**14, 10**15, 10**16, 10**17]),
+    width=st.sampled_from([60, 600, 6_000]),
+    fee=st.sampled_from([100, 500, 3_000, 10_000]),
+    gap_bps=st.integers(-400, 400),
+    v2_weth=st.sampled_from([10, 1_000, 100_000]),
+    which=st.integers(0, 2),
+)
+def test_local_closed_forms_find_the_optimum_of_a_v3_cycle(
+    price: int, liquidity: int, width: int, fee: int, gap_bps: int, v2_weth: int, which: int
+) -> None:
+    states = _v3_case(price, liquidity, width, fee, price * (10_000 + gap_bps) // 10_000, v2_weth)
+    cycle = V3_CYCLES[which]
+    limit = 1_000 * E18 if cycle.start_token == WETH else 3_000_000 * 10**6
+    evaluations: list[int] = []
+    found = local_optimum(cycle, states, limit, evaluations=evaluations)
+    searched = search_optimum(cycle, states, limit)
+    best = max(
+        searched.gross_profit if searched else 0, _dense_best(cycle, states, limit, points=400)
+    )
+    if best <= 0:
+        assert found is None
+        return
+    assert found is not None
+    # At least 99.9% of the best that the exact search or a dense sampling finds.
+    assert found.gross_profit * 1_000 >= best * 999
+    assert found.hop_amounts == simulate(cycle, states, found.amount_in)
+    assert evaluations[0] <= LOCAL_STEPS
+
+
+def test_local_closed_forms_need_few_exact_evaluations() -> None:
+    rng = random.Random(11)
+    evaluations: list[int] = []
+    sized = 0
+    for _ in range(60):
+        price = rng.randint(2_500, 3_500)
+        states = _v3_case(
+            price,
+            rng.choice([10**15, 10**16, 10**17]),
+            rng.choice([60, 600, 6_000]),
+            rng.choice([500, 3_000, 10_000]),
+            price * rng.randint(9_600, 10_400) // 10_000,
+            rng.choice([10, 1_000, 100_000]),
+        )
+        for cycle in V3_CYCLES[:2]:
+            if local_optimum(cycle, states, 1_000 * E18, evaluations=evaluations) is not None:
+                sized += 1
+    assert sized >= 30  # most of these cycles pay one way or the other
+    assert sum(evaluations) / len(evaluations) <= 10

@@ -133,3 +133,27 @@ async def test_new_and_removed_pools(anvil: AnvilNode, devnet: Devnet) -> None:
         assert set(manager.states) == {s.address for s in specs[1:]}
         assert manager.state(specs[0].address) is None
         assert manager.state(specs[1].address.lower()) is not None
+
+
+async def test_swaps_are_applied_from_their_logs_without_a_read(
+    anvil: AnvilNode, devnet: Devnet
+) -> None:
+    market = deploy_fresh_market(devnet, n_tokens=3)
+    async with RpcProxy(anvil.rpc_url) as proxy, ChainClient([proxy.url], chain_id=31337) as client:
+        manager = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
+        await manager.initialize()
+        start = (manager.last_block or 0) + 1
+        pair, pool, aero = market.v2_pairs[0], market.v3_pools[0], market.solidly_pools[0]
+        devnet.swap_v2(pair.address, pair.token0, 10**18)
+        devnet.swap_v2(pair.address, pair.token1, 10**17)
+        devnet.swap_v3(market.v3, pool.address, pool.token1, 10**15)  # stays in its word
+        devnet.swap_solidly(aero.address, aero.token0, 10**18)
+        head = devnet.w3.eth.block_number
+        proxy.reset()
+        changed = await manager.update(head, from_block=start)
+        assert changed == {pair.address, pool.address, aero.address}
+        # The Sync and Swap logs carried every new state: nothing was read but the logs.
+        assert proxy.methods == {"eth_getLogs": 1}
+        fresh = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
+        await fresh.refresh_all(head)
+        assert _comparable(dict(manager.states)) == _comparable(dict(fresh.states))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from trading.amm.base import UINT112_MAX, checked_uint256, token_index
+from trading.amm.base import UINT112_MAX, UINT256_MAX, checked_uint256, token_index
 from trading.amm.errors import (
     ContractRevert,
     InsufficientInputAmount,
@@ -110,8 +110,24 @@ class V2PoolState:
         Also applies the pair's own limit: reserves are uint112, so a swap that
         would push the input reserve past 2**112 - 1 reverts ('OVERFLOW').
         """
-        reserve_in, reserve_out = self.reserves_for(token_in)
-        out = get_amount_out(amount_in, reserve_in, reserve_out, self.fee_bps)
+        # The hot path of every sizing: the common case inline, anything unusual (an
+        # error to raise, another spelling of the token) through the checked functions.
+        if token_in == self.token0:
+            reserve_in, reserve_out = self.reserve0, self.reserve1
+        elif token_in == self.token1:
+            reserve_in, reserve_out = self.reserve1, self.reserve0
+        else:
+            reserve_in, reserve_out = self.reserves_for(token_in)
+        fee = self.fee_bps
+        if amount_in > 0 and reserve_in > 0 and reserve_out > 0 and 0 <= fee < BPS:
+            with_fee = amount_in * (BPS - fee)
+            numerator = with_fee * reserve_out
+            denominator = reserve_in * BPS + with_fee
+            if numerator <= UINT256_MAX and denominator <= UINT256_MAX:
+                if reserve_in + amount_in > UINT112_MAX:
+                    raise ContractRevert("UniswapV2: OVERFLOW")
+                return numerator // denominator
+        out = get_amount_out(amount_in, reserve_in, reserve_out, fee)
         if reserve_in + amount_in > UINT112_MAX:
             raise ContractRevert("UniswapV2: OVERFLOW")
         # A quote of 0 is honest: the pair itself would refuse a swap with no output.

@@ -18,20 +18,34 @@ Public API (stable):
   pool_addresses)``, ``add_pool(pool)``, ``remove_pool(address)``,
   ``rebuild(pools=None, base_tokens=None)``, ``get(key)``, ``cycles``,
   ``len()``, iteration and ``in`` (by key).
+- The array form, for the per-block hot path: ``CycleIndex.table`` (a
+  :class:`CycleTable`), ``ids_through(pool_addresses)`` and ``alive_ids()``
+  (cycle ids as numpy arrays), ``cycle(id)`` to build one :class:`Cycle`.
 
-The index keeps an adjacency map token -> pools and a pool -> cycle keys map,
-so building costs one walk per base token (no pair-of-pools scans) and
-finding the cycles hit by a set of changed pools costs only the size of the
-answer. Addresses are used exactly as given: pass one canonical spelling
-(the project uses checksummed addresses).
+The index holds no per-cycle Python objects: a :class:`CycleTable` keeps each
+cycle as a row of edge ids (``2 * pool id + direction``, direction 0 when
+token0 goes in) and its start token id, and per pool an ``array`` of the ids
+of the cycles through it. Removing a pool tombstones its cycles (ids are
+never reused, so ids handed out stay valid); ``rebuild`` starts a new table.
+Building costs one walk per base token (no pair-of-pools scans) and finding
+the cycles hit by a set of changed pools costs only the size of the answer.
+Addresses are used exactly as given: pass one canonical spelling (the
+project uses checksummed addresses).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+# Cycle ids, ascending.
+type Ids = npt.NDArray[np.intp]
 
 
 class PoolRef(NamedTuple):
@@ -120,6 +134,140 @@ class Cycle:
         return len(self.hops)
 
 
+class CycleTable:
+    """Cycles as integer arrays: the storage behind :class:`CycleIndex`.
+
+    ``hops[i]`` holds cycle ``i``'s edge ids in swap order, padded with -1
+    (so a per-edge array with one identity element at its end can be
+    indexed with it directly); ``start[i]`` its start token id; ``alive[i]``
+    is False once a pool of it was removed.
+    """
+
+    def __init__(self, max_hops: int) -> None:
+        self.max_hops = max_hops
+        self.pools: list[str] = []
+        self.pool_ids: dict[str, int] = {}
+        self.refs: list[PoolRef] = []
+        # token ids of each pool's token0 and token1, by pool id
+        self.pool_tokens: list[tuple[int, int]] = []
+        self.tokens: list[str] = []
+        self.token_ids: dict[str, int] = {}
+        # Column-major: one hop position of many cycles is contiguous, which is how the
+        # pre-filter reads it.
+        self.hops = np.full((0, max_hops), -1, dtype=np.int32, order="F")
+        self.start = np.zeros(0, dtype=np.int32)
+        self.alive = np.zeros(0, dtype=bool)
+        self.size = 0  # ids handed out (alive or not)
+        self.count = 0  # alive cycles
+        self.by_pool: dict[int, array[int]] = {}
+
+    @property
+    def edges(self) -> int:
+        """Edge ids run from 0 to this (exclusive)."""
+        return 2 * len(self.pools)
+
+    def token_id(self, token: str) -> int:
+        """The id of ``token`` (a new one the first time it is seen)."""
+        tid = self.token_ids.get(token)
+        if tid is None:
+            tid = self.token_ids[token] = len(self.tokens)
+            self.tokens.append(token)
+        return tid
+
+    def pool_id(self, ref: PoolRef) -> int:
+        """The id of ``ref`` (a new one the first time, or when its tokens changed)."""
+        pid = self.pool_ids.get(ref.address)
+        if pid is None or self.refs[pid] != ref:
+            pid = self.pool_ids[ref.address] = len(self.pools)
+            self.pools.append(ref.address)
+            self.refs.append(ref)
+            self.pool_tokens.append((self.token_id(ref.token0), self.token_id(ref.token1)))
+        return pid
+
+    def append(self, rows: list[tuple[int, ...]], starts: list[int]) -> Ids:
+        """Store cycles (edge-id rows and start token ids); returns their ids."""
+        n = len(rows)
+        if n == 0:
+            return np.zeros(0, dtype=np.intp)
+        if self.size + n > len(self.start):
+            capacity = max(self.size + n, 2 * len(self.start), 64)
+            hops = np.full((capacity, self.max_hops), -1, dtype=np.int32, order="F")
+            hops[: self.size] = self.hops[: self.size]
+            start = np.zeros(capacity, dtype=np.int32)
+            start[: self.size] = self.start[: self.size]
+            alive = np.zeros(capacity, dtype=bool)
+            alive[: self.size] = self.alive[: self.size]
+            self.hops, self.start, self.alive = hops, start, alive
+        block = np.full((n, self.max_hops), -1, dtype=np.int32)
+        for width in range(2, self.max_hops + 1):
+            at = [i for i, row in enumerate(rows) if len(row) == width]
+            if at:
+                block[at, :width] = [rows[i] for i in at]
+        first = self.size
+        self.hops[first : first + n] = block
+        self.start[first : first + n] = starts
+        self.alive[first : first + n] = True
+        by_pool = self.by_pool
+        for cid, row in enumerate(rows, first):
+            for edge in row:
+                through = by_pool.get(edge >> 1)
+                if through is None:
+                    through = by_pool[edge >> 1] = array("i")
+                through.append(cid)
+        self.size += n
+        self.count += n
+        return np.arange(first, first + n, dtype=np.intp)
+
+    def ids_through(self, pool_ids: Iterable[int]) -> Ids:
+        """Alive cycle ids through any of ``pool_ids``, ascending, each once."""
+        lists = [self.by_pool[p] for p in pool_ids if p in self.by_pool]
+        if not lists:
+            return np.zeros(0, dtype=np.intp)
+        mask = np.zeros(self.size, dtype=bool)
+        for through in lists:
+            mask[np.frombuffer(through, dtype=np.int32)] = True
+        mask &= self.alive[: self.size]
+        return np.flatnonzero(mask)
+
+    def cycle(self, cid: int) -> Cycle:
+        """The :class:`Cycle` with id ``cid``."""
+        hops = []
+        for edge in self.hops[cid].tolist():
+            if edge < 0:
+                break
+            ref = self.refs[edge >> 1]
+            if edge & 1:
+                hops.append(Hop(ref.address, ref.token1, ref.token0))
+            else:
+                hops.append(Hop(ref.address, ref.token0, ref.token1))
+        return Cycle(self.tokens[int(self.start[cid])], tuple(hops))
+
+    def key(self, cid: int) -> str:
+        """:attr:`Cycle.key` of cycle ``cid``, without building the cycle."""
+        pools = self.pools
+        route = ">".join(pools[edge >> 1] for edge in self.hops[cid].tolist() if edge >= 0)
+        return route + "|" + self.tokens[int(self.start[cid])]
+
+    def find(self, key: str) -> int | None:
+        """The id of the cycle with this key, alive or not (None if never stored)."""
+        route, _, start = key.partition("|")
+        pids = [self.pool_ids.get(name) for name in route.split(">")]
+        sid = self.token_ids.get(start)
+        if sid is None or len(pids) > self.max_hops or pids[0] not in self.by_pool:
+            return None
+        candidates = np.frombuffer(self.by_pool[pids[0]], dtype=np.int32)
+        rows = self.hops[candidates]
+        match = self.start[candidates] == sid
+        for position in range(self.max_hops):
+            column = rows[:, position]
+            wanted = pids[position] if position < len(pids) else -1
+            if wanted is None:
+                return None
+            match &= (column < 0) if wanted < 0 else (column >= 0) & ((column >> 1) == wanted)
+        found = candidates[match]
+        return int(found[-1]) if len(found) else None
+
+
 class CycleIndex:
     """All cycles of up to ``max_hops`` pools that start and end in a base token."""
 
@@ -130,46 +278,60 @@ class CycleIndex:
             raise ValueError("max_hops must be at least 2")
         self.max_hops = max_hops
         self.base_tokens: frozenset[str] = frozenset(base_tokens)
-        self._pools: dict[str, PoolRef] = {}
-        # token -> {pool address: the pool's other token}
-        self._adjacent: dict[str, dict[str, str]] = {}
-        # sorted token pair -> {pool address: None} (an ordered set)
-        self._pairs: dict[tuple[str, str], dict[str, None]] = {}
-        self._cycles: dict[str, Cycle] = {}
-        self._by_pool: dict[str, set[str]] = {}
+        self.table = CycleTable(max_hops)
+        # by token id: {pool id: the pool's other token id}
+        self._adjacent: dict[int, dict[int, int]] = {}
+        # sorted token-id pair -> {pool id: None} (an ordered set)
+        self._pairs: dict[tuple[int, int], dict[int, None]] = {}
         self.rebuild(pools)
 
     # ------------------------------------------------------------------ queries
 
     def __len__(self) -> int:
-        return len(self._cycles)
+        return self.table.count
 
     def __iter__(self) -> Iterator[Cycle]:
-        return iter(self._cycles.values())
+        table = self.table
+        return (table.cycle(cid) for cid in self.alive_ids().tolist())
 
     def __contains__(self, key: object) -> bool:
-        return key in self._cycles
+        return isinstance(key, str) and self.get(key) is not None
 
     @property
     def cycles(self) -> list[Cycle]:
         """Every cycle, sorted by key."""
-        return [self._cycles[key] for key in sorted(self._cycles)]
+        return sorted(self, key=lambda c: c.key)
 
     @property
     def pool_addresses(self) -> frozenset[str]:
         """The pools currently indexed."""
-        return frozenset(self._pools)
+        return frozenset(self.table.pools[pid] for pid in self._live_pools())
 
     def get(self, key: str) -> Cycle | None:
         """The cycle with this key, if indexed."""
-        return self._cycles.get(key)
+        cid = self.table.find(key)
+        if cid is None or not self.table.alive[cid]:
+            return None
+        return self.table.cycle(cid)
+
+    def alive_ids(self) -> Ids:
+        """Ids of every indexed cycle, ascending."""
+        return np.flatnonzero(self.table.alive[: self.table.size])
+
+    def ids_through(self, pool_addresses: Iterable[str]) -> Ids:
+        """Ids of the cycles that use any of ``pool_addresses``, ascending, each once."""
+        ids = self.table.pool_ids
+        return self.table.ids_through(ids[a] for a in pool_addresses if a in ids)
+
+    def cycle(self, cid: int) -> Cycle:
+        """The cycle with id ``cid``."""
+        return self.table.cycle(cid)
 
     def cycles_through(self, pool_addresses: Iterable[str]) -> list[Cycle]:
         """Cycles that use any of ``pool_addresses``, sorted by key, each once."""
-        keys: set[str] = set()
-        for address in pool_addresses:
-            keys.update(self._by_pool.get(address, ()))
-        return [self._cycles[key] for key in sorted(keys)]
+        table = self.table
+        cycles = [table.cycle(cid) for cid in self.ids_through(pool_addresses).tolist()]
+        return sorted(cycles, key=lambda c: c.key)
 
     # ---------------------------------------------------------------- mutations
 
@@ -179,122 +341,142 @@ class CycleIndex:
         """Recompute everything, optionally with new pools and/or base tokens."""
         if base_tokens is not None:
             self.base_tokens = frozenset(base_tokens)
-        refs = list(self._pools.values()) if pools is None else [as_pool_ref(p) for p in pools]
-        self._pools = {}
+        refs = (
+            [self.table.refs[pid] for pid in self._live_pools()]
+            if pools is None
+            else [as_pool_ref(p) for p in pools]
+        )
+        self.table = table = CycleTable(self.max_hops)
         self._adjacent = {}
         self._pairs = {}
-        self._cycles = {}
-        self._by_pool = {}
         for ref in refs:
             self._link(ref)
+        rows: list[tuple[int, ...]] = []
+        starts: list[int] = []
         for start in sorted(self.base_tokens):
-            if start in self._adjacent:
-                for cycle in self._cycles_from(start):
-                    self._store(cycle)
+            sid = table.token_ids.get(start)
+            if sid is not None and sid in self._adjacent:
+                for ring in self._rings_from(sid):
+                    rows.append(ring)
+                    starts.append(sid)
+        table.append(rows, starts)
 
     def add_pool(self, pool: PoolInput) -> list[Cycle]:
         """Index one more pool; returns the cycles it adds (sorted by key)."""
         ref = as_pool_ref(pool)
-        if ref.address in self._pools:
-            if self._pools[ref.address] == ref:
+        table = self.table
+        pid = table.pool_ids.get(ref.address)
+        if pid is not None and self._is_live(pid):
+            if table.refs[pid] == ref:
                 return []
             self.remove_pool(ref.address)
-        self._link(ref)
-        added = [cycle for cycle in self._cycles_containing(ref) if cycle.key not in self._cycles]
-        for cycle in added:
-            self._store(cycle)
-        return sorted(added, key=lambda c: c.key)
+        pid = self._link(ref)
+        rows, starts = self._rings_containing(pid)
+        ids = table.append(rows, starts)
+        return sorted((table.cycle(cid) for cid in ids.tolist()), key=lambda c: c.key)
 
     def remove_pool(self, address: str) -> list[Cycle]:
         """Forget a pool and every cycle through it; returns the removed cycles."""
-        ref = self._pools.pop(address, None)
-        if ref is None:
+        table = self.table
+        pid = table.pool_ids.get(address)
+        if pid is None or not self._is_live(pid):
             return []
-        for token in (ref.token0, ref.token1):
+        token0, token1 = table.pool_tokens[pid]
+        for token in (token0, token1):
             neighbours = self._adjacent.get(token)
             if neighbours is not None:
-                neighbours.pop(address, None)
+                neighbours.pop(pid, None)
                 if not neighbours:
                     del self._adjacent[token]
-        pair = _pair_key(ref.token0, ref.token1)
+        pair = _pair_key(token0, token1)
         same_pair = self._pairs.get(pair)
         if same_pair is not None:
-            same_pair.pop(address, None)
+            same_pair.pop(pid, None)
             if not same_pair:
                 del self._pairs[pair]
-        removed = []
-        for key in sorted(self._by_pool.pop(address, set())):
-            cycle = self._cycles.pop(key)
-            removed.append(cycle)
-            for other in cycle.pools:
-                if other != address:
-                    keys = self._by_pool.get(other)
-                    if keys is not None:
-                        keys.discard(key)
-                        if not keys:
-                            del self._by_pool[other]
+        through = table.by_pool.pop(pid, None)
+        if through is None:
+            return []
+        ids = np.frombuffer(through, dtype=np.int32)
+        ids = ids[table.alive[ids]]
+        removed = sorted((table.cycle(cid) for cid in ids.tolist()), key=lambda c: c.key)
+        table.alive[ids] = False  # tombstones: ids are never reused
+        table.count -= len(ids)
         return removed
 
     # ---------------------------------------------------------------- internals
 
-    def _link(self, ref: PoolRef) -> None:
+    def _is_live(self, pid: int) -> bool:
+        token0, _ = self.table.pool_tokens[pid]
+        return pid in self._adjacent.get(token0, {})
+
+    def _live_pools(self) -> list[int]:
+        return [pid for pid in self.table.pool_ids.values() if self._is_live(pid)]
+
+    def _link(self, ref: PoolRef) -> int:
         if ref.token0 == ref.token1:
             raise ValueError(f"pool {ref.address} has the same token twice")
-        self._pools[ref.address] = ref
-        self._adjacent.setdefault(ref.token0, {})[ref.address] = ref.token1
-        self._adjacent.setdefault(ref.token1, {})[ref.address] = ref.token0
-        self._pairs.setdefault(_pair_key(ref.token0, ref.token1), {})[ref.address] = None
+        pid = self.table.pool_id(ref)
+        token0, token1 = self.table.pool_tokens[pid]
+        self._adjacent.setdefault(token0, {})[pid] = token1
+        self._adjacent.setdefault(token1, {})[pid] = token0
+        self._pairs.setdefault(_pair_key(token0, token1), {})[pid] = None
+        return pid
 
-    def _store(self, cycle: Cycle) -> None:
-        key = cycle.key
-        self._cycles[key] = cycle
-        for pool in cycle.pools:
-            self._by_pool.setdefault(pool, set()).add(key)
+    def _edge(self, pid: int, token_in: int) -> int:
+        return 2 * pid + (0 if self.table.pool_tokens[pid][0] == token_in else 1)
 
     def _paths_back(
-        self, hops: list[Hop], used_pools: set[str], visited: set[str], target: str
-    ) -> Iterator[tuple[Hop, ...]]:
-        """Depth-first: every way to close ``hops`` back to ``target`` within ``max_hops``."""
-        token = hops[-1].token_out
-        if len(hops) + 1 == self.max_hops:
+        self, path: list[int], token: int, used_pools: set[int], visited: set[int], target: int
+    ) -> Iterator[tuple[int, ...]]:
+        """Depth-first: every way to close ``path`` (edge ids, now at ``token``) back to
+        ``target`` within ``max_hops``."""
+        edge = self._edge
+        if len(path) + 1 == self.max_hops:
             # Only a closing hop fits: look the pair up instead of scanning a hub's pools.
-            for pool in self._pairs.get(_pair_key(token, target), ()):
-                if pool not in used_pools:
-                    yield (*hops, Hop(pool, token, target))
+            for pid in self._pairs.get(_pair_key(token, target), ()):
+                if pid not in used_pools:
+                    yield (*path, edge(pid, token))
             return
-        for pool, nxt in self._adjacent.get(token, {}).items():
-            if pool in used_pools:
+        for pid, nxt in self._adjacent.get(token, {}).items():
+            if pid in used_pools:
                 continue
             if nxt == target:
-                yield (*hops, Hop(pool, token, target))
+                yield (*path, edge(pid, token))
                 continue
             if nxt in visited:
                 continue
-            hops.append(Hop(pool, token, nxt))
-            used_pools.add(pool)
+            path.append(edge(pid, token))
+            used_pools.add(pid)
             visited.add(nxt)
-            yield from self._paths_back(hops, used_pools, visited, target)
+            yield from self._paths_back(path, nxt, used_pools, visited, target)
             visited.discard(nxt)
-            used_pools.discard(pool)
-            hops.pop()
+            used_pools.discard(pid)
+            path.pop()
 
-    def _cycles_from(self, start: str) -> Iterator[Cycle]:
-        """Every cycle starting at the base token ``start``."""
-        for pool, nxt in list(self._adjacent.get(start, {}).items()):
-            first = Hop(pool, start, nxt)
-            for ring in self._paths_back([first], {pool}, {start, nxt}, start):
-                yield Cycle(start, ring)
+    def _rings_from(self, start: int) -> Iterator[tuple[int, ...]]:
+        """Every cycle starting at the base token id ``start``, as edge ids."""
+        for pid, nxt in list(self._adjacent.get(start, {}).items()):
+            yield from self._paths_back([self._edge(pid, start)], nxt, {pid}, {start, nxt}, start)
 
-    def _cycles_containing(self, ref: PoolRef) -> Iterator[Cycle]:
-        """Every cycle that uses ``ref``, in either direction, from any base token in it."""
-        for token_a, token_b in ((ref.token0, ref.token1), (ref.token1, ref.token0)):
-            first = Hop(ref.address, token_a, token_b)
-            for ring in self._paths_back([first], {ref.address}, {token_a, token_b}, token_a):
+    def _rings_containing(self, pid: int) -> tuple[list[tuple[int, ...]], list[int]]:
+        """Every cycle that uses pool ``pid``, in either direction, from any base token in it."""
+        table = self.table
+        bases = {table.token_ids[t] for t in self.base_tokens if t in table.token_ids}
+        rows: list[tuple[int, ...]] = []
+        starts: list[int] = []
+        token0, token1 = table.pool_tokens[pid]
+        for token_a, token_b in ((token0, token1), (token1, token0)):
+            first = [self._edge(pid, token_a)]
+            for ring in self._paths_back(first, token_b, {pid}, {token_a, token_b}, token_a):
                 # The ring starts at token_a; rotate it to start at each base token in it.
-                for i, hop in enumerate(ring):
-                    if hop.token_in in self.base_tokens:
-                        yield Cycle(hop.token_in, ring[i:] + ring[:i])
+                for i, edge in enumerate(ring):
+                    token_in = table.pool_tokens[edge >> 1][edge & 1]
+                    if token_in in bases:
+                        rows.append(ring[i:] + ring[:i])
+                        starts.append(token_in)
+        return rows, starts
 
 
-def _pair_key(token_a: str, token_b: str) -> tuple[str, str]:
+def _pair_key(token_a: int, token_b: int) -> tuple[int, int]:
     return (token_a, token_b) if token_a < token_b else (token_b, token_a)

@@ -15,21 +15,32 @@ Public API (stable):
 - ``evaluate_cycle(cycle, states, terms, gas)`` -> ``Finding`` or
   ``Rejection``; ``evaluate_cycles(cycles, states, terms_by_token, gas)`` ->
   ``Analysis`` (findings best net first, rejections by key).
+- ``evaluate_ids(index, ids, states, terms_by_token, gas, rates=None)``: the
+  same verdicts on cycle ids of a :class:`~trading.analysis.cycles.CycleIndex`
+  (the per-block hot path). ``Analysis.rejections`` is then lazy: rejected
+  cycles produce nothing until a reason is asked for (the one row that
+  becomes stale), and that reason is the one :func:`evaluate_cycle` gives.
 
 Most cycles are ruled out by :func:`trading.analysis.ceiling.ceiling_ratio`
-without a single quote; the rest are sized on the exact quotes.
+without a single quote; the rest are sized on the exact quotes. On the hot
+path the float pre-filter (:mod:`trading.analysis.prefilter`) rules out, all
+at once, cycles that the exact ceiling would rule out too; every verdict that
+keeps a cycle still comes from the exact integer maths.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+import numpy as np
 
 from trading.amm import AmmError, PoolState, other_token, pool_holdings
 from trading.amm.base import token_index
 from trading.analysis.ceiling import Line, ceiling_ratio
-from trading.analysis.cycles import Cycle
+from trading.analysis.cycles import Cycle, CycleIndex, CycleTable, Ids, PoolInput, as_pool_ref
+from trading.analysis.prefilter import EdgeRates
 from trading.analysis.profit import (
     DEFAULT_GAS_MODEL,
     Evaluation,
@@ -94,14 +105,89 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The verdicts on a set of cycles: findings (best net first) and rejections by key."""
+    """The verdicts on a set of cycles: findings (best net first) and rejections by key.
+
+    ``sized`` counts the cycles that reached the optimal sizing (findings included).
+    """
 
     findings: tuple[Finding, ...]
     rejections: Mapping[str, str]
+    sized: int = 0
 
     @property
     def evaluated(self) -> int:
         return len(self.findings) + len(self.rejections)
+
+    @property
+    def evaluated_keys(self) -> Set[str]:
+        """Keys of every cycle judged (without listing the rejected ones)."""
+        return EvaluatedKeys(self.rejections, self.findings)
+
+
+class EvaluatedKeys(Set[str]):
+    """The keys of rejections and findings as one set, built without copying either."""
+
+    def __init__(self, rejections: Mapping[str, str], findings: Iterable[Finding]) -> None:
+        self._rejections = rejections
+        self._found = {finding.key for finding in findings}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._found or key in self._rejections
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._found
+        yield from self._rejections
+
+    def __len__(self) -> int:
+        return len(self._found) + len(self._rejections)
+
+
+class LazyRejections(Mapping[str, str]):
+    """Rejected cycle ids of a :class:`CycleTable`: a key is built when iterated, a reason
+    only when asked for.
+
+    ``reasons`` holds the reasons already known (the cycles the exact maths
+    judged); ``explain`` gives any other one on demand.
+    """
+
+    def __init__(
+        self,
+        table: CycleTable,
+        ids: Ids,
+        reasons: Mapping[str, str],
+        explain: Callable[[int], str],
+    ) -> None:
+        self._table = table
+        self._ids = ids
+        self._reasons = reasons
+        self._explain = explain
+
+    def _id(self, key: object) -> int | None:
+        if not isinstance(key, str):
+            return None
+        cid = self._table.find(key)
+        if cid is None:
+            return None
+        at = int(np.searchsorted(self._ids, cid))
+        return cid if at < len(self._ids) and self._ids[at] == cid else None
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._reasons:
+            return self._reasons[key]
+        cid = self._id(key)
+        if cid is None:
+            raise KeyError(key)
+        return self._explain(cid)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._reasons or self._id(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        key = self._table.key
+        return (key(cid) for cid in self._ids.tolist())
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 def _holding(state: PoolState, token: str) -> int:
@@ -117,38 +203,60 @@ def native_prices(
     pairing it with ``native`` gives the price; failing that, the deepest
     route through one intermediate token (depth: the smaller of the two
     pools' holdings, in native terms). Tokens with no route are left out.
+    Prices are computed only for the pools that can be chosen (the deepest
+    first), not for every pool paired with ``native``.
     """
     wanted = set(tokens)
     if native is None:
         return {}
     prices: dict[str, Fraction] = {native: Fraction(1)} if native in wanted else {}
-    # token -> (depth in native wei, token units per native wei), over pools paired with native
-    first: dict[str, tuple[int, Fraction]] = {}
+    # token -> pools pairing it with native, in the order given
+    paired: dict[str, list[PoolState]] = {}
     touching: dict[str, list[PoolState]] = {}
     for state in states:
         for token in (state.token0, state.token1):
             if token in wanted:
                 touching.setdefault(token, []).append(state)
-        if native not in (state.token0, state.token1):
-            continue
-        try:
-            price = spot_price(state, native)
-        except (ValueError, ZeroDivisionError):
-            continue  # an empty pool has no price
-        depth = _holding(state, native)
-        other = other_token(state, native)
-        if price > 0 and depth > 0 and (other not in first or depth > first[other][0]):
-            first[other] = (depth, price)
+        if native in (state.token0, state.token1):
+            paired.setdefault(other_token(state, native), []).append(state)
+    first: dict[str, tuple[int, Fraction] | None] = {}
+
+    def deepest(token: str) -> tuple[int, Fraction] | None:
+        """(depth in native wei, token units per native wei) of the deepest priced pool."""
+        if token not in first:
+            first[token] = None
+            pools = paired.get(token, ())
+            # Deepest first; among equals the earliest, as a strict "deeper than" scan keeps.
+            for depth, _, state in sorted(
+                ((_holding(state, native), -i, state) for i, state in enumerate(pools)),
+                key=lambda item: (item[0], item[1]),
+                reverse=True,
+            ):
+                if depth <= 0:
+                    break
+                try:
+                    price = spot_price(state, native)
+                except (ValueError, ZeroDivisionError):
+                    continue  # an empty pool has no price
+                if price > 0:
+                    first[token] = (depth, price)
+                    break
+        return first[token]
+
     for token in wanted - prices.keys():
-        if token in first:
-            prices[token] = first[token][1]
+        direct = deepest(token)
+        if direct is not None:
+            prices[token] = direct[1]
             continue
         best: tuple[Fraction, Fraction] | None = None
         for state in touching.get(token, ()):
             middle = other_token(state, token)
-            if middle not in first or middle == native:
+            if middle == native:
                 continue
-            depth_first, price_first = first[middle]
+            route = deepest(middle)
+            if route is None:
+                continue
+            depth_first, price_first = route
             try:
                 price_second = spot_price(state, middle)
             except (ValueError, ZeroDivisionError):
@@ -161,6 +269,32 @@ def native_prices(
         if best is not None and best[0] > 0:
             prices[token] = best[1]
     return prices
+
+
+class NativePricer:
+    """:func:`native_prices` for fixed tokens, reading only the pools that can set them.
+
+    The deepest pool pairing a token with the native one prices it, so while
+    every token has such a pool only those pools are looked at; a token
+    without one falls back to reading every pool (the same answer either way).
+    """
+
+    def __init__(self, pools: Iterable[PoolInput], native: str | None, tokens: Iterable[str]):
+        self.native = native
+        self.tokens = frozenset(tokens)
+        wanted = self.tokens | {native}
+        self.direct = [
+            ref.address
+            for ref in map(as_pool_ref, pools)
+            if native in (ref.token0, ref.token1) and {ref.token0, ref.token1} <= wanted
+        ]
+
+    def __call__(self, states: Mapping[str, PoolState]) -> dict[str, Fraction]:
+        direct = [states[a] for a in self.direct if a in states]
+        prices = native_prices(direct, self.native, self.tokens)
+        if prices.keys() >= self.tokens:
+            return prices
+        return native_prices(states.values(), self.native, self.tokens)
 
 
 def start_terms(
@@ -256,9 +390,7 @@ def evaluate_cycles(
     for cycle in cycles:
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
-            rejections[cycle.key] = (
-                f"no pool prices the native token in {cycle.start_token}: gas cannot be priced"
-            )
+            rejections[cycle.key] = _no_terms(cycle.start_token)
             continue
         verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
         if isinstance(verdict, Finding):
@@ -266,4 +398,79 @@ def evaluate_cycles(
         else:
             rejections[verdict.key] = verdict.reason
     findings.sort(key=lambda f: (-f.evaluation.net, f.key))
-    return Analysis(tuple(findings), rejections)
+    sized = sum(1 for reason in rejections.values() if reason.startswith(SIZED_REJECTIONS))
+    return Analysis(tuple(findings), rejections, len(findings) + sized)
+
+
+# Rejections after the optimal sizing ran (the others stopped before it).
+SIZED_REJECTIONS = ("gross profit below", "net profit ")
+
+
+def _no_terms(token: str) -> str:
+    return f"no pool prices the native token in {token}: gas cannot be priced"
+
+
+def evaluate_ids(
+    index: CycleIndex,
+    ids: Ids,
+    states: Mapping[str, PoolState],
+    terms: Mapping[str, StartTerms],
+    gas: GasTerms,
+    gas_model: GasModel = DEFAULT_GAS_MODEL,
+    rates: EdgeRates | None = None,
+    changed: Iterable[str] | None = None,
+) -> Analysis:
+    """:func:`evaluate_cycles` on the cycles ``ids`` (ascending) of ``index``, pre-filtered
+    in floats.
+
+    ``rates`` carries the float lines from one call to the next (only pools
+    whose state changed are recomputed; ``changed``, when given, names the
+    only pools that may have changed since its last use); ``states`` must not
+    change while the result's rejections may still be asked for a reason.
+    """
+    table = index.table
+    rates = rates if rates is not None else EdgeRates()
+    rates.sync(table, states, changed)
+    min_profit = np.full(len(table.tokens), np.inf)
+    max_amount_in = np.zeros(len(table.tokens))
+    for token, limits in terms.items():
+        tid = table.token_ids.get(token)
+        if tid is not None and limits.max_amount_in >= 1:
+            min_profit[tid] = float(limits.min_net_profit)
+            max_amount_in[tid] = float(limits.max_amount_in)
+    survivors = ids[rates.keep(table, ids, min_profit, max_amount_in)]
+
+    findings: list[Finding] = []
+    reasons: dict[str, str] = {}
+    found: list[int] = []
+    lines: dict[tuple[str, str], Line] = {}
+    for cid in survivors.tolist():
+        cycle = table.cycle(cid)
+        token_terms = terms.get(cycle.start_token)
+        if token_terms is None:
+            reasons[cycle.key] = _no_terms(cycle.start_token)
+            continue
+        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
+        if isinstance(verdict, Finding):
+            findings.append(verdict)
+            found.append(cid)
+        else:
+            reasons[verdict.key] = verdict.reason
+    findings.sort(key=lambda f: (-f.evaluation.net, f.key))
+    sized = sum(1 for reason in reasons.values() if reason.startswith(SIZED_REJECTIONS))
+
+    def explain(cid: int) -> str:
+        cycle = table.cycle(cid)
+        token_terms = terms.get(cycle.start_token)
+        if token_terms is None:
+            return _no_terms(cycle.start_token)
+        verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model)
+        # The pre-filter only drops what the exact ceiling rejects: never a finding.
+        return verdict.reason if isinstance(verdict, Rejection) else "no longer pays"
+
+    rejected = np.setdiff1d(ids, np.asarray(found, dtype=np.intp), assume_unique=True)
+    return Analysis(
+        tuple(findings),
+        LazyRejections(table, rejected, reasons, explain),
+        len(findings) + sized,
+    )

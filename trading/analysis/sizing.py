@@ -12,8 +12,8 @@ Public API (stable):
 - ``simulate(cycle, states, amount_in) -> tuple[int, ...]``: the exact hop
   outputs (raises :class:`~trading.amm.errors.AmmError` when a pool cannot
   quote).
-- ``closed_form_optimum(...)``, ``search_optimum(...)``: the two strategies,
-  for callers that want one of them.
+- ``closed_form_optimum(...)``, ``local_optimum(...)``, ``search_optimum(...)``:
+  the strategies, for callers that want one of them.
 
 ``states`` maps pool address to a :data:`~trading.amm.PoolState`.
 
@@ -52,10 +52,26 @@ input up, not down; its bound is the Moebius map ``((10000-f)*x + 10000)*R_out
 / (10000*R_in + 10000 + (10000-f)*x)`` (the kept input plus one unit), and
 maps with a constant term compose the same way (2x2 matrix products).
 
+Local closed forms (V3)
+-----------------------
+
+Within its current tick range a V3 pool is a constant-product pool on its
+virtual reserves (``L/sqrtP`` and ``L*sqrtP``), so around any input ``x``
+every hop continues along a map ``out(x + d) ~ out(x) + Y*k*d / (X + k*d)``
+(``X``, ``Y``: the reserves after the swap, ``k``: the share the fee keeps)
+and the cycle along their composition, one Moebius map. Its optimum is a
+closed-form step (``d* = (sqrt(slope) - 1) / curvature``); an exact
+evaluation at the new input gives the next map (a tick crossed changes the
+piece), and the slope's sign there shrinks a bracket around the optimum.
+Within a piece the model is the exact curve up to rounding, so two or three
+exact evaluations usually settle it; a step that leaves the bracket bisects
+it instead, and inputs a pool cannot quote shrink it from above. The floats
+only propose inputs: every number kept comes from the exact integer quotes.
+
 The search
 ----------
 
-Cycles with a V3 or a stable leg have no closed form. Their exact profit is
+Cycles with a stable leg (or a family with no local form) have no closed form. Their exact profit is
 concave up to rounding (each hop's output is concave in its input), so: a
 geometric grid from ``max_amount_in`` down to 1 (factor 4), then a
 golden-section search between the best grid point's neighbours until the
@@ -67,9 +83,10 @@ counts as unusable, never as a number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from math import isqrt
+from math import isqrt, sqrt
 
 from trading.amm import (
     AmmError,
@@ -80,12 +97,17 @@ from trading.amm import (
     V3PoolState,
 )
 from trading.amm.base import token_index
+from trading.amm.uniswap_v3 import quote_exact_output
+from trading.amm.v3_math import Q96
 from trading.analysis.cycles import Cycle
 
 BPS = 10_000
 EXHAUSTIVE_WINDOW = 4096  # closed form: search windows up to this wide completely
 NEIGHBOURHOOD = 8  # closed form: integers checked either side of x* in a wide window
 GRID_FACTOR = 4
+LOCAL_STEPS = 24  # local closed forms: exact evaluations at most (usually 2-4)
+LOCAL_TOLERANCE = 1_000_000  # local closed forms: stop when the bracket is < input / this
+_PIPS = 1_000_000
 RELATIVE_TOLERANCE = 1_000_000  # search: stop when the bracket is < input / this
 _INV_PHI = (5**0.5 - 1) / 2  # only positions probes; amounts stay integers
 
@@ -379,6 +401,257 @@ def search_optimum(
     return _sized(cycle, states, best_x)
 
 
+# ---------------------------------------------------------------- local closed forms
+
+# A Moebius map through the origin, in floats: d -> alpha*d / (gamma*d + 1).
+type LocalMap = tuple[float, float]
+# One hop: (output, ticks crossed, X, Y, k), its piece continuing Y*k*d / (X + k*d).
+type Piece = tuple[int, int, float, float, float]
+
+
+def _local_hop(
+    state: PoolState, token_in: str, amount: int
+) -> tuple[int, int, float, float, float]:
+    """``(output, ticks crossed, X, Y, k)`` of one exact hop and its continuation beyond it.
+
+    Raises ``TypeError`` for a family with no constant-product piece (a stable pool).
+    """
+    if isinstance(state, V3PoolState):
+        result = state.quote(token_in, amount)
+        if result.amount_in_used != amount:
+            raise InsufficientLiquidity(f"V3 pool {state.address} cannot take {amount}")
+        liquidity, price = result.liquidity_after, result.sqrt_price_x96_after
+        virtual0 = liquidity * Q96 / price if price else 0.0
+        virtual1 = liquidity * price / Q96
+        zero_for_one = token_index(state.token0, state.token1, token_in) == 0
+        x, y = (virtual0, virtual1) if zero_for_one else (virtual1, virtual0)
+        return result.amount_out, result.ticks_crossed, x, y, (_PIPS - state.fee) / _PIPS
+    if isinstance(state, V2PoolState) or (isinstance(state, SolidlyPoolState) and not state.stable):
+        out = state.amount_out(token_in, amount)
+        first = token_index(state.token0, state.token1, token_in) == 0
+        r_in, r_out = (
+            (state.reserve0, state.reserve1) if first else (state.reserve1, state.reserve0)
+        )
+        return out, 0, float(r_in + amount), float(r_out - out), (BPS - state.fee_bps) / BPS
+    raise TypeError(f"{state.kind} pools have no constant-product piece")
+
+
+def _has_local_form(cycle: Cycle, states: Mapping[str, PoolState]) -> bool:
+    for hop in cycle.hops:
+        state = _state_for(states, hop.pool)
+        if isinstance(state, SolidlyPoolState) and state.stable:
+            return False
+        if not isinstance(state, V2PoolState | V3PoolState | SolidlyPoolState):
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """One exact evaluation of a cycle, and the local map of the cycle beyond it."""
+
+    amount_in: int
+    amounts: tuple[int, ...]
+    crossed: tuple[int, ...]
+    local: LocalMap
+
+    @property
+    def profit(self) -> int:
+        return self.amounts[-1] - self.amount_in
+
+
+def _walk(cycle: Cycle, states: Mapping[str, PoolState], amount_in: int) -> _Walk | None:
+    """Exact hop outputs for ``amount_in``, or None when a pool cannot quote it."""
+    amounts: list[int] = []
+    crossed: list[int] = []
+    alpha, gamma = 1.0, 0.0
+    amount = amount_in
+    try:
+        for hop in cycle.hops:
+            if amount <= 0:
+                amounts.append(0)
+                crossed.append(0)
+                alpha = 0.0
+                continue
+            out, ticks, x, y, k = _local_hop(_state_for(states, hop.pool), hop.token_in, amount)
+            amounts.append(out)
+            crossed.append(ticks)
+            amount = out
+            if x <= 0 or y <= 0:
+                alpha = 0.0
+                continue
+            # compose with d -> (y*k/x) d / ((k/x) d + 1)
+            slope, bend = y * k / x, k / x
+            alpha, gamma = alpha * slope, gamma + alpha * bend
+    except AmmError:
+        return None
+    return _Walk(amount_in, tuple(amounts), tuple(crossed), (alpha, gamma))
+
+
+def _local_step(local: LocalMap) -> float:
+    """The step ``d`` that maximises ``alpha*d/(gamma*d + 1) - d``."""
+    alpha, gamma = local
+    if alpha <= 0:
+        return -math.inf
+    if gamma <= 0:
+        return math.inf if alpha > 1 else -math.inf
+    return (sqrt(alpha) - 1) / gamma
+
+
+def local_optimum(
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    max_amount_in: int,
+    min_profit: int = 1,
+    evaluations: list[int] | None = None,
+) -> SizedCycle | None:
+    """Optimal input by composed local closed forms, refined on exact quotes (V2/V3 cycles).
+
+    ``evaluations``, when given, gets the number of exact cycle evaluations
+    appended (for benchmarks).
+    """
+    if max_amount_in < 1:
+        return None
+    # The map at zero input: the pools as they are (no quote needed).
+    alpha, gamma = 1.0, 0.0
+    for hop in cycle.hops:
+        state = _state_for(states, hop.pool)
+        try:
+            _, _, x, y, k = _piece_now(state, hop.token_in)
+        except (AmmError, ZeroDivisionError):
+            return None
+        if x <= 0 or y <= 0:
+            return None
+        alpha, gamma = alpha * (y * k / x), gamma + alpha * (k / x)
+    if alpha <= 1:
+        # Concave profit that does not rise at zero never becomes positive.
+        if evaluations is not None:
+            evaluations.append(0)
+        return None
+    low, high = 1, max_amount_in
+    target = _local_step((alpha, gamma))
+    x = high if not target < high else max(low, int(target))
+    best: _Walk | None = None
+    count = 0
+    for _ in range(LOCAL_STEPS):
+        count += 1
+        walk = _walk(cycle, states, x)
+        if walk is None:
+            high = x - 1  # unusable here, and so beyond (the pools run out of range)
+            if high < low:
+                break
+            x = (low + high) // 2
+            continue
+        if best is None or (walk.profit, -walk.amount_in) > (best.profit, -best.amount_in):
+            best = walk
+        step = _local_step(walk.local)
+        if step > 0:
+            low = x
+        else:
+            high = x
+        if high - low <= max(1, low // LOCAL_TOLERANCE):
+            break
+        following = x + step
+        if not low < following < high:
+            following = (low + high) / 2  # the piece ends before its optimum: bisect
+        nxt = int(following)
+        if nxt == x or abs(nxt - x) <= max(0, x // (LOCAL_TOLERANCE * 16)):
+            break
+        x = nxt
+    if best is not None and best.profit > 0:
+        best, extra = _refine_steps(cycle, states, best, max_amount_in, min_profit)
+        count += extra
+    if evaluations is not None:
+        evaluations.append(count)
+    if best is None or best.profit < min_profit:
+        return None
+    kinds = tuple(_state_for(states, hop.pool).kind for hop in cycle.hops)
+    return SizedCycle(
+        cycle=cycle,
+        amount_in=best.amount_in,
+        amount_out=best.amounts[-1],
+        gross_profit=best.profit,
+        hop_amounts=best.amounts,
+        hop_kinds=kinds,
+        ticks_crossed=best.crossed,
+    )
+
+
+STEP_CANDIDATES = 3  # rounding refinement: output steps tried either side of the optimum's
+
+
+def _min_input(state: PoolState, token_in: str, amount_out: int) -> int:
+    """The smallest input for which the hop pays at least ``amount_out`` (exact for V2)."""
+    if isinstance(state, V3PoolState):
+        zero_for_one = token_index(state.token0, state.token1, token_in) == 0
+        return quote_exact_output(state, zero_for_one, amount_out).amount_in_used
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        first = token_index(state.token0, state.token1, token_in) == 0
+        r_in, r_out = (
+            (state.reserve0, state.reserve1) if first else (state.reserve1, state.reserve0)
+        )
+        if amount_out >= r_out:
+            raise InsufficientLiquidity("output is not smaller than the reserve")
+        # floor(x*k*r_out / (r_in*BPS + x*k)) >= y  <=>  x*k*(r_out - y) >= y*r_in*BPS
+        return -(-amount_out * r_in * BPS // ((r_out - amount_out) * (BPS - state.fee_bps)))
+    raise TypeError(f"{state.kind} pools have no inverse here")
+
+
+def _refine_steps(
+    cycle: Cycle,
+    states: Mapping[str, PoolState],
+    best: _Walk,
+    max_amount_in: int,
+    min_profit: int,
+) -> tuple[_Walk, int]:
+    """Where one unit of an intermediate token is worth a visible share of the profit, the
+    exact profit is a staircase around the smooth optimum: try the smallest inputs that
+    reach the nearby steps of the coarsest hop. Returns the best walk and evaluations made.
+    """
+    # Start-token value of one unit of each intermediate token, at the trade's average rate.
+    units = [best.amount_in / max(1, amount) for amount in best.amounts[:-1]]
+    coarse = max(range(len(units)), key=units.__getitem__)
+    if units[coarse] * 4 * STEP_CANDIDATES * 1_000 < best.profit:
+        return best, 0  # rounding cannot move the profit by 0.1%
+    if best.profit + units[coarse] * 4 * STEP_CANDIDATES < min_profit:
+        return best, 0  # a few steps cannot lift it to the minimum either
+    count = 0
+    target = best.amounts[coarse]
+    for step in range(-STEP_CANDIDATES, STEP_CANDIDATES + 1):
+        needed = target + step
+        try:
+            for hop in reversed(cycle.hops[: coarse + 1]):
+                if needed <= 0:
+                    break
+                needed = _min_input(_state_for(states, hop.pool), hop.token_in, needed)
+        except (AmmError, TypeError):
+            continue
+        if not 1 <= needed <= max_amount_in or needed == best.amount_in:
+            continue
+        count += 1
+        walk = _walk(cycle, states, needed)
+        if walk is not None and (walk.profit, -walk.amount_in) > (best.profit, -best.amount_in):
+            best = walk
+    return best, count
+
+
+def _piece_now(state: PoolState, token_in: str) -> Piece:
+    """The hop's constant-product piece at its current state (no quote)."""
+    first = token_index(state.token0, state.token1, token_in) == 0
+    if isinstance(state, V3PoolState):
+        price = state.sqrt_price_x96
+        virtual0 = state.liquidity * Q96 / price if price else 0.0
+        virtual1 = state.liquidity * price / Q96
+        x, y = (virtual0, virtual1) if first else (virtual1, virtual0)
+        return 0, 0, x, y, (_PIPS - state.fee) / _PIPS
+    if isinstance(state, V2PoolState | SolidlyPoolState):
+        r_in, r_out = (
+            (state.reserve0, state.reserve1) if first else (state.reserve1, state.reserve0)
+        )
+        return 0, 0, float(r_in), float(r_out), (BPS - state.fee_bps) / BPS
+    raise TypeError(f"{state.kind} pools have no constant-product piece")
+
+
 def size_cycle(
     cycle: Cycle,
     states: Mapping[str, PoolState],
@@ -393,4 +666,6 @@ def size_cycle(
         return None
     if has_closed_form(cycle, states):
         return closed_form_optimum(cycle, states, max_amount_in, min_profit)
+    if _has_local_form(cycle, states):
+        return local_optimum(cycle, states, max_amount_in, min_profit)
     return search_optimum(cycle, states, max_amount_in, min_profit)

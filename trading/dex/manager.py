@@ -3,8 +3,13 @@
 :class:`DexManager` holds one immutable :mod:`trading.amm` snapshot per pool.
 ``refresh_all()`` reads every pool (``ceil(pools / 500)`` round trips, Solidly
 fees included); after that, ``update(block)`` asks for the block's
-Sync/Swap/Mint/Burn logs in one ``eth_getLogs`` and re-reads only the pools
-they name, at that block. Pools added since the last read are read with the
+Sync/Swap/Mint/Burn logs in one ``eth_getLogs`` and brings the pools they
+name to that block. Where the logs carry the whole new state it is applied
+from them with no read: a V2 or Solidly pool's last ``Sync`` gives its
+reserves, and a V3 pool that only swapped (no Mint/Burn) takes price,
+liquidity and tick from its last ``Swap`` as long as the tick stays in the
+bitmap word it was read around (its ticks are unchanged). Every other pool
+is re-read at that block. Pools added since the last read are read with the
 next update. Processing the same block twice rewrites the same states.
 """
 
@@ -17,9 +22,10 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from trading.amm import PoolState, SolidlyPoolState, V3PoolState
+from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState
 from trading.chain import readers
 from trading.chain.client import ChainClient
+from trading.dex import solidly, uniswap_v2, uniswap_v3
 from trading.dex.base import PoolSpec
 from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
 from trading.dex.registry import FAMILIES
@@ -151,8 +157,12 @@ class DexManager(Component):
         # A dynamic fee changes without a log: such pools are read every block.
         dynamic = {a for a, p in self._pools.items() if p.dynamic_fee}
         targets = changed | fee_changed | self._pending | dynamic
-        if targets:
-            specs = [self._pools[a] for a in targets]
+        carried = changed - fee_changed - self._pending - dynamic
+        from_logs = self._states_from_logs(logs, block_number, carried)
+        self._states.update(from_logs)
+        to_read = targets - from_logs.keys()
+        if to_read:
+            specs = [self._pools[a] for a in to_read]
             batch = await self._read(
                 specs, block_number, with_fee=False, fee_for=fee_changed | self._pending
             )
@@ -163,6 +173,7 @@ class DexManager(Component):
         self.last_update_seconds = (logs_read - began, time.perf_counter() - logs_read)
         self.count("blocks")
         self.count("log_updates", len(targets))
+        self.count("states_from_logs", len(from_logs))
         return targets
 
     # ---- internals ------------------------------------------------------------
@@ -206,6 +217,29 @@ class DexManager(Component):
             if key:
                 changed.add(key)
         return changed, fee_changed
+
+    def _states_from_logs(
+        self, logs: Sequence[dict[str, Any]], block_number: int, candidates: set[str]
+    ) -> dict[str, PoolState]:
+        """New states of the ``candidates`` whose logs carry all of it (see the module doc)."""
+        by_pool: dict[str, list[dict[str, Any]]] = {}
+        for log in logs:
+            key = self._by_lower.get(str(log.get("address", "")).lower())
+            if key in candidates:
+                by_pool.setdefault(key, []).append(log)
+        states: dict[str, PoolState] = {}
+        for address, pool_logs in by_pool.items():
+            state = self._states.get(address)
+            if state is None or any(log.get("removed") for log in pool_logs):
+                continue
+            pool_logs.sort(key=_log_position)
+            try:
+                new = _state_from_logs(state, pool_logs, block_number)
+            except (ValueError, TypeError, KeyError):
+                new = None  # data not as expected: read the pool instead
+            if new is not None:
+                states[address] = new
+        return states
 
     def _resolve(self, addresses: Iterable[str]) -> list[str]:
         resolved = []
@@ -280,3 +314,56 @@ class DexManager(Component):
             spec.fee_bps != state.fee_bps or spec.stable != state.stable
         ):
             self._pools[spec.address] = replace(spec, fee=state.fee_bps * 100, stable=state.stable)
+
+
+def _log_position(log: dict[str, Any]) -> tuple[int, int]:
+    return _int(log.get("blockNumber", 0)), _int(log.get("logIndex", 0))
+
+
+def _int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _words(log: dict[str, Any]) -> list[int]:
+    data = log.get("data") or "0x"
+    raw = bytes.fromhex(data[2:] if isinstance(data, str) else bytes(data).hex())
+    return [int.from_bytes(raw[i : i + 32], "big") for i in range(0, len(raw), 32)]
+
+
+def _topic0(log: dict[str, Any]) -> str:
+    topics = log.get("topics") or []
+    first = topics[0] if topics else ""
+    return (first if isinstance(first, str) else "0x" + bytes(first).hex()).lower()
+
+
+def _state_from_logs(
+    state: PoolState, logs: Sequence[dict[str, Any]], block_number: int
+) -> PoolState | None:
+    """``state`` after ``logs`` (its own, in order), or None when they do not carry it all."""
+    topics = [_topic0(log) for log in logs]
+    if type(state) is V2PoolState or type(state) is SolidlyPoolState:
+        sync = uniswap_v2.SYNC if type(state) is V2PoolState else solidly.SYNC
+        last = [log for log, t in zip(logs, topics, strict=True) if t == sync.lower()]
+        if not last:
+            return None
+        # Every reserve change ends in a Sync: the last one is the state after the block.
+        reserve0, reserve1 = _words(last[-1])[:2]
+        return replace(state, reserve0=reserve0, reserve1=reserve1, block_number=block_number)
+    if type(state) is V3PoolState:
+        swap = uniswap_v3.SWAP.lower()
+        if any(t != swap for t in topics):
+            return None  # liquidity positions changed: ticks must be read
+        words = _words(logs[-1])
+        sqrt_price, liquidity, tick = words[2], words[3], words[4]
+        if tick >= 2**255:
+            tick -= 2**256
+        if (tick // state.tick_spacing) >> 8 != (state.tick // state.tick_spacing) >> 8:
+            return None  # a re-read centres the known bitmap words on the new tick
+        return replace(
+            state,
+            sqrt_price_x96=sqrt_price,
+            liquidity=liquidity,
+            tick=tick,
+            block_number=block_number,
+        )
+    return None

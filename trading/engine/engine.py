@@ -404,7 +404,7 @@ class Engine:
     async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
         if self.execution is None:
             return []
-        terms = self.scanner.terms()
+        terms = self.scanner.terms_at(result.block_number)
         candidates = await sync_to_async(state_services.best_detected)(
             recorded.created + recorded.updated,
             self.max_executions_per_block,
@@ -463,7 +463,11 @@ class Engine:
         if self.last_block is not None and block_number > self.last_block + 1:
             skipped = block_number - self.last_block - 1
         from_block = self.last_block + 1 if self.last_block is not None else None
-        changed = await self.dex.update(block_number, from_block=from_block)
+        # Gas terms do not depend on the logs: fetched beside them, not after.
+        changed, _ = await asyncio.gather(
+            self.dex.update(block_number, from_block=from_block),
+            self.scanner.gas_terms(block_number),
+        )
         logs, pool_update = self.dex.last_update_seconds
         result = await self.scanner.scan_changed(changed, block_number)
         return await self._finish_block(
@@ -727,14 +731,9 @@ class Engine:
         return restarted
 
 
-# Rejections after the optimal sizing ran (the rest stopped at the pre-filter).
-_SIZED_REJECTIONS = ("gross profit below", "net profit ")
-
-
 def cycles_sized(result: ScanResult) -> int:
     """Cycles of ``result`` that reached the optimal sizing (findings included)."""
-    sized = sum(1 for reason in result.rejections.values() if reason.startswith(_SIZED_REJECTIONS))
-    return len(result.findings) + sized
+    return result.cycles_sized
 
 
 def _with_max(limits: Limits, max_trade_size: int) -> Limits:

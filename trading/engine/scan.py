@@ -25,21 +25,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
-    Cycle,
     CycleIndex,
+    EdgeRates,
     Finding,
     GasModel,
     GasTerms,
+    NativePricer,
     StartTerms,
-    evaluate_cycles,
-    native_prices,
+    evaluate_ids,
     start_terms,
 )
+from trading.analysis.cycles import Ids
+from trading.analysis.evaluation import EvaluatedKeys
 from trading.analysis.valuation import price_per_native_coin, reference_usd_price
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
@@ -82,14 +84,16 @@ class ScanResult:
     # Reference prices at the block, stored with each row (trading.analysis.valuation).
     native_prices: Mapping[str, int] = field(default_factory=dict)
     native_usd_price: int | None = None
+    cycles_sized: int = 0  # cycles that reached the optimal sizing, findings included
 
     @property
     def cycles_evaluated(self) -> int:
         return len(self.findings) + len(self.rejections)
 
     @property
-    def evaluated_keys(self) -> frozenset[str]:
-        return frozenset(self.rejections) | {f.key for f in self.findings}
+    def evaluated_keys(self) -> Set[str]:
+        """Keys of every evaluated cycle (rejections are not listed to answer ``in``)."""
+        return EvaluatedKeys(self.rejections, self.findings)
 
 
 class MarketScanner(Component):
@@ -113,7 +117,11 @@ class MarketScanner(Component):
         self.gas = gas if gas is not None else GasOracle(client, op_stack=inputs.is_op_stack)
         self.gas_model = gas_model
         self.index = CycleIndex(inputs.pools, inputs.base_tokens, inputs.max_hops)
+        # The pre-filter's float lines per pool, recomputed only for pools whose state changed.
+        self.rates = EdgeRates()
         self._gas_terms: GasTerms | None = None
+        self._terms: tuple[int, dict[str, StartTerms]] | None = None
+        self._pricer: tuple[AnalysisInputs, NativePricer] | None = None
 
     async def _initialize(self) -> None:
         await self.gas.initialize()
@@ -147,11 +155,19 @@ class MarketScanner(Component):
         self._gas_terms = GasTerms(price, l1_fees, suggestion.base_fee, block_number)
         return self._gas_terms
 
+    def terms_at(self, block_number: int) -> dict[str, StartTerms]:
+        """:meth:`terms` as the analysis of ``block_number`` used them (computed once)."""
+        if self._terms is not None and self._terms[0] == block_number:
+            return self._terms[1]
+        return self.terms()
+
     def terms(self) -> dict[str, StartTerms]:
         """Start-token terms for every base token, at the current pool prices."""
-        prices = native_prices(
-            self.dex.states.values(), self.inputs.wrapped_native, self.inputs.base_tokens
-        )
+        inputs = self.inputs
+        if self._pricer is None or self._pricer[0] is not inputs:  # new settings or pools
+            pricer = NativePricer(inputs.pools, inputs.wrapped_native, inputs.base_tokens)
+            self._pricer = (inputs, pricer)
+        prices = self._pricer[1](self.dex.states)
         return {
             token: start_terms(
                 token, price, self.inputs.max_trade_size_wei, self.inputs.min_net_profit_wei
@@ -165,7 +181,7 @@ class MarketScanner(Component):
         batch = await self.dex.refresh_all()
         refreshed = time.perf_counter()
         return await self._analyze(
-            list(self.index), batch.block_number, True, len(batch.states), started, refreshed
+            self.index.alive_ids(), batch.block_number, True, len(batch.states), started, refreshed
         )
 
     async def scan_changed(
@@ -179,19 +195,22 @@ class MarketScanner(Component):
         started = time.perf_counter()
         changed = list(pools_changed)
         block = block_number if block_number is not None else (self.dex.last_block or 0)
-        cycles = self.index.cycles_through(changed)
-        return await self._analyze(cycles, block, False, len(changed), started, started)
+        ids = self.index.ids_through(changed)
+        return await self._analyze(ids, block, False, len(changed), started, started)
 
     async def scan_block(self, block_number: int) -> ScanResult:
         """Re-read the pools block ``block_number`` touched, then evaluate their cycles."""
         started = time.perf_counter()
-        changed = await self.dex.update(block_number)
+        # The gas terms do not depend on the logs: read them in the same round trip time.
+        changed, _ = await asyncio.gather(
+            self.dex.update(block_number), self.gas_terms(block_number)
+        )
         result = await self.scan_changed(changed, block_number)
         return _replace_timing(result, started)
 
     async def _analyze(
         self,
-        cycles: Sequence[Cycle],
+        ids: Ids,
         block_number: int,
         full: bool,
         pools_read: int,
@@ -202,10 +221,18 @@ class MarketScanner(Component):
             gas = await self.gas_terms(block_number)
             begun = time.perf_counter()
             terms = self.terms()
+            self._terms = (block_number, terms)
             # Pure CPU work on immutable states: off the event loop, so the block
             # watcher, the dashboard and the keepalives stay responsive.
             analysis = await asyncio.to_thread(
-                evaluate_cycles, cycles, dict(self.dex.states), terms, gas, self.gas_model
+                evaluate_ids,
+                self.index,
+                ids,
+                dict(self.dex.states),
+                terms,
+                gas,
+                self.gas_model,
+                self.rates,
             )
             usd_price = self.usd_price()
         except Exception as exc:
@@ -228,6 +255,7 @@ class MarketScanner(Component):
             cycles_indexed=len(self.index),
             refresh_ms=(refreshed - started) * 1000,
             analysis_ms=(finished - begun) * 1000,
+            cycles_sized=analysis.sized,
             native_prices={
                 t: price_per_native_coin(term.native_to_start) for t, term in terms.items()
             },

@@ -259,7 +259,12 @@ def opportunities_record(
                 UPDATED_FIELDS,
             )
 
-        scope = detected.keys() if evaluated_keys is None else detected.keys() & set(evaluated_keys)
+        # Asked key by key: a block's evaluated keys are many and only listed on demand.
+        scope = (
+            detected.keys()
+            if evaluated_keys is None
+            else {key for key in detected if key in evaluated_keys}
+        )
         staled = [detected[key] for key in sorted(scope) if key not in latest]
         for row in staled:
             row.status = OpportunityStatus.STALE
