@@ -168,6 +168,8 @@ class StatusEvent:
     stale_after_seconds: int
     components: tuple[ComponentStatus, ...] = ()
     market: tuple[MarketPair, ...] = ()
+    # The active network is a local development chain: live trades cost nothing real.
+    test_chain: bool = False
 
     @property
     def down_components(self) -> tuple[ComponentStatus, ...]:

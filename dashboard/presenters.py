@@ -356,6 +356,7 @@ def status_event() -> StatusEvent:
         stale_after_seconds=max(30, 10 * block_ms // 1000),
         components=components,
         market=_market(state.market if state else []),
+        test_chain=bool(network and network.is_local_test_chain),
     )
 
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("performance/", views.performance, name="performance"),
     path("performance/data.json", views.performance_data, name="performance_data"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/limits/", views.settings_limits, name="settings_limits"),
     path("distributions/", distributions.distributions, name="distributions"),
 ]

@@ -19,7 +19,9 @@ from django.utils.html import format_html
 from trading.dex.confirm import PoolClaim, UnsupportedKind, factory_names
 from trading.distribution.split import SplitError, validate_shares
 from trading.formatting import format_amount
+from trading.forms import UnitAmountFormField
 from trading.models import (
+    BOT_CONFIG_AMOUNTS,
     AlertDelivery,
     AlertEvent,
     BotConfig,
@@ -38,7 +40,7 @@ from trading.models import (
     WebhookEndpoint,
 )
 from trading.services.chain_access import ChainSession
-from trading.services.control_log import control_change_record
+from trading.services.control_log import control_change_record, control_change_record_settings
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -303,7 +305,7 @@ class BotConfigAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
         (
-            "Limits (native currency, wei)",
+            "Limits",
             {
                 "fields": [
                     "min_net_profit_wei",
@@ -328,23 +330,47 @@ class BotConfigAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Amounts are typed in ETH and gwei, stored in wei exactly as before.
+        if db_field.name in BOT_CONFIG_AMOUNTS:
+            label, decimals, unit = BOT_CONFIG_AMOUNTS[db_field.name]
+            return UnitAmountFormField(
+                decimals=decimals,
+                unit=unit,
+                label=f"{label} ({unit})",
+                help_text=db_field.help_text.replace(" (wei)", ""),
+                required=not db_field.blank,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         config = BotConfig.load()
         return HttpResponseRedirect(reverse("admin:trading_botconfig_change", args=[config.pk]))
 
     def save_model(self, request: HttpRequest, obj: BotConfig, form: Any, change: bool) -> None:
+        before = BotConfig.load()
         super().save_model(request, obj, form, change)
         if "paused" in form.changed_data:
             control_change_record(
                 paused=obj.paused, reason=obj.paused_reason, user=request.user, source="admin"
             )
+        control_change_record_settings(before=before, after=obj, user=request.user, source="admin")
 
 
 @admin.register(ControlChange)
 class ControlChangeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "actor", "source", "reason"]
-    list_filter = ["action", "source"]
-    search_fields = ["actor", "reason"]
+    list_display = [
+        "created_at",
+        "action",
+        "setting",
+        "old_value",
+        "new_value",
+        "actor",
+        "source",
+        "reason",
+    ]
+    list_filter = ["action", "setting", "source"]
+    search_fields = ["actor", "reason", "setting"]
 
 
 @admin.register(ComponentHealth)

@@ -76,6 +76,7 @@ def test_every_panel_has_an_empty_state(operator_client, db):
     assert "No component has reported yet" in body
     assert "Nothing stored yet" in body
     assert "Engine not running" in body and "runbot" in body
+    assert "<code>make run</code>" in body, "the demo's users started make run"
     assert "None active" in body
 
 
@@ -88,6 +89,19 @@ def test_it_shows_the_pause_control_or_the_resume_control(staff_client, db):
     config.save()
     body = staff_client.get(reverse("dashboard:overview")).content.decode()
     assert reverse("dashboard:bot_resume") in body and "Paused: maintenance" in body
+
+
+def test_the_resume_confirmation_tells_the_local_test_chain_from_real_funds(staff_client, db):
+    config = BotConfig.load()
+    config.mode, config.paused = "live", True
+    config.save()
+    network = f.network(active=True, chain_id=10, name="Production chain")
+    body = staff_client.get(reverse("dashboard:overview")).text
+    assert "Transactions will be sent with real funds." in body
+    network.chain_id = 31337
+    network.save()
+    body = staff_client.get(reverse("dashboard:overview")).text
+    assert "sent on the local test chain" in body and "with real funds" not in body
 
 
 def test_the_resync_request_returns_only_the_live_panels(operator_client, market):

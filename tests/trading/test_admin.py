@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from trading.models import BotConfig, Dex, Network
+from trading.models import BotConfig, ControlChange, Dex, Network
+from trading.units import amount_to_units
 
 from . import factories as f
 
@@ -13,21 +14,22 @@ def test_botconfig_list_goes_straight_to_the_single_row(staff_client):
 
 
 def _config_form(**overrides):
+    """The admin form as it comes with the default configuration, amounts in units."""
     config = BotConfig.load()
     data = {
         "mode": config.mode,
         "paused_reason": "",
         "min_net_profit_wei": "0",
-        "max_trade_size_wei": "1_000_000_000_000_000_000",
-        "max_gas_price_wei": "2000000000",
-        "daily_loss_limit_wei": "10000000000000000",
+        "max_trade_size_wei": "1",
+        "max_gas_price_wei": "1",
+        "daily_loss_limit_wei": "0.01",
         "slippage_bps": "10",
         "max_hops": "3",
         "retention_days": "30",
         "retention_max_rows": "100000",
         "reinvest_bps": "0",
         "distribution_interval_minutes": "60",
-        "min_gas_balance_wei": "1000000000000000",
+        "min_gas_balance_wei": "0.001",
         "recipients-TOTAL_FORMS": "0",
         "recipients-INITIAL_FORMS": "0",
         "recipients-MIN_NUM_FORMS": "0",
@@ -39,7 +41,7 @@ def _config_form(**overrides):
 
 def test_staff_edits_botconfig(staff_client):
     url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
-    big = str(2**256 - 1)
+    big = amount_to_units(2**256 - 1, 18)
     response = staff_client.post(
         url, _config_form(mode="live", paused="on", max_trade_size_wei=big)
     )
@@ -49,12 +51,51 @@ def test_staff_edits_botconfig(staff_client):
     assert config.max_trade_size_wei == 2**256 - 1
 
 
+def test_botconfig_amounts_are_typed_and_shown_in_units(staff_client):
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    response = staff_client.post(
+        url,
+        _config_form(
+            max_trade_size_wei="50",
+            max_gas_price_wei="100",
+            min_net_profit_wei="0.000000000000000001",
+            daily_loss_limit_wei="0.25",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    config = BotConfig.load()
+    assert config.max_trade_size_wei == 50 * 10**18
+    assert config.max_gas_price_wei == 100 * 10**9
+    assert config.min_net_profit_wei == 1
+    assert config.daily_loss_limit_wei == 25 * 10**16
+    body = staff_client.get(url).content.decode()
+    assert "Maximum trade size (ETH)" in body and "Maximum gas price (gwei)" in body
+    assert 'value="50"' in body and 'value="100"' in body and 'value="0.25"' in body
+    assert "50000000000000000000" not in body and "100000000000" not in body
+
+
+def test_botconfig_changes_in_admin_are_recorded(staff_client):
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    staff_client.post(url, _config_form(max_gas_price_wei="3", mode="live"))
+    changes = {c.setting: c for c in ControlChange.objects.all()}
+    assert set(changes) == {"mode", "max_gas_price_wei"}
+    gas = changes["max_gas_price_wei"]
+    assert (gas.old_value, gas.new_value, gas.actor, gas.source) == (
+        "1 gwei",
+        "3 gwei",
+        "boss",
+        "admin",
+    )
+    assert (changes["mode"].old_value, changes["mode"].new_value) == ("Dry run", "Live")
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("slippage_bps", "10001", "less than or equal to 10000"),
         ("max_trade_size_wei", "0", "must be positive"),
-        ("max_gas_price_wei", "1.5", "whole number"),
+        ("max_gas_price_wei", "1.0000000001", "at most 9 decimal places"),
+        ("max_gas_price_wei", "lots", "Enter an amount in gwei"),
         ("max_gas_price_wei", "-3", "cannot be negative"),
     ],
 )
