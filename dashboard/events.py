@@ -138,6 +138,7 @@ class MarketPrice:
     pool: str = ""
     is_high: bool = False
     is_low: bool = False
+    fee: str = ""  # the pool's fee tier, "0.05%"
 
 
 @dataclass(frozen=True)

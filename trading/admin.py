@@ -131,6 +131,14 @@ class DexAdmin(admin.ModelAdmin):
         self.message_user(request, f"Disabled {queryset.update(enabled=False)} DEX(s).")
 
 
+class DexWithNetworkFilter(admin.RelatedFieldListFilter):
+    """DEX names repeat across networks: name each choice's network too."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:
+        dexes = Dex.objects.select_related("network").order_by("network__name", "name")
+        return [(dex.pk, f"{dex.name} ({dex.network.name})") for dex in dexes]
+
+
 class PoolAdminForm(forms.ModelForm):
     """A pool typed in by hand is saved only if its DEX's factory names it."""
 
@@ -180,8 +188,17 @@ class PoolAdminForm(forms.ModelForm):
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
     form = PoolAdminForm
-    list_display = ["address", "pair", "dex", "fee_label", "stable", "enabled", "state_block"]
-    list_filter = ["dex__network", "dex", "enabled", "stable"]
+    list_display = [
+        "address",
+        "pair",
+        "dex",
+        "network",
+        "fee_label",
+        "stable",
+        "enabled",
+        "state_block",
+    ]
+    list_filter = ["dex__network", ("dex", DexWithNetworkFilter), "enabled", "stable"]
     search_fields = [
         "address",
         "token0__symbol",
@@ -189,8 +206,12 @@ class PoolAdmin(admin.ModelAdmin):
         "token0__address",
         "token1__address",
     ]
-    list_select_related = ["dex", "token0", "token1"]
+    list_select_related = ["dex__network", "token0", "token1"]
     raw_id_fields = ["token0", "token1"]
+
+    @admin.display(description="Network", ordering="dex__network__name")
+    def network(self, obj: Pool) -> str:
+        return obj.dex.network.name
     readonly_fields = [
         "factory_confirmed",
         "reserve0",

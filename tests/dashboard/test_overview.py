@@ -41,7 +41,7 @@ def test_it_shows_every_panel_with_data(operator_client, market):
         {
             "pair": "WETH/USDC",
             "prices": [
-                {"dex": "UniswapV2", "pool": "0x1", "price": "2500.123456"},
+                {"dex": "UniswapV2", "pool": "0x1", "price": "2500.123456", "fee": "0.3%"},
                 {"dex": "Aerodrome", "pool": "0x2", "price": "2510.5"},
             ],
             "best_spread_bps": "41.5",
@@ -59,6 +59,7 @@ def test_it_shows_every_panel_with_data(operator_client, market):
     assert "0.005 WETH" in body  # realized profit
     assert "0.005 gwei" in body  # base fee
     assert "UniswapV2" in body and "2510.5" in body and "41.5 bps" in body
+    assert 'UniswapV2 <span class="fee">0.3%</span>' in body  # the fee tier tells pools apart
     assert "chain" in body and "timed out" in body
     assert "SECRETKEY123" not in body  # RPC paths can hold API keys
     assert "Engine running" in body and "1,234" in body

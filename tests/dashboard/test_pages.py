@@ -34,6 +34,10 @@ def test_pages_use_local_assets_only_and_link_every_page(operator_client, name):
         assert f'href="{reverse(page)}"' in body
     assert 'id="ws-status"' in body and 'id="connection-banner"' in body
     assert 'id="bot-pill"' in body
+    # Two badges, two meanings: the trading mode and the page's live-update socket.
+    pill = body[body.index('id="bot-pill"') :].split("</span>")[0]
+    socket = body[body.index('id="ws-status"') :].split("</span>")[0]
+    assert "Trading: Dry run" in pill and "Updates:" in socket
 
 
 def test_settings_links_into_admin_for_staff(staff_client):

@@ -253,3 +253,19 @@ def test_a_kill_switch_change_in_admin_is_recorded(staff_client):
     history = staff_client.get(reverse("admin:trading_controlchange_changelist"))
     assert history.status_code == 200 and "exploit suspected" in history.text
     assert staff_client.get(reverse("admin:trading_controlchange_add")).status_code == 403
+
+
+def test_the_pools_list_names_each_pools_network(staff_client):
+    base, other = f.network(name="Base-like"), f.network(name="Other chain")
+    for net in (base, other):
+        dex = f.dex(net, "Aerodrome", kind="solidly")
+        f.pool(dex, f.token(net, "WETH"), f.token(net, "USDC", 6))
+    body = staff_client.get(reverse("admin:trading_pool_changelist")).text
+    assert "column-network" in body
+    assert body.count('class="field-network">Base-like<') == 1
+    assert body.count('class="field-network">Other chain<') == 1
+    assert "Aerodrome (Base-like)" in body and "Aerodrome (Other chain)" in body
+    only = staff_client.get(
+        reverse("admin:trading_pool_changelist"), {"dex__network__id__exact": other.pk}
+    )
+    assert "Other chain" in only.text and 'class="field-network">Base-like<' not in only.text
