@@ -138,6 +138,7 @@ class MarketPrice:
     pool: str = ""
     is_high: bool = False
     is_low: bool = False
+    fee: str = ""  # the pool's fee tier, "0.05%"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ class StatusEvent:
     stale_after_seconds: int
     components: tuple[ComponentStatus, ...] = ()
     market: tuple[MarketPair, ...] = ()
+    # The active network is a local development chain: live trades cost nothing real.
+    test_chain: bool = False
 
     @property
     def down_components(self) -> tuple[ComponentStatus, ...]:

@@ -9,7 +9,16 @@ from typing import Any
 from django import forms
 
 from trading import selectors
-from trading.models import UNSUCCESSFUL, Dex, OpportunityStatus, TradeMode, TradeStatus
+from trading.forms import UnitAmountFormField
+from trading.models import (
+    BOT_CONFIG_AMOUNTS,
+    UNSUCCESSFUL,
+    BotConfig,
+    Dex,
+    OpportunityStatus,
+    TradeMode,
+    TradeStatus,
+)
 
 PRESETS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 PRESET_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
@@ -196,3 +205,47 @@ class PerformanceRangeForm(DayRangeForm):
         if self.is_bound and self.is_valid():
             return self.cleaned_data.get("mode") or ""
         return ""
+
+
+# The limits staff change from the Settings page; the rest stays in admin.
+LIMIT_FIELDS = (
+    "mode",
+    "min_net_profit_wei",
+    "max_trade_size_wei",
+    "max_gas_price_wei",
+    "daily_loss_limit_wei",
+)
+
+
+class BotLimitsForm(forms.Form):
+    """The main limits in units (ETH, gwei), with a confirmation for going live."""
+
+    mode = forms.ChoiceField(choices=TradeMode.choices, label="Mode")
+    confirm_live = forms.BooleanField(required=False, label="")
+
+    def __init__(self, data: Any = None, *, config: BotConfig, test_chain: bool = False) -> None:
+        initial = {name: getattr(config, name) for name in LIMIT_FIELDS}
+        super().__init__(data, initial=initial)
+        for name in LIMIT_FIELDS[1:]:
+            label, decimals, unit = BOT_CONFIG_AMOUNTS[name]
+            self.fields[name] = UnitAmountFormField(
+                decimals=decimals, unit=unit, label=f"{label} ({unit})"
+            )
+        # Keep the confirmation after the limits, where it is read last.
+        self.fields["confirm_live"] = self.fields.pop("confirm_live")
+        where = "on the local test chain" if test_chain else "with real funds"
+        self.fields[
+            "confirm_live"
+        ].label = f"I confirm switching to live trading: transactions will be sent {where}."
+        self.config = config
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        going_live = data.get("mode") == TradeMode.LIVE and self.config.mode != TradeMode.LIVE
+        if going_live and not data.get("confirm_live"):
+            self.add_error("confirm_live", "Tick this box to switch to live trading.")
+        return data
+
+    def values(self) -> dict[str, Any]:
+        """The settings to save (only what differs is recorded)."""
+        return {name: self.cleaned_data[name] for name in LIMIT_FIELDS}

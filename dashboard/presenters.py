@@ -296,7 +296,13 @@ def _market(raw: Any) -> tuple[MarketPair, ...]:
             if isinstance(price, dict):
                 text, number = _price_text(price.get("price"))
                 parsed.append(
-                    (str(price.get("dex") or "?"), str(price.get("pool") or ""), text, number)
+                    (
+                        str(price.get("dex") or "?"),
+                        str(price.get("pool") or ""),
+                        str(price.get("fee") or "")[:12],
+                        text,
+                        number,
+                    )
                 )
         numbers = [n for *_, n in parsed if n is not None]
         high = max(numbers) if len(numbers) > 1 else None
@@ -305,11 +311,12 @@ def _market(raw: Any) -> tuple[MarketPair, ...]:
             MarketPrice(
                 dex=dex,
                 pool=pool,
+                fee=fee,
                 price=text,
                 is_high=high is not None and number == high and high != low,
                 is_low=low is not None and number == low and high != low,
             )
-            for dex, pool, text, number in parsed
+            for dex, pool, fee, text, number in parsed
         )
         spread = item.get("best_spread_bps")
         if spread is None and high is not None and low:
@@ -370,6 +377,7 @@ def status_event(loaded: Loaded | None = None) -> StatusEvent:
         stale_after_seconds=max(30, 10 * block_ms // 1000),
         components=components,
         market=_market(state.market if state else []),
+        test_chain=bool(network and network.is_local_test_chain),
     )
 
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("performance/data.json", views.performance_data, name="performance_data"),
     path("system/", views.system, name="system"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/limits/", views.settings_limits, name="settings_limits"),
     path("distributions/", distributions.distributions, name="distributions"),
 ]

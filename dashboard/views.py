@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
@@ -19,11 +20,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard import broadcast, charts, exports, presenters
-from dashboard.forms import HistoryFilterForm, PerformanceRangeForm
+from dashboard.forms import BotLimitsForm, HistoryFilterForm, PerformanceRangeForm
 from dashboard.permissions import can_control_bot
 from trading import selectors
+from trading.chain.signer import signing_key_source
 from trading.models import BotConfig, Network
-from trading.services.controls import bot_config_set_paused
+from trading.services.controls import bot_config_set_paused, bot_config_update
 
 PAGE_SIZE = 50
 FEED_OPPORTUNITIES = 20
@@ -233,20 +235,58 @@ def system(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/system.html", {"system": presenters.system_event()})
 
 
-@login_required
-def settings_page(request: HttpRequest) -> HttpResponse:
-    """Where the settings live: links into admin for staff, a summary for everyone."""
-    # The web process runs without the key; the engine reports the account it signs with.
+def _settings_context(request: HttpRequest, form: BotLimitsForm | None = None) -> dict[str, Any]:
+    config = BotConfig.load()
+    network = Network.objects.active()
+    test_chain = bool(network and network.is_local_test_chain)
+    key_source, key_address = signing_key_source()
     state = selectors.engine_state()
-    signer_address = ((state.balances or {}).get("signer") or {}).get("address") if state else ""
-    context = {
-        "config": BotConfig.load(),
-        "network": Network.objects.active(),
-        "signer_configured": settings.LISTONIAN_SIGNER_CONFIGURED or bool(signer_address),
-        "signer_address": signer_address,
+    engine_signer = ((state.balances or {}).get("signer") or {}).get("address") if state else ""
+    can_change = can_control_bot(request.user)
+    if form is None and can_change:
+        form = BotLimitsForm(config=config, test_chain=test_chain)
+    return {
+        "config": config,
+        "network": network,
+        "key_source": key_source,
+        "key_address": key_address,
+        # In scale-out the web process has no key (by design): the engine says
+        # which account it signs with.
+        "engine_signer": engine_signer,
+        "limits_form": form,
         "time_zone": settings.LISTONIAN_TIME_ZONE,
         "channel_layer": broadcast.channel_layer_name(),
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
         "control_changes": selectors.recent_control_changes(CONTROL_CHANGES_SHOWN),
     }
-    return render(request, "dashboard/settings.html", context)
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The main limits (editable in units by operators with the right), the record of
+    every change, where the rest is configured, and facts about this installation."""
+    return render(request, "dashboard/settings.html", _settings_context(request))
+
+
+@login_required
+@require_POST
+def settings_limits(request: HttpRequest) -> HttpResponse:
+    """Change the mode and the main limits; every change is recorded."""
+    if not can_control_bot(request.user):
+        raise PermissionDenied("Changing the bot's limits needs the bot config right.")
+    network = Network.objects.active()
+    form = BotLimitsForm(
+        request.POST,
+        config=BotConfig.load(),
+        test_chain=bool(network and network.is_local_test_chain),
+    )
+    if not form.is_valid():
+        context = _settings_context(request, form)
+        return render(request, "dashboard/settings.html", context, status=400)
+    changes = bot_config_update(values=form.values(), user=request.user, source="dashboard")
+    if changes:
+        names = ", ".join(change.setting_label.lower() for change in changes)
+        messages.success(request, f"Saved: {names}.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("dashboard:settings")

@@ -212,11 +212,8 @@ STATICFILES_DIRS = [
 
 # Overrides the active network's RPC URLs (comma-separated: first is primary).
 LISTONIAN_RPC_URLS = envlist("LISTONIAN_RPC_URL")
-# The signing key itself is read only where a transaction is signed
-# (trading.chain.signer); settings never hold it.
-LISTONIAN_SIGNER_CONFIGURED = bool(
-    envstr("LISTONIAN_PRIVATE_KEY") or envstr("LISTONIAN_PRIVATE_KEY_FILE")
-)
+# The signing key is read only where a transaction is signed, and where it comes
+# from by trading.chain.signer.signing_key_source(): settings never hold it.
 
 # Prometheus metrics: the web process serves /metrics; the engine and the Celery
 # worker serve theirs on these ports (0 turns a port off). Scrapes are allowed

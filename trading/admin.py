@@ -20,7 +20,9 @@ from trading.addresses import ZERO_ADDRESS
 from trading.dex.confirm import PoolClaim, UnsupportedKind, factory_names
 from trading.distribution.split import SplitError, validate_shares
 from trading.formatting import format_amount
+from trading.forms import UnitAmountFormField
 from trading.models import (
+    BOT_CONFIG_AMOUNTS,
     AlertDelivery,
     AlertEvent,
     BotConfig,
@@ -42,7 +44,7 @@ from trading.models import (
 )
 from trading.services.backoff import backoff_reset
 from trading.services.chain_access import ChainSession
-from trading.services.control_log import control_change_record
+from trading.services.control_log import control_change_record, control_change_record_settings
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -133,6 +135,14 @@ class DexAdmin(admin.ModelAdmin):
         self.message_user(request, f"Disabled {queryset.update(enabled=False)} DEX(s).")
 
 
+class DexWithNetworkFilter(admin.RelatedFieldListFilter):
+    """DEX names repeat across networks: name each choice's network too."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:
+        dexes = Dex.objects.select_related("network").order_by("network__name", "name")
+        return [(dex.pk, f"{dex.name} ({dex.network.name})") for dex in dexes]
+
+
 class PoolAdminForm(forms.ModelForm):
     """A pool typed in by hand is saved only if its DEX's factory names it."""
 
@@ -198,8 +208,17 @@ class PoolAdminForm(forms.ModelForm):
 @admin.register(Pool)
 class PoolAdmin(admin.ModelAdmin):
     form = PoolAdminForm
-    list_display = ["address", "pair", "dex", "fee_label", "stable", "enabled", "state_block"]
-    list_filter = ["dex__network", "dex", "enabled", "stable"]
+    list_display = [
+        "address",
+        "pair",
+        "dex",
+        "network",
+        "fee_label",
+        "stable",
+        "enabled",
+        "state_block",
+    ]
+    list_filter = ["dex__network", ("dex", DexWithNetworkFilter), "enabled", "stable"]
     search_fields = [
         "address",
         "token0__symbol",
@@ -207,8 +226,12 @@ class PoolAdmin(admin.ModelAdmin):
         "token0__address",
         "token1__address",
     ]
-    list_select_related = ["dex", "token0", "token1"]
+    list_select_related = ["dex__network", "token0", "token1"]
     raw_id_fields = ["token0", "token1"]
+
+    @admin.display(description="Network", ordering="dex__network__name")
+    def network(self, obj: Pool) -> str:
+        return obj.dex.network.name
     readonly_fields = [
         "factory_confirmed",
         "reserve0",
@@ -323,7 +346,7 @@ class BotConfigAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
         (
-            "Limits (native currency, wei)",
+            "Limits",
             {
                 "fields": [
                     "min_net_profit_wei",
@@ -352,23 +375,47 @@ class BotConfigAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Amounts are typed in ETH and gwei, stored in wei exactly as before.
+        if db_field.name in BOT_CONFIG_AMOUNTS:
+            label, decimals, unit = BOT_CONFIG_AMOUNTS[db_field.name]
+            return UnitAmountFormField(
+                decimals=decimals,
+                unit=unit,
+                label=f"{label} ({unit})",
+                help_text=db_field.help_text.replace(" (wei)", ""),
+                required=not db_field.blank,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         config = BotConfig.load()
         return HttpResponseRedirect(reverse("admin:trading_botconfig_change", args=[config.pk]))
 
     def save_model(self, request: HttpRequest, obj: BotConfig, form: Any, change: bool) -> None:
+        before = BotConfig.load()
         super().save_model(request, obj, form, change)
         if "paused" in form.changed_data:
             control_change_record(
                 paused=obj.paused, reason=obj.paused_reason, user=request.user, source="admin"
             )
+        control_change_record_settings(before=before, after=obj, user=request.user, source="admin")
 
 
 @admin.register(ControlChange)
 class ControlChangeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "actor", "source", "reason"]
-    list_filter = ["action", "source"]
-    search_fields = ["actor", "reason"]
+    list_display = [
+        "created_at",
+        "action",
+        "setting",
+        "old_value",
+        "new_value",
+        "actor",
+        "source",
+        "reason",
+    ]
+    list_filter = ["action", "setting", "source"]
+    search_fields = ["actor", "reason", "setting"]
 
 
 @admin.register(SimulationBackoff)

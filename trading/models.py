@@ -100,6 +100,10 @@ def _split_list(text: str) -> list[str]:
 # --- Networks, tokens, DEXs, pools -------------------------------------------------------
 
 
+# Chain ids of local development nodes: nothing sent there costs real money.
+LOCAL_TEST_CHAIN_IDS = frozenset({31337, 1337})
+
+
 class NetworkQuerySet(models.QuerySet["Network"]):
     def active(self) -> Network | None:
         """The one network the engine works on, or None when none is active."""
@@ -181,6 +185,11 @@ class Network(models.Model):
     @property
     def rpc_url_list(self) -> list[str]:
         return _split_list(self.rpc_urls)
+
+    @property
+    def is_local_test_chain(self) -> bool:
+        """Whether this is a local development chain (anvil's or hardhat's chain id)."""
+        return self.chain_id in LOCAL_TEST_CHAIN_IDS
 
     @property
     def token_allowlist_set(self) -> set[str]:
@@ -707,6 +716,29 @@ class SimulationBackoff(models.Model):
         return f"{self.get_kind_display()} {self.address}: {self.failures} failures"
 
 
+# Amounts of the bot configuration as people type and read them: the field's
+# label, the unit's decimals and its name. Stored as integers in wei all the same.
+BOT_CONFIG_AMOUNTS: dict[str, tuple[str, int, str]] = {
+    "min_net_profit_wei": ("Minimum net profit", 18, "ETH"),
+    "max_trade_size_wei": ("Maximum trade size", 18, "ETH"),
+    "max_gas_price_wei": ("Maximum gas price", 9, "gwei"),
+    "daily_loss_limit_wei": ("Daily loss limit", 18, "ETH"),
+    "min_gas_balance_wei": ("Minimum gas balance", 18, "ETH"),
+}
+
+# Every other setting whose changes are recorded (the kill switch has its own entries).
+BOT_CONFIG_SETTINGS: dict[str, str] = {
+    "mode": "Mode",
+    **{name: label for name, (label, _, _) in BOT_CONFIG_AMOUNTS.items()},
+    "slippage_bps": "Slippage (bps)",
+    "max_hops": "Maximum hops",
+    "retention_days": "Retention (days)",
+    "retention_max_rows": "Retention (rows)",
+    "reinvest_bps": "Reinvested share (bps)",
+    "distribution_interval_minutes": "Distribution interval (minutes)",
+}
+
+
 class BotConfig(models.Model):
     """The one row of operator settings, edited in admin.
 
@@ -929,7 +961,8 @@ class GasSnapshot(models.Model):
 
 
 class ControlChange(models.Model):
-    """One turn of the kill switch: who paused or resumed trading, when and why.
+    """One change of the bot's controls: a turn of the kill switch (who paused or
+    resumed trading, when and why) or a changed setting (its old and new value).
 
     Written for every change, from the dashboard, the admin or the engine
     itself (``user`` empty); never edited.
@@ -938,8 +971,14 @@ class ControlChange(models.Model):
     class Action(models.TextChoices):
         PAUSE = "pause", "Paused"
         RESUME = "resume", "Resumed"
+        SETTING = "setting", "Changed"
 
     action = models.CharField(max_length=8, choices=Action.choices)
+    # For a changed setting: which one (a BotConfig field name) and its values
+    # before and after, as text in units ("100 gwei"), exact.
+    setting = models.CharField(max_length=64, blank=True)
+    old_value = models.CharField(max_length=255, blank=True)
+    new_value = models.CharField(max_length=255, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -953,7 +992,14 @@ class ControlChange(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
+        if self.action == self.Action.SETTING:
+            return f"{self.setting_label} changed by {self.actor}"
         return f"{self.get_action_display()} by {self.actor}"
+
+    @property
+    def setting_label(self) -> str:
+        """The changed setting as the pages name it."""
+        return BOT_CONFIG_SETTINGS.get(self.setting, self.setting)
 
 
 class ProfitRecipient(models.Model):

@@ -50,7 +50,7 @@
     fetch(location.pathname, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (response.redirected && response.url.indexOf("/login/") !== -1) {
-          setState("ended", "Logged out");
+          setState("ended", "Updates: logged out");
         }
       })
       .catch(function () { /* server still down: keep retrying */ });
@@ -59,7 +59,7 @@
   window.addEventListener("beforeunload", function () { leaving = true; });
 
   document.addEventListener("htmx:wsConnecting", function () {
-    if (!everOpened) setState("connecting", "Connecting…");
+    if (!everOpened) setState("connecting", "Updates: connecting…");
   });
 
   document.addEventListener("htmx:wsOpen", function () {
@@ -67,7 +67,7 @@
     everOpened = true;
     failures = 0;
     if (manualTimer) { clearTimeout(manualTimer); manualTimer = null; }
-    setState("live", "Live");
+    setState("live", "Updates: connected");
     if (again) htmx.trigger(document.body, "listonian:resync");
   });
 
@@ -75,10 +75,10 @@
     if (leaving) return;
     var detail = evt.detail || {};
     var code = detail.event ? detail.event.code : 1006;
-    if (code === 4401) { setState("ended", "Logged out"); return; }
+    if (code === 4401) { setState("ended", "Updates: logged out"); return; }
     if (document.body.dataset.live === "ended") return;
     failures += 1;
-    setState("down", "Reconnecting…");
+    setState("down", "Updates: reconnecting…");
     if (failures % 3 === 0) checkSession();
     if (AUTO_RETRY_CODES.indexOf(code) === -1 && detail.socketWrapper && !manualTimer) {
       // A clean close (server shutting down, proxy timeout): retry ourselves.

@@ -2,7 +2,7 @@ import pickle
 
 import pytest
 
-from trading.chain.signer import Signer, SignerNotConfigured
+from trading.chain.signer import KeySource, Signer, SignerNotConfigured, signing_key_source
 
 # anvil's well-known first development key (public test data, holds nothing).
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -73,6 +73,8 @@ def test_a_held_key_signs_while_the_environment_no_longer_has_it(monkeypatch, tm
     child = subprocess.run(["env"], capture_output=True, text=True, check=True).stdout
     assert "LISTONIAN_PRIVATE_KEY" not in child and DEV_KEY[2:] not in child
     assert Signer.from_environment().address == DEV_ADDRESS
+    # The page still tells where the key came from.
+    assert signing_key_source() == (KeySource.DEMO, DEV_ADDRESS)
 
 
 def test_nothing_to_hold_without_a_key(monkeypatch):
@@ -84,3 +86,31 @@ def test_nothing_to_hold_without_a_key(monkeypatch):
     assert signer_module.hold_key() is False
     with pytest.raises(SignerNotConfigured):
         Signer.from_environment()
+
+
+def _key_environment(monkeypatch, key=None, key_file=None):
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY_FILE", raising=False)
+    if key is not None:
+        monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", key)
+    if key_file is not None:
+        monkeypatch.setenv("LISTONIAN_PRIVATE_KEY_FILE", str(key_file))
+
+
+def test_the_key_source_is_told_without_the_key(monkeypatch, tmp_path):
+    own_key = "0x" + "ab" * 32
+    own = Signer.from_key(own_key).address
+    _key_environment(monkeypatch)
+    assert signing_key_source() == (KeySource.NONE, "")
+    _key_environment(monkeypatch, key=own_key)
+    assert signing_key_source() == (KeySource.ENVIRONMENT, own)
+    key_file = tmp_path / "key"
+    key_file.write_text(own_key)
+    _key_environment(monkeypatch, key_file=key_file)
+    assert signing_key_source() == (KeySource.FILE, own)
+    _key_environment(monkeypatch, key=DEV_KEY)
+    assert signing_key_source() == (KeySource.DEMO, DEV_ADDRESS)
+    _key_environment(monkeypatch, key_file=tmp_path / "missing")
+    assert signing_key_source() == (KeySource.UNREADABLE, "")
+    _key_environment(monkeypatch, key="not a key")
+    assert signing_key_source() == (KeySource.UNREADABLE, "")

@@ -151,70 +151,72 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     assert errors == []
 
 
+def _seed_history(market) -> int:
+    """Thirty opportunities, fifteen trades, gas, health and market: every page has rows."""
+    now = timezone.now()
+    for i in range(30):
+        moment = now - dt.timedelta(hours=7 * i)
+        opp = cycle(
+            market,
+            start="usdc" if i % 4 == 0 else "weth",
+            net_profit=(i + 1) * (10**4 if i % 4 == 0 else 10**15),
+            amount_in=5_000 * 10**6 if i % 4 == 0 else 10**18,
+            detected_at=moment,
+            block=1000 + i,
+            status=["detected", "executed", "stale", "skipped"][i % 4],
+        )
+        if i % 2:
+            f.trade(
+                opp,
+                created_at=moment,
+                realized_profit=(i - 10) * 10**14,
+                gas_cost_wei=(i + 3) * 10**13,
+                gas_used=140_000 + i,
+                status="success" if i % 3 else "reverted",
+                tx_hash="0x" + f"{i:02x}" * 32,
+                block_number=1000 + i,
+            )
+    GasSnapshot.objects.create(
+        network=market["net"],
+        block_number=1029,
+        base_fee_wei=4_123_456,
+        priority_fee_slow_wei=1_000_000,
+        priority_fee_normal_wei=1_500_000,
+        priority_fee_urgent_wei=3_000_000,
+        l1_fee_wei=25 * 10**9,
+    )
+    for name, healthy in [("chain", True), ("dex", True), ("execution", False)]:
+        ComponentHealth.objects.create(
+            name=name,
+            initialized=True,
+            healthy=healthy,
+            last_success_at=now,
+            last_error="" if healthy else "nonce too low (resynced)",
+            last_error_at=None if healthy else now,
+        )
+    state = EngineState.load()
+    state.running = True
+    state.heartbeat_at = now
+    state.last_block = 1029
+    state.market = [
+        {
+            "pair": "WETH/USDC",
+            "prices": [
+                {"dex": "UniswapV2", "pool": "0x1", "price": "3012.55"},
+                {"dex": "Aerodrome", "pool": "0x2", "price": "3018.10"},
+            ],
+            "best_spread_bps": "18.4",
+        }
+    ]
+    state.save()
+    from trading.models import Trade
+
+    return Trade.objects.order_by("-id").first().pk
+
+
 @pytest.mark.django_db(transaction=True)
 def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
-    def seed():
-        now = timezone.now()
-        for i in range(30):
-            moment = now - dt.timedelta(hours=7 * i)
-            opp = cycle(
-                market,
-                start="usdc" if i % 4 == 0 else "weth",
-                net_profit=(i + 1) * (10**4 if i % 4 == 0 else 10**15),
-                amount_in=5_000 * 10**6 if i % 4 == 0 else 10**18,
-                detected_at=moment,
-                block=1000 + i,
-                status=["detected", "executed", "stale", "skipped"][i % 4],
-            )
-            if i % 2:
-                f.trade(
-                    opp,
-                    created_at=moment,
-                    realized_profit=(i - 10) * 10**14,
-                    gas_cost_wei=(i + 3) * 10**13,
-                    gas_used=140_000 + i,
-                    status="success" if i % 3 else "reverted",
-                    tx_hash="0x" + f"{i:02x}" * 32,
-                    block_number=1000 + i,
-                )
-        GasSnapshot.objects.create(
-            network=market["net"],
-            block_number=1029,
-            base_fee_wei=4_123_456,
-            priority_fee_slow_wei=1_000_000,
-            priority_fee_normal_wei=1_500_000,
-            priority_fee_urgent_wei=3_000_000,
-            l1_fee_wei=25 * 10**9,
-        )
-        for name, healthy in [("chain", True), ("dex", True), ("execution", False)]:
-            ComponentHealth.objects.create(
-                name=name,
-                initialized=True,
-                healthy=healthy,
-                last_success_at=now,
-                last_error="" if healthy else "nonce too low (resynced)",
-                last_error_at=None if healthy else now,
-            )
-        state = EngineState.load()
-        state.running = True
-        state.heartbeat_at = now
-        state.last_block = 1029
-        state.market = [
-            {
-                "pair": "WETH/USDC",
-                "prices": [
-                    {"dex": "UniswapV2", "pool": "0x1", "price": "3012.55"},
-                    {"dex": "Aerodrome", "pool": "0x2", "price": "3018.10"},
-                ],
-                "best_spread_bps": "18.4",
-            }
-        ]
-        state.save()
-        from trading.models import Trade
-
-        return Trade.objects.order_by("-id").first().pk
-
-    trade_id = off_loop(seed)
+    trade_id = off_loop(lambda: _seed_history(market))
     errors: list[str] = []
     page = _page(chromium, errors)
     _log_in(page, live_daphne.url, "boss", "boss-secret-pass-1")
@@ -478,4 +480,59 @@ def test_the_system_page_shows_live_stage_timings_while_the_engine_runs(
     finally:
         done.wait(timeout=120)
         thread.join(timeout=5)
+
+
+# The pages an operator reads, as (name, path); a trade detail page is added per test.
+LAYOUT_PAGES = [
+    ("overview", "/"),
+    ("opportunities", "/opportunities/"),
+    ("trades", "/trades/"),
+    ("performance", "/performance/?range=30d"),
+    ("distributions", "/distributions/"),
+    ("settings", "/settings/"),
+]
+
+# Elements wider than the window, for the failure message.
+_OVERFLOWING = """() => Array.from(document.querySelectorAll("body *"))
+    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1
+                  && !el.closest(".table-wrap"))
+    .slice(0, 5).map(el => el.tagName + "." + el.className + "#" + el.id)"""
+
+# Tables whose columns do not fit their panel (a scrollbar hides the last ones).
+_CLIPPED_TABLES = """(selector) => Array.from(document.querySelectorAll(selector))
+    .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
+    .map(wrap => (wrap.closest("[id]") || wrap).id + ": " + wrap.scrollWidth
+                 + " > " + wrap.clientWidth)"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_page_scrolls_sideways_on_a_phone_and_columns_fit_on_a_desktop(
+    live_daphne, staff, market, chromium
+):
+    trade_id = off_loop(lambda: _seed_history(market))
+    pages = [*LAYOUT_PAGES, ("trade-detail", f"/trades/{trade_id}/")]
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "boss", "boss-secret-pass-1")
+
+    page.set_viewport_size({"width": 400, "height": 800})
+    for name, path in pages:
+        page.goto(f"{live_daphne.url}{path}")
+        page.screenshot(path=ARTIFACTS / f"{name}-400.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, (name, width, page.evaluate(_OVERFLOWING))
+    # The top bar collapses into a menu that opens on demand.
+    expect(page.locator(".nav a").first).to_be_hidden()
+    page.click("#nav-toggle-label")
+    expect(page.locator(".nav a", has_text="Trades")).to_be_visible()
+
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    for name, path in pages:
+        page.goto(f"{live_daphne.url}{path}")
+        page.screenshot(path=ARTIFACTS / f"{name}-1400.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400, name
+        if name in ("overview", "opportunities", "trades"):
+            assert page.evaluate(_CLIPPED_TABLES, ".table-wrap") == [], name
+    page.goto(f"{live_daphne.url}/opportunities/")
+    expect(page.locator("table.history th", has_text="Status")).to_be_in_viewport()
     assert errors == []

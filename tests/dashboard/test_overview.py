@@ -48,7 +48,7 @@ def test_it_shows_every_panel_with_data(operator_client, market):
         {
             "pair": "WETH/USDC",
             "prices": [
-                {"dex": "UniswapV2", "pool": "0x1", "price": "2500.123456"},
+                {"dex": "UniswapV2", "pool": "0x1", "price": "2500.123456", "fee": "0.3%"},
                 {"dex": "Aerodrome", "pool": "0x2", "price": "2510.5"},
             ],
             "best_spread_bps": "41.5",
@@ -66,6 +66,7 @@ def test_it_shows_every_panel_with_data(operator_client, market):
     assert "0.005 WETH" in body  # realized profit
     assert "0.005 gwei" in body  # base fee
     assert "UniswapV2" in body and "2510.5" in body and "41.5 bps" in body
+    assert 'UniswapV2 <span class="fee">0.3%</span>' in body  # the fee tier tells pools apart
     assert "chain" in body and "timed out" in body
     assert "SECRETKEY123" not in body  # RPC paths can hold API keys
     assert "Engine running" in body and "1,234" in body
@@ -83,6 +84,7 @@ def test_every_panel_has_an_empty_state(operator_client, db):
     assert "No component has reported yet" in body
     assert "Nothing stored yet" in body
     assert "Engine not running" in body and "runbot" in body
+    assert "<code>make run</code>" in body, "the demo's users started make run"
     assert "None active" in body
 
 
@@ -95,6 +97,19 @@ def test_it_shows_the_pause_control_or_the_resume_control(staff_client, db):
     config.save()
     body = staff_client.get(reverse("dashboard:overview")).content.decode()
     assert reverse("dashboard:bot_resume") in body and "Paused: maintenance" in body
+
+
+def test_the_resume_confirmation_tells_the_local_test_chain_from_real_funds(staff_client, db):
+    config = BotConfig.load()
+    config.mode, config.paused = "live", True
+    config.save()
+    network = f.network(active=True, chain_id=10, name="Production chain")
+    body = staff_client.get(reverse("dashboard:overview")).text
+    assert "Transactions will be sent with real funds." in body
+    network.chain_id = 31337
+    network.save()
+    body = staff_client.get(reverse("dashboard:overview")).text
+    assert "sent on the local test chain" in body and "with real funds" not in body
 
 
 def test_the_resync_request_returns_only_the_live_panels(operator_client, market):

@@ -37,6 +37,10 @@ def test_pages_use_local_assets_only_and_link_every_page(operator_client, name):
         assert f'href="{reverse(page)}"' in body
     assert 'id="ws-status"' in body and 'id="connection-banner"' in body
     assert 'id="bot-pill"' in body
+    # Two badges, two meanings: the trading mode and the page's live-update socket.
+    pill = body[body.index('id="bot-pill"') :].split("</span>")[0]
+    socket = body[body.index('id="ws-status"') :].split("</span>")[0]
+    assert "Trading: Dry run" in pill and "Updates:" in socket
 
 
 def test_settings_links_into_admin_for_staff(staff_client):
@@ -55,22 +59,24 @@ def test_settings_tell_operators_to_ask_an_admin(operator_client):
 def test_settings_never_render_secrets(staff_client, monkeypatch, settings):
     key = "0x" + "ab" * 32
     monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", key)
-    settings.LISTONIAN_SIGNER_CONFIGURED = True
     from ..trading import factories as f
 
     f.network(active=True, rpc_urls="https://rpc.example/v2/APIKEY123")
     body = staff_client.get(reverse("dashboard:settings")).content.decode()
-    assert "configured" in body
+    assert "LISTONIAN_PRIVATE_KEY environment variable" in body
     assert key[2:] not in body and "APIKEY123" not in body
     assert settings.SECRET_KEY not in body
 
 
-def test_settings_show_the_engine_signing_account_the_web_has_no_key_for(staff_client, settings):
-    settings.LISTONIAN_SIGNER_CONFIGURED = False
+def test_settings_show_the_engine_signing_account_the_web_has_no_key_for(
+    staff_client, monkeypatch
+):
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("LISTONIAN_PRIVATE_KEY_FILE", raising=False)
     body = staff_client.get(reverse("dashboard:settings")).content.decode()
     assert "not configured" in body
     state = EngineState.load()
     state.balances = {"signer": {"address": "0x" + "Ab" * 20}}
     state.save()
     body = staff_client.get(reverse("dashboard:settings")).content.decode()
-    assert "configured: account <code>0x" + "Ab" * 20 in body
+    assert "held by the engine" in body and "0x" + "Ab" * 20 in body

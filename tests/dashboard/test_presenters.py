@@ -43,7 +43,10 @@ def test_market_json_from_the_engine_is_sanitised(db):
         "junk",
         {
             "pair": "WETH/USDC",
-            "prices": [{"dex": "A", "price": "2500"}, {"dex": "B", "price": "2525"}],
+            "prices": [
+                {"dex": "A", "price": "2500", "fee": "0.05%"},
+                {"dex": "B", "price": "2525", "fee": "0.3%" * 10},
+            ],
         },
         {"pair": "X/Y", "prices": [{"dex": "C", "price": "not a number"}, 5]},
     ]
@@ -54,6 +57,8 @@ def test_market_json_from_the_engine_is_sanitised(db):
     assert first.best_spread_bps == "100.0"  # computed when the engine gave none
     assert [p.is_high for p in first.prices] == [False, True]
     assert [p.is_low for p in first.prices] == [True, False]
+    assert [p.fee for p in first.prices] == ["0.05%", "0.3%0.3%0.3%"]  # cut to 12 characters
+    assert market[1].prices[0].fee == ""
 
 
 def test_component_errors_are_scrubbed(db, monkeypatch):

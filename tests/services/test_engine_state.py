@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
+from trading.amm.uniswap_v2 import V2PoolState
+from trading.dex.base import PoolSpec
 from trading.lifecycle import HealthReport
 from trading.models import ComponentHealth, EngineState
-from trading.services.engine_state import engine_state_save
+from trading.services.engine_state import engine_state_save, fee_label, market_panel
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +41,43 @@ def test_state_without_health_keeps_the_rows():
     engine_state_save(state={}, health=[_report("chain")])
     engine_state_save(state={"last_block": 9}, health=[])
     assert list(ComponentHealth.objects.values_list("name", flat=True)) == ["chain"]
+
+
+def _v2(address, token0, token1, reserve0, reserve1):
+    return V2PoolState(
+        address=address, token0=token0, token1=token1, reserve0=reserve0, reserve1=reserve1
+    )
+
+
+def test_the_market_panel_lists_every_watched_pair_with_fee_tiers():
+    weth, usdc, aero = "0x" + "01" * 20, "0x" + "02" * 20, "0x" + "03" * 20
+    tokens = {
+        weth: SimpleNamespace(symbol="WETH", decimals=18),
+        usdc: SimpleNamespace(symbol="USDC", decimals=6),
+        aero: SimpleNamespace(symbol="AERO", decimals=18),
+    }
+    states = {
+        "0xa": _v2("0xa", weth, usdc, 10 * 10**18, 30_000 * 10**6),
+        "0xb": _v2("0xb", weth, usdc, 10 * 10**18, 30_300 * 10**6),
+        "0xc": _v2("0xc", aero, weth, 3000 * 10**18, 1 * 10**18),
+    }
+    pools = {
+        "0xa": PoolSpec("0xa", "uniswap_v3", weth, usdc, fee=3000, dex="Uniswap V3"),
+        "0xb": PoolSpec("0xb", "uniswap_v3", weth, usdc, fee=500, dex="Uniswap V3"),
+        "0xc": PoolSpec("0xc", "solidly", aero, weth, fee=100, dex="Aerodrome"),
+    }
+    panel = market_panel(states, pools, [weth, usdc], tokens)
+    assert [row["pair"] for row in panel] == ["WETH/USDC", "WETH/AERO"]
+    assert [(p["dex"], p["fee"], p["price"]) for p in panel[0]["prices"]] == [
+        ("Uniswap V3", "0.05%", "3030"),
+        ("Uniswap V3", "0.3%", "3000"),
+    ]
+    assert panel[0]["best_spread_bps"] == 100
+    assert [(p["dex"], p["fee"]) for p in panel[1]["prices"]] == [("Aerodrome", "0.01%")]
+
+
+@pytest.mark.parametrize(
+    ("pips", "label"), [(3000, "0.3%"), (500, "0.05%"), (100, "0.01%"), (10000, "1%"), (0, "0%")]
+)
+def test_fee_tiers_read_as_percentages(pips, label):
+    assert fee_label(pips) == label

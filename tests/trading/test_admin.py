@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from trading.models import BotConfig, Dex, Network
+from trading.models import BotConfig, ControlChange, Dex, Network
+from trading.units import amount_to_units
 
 from . import factories as f
 
@@ -13,21 +14,22 @@ def test_botconfig_list_goes_straight_to_the_single_row(staff_client):
 
 
 def _config_form(**overrides):
+    """The admin form as it comes with the default configuration, amounts in units."""
     config = BotConfig.load()
     data = {
         "mode": config.mode,
         "paused_reason": "",
         "min_net_profit_wei": "0",
-        "max_trade_size_wei": "1_000_000_000_000_000_000",
-        "max_gas_price_wei": "2000000000",
-        "daily_loss_limit_wei": "10000000000000000",
+        "max_trade_size_wei": "1",
+        "max_gas_price_wei": "1",
+        "daily_loss_limit_wei": "0.01",
         "slippage_bps": "10",
         "max_hops": "3",
         "retention_days": "30",
         "retention_max_rows": "100000",
         "reinvest_bps": "0",
         "distribution_interval_minutes": "60",
-        "min_gas_balance_wei": "1000000000000000",
+        "min_gas_balance_wei": "0.001",
         "alert_head_lag_blocks": "3",
         "alert_skipped_blocks": "0",
         "alert_after_blocks": "10",
@@ -42,7 +44,7 @@ def _config_form(**overrides):
 
 def test_staff_edits_botconfig(staff_client):
     url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
-    big = str(2**256 - 1)
+    big = amount_to_units(2**256 - 1, 18)
     response = staff_client.post(
         url, _config_form(mode="live", paused="on", max_trade_size_wei=big)
     )
@@ -64,12 +66,51 @@ def test_falling_behind_thresholds_are_set_in_admin_and_empty_switches_them_off(
     assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
 
 
+def test_botconfig_amounts_are_typed_and_shown_in_units(staff_client):
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    response = staff_client.post(
+        url,
+        _config_form(
+            max_trade_size_wei="50",
+            max_gas_price_wei="100",
+            min_net_profit_wei="0.000000000000000001",
+            daily_loss_limit_wei="0.25",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    config = BotConfig.load()
+    assert config.max_trade_size_wei == 50 * 10**18
+    assert config.max_gas_price_wei == 100 * 10**9
+    assert config.min_net_profit_wei == 1
+    assert config.daily_loss_limit_wei == 25 * 10**16
+    body = staff_client.get(url).content.decode()
+    assert "Maximum trade size (ETH)" in body and "Maximum gas price (gwei)" in body
+    assert 'value="50"' in body and 'value="100"' in body and 'value="0.25"' in body
+    assert "50000000000000000000" not in body and "100000000000" not in body
+
+
+def test_botconfig_changes_in_admin_are_recorded(staff_client):
+    url = reverse("admin:trading_botconfig_change", args=[BotConfig.load().pk])
+    staff_client.post(url, _config_form(max_gas_price_wei="3", mode="live"))
+    changes = {c.setting: c for c in ControlChange.objects.all()}
+    assert set(changes) == {"mode", "max_gas_price_wei"}
+    gas = changes["max_gas_price_wei"]
+    assert (gas.old_value, gas.new_value, gas.actor, gas.source) == (
+        "1 gwei",
+        "3 gwei",
+        "boss",
+        "admin",
+    )
+    assert (changes["mode"].old_value, changes["mode"].new_value) == ("Dry run", "Live")
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("slippage_bps", "10001", "less than or equal to 10000"),
         ("max_trade_size_wei", "0", "must be positive"),
-        ("max_gas_price_wei", "1.5", "whole number"),
+        ("max_gas_price_wei", "1.0000000001", "at most 9 decimal places"),
+        ("max_gas_price_wei", "lots", "Enter an amount in gwei"),
         ("max_gas_price_wei", "-3", "cannot be negative"),
     ],
 )
@@ -227,3 +268,19 @@ def test_a_kill_switch_change_in_admin_is_recorded(staff_client):
     history = staff_client.get(reverse("admin:trading_controlchange_changelist"))
     assert history.status_code == 200 and "exploit suspected" in history.text
     assert staff_client.get(reverse("admin:trading_controlchange_add")).status_code == 403
+
+
+def test_the_pools_list_names_each_pools_network(staff_client):
+    base, other = f.network(name="Base-like"), f.network(name="Other chain")
+    for net in (base, other):
+        dex = f.dex(net, "Aerodrome", kind="solidly")
+        f.pool(dex, f.token(net, "WETH"), f.token(net, "USDC", 6))
+    body = staff_client.get(reverse("admin:trading_pool_changelist")).text
+    assert "column-network" in body
+    assert body.count('class="field-network">Base-like<') == 1
+    assert body.count('class="field-network">Other chain<') == 1
+    assert "Aerodrome (Base-like)" in body and "Aerodrome (Other chain)" in body
+    only = staff_client.get(
+        reverse("admin:trading_pool_changelist"), {"dex__network__id__exact": other.pk}
+    )
+    assert "Other chain" in only.text and 'class="field-network">Base-like<' not in only.text

@@ -48,9 +48,7 @@ def test_a_pool_the_factory_does_not_name_is_refused(staff_client, arb, devnet):
 
 
 def test_an_unreachable_rpc_refuses_rather_than_trusts(staff_client, arb):
-    Network.objects.filter(pk=arb.network.pk).update(
-        rpc_urls=f"http://127.0.0.1:{unused_port()}"
-    )
+    Network.objects.filter(pk=arb.network.pk).update(rpc_urls=f"http://127.0.0.1:{unused_port()}")
     address = arb.cheap.address
     Pool.objects.filter(pk=arb.cheap.pk).delete()
     response = staff_client.post(reverse("admin:trading_pool_add"), _form(arb, address))

@@ -140,23 +140,49 @@ def _price(state: Any, base: str) -> Fraction | None:
         return None
 
 
+def fee_label(fee_pips: int) -> str:
+    """A pool's fee tier as people name it: 3000 pips → "0.3%", 500 → "0.05%"."""
+    return f"{Decimal(fee_pips).scaleb(-4).normalize():f}%"
+
+
+def _watched_pairs(
+    states: Mapping[str, Any], base_tokens: Sequence[str], tokens: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Pairs of base tokens first, then every other pair a watched pool trades."""
+    pairs = [(a, b) for a, b in combinations(base_tokens, 2) if a in tokens and b in tokens]
+    seen = {frozenset(pair) for pair in pairs}
+    others = []
+    for state in states.values():
+        key = frozenset((state.token0, state.token1))
+        if key in seen or state.token0 not in tokens or state.token1 not in tokens:
+            continue
+        seen.add(key)
+        # Quote in a base token where the pool has one (AERO/WETH, not WETH/AERO).
+        first, second = state.token0, state.token1
+        if first in base_tokens and second not in base_tokens:
+            first, second = second, first
+        others.append((first, second))
+    others.sort(key=lambda pair: (tokens[pair[0]].symbol, tokens[pair[1]].symbol))
+    return pairs + others
+
+
 def market_panel(
     states: Mapping[str, Any],
     pools: Mapping[str, Any],
     base_tokens: Sequence[str],
     tokens: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
-    """For each pair of base tokens: the price on each pool and the best spread now.
+    """For each watched pair: the price on each pool (with its DEX and fee tier) and the
+    best spread now.
 
-    Prices are decimal strings in human units (quote per base token); the
-    spread is in basis points between the cheapest and the dearest pool.
+    Every pair a watched pool trades is listed (the cycles use them all), pairs of
+    base tokens first. Prices are decimal strings in human units (quote per base
+    token); the spread is in basis points between the cheapest and the dearest pool.
     """
     panel = []
-    for base, quote in combinations(base_tokens, 2):
-        if base not in tokens or quote not in tokens:
-            continue
+    for base, quote in _watched_pairs(states, base_tokens, tokens):
         scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
-        quotes: list[tuple[Fraction, str, str]] = []  # (price, dex, pool)
+        quotes: list[tuple[Fraction, str, str, str]] = []  # (price, dex, pool, fee)
         for address, state in states.items():
             if {state.token0, state.token1} != {base, quote}:
                 continue
@@ -164,28 +190,37 @@ def market_panel(
             if raw is None or raw <= 0:
                 continue
             spec = pools.get(address)
-            quotes.append((raw * scale, getattr(spec, "dex", "") or "", address))
+            fee = getattr(spec, "fee", None)
+            quotes.append(
+                (
+                    raw * scale,
+                    getattr(spec, "dex", "") or "",
+                    address,
+                    fee_label(fee) if isinstance(fee, int) else "",
+                )
+            )
         if not quotes:
             continue
         label = f"{tokens[base].symbol}/{tokens[quote].symbol}"
         if sorted(q[0] for q in quotes)[len(quotes) // 2] < 1:
             # Quote the dearer token in the cheaper one (WETH/USDC 3000, not 0.00033).
             label = f"{tokens[quote].symbol}/{tokens[base].symbol}"
-            quotes = [(1 / value, dex, pool) for value, dex, pool in quotes]
+            quotes = [(1 / value, dex, pool, fee) for value, dex, pool, fee in quotes]
         low, high = min(q[0] for q in quotes), max(q[0] for q in quotes)
         spread = int((high - low) * 10_000 / low) if low else 0
         prices = [
             {
                 "dex": dex,
                 "pool": pool,
+                "fee": fee,
                 "price": format(Decimal(value.numerator) / Decimal(value.denominator), ".8g"),
             }
-            for value, dex, pool in quotes
+            for value, dex, pool, fee in quotes
         ]
         panel.append(
             {
                 "pair": label,
-                "prices": sorted(prices, key=lambda p: p["dex"]),
+                "prices": sorted(prices, key=lambda p: (p["dex"], p["fee"])),
                 "best_spread_bps": spread,
             }
         )
