@@ -109,7 +109,7 @@ def test_the_procfile_web_process_serves_without_the_key(tmp_path: Path) -> None
         for path in ("/", "/settings/"):
             status, final_url, page = _get(opener, base + path)
             assert (status, final_url) == (200, base + path)
-        assert 'Signing key</dt><dd><span class="muted">not configured' in page
+        assert 'Signing key</dt><dd id="signing-key"><span class="muted">not configured' in page
     finally:
         server.send_signal(signal.SIGINT)
         try:
