@@ -481,6 +481,14 @@ class TradeQuerySet(HistoryQuerySet):
     def settled(self) -> Self:
         return self.exclude(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])
 
+    def confirmed(self, *, head: int, confirmations: int) -> Self:
+        """Settled trades buried under ``confirmations`` blocks below ``head``: final."""
+        return self.settled().filter(block_number__lte=head - confirmations)
+
+    def unconfirmed(self, *, head: int, confirmations: int) -> Self:
+        """Settled trades a reorg could still take back."""
+        return self.settled().filter(block_number__gt=head - confirmations)
+
     def totals_by_token(self) -> list[dict[str, Any]]:
         """Trades, exact realized profit and gas (wei) per start token."""
         return list(
@@ -534,6 +542,9 @@ class Trade(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # True from the pending row's commit until the broadcast's answer: a
+    # reconciliation never judges a transaction the node may not have seen yet.
+    sending = models.BooleanField(default=False)
 
     objects = TradeQuerySet.as_manager()
 
@@ -595,6 +606,12 @@ class BotConfig(models.Model):
     )
     distribution_interval_minutes = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(1)], help_text="How often profit is swept."
+    )
+    confirmations = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Blocks on top of a trade's block before its outcome is final (a reorg "
+        "shallower than this can still take it back).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -854,6 +871,27 @@ class DistributionPayout(models.Model):
         return f"{self.amount} to {self.recipient} ({self.status})"
 
 
+class Reorg(models.Model):
+    """A chain reorganisation the engine saw, and what it corrected."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="reorgs")
+    detected_at = models.DateTimeField(default=timezone.now, db_index=True)
+    common_ancestor = models.PositiveBigIntegerField(help_text="Last block both chains share.")
+    depth = models.PositiveIntegerField(help_text="Blocks of the old chain dropped.")
+    old_head = models.PositiveBigIntegerField()
+    new_head = models.PositiveBigIntegerField()
+    trades_reopened = models.JSONField(
+        default=list, blank=True, help_text="Trades whose outcome was in a dropped block."
+    )
+    opportunities_staled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reorg of depth {self.depth} above block {self.common_ancestor}"
+
+
 class AlertEvent(models.TextChoices):
     TRADE_EXECUTED = "trade_executed", "Trade executed"
     TRADE_FAILED = "trade_failed", "Trade failed"
@@ -862,6 +900,7 @@ class AlertEvent(models.TextChoices):
     COMPONENT_RECOVERED = "component_recovered", "Component recovered"
     DAILY_LOSS_LIMIT = "daily_loss_limit", "Daily loss limit hit"
     DISTRIBUTION_SENT = "distribution_sent", "Distribution sent"
+    REORG = "reorg", "Chain reorganisation"
 
 
 class WebhookEndpoint(models.Model):

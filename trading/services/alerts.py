@@ -50,6 +50,18 @@ def alert_raise(*, event: str, payload: dict[str, Any]) -> list[int]:
 
 
 def _schedule(delivery_id: int) -> None:
+    """Hand one delivery to its sender, after the caller's commit.
+
+    A broker that is down must not turn into an error for whatever raised the
+    alert (a settled trade, a recorded reorg): the delivery row stays pending.
+    """
+    try:
+        _hand_over(delivery_id)
+    except Exception as exc:  # the caller's transaction already committed
+        logger.warning("alert %s not queued (delivery stays pending): %s", delivery_id, exc)
+
+
+def _hand_over(delivery_id: int) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         threading.Thread(
             target=_deliver_with_retries, args=(delivery_id,), name="alert", daemon=True
