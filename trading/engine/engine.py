@@ -31,6 +31,8 @@ from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
+from trading.engine.reconciler import Reconciler
+from trading.engine.reorgs import HeadHistory, ReorgFound
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
 from trading.execution.manager import (
@@ -42,6 +44,7 @@ from trading.execution.manager import (
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
+from trading.services import reorgs as reorg_services
 from trading.services.opportunities import AnalysisInputs, analysis_inputs
 
 logger = logging.getLogger(__name__)
@@ -329,6 +332,10 @@ class Engine:
         self.watcher = BlockWatcher(
             self.watch_client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
         )
+        self.heads = HeadHistory(self.watch_client)
+        self.reconciler = Reconciler(lambda: self.execution, lambda: self.watcher.latest)
+        # Reorgs seen but not written yet (the database was away): retried every head.
+        self._reorgs_to_record: list[ReorgFound] = []
 
     async def start(self) -> None:
         """Build and initialize every component; reconcile trades a crash left pending."""
@@ -549,25 +556,71 @@ class Engine:
         processed = 0
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
+        reconciler = asyncio.create_task(self.reconciler.run(self.stop_event), name="reconcile")
         try:
             async for block_number in self.watcher.blocks(self.stop_event):
                 if self.stop_event.is_set():
                     break
-                async with self._work_lock:
-                    if not all(c.initialized for c in self.lifecycle):
-                        continue  # a component is down: the supervisor is restarting it
-                    if not await self._process(block_number):
-                        continue
+                # The reorg check reads one header beside the block's work, not before it.
+                heads = asyncio.create_task(self._follow_head(block_number))
+                try:
+                    async with self._work_lock:
+                        if not all(c.initialized for c in self.lifecycle):
+                            continue  # a component is down: the supervisor is restarting it
+                        if not await self._process(block_number):
+                            continue
+                finally:
+                    if await heads:
+                        # Pool states may hold what the dropped blocks did.
+                        self._needs_full_scan = True
                 processed += 1
                 if blocks is not None and processed >= blocks:
                     break
         finally:
             lag.cancel()
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            for task in (supervisor, reconciler):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self.stop()
         return processed
+
+    async def _follow_head(self, block_number: int) -> bool:
+        """Check the head for a reorg and correct the rows; True when one was found."""
+        try:
+            found = await self.heads.observe(block_number)
+        except Exception as exc:  # the next head checks again
+            logger.warning("cannot check block %s for a reorg: %s", block_number, exc)
+            found = None
+        if found is not None:
+            logger.warning(
+                "reorg: %d block(s) above %d replaced (head %d -> %d)",
+                found.depth,
+                found.common_ancestor,
+                found.old_head,
+                found.new_head,
+            )
+            metrics.REORGS.inc()
+            if self.execution is not None and self.execution.nonces is not None:
+                # Mined nonces may have been taken back: read the count again.
+                self.execution.nonces.forget()
+            self._reorgs_to_record.append(found)
+        while self._reorgs_to_record:
+            reorg = self._reorgs_to_record[0]
+            try:
+                await sync_to_async(reorg_services.reorg_record)(
+                    network_id=self.network.pk,
+                    common_ancestor=reorg.common_ancestor,
+                    depth=reorg.depth,
+                    old_head=reorg.old_head,
+                    new_head=reorg.new_head,
+                )
+            except Exception as exc:  # the database is away: kept for the next head
+                logger.warning("cannot record the reorg yet: %s", exc)
+                break
+            self._reorgs_to_record.pop(0)
+            self.reconciler.wake()
+        return found is not None
 
     async def _process(self, block_number: int) -> bool:
         """Run the pipeline for one block; on failure release the culprit and say False."""

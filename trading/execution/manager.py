@@ -574,6 +574,36 @@ class ExecutionManager(Component):
                 settled.append((trade.pk, status))
         return settled
 
+    async def reconcile_unconfirmed(
+        self, *, head: int, confirmations: int
+    ) -> list[tuple[int, str]]:
+        """Re-read the receipts of trades not yet final; correct rows a reorg changed.
+
+        A receipt gone from the chain puts the trade back to pending (and then
+        settles it as the chain now says); a receipt in another block, or with
+        another outcome, is settled again.
+        """
+        trades = await sync_to_async(services.unconfirmed_live_trades)(
+            head=head, confirmations=confirmations
+        )
+        changed: list[tuple[int, str]] = []
+        for trade in trades:
+            receipt = await self.client.request("eth_getTransactionReceipt", [trade.tx_hash])
+            if receipt:
+                settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                if (settled["status"], settled["block_number"]) != (
+                    trade.status,
+                    trade.block_number,
+                ) or settled["realized_profit"] != trade.realized_profit:
+                    await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                    changed.append((trade.pk, str(settled["status"])))
+                continue
+            reason = f"reorg: block {trade.block_number} left the chain; settling again"
+            await sync_to_async(services.trade_reopen)(trade_id=trade.pk, reason=reason)
+            trade.status = "pending"
+            changed.append((trade.pk, await self._reconcile_one(trade) or "pending"))
+        return changed
+
     async def reconcile_disagreeing(self, *, since: Any) -> list[tuple[int, str]]:
         """Re-check recent settled trades whose rows may not match the chain.
 

@@ -335,6 +335,15 @@ def pending_live_trades(*, now: dt.datetime | None = None) -> list[Trade]:
     return list(Trade.objects.live().pending().exclude(in_progress).order_by("nonce", "id"))
 
 
+def unconfirmed_live_trades(*, head: int, confirmations: int) -> list[Trade]:
+    """Live trades settled from a receipt that a reorg could still take back."""
+    return list(Trade.objects.live().unconfirmed(head=head, confirmations=confirmations))
+
+
+def confirmations_required() -> int:
+    return BotConfig.load().confirmations
+
+
 def trade_for_reconcile(*, trade_id: int) -> Trade:
     return Trade.objects.get(pk=trade_id)
 
