@@ -39,7 +39,8 @@ def rows_disagreeing_with_chain(w3: Web3, executor: str) -> list[str]:
             if on_chain != trade.status:
                 wrong.append(f"{label}: the chain says {on_chain}")
             elif receipt["blockNumber"] != trade.block_number:
-                wrong.append(f"{label}: mined in {receipt['blockNumber']}, row {trade.block_number}")
+                mined = receipt["blockNumber"]
+                wrong.append(f"{label}: mined in {mined}, row says {trade.block_number}")
             elif profit != (trade.realized_profit or 0):
                 wrong.append(f"{label}: profit {profit} on chain, {trade.realized_profit} in row")
             expected = "executed" if trade.status == "success" else "failed"

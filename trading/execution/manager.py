@@ -370,6 +370,11 @@ class ExecutionManager(Component):
                 await self._mark_sent(trade.pk)
                 raise
             await self._mark_sent(trade.pk)
+            if "error" in sent and await self._node_knows(tx_hash):
+                # A retried send refused as "already known" / "nonce too low"
+                # because the first attempt got through: it is in flight.
+                logger.info("send of trade %s answered %s, but the node has it", trade.pk, sent)
+                sent = {"result": tx_hash}
             if "error" in sent:
                 await self.nonces.resync()
                 reason = decode_revert(sent["error"])
@@ -394,6 +399,12 @@ class ExecutionManager(Component):
             await sync_to_async(services.trade_mark_sent)(trade_id=trade_id)
         except Exception as exc:  # the row then waits out the send grace before reconciling
             logger.warning("cannot mark trade %s as sent: %s", trade_id, exc)
+
+    async def _node_knows(self, tx_hash: str) -> bool:
+        try:
+            return bool(await self.client.request("eth_getTransactionByHash", [tx_hash]))
+        except Exception:  # unknown: treat the refusal as a refusal
+            return False
 
     def _remember_fee(self, nonce: int, fee: Fee) -> None:
         self._fees[nonce] = fee
