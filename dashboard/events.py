@@ -153,6 +153,9 @@ class StatusEvent:
     stale_after_seconds: int
     components: tuple[ComponentStatus, ...] = ()
     market: tuple[MarketPair, ...] = ()
+    # The last chain reorganisation the engine corrected ("" if none).
+    last_reorg: str = ""
+    last_reorg_at: str = ""
 
     @property
     def down_components(self) -> tuple[ComponentStatus, ...]:
@@ -187,6 +190,8 @@ class TokenTotal:
     realized_profit: str
     realized_profit_display: str
     gas_display: str
+    # The part of the realized profit not yet final ("" when all of it is).
+    unconfirmed_profit_display: str = ""
 
     @property
     def profit_negative(self) -> bool:

@@ -298,7 +298,18 @@ def status_event() -> StatusEvent:
         stale_after_seconds=max(30, 10 * block_ms // 1000),
         components=components,
         market=_market(state.market if state else []),
+        **_last_reorg(),
     )
+
+
+def _last_reorg() -> dict[str, str]:
+    reorg = selectors.latest_reorg()
+    if reorg is None:
+        return {}
+    text = f"reorg of {reorg.depth} block(s) above {reorg.common_ancestor}"
+    if reorg.trades_reopened:
+        text += f", {len(reorg.trades_reopened)} trade(s) settled again"
+    return {"last_reorg": text, "last_reorg_at": _iso(reorg.detected_at)}
 
 
 def gas_event(snapshot: GasSnapshot) -> GasEvent:
@@ -336,6 +347,7 @@ def stats_event() -> StatsEvent:
     if network is not None:
         native = _native_symbols([network]).get(network.pk, "ETH")
     rate = bank.success_rate
+    unconfirmed = selectors.unconfirmed_profit_by_token()
     return StatsEvent(
         opportunities=bank.opportunities,
         opportunities_today=today,
@@ -361,6 +373,11 @@ def stats_event() -> StatsEvent:
                 realized_profit=str(t.realized_profit),
                 realized_profit_display=format_amount(t.realized_profit, t.decimals, t.symbol),
                 gas_display=format_amount(t.gas_cost_wei, NATIVE_DECIMALS, native),
+                unconfirmed_profit_display=format_amount(
+                    unconfirmed[t.token_id], t.decimals, t.symbol
+                )
+                if unconfirmed.get(t.token_id)
+                else "",
             )
             for t in bank.totals
         ),

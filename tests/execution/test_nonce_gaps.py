@@ -14,6 +14,7 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 
+from trading.engine.reconciler import Reconciler
 from trading.models import Opportunity, Trade
 
 from .conftest import E18, make_opportunity, path, v2_gross
@@ -40,6 +41,9 @@ async def test_a_nonce_a_reorg_took_back_is_filled_before_the_next_send(arb, dev
         # The block holding the trade is replaced: its nonce is free again.
         anvil.rpc("anvil_reorg", [1, []])
         assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+        # The engine's reconciliation finds the gap between sends and fills it.
+        reconciler = Reconciler(lambda: manager, lambda: w3.eth.block_number)
+        await reconciler.once()
         second = await sync_to_async(make_opportunity)(
             arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18), block=2
         )
@@ -70,14 +74,10 @@ async def test_a_trade_stuck_past_its_deadline_is_cancelled_never_mined(arb, dev
     client, manager = await manager_for(arb, anvil)
     manager.bump_after = 60  # no fee bump: the deadline decides here
     await manager.nonces.next_nonce()
-    # A nonce lost after the gap check (the node forgot the transaction): the
-    # trade goes out one nonce ahead of the chain and waits in the queue.
+    # A nonce lost since the last gap check (the node forgot the transaction):
+    # the trade goes out one nonce ahead of the chain and waits in the queue.
     manager.nonces._next = nonce + 1
 
-    async def no_check() -> int:
-        return 0
-
-    manager.repair_nonce_gap = no_check
     mining = threading.Event()
     mining.set()
 

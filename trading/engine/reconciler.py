@@ -1,6 +1,8 @@
 """Continuous reconciliation: the engine keeps Trade rows matching the chain.
 
-Every few seconds, while the engine runs: pending live trades (not in the
+Every few seconds, while the engine runs: a nonce gap (the local counter
+ahead of the node) is filled before the next send has to wait behind it;
+pending live trades (not in the
 middle of their send) are settled from their receipts or marked dropped;
 trades not yet final (fewer than ``BotConfig.confirmations`` blocks on top)
 have their receipts read again, so a reorg the head history did not see (a
@@ -54,6 +56,7 @@ class Reconciler:
         execution = self._execution()
         if execution is None or not execution.initialized:
             return []
+        await execution.check_nonces()
         changed = list(await execution.reconcile_pending())
         head = self._head()
         if head >= 0:

@@ -346,7 +346,6 @@ class ExecutionManager(Component):
             if config.paused:  # the kill switch is honoured right before every send
                 await self._finish(opportunity_id, "skipped", "kill switch on")
                 return ExecutionResult(opportunity_id, "skipped", "kill switch on")
-            await self.repair_nonce_gap()
             nonce = await self.nonces.next_nonce()
             raw, tx_hash = self.signer.sign_transaction(
                 self._transaction(nonce, data, gas_limit, fee)
@@ -412,6 +411,17 @@ class ExecutionManager(Component):
             del self._fees[old]
 
     # --- nonce gaps --------------------------------------------------------------
+
+    async def check_nonces(self) -> int:
+        """Between sends: find and fill a nonce gap (see ``repair_nonce_gap``).
+
+        Run by the engine's reconciliation every few seconds rather than before
+        each send, so a trade never pays a round trip for it.
+        """
+        if self.signer is None or self.nonces is None:
+            return 0
+        async with self._send_lock:
+            return await self.repair_nonce_gap()
 
     async def repair_nonce_gap(self) -> int:
         """Fill a gap between the local nonce counter and the node; returns nonces filled.
