@@ -17,9 +17,20 @@ def _receipt(w3: Web3, tx_hash: str) -> Any:
         return None
 
 
-def rows_disagreeing_with_chain(w3: Web3, executor: str) -> list[str]:
-    """One line per live Trade row (or its opportunity) that says other than the chain."""
+def rows_disagreeing_with_chain(w3: Web3, executor: str, *, from_block: int = 0) -> list[str]:
+    """One line per live Trade row (or its opportunity) that says other than the chain.
+
+    Every call of the executor mined from ``from_block`` on must have its row
+    too: a transaction the bot could not record must never have been sent.
+    """
     wrong: list[str] = []
+    known = {h.lower() for t in Trade.objects.live() for h in (t.tx_hashes or [t.tx_hash])}
+    if from_block:
+        for number in range(from_block, w3.eth.block_number + 1):
+            for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                sent = "0x" + bytes(tx["hash"]).hex()
+                if tx["to"] == executor and sent.lower() not in known:
+                    wrong.append(f"executor call {sent} in block {number} has no trade row")
     opportunities: dict[int, int] = {}
     for trade in Trade.objects.live().select_related("opportunity"):
         opportunities[trade.opportunity_id] = opportunities.get(trade.opportunity_id, 0) + 1

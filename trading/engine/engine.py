@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError, close_old_connections
 
 from trading import metrics
 from trading.amm import AmmError, quote
@@ -85,6 +86,9 @@ class StorageComponent(Component):
         self._wake = asyncio.Event()
 
     async def _initialize(self) -> None:
+        # After a database outage the worker thread's connection is broken for
+        # good: drop it so this (re)start connects afresh.
+        await reset_database_connections()
         await sync_to_async(state_services.engine_started)()
         self._flusher = asyncio.create_task(self._flush_loop(), name="memory-bank-flush")
 
@@ -94,8 +98,10 @@ class StorageComponent(Component):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        await self.flush()
-        await sync_to_async(state_services.engine_stopped)()
+        try:
+            await self.flush()
+        finally:
+            await sync_to_async(state_services.engine_stopped)()
 
     async def record(self, result: ScanResult) -> Any:
         from trading.engine.scan import scan_record
@@ -351,7 +357,9 @@ class Engine:
     async def stop(self) -> None:
         if self.lifecycle is not None:
             self._publish_health(running=False)
-            await self.storage.flush()
+            # The database may be away: releasing the chain and the rest must not wait on it.
+            with contextlib.suppress(Exception):
+                await reset_database_connections()
             await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
 
@@ -635,8 +643,10 @@ class Engine:
             logger.exception("block %s failed in %s", block_number, failed.name)
             await self.lifecycle.mark_failed(failed, exc)
             self._down_since.setdefault(failed.name, asyncio.get_running_loop().time())
-            if failed in (self.client, self.dex):
-                self._needs_full_scan = True
+            # The pools may already hold this block's logs (a failure after the
+            # update): re-reading them would apply liquidity changes twice, so
+            # the next block reads every pool afresh.
+            self._needs_full_scan = True
             self._publish_health(running=True)
             return False
         self.reports.append(report)
@@ -654,8 +664,10 @@ class Engine:
         while not self.stop_event.is_set():
             try:
                 await self.supervise_once()
-            except Exception:  # the supervisor itself must never die
-                logger.exception("engine supervisor tick failed")
+            except Exception as exc:  # the supervisor itself must never die
+                logger.warning("engine supervisor tick failed: %s", exc)
+                with contextlib.suppress(Exception):
+                    await reset_database_connections()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.supervise_interval)
 
@@ -680,14 +692,16 @@ class Engine:
                 await sync_to_async(state_services.component_recovered_alert)(
                     name=name, down_seconds=int(now - since)
                 )
-        for name, since in self._down_since.items():
+        for name, since in list(self._down_since.items()):
             if name in self._down_alerted or now - since < self.down_alert_after:
                 continue
-            self._down_alerted.add(name)
             error = self.lifecycle.by_name(name).health().last_error
+            # Marked alerted only once written: a database that is down too
+            # (the storage component's outage) gets its alert when it is back.
             await sync_to_async(state_services.component_down_alert)(
                 name=name, error=error or "not initialized", down_seconds=int(now - since)
             )
+            self._down_alerted.add(name)
         if down or now - self._last_health_at >= self.heartbeat_interval:
             self._publish_health(running=True)
         return restarted
@@ -713,4 +727,12 @@ def _culprit(lifecycle: Lifecycle, exc: BaseException) -> Component:
 
     if isinstance(exc, (RpcUnavailableError, RpcError, ConnectionError, TimeoutError)):
         return lifecycle.by_name("chain")
+    if isinstance(exc, DatabaseError):
+        # Down until the database answers again: no block is decided, nothing sent.
+        return lifecycle.by_name("storage")
     return lifecycle.by_name("analysis")
+
+
+async def reset_database_connections() -> None:
+    """Close the ORM worker thread's connections that an error left unusable."""
+    await sync_to_async(close_old_connections)()

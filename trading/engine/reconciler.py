@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.utils import timezone
 
 from trading.services.execution import confirmations_required
@@ -57,6 +58,7 @@ class Reconciler:
         if execution is None or not execution.initialized:
             return []
         await execution.check_nonces()
+        await execution.release_claims()
         changed = list(await execution.reconcile_pending())
         head = self._head()
         if head >= 0:
@@ -76,6 +78,8 @@ class Reconciler:
                 await self.once()
             except Exception as exc:  # the chain or the database is away: next tick
                 logger.warning("trade reconciliation failed (retrying): %s", exc)
+                with contextlib.suppress(Exception):
+                    await sync_to_async(close_old_connections)()
             self._wake.clear()
             waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
             with contextlib.suppress(TimeoutError):

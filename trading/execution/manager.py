@@ -141,6 +141,8 @@ class ExecutionManager(Component):
         self.max_bumps = max_bumps
         self.poll_interval = poll_interval
         self.nonces = NonceManager(client, signer.address) if signer else None
+        # Claims whose failure could not be written (database away): id -> reason.
+        self._unfinished: dict[int, str] = {}
         # The fee last sent at each recent nonce: a replacement must outbid it.
         self._fees: dict[int, Fee] = {}
         self._owner: str | None = None
@@ -175,8 +177,15 @@ class ExecutionManager(Component):
         self, opportunity_id: int, limits: Limits, requote: Requote
     ) -> ExecutionResult:
         """Run one opportunity through the gate; never raises for a trading outcome."""
-        with metrics.lock_wait("opportunity_claim"):
-            claimed = await sync_to_async(services.opportunity_claim)(opportunity_id=opportunity_id)
+        try:
+            with metrics.lock_wait("opportunity_claim"):
+                claimed = await sync_to_async(services.opportunity_claim)(
+                    opportunity_id=opportunity_id
+                )
+        except Exception:
+            # The claim may have been written with its answer lost: released later.
+            self._unfinished[opportunity_id] = "claim interrupted: the database went away"
+            raise
         if not claimed:
             self.count("not_claimed")
             return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
@@ -187,9 +196,16 @@ class ExecutionManager(Component):
             self.record_error(exc)
             # Once a live trade is recorded, only its receipt may decide the
             # outcome: reconciliation settles it, whatever failed after the send.
-            failed = await sync_to_async(services.opportunity_fail_unless_traded)(
-                opportunity_id=opportunity_id, reason=f"{type(exc).__name__}: {exc}"
-            )
+            reason = f"{type(exc).__name__}: {exc}"
+            try:
+                failed = await sync_to_async(services.opportunity_fail_unless_traded)(
+                    opportunity_id=opportunity_id, reason=reason
+                )
+            except Exception:
+                # The database is away too: released by the next reconciliation,
+                # or the claim would keep its cycle from ever being traded again.
+                self._unfinished[opportunity_id] = reason
+                raise
             return ExecutionResult(opportunity_id, "failed" if failed else "pending", str(exc))
         self.count(result.outcome)
         if result.outcome in {"simulated", "success"}:
@@ -594,6 +610,22 @@ class ExecutionManager(Component):
             if status:
                 settled.append((trade.pk, status))
         return settled
+
+    async def release_claims(self) -> list[int]:
+        """Finish claims left ``executing`` without a trade; returns the ids released.
+
+        Those this manager could not finish itself (the database was away), and
+        any claim older than the send grace (an engine that died holding it).
+        """
+        released = []
+        for opportunity_id, reason in list(self._unfinished.items()):
+            if await sync_to_async(services.opportunity_fail_unless_traded)(
+                opportunity_id=opportunity_id, reason=reason
+            ):
+                released.append(opportunity_id)
+            del self._unfinished[opportunity_id]
+        released += await sync_to_async(services.claims_release_abandoned)()
+        return released
 
     async def reconcile_unconfirmed(
         self, *, head: int, confirmations: int

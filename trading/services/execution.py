@@ -41,12 +41,17 @@ def opportunity_claim(*, opportunity_id: int) -> bool:
 def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") -> None:
     """Record how an execution attempt ended (executed / stale / skipped / failed)."""
     Opportunity.objects.filter(pk=opportunity_id).update(
-        status=status, status_reason=reason[:2000], updated_at=timezone.now()
+        status=status, status_reason=_text(reason, 2000), updated_at=timezone.now()
     )
     _publish_opportunity(opportunity_id)
 
 
 logger = logging.getLogger(__name__)
+
+
+def _text(value: str, limit: int) -> str:
+    """Text fit for a text column: revert data can decode to NUL bytes, which PostgreSQL refuses."""
+    return value.replace("\x00", "")[:limit]
 
 
 @dataclass(frozen=True)
@@ -235,7 +240,7 @@ def trade_settle(
         trade.gas_used = gas_used
         trade.gas_cost_wei = gas_cost_wei
         trade.block_number = block_number
-        trade.error = error[:4000]
+        trade.error = _text(error, 4000)
         trade.confirmed_at = timezone.now() if block_number else None
         trade.save()
         opportunity_status = (
@@ -245,7 +250,7 @@ def trade_settle(
         )
         reason = "" if status == TradeStatus.SUCCESS else f"trade {status}: {error}".strip(": ")
         Opportunity.objects.filter(pk=trade.opportunity_id).update(
-            status=opportunity_status, status_reason=reason[:2000], updated_at=timezone.now()
+            status=opportunity_status, status_reason=_text(reason, 2000), updated_at=timezone.now()
         )
         _publish_trade_on_commit(trade)
         _alert_trade(trade)
@@ -278,7 +283,7 @@ def trade_reopen(*, trade_id: int, reason: str) -> bool:
         trade = Trade.objects.get(pk=trade_id)
         Opportunity.objects.filter(pk=trade.opportunity_id).update(
             status=OpportunityStatus.EXECUTING,
-            status_reason=reason[:2000],
+            status_reason=_text(reason, 2000),
             updated_at=timezone.now(),
         )
         _publish_trade_on_commit(trade)
@@ -296,7 +301,9 @@ def opportunity_fail_unless_traded(*, opportunity_id: int, reason: str) -> bool:
         Opportunity.objects.filter(pk=opportunity_id, status=OpportunityStatus.EXECUTING)
         .exclude(trades__mode=TradeMode.LIVE)
         .update(
-            status=OpportunityStatus.FAILED, status_reason=reason[:2000], updated_at=timezone.now()
+            status=OpportunityStatus.FAILED,
+            status_reason=_text(reason, 2000),
+            updated_at=timezone.now(),
         )
     )
     if changed:
@@ -344,6 +351,25 @@ def confirmations_required() -> int:
     return BotConfig.load().confirmations
 
 
+def claims_release_abandoned(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail claims held longer than ``SEND_GRACE`` without any live trade; returns their ids."""
+    now = now or timezone.now()
+    ids = list(
+        Opportunity.objects.filter(
+            status=OpportunityStatus.EXECUTING, updated_at__lt=now - SEND_GRACE
+        )
+        .exclude(trades__mode=TradeMode.LIVE)
+        .values_list("pk", flat=True)
+    )
+    return [
+        pk
+        for pk in ids
+        if opportunity_fail_unless_traded(
+            opportunity_id=pk, reason="claim abandoned: its execution never finished"
+        )
+    ]
+
+
 def trade_for_reconcile(*, trade_id: int) -> Trade:
     return Trade.objects.get(pk=trade_id)
 
@@ -382,7 +408,7 @@ def opportunity_match_trade(*, trade_id: int) -> bool:
     changed = (
         Opportunity.objects.filter(pk=trade.opportunity_id)
         .exclude(status=status)
-        .update(status=status, status_reason=reason[:2000], updated_at=timezone.now())
+        .update(status=status, status_reason=_text(reason, 2000), updated_at=timezone.now())
     )
     if changed:
         _publish_opportunity(trade.opportunity_id)
