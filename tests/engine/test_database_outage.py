@@ -98,3 +98,4 @@ async def test_a_database_outage_is_survived_without_a_restart(
     assert wrong == []
     state = await EngineState.objects.aget(pk=1)
     assert state.running is False  # stopped cleanly, and said so
+    await sync_to_async(connections.close_all)()

@@ -38,7 +38,10 @@ async def test_the_common_ancestor_of_a_reorg_is_found(anvil, w3):
     await client.initialize()
     heads = HeadHistory(client)
     try:
-        anvil.mine(3)
+        # Blocks with a transaction each, so an empty replacement never hashes the same.
+        sender, receiver = anvil.accounts[1], anvil.accounts[2]
+        for _ in range(3):
+            w3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
         head = w3.eth.block_number
         for number in range(head - 2, head + 1):
             assert await heads.observe(number) is None
@@ -51,6 +54,7 @@ async def test_the_common_ancestor_of_a_reorg_is_found(anvil, w3):
         anvil.mine(1)
         assert await heads.observe(head + 2) is None
         # After skipped blocks the newest remembered hash is checked instead.
+        w3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
         anvil.rpc("anvil_reorg", [1, []])
         anvil.mine(3)
         found = await heads.observe(head + 5)
