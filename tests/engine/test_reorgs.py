@@ -55,10 +55,12 @@ async def test_the_common_ancestor_of_a_reorg_is_found(anvil, w3):
         assert await heads.observe(head + 2) is None
         # After skipped blocks the newest remembered hash is checked instead.
         w3.eth.send_transaction({"from": sender, "to": receiver, "value": 1})
+        assert await heads.observe(head + 3) is None
         anvil.rpc("anvil_reorg", [1, []])
         anvil.mine(3)
-        found = await heads.observe(head + 5)
-        assert found is not None and found.common_ancestor == head + 1
+        found = await heads.observe(head + 6)
+        assert found is not None
+        assert (found.common_ancestor, found.depth) == (head + 2, 1)
     finally:
         await client.cleanup()
 
