@@ -892,6 +892,23 @@ class Reorg(models.Model):
         return f"Reorg of depth {self.depth} above block {self.common_ancestor}"
 
 
+class EngineLease(models.Model):
+    """Who runs the engine for one network and signing account; renewed while it runs.
+
+    A second engine finds the lease held and waits as a hot standby; it takes
+    over once the holder stops renewing (``expires_at`` passes) or releases it.
+    """
+
+    key = models.CharField(max_length=128, unique=True, help_text="network id and signer")
+    holder = models.CharField(max_length=200, help_text="host, process id and run id")
+    acquired_at = models.DateTimeField(default=timezone.now)
+    renewed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} held by {self.holder}"
+
+
 class AlertEvent(models.TextChoices):
     TRADE_EXECUTED = "trade_executed", "Trade executed"
     TRADE_FAILED = "trade_failed", "Trade failed"

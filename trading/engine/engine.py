@@ -32,6 +32,7 @@ from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
+from trading.engine.lease import EngineLease
 from trading.engine.reconciler import Reconciler
 from trading.engine.reorgs import HeadHistory, ReorgFound
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
@@ -254,6 +255,7 @@ class Engine:
         on_block: Callable[[BlockReport], None] | None = None,
         supervise_interval: float = 0.5,
         down_alert_after: float = 15.0,
+        lease_ttl: float = 10.0,
     ) -> None:
         self.mode_override = mode
         self.urls = urls
@@ -273,6 +275,9 @@ class Engine:
         self.last_scan: tuple[ScanResult, Any] | None = None
         # Failed components are restarted on this timer, whether blocks arrive or not.
         self.supervise_interval = supervise_interval
+        # One engine per network and signer: the lease's lifetime in seconds.
+        self.lease_ttl = lease_ttl
+        self.lease: EngineLease | None = None
         # A component down this long raises one alert (and one more when it is back).
         self.down_alert_after = down_alert_after
         self._down_since: dict[str, float] = {}
@@ -339,7 +344,14 @@ class Engine:
             self.watch_client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
         )
         self.heads = HeadHistory(self.watch_client)
-        self.reconciler = Reconciler(lambda: self.execution, lambda: self.watcher.latest)
+        self.reconciler = Reconciler(
+            lambda: self.execution if self._leading() else None, lambda: self.watcher.latest
+        )
+        self.lease = EngineLease(
+            network_id=network.pk,
+            signer=self.signer.address if self.signer else None,
+            ttl=self.lease_ttl,
+        )
         # Reorgs seen but not written yet (the database was away): retried every head.
         self._reorgs_to_record: list[ReorgFound] = []
 
@@ -348,7 +360,9 @@ class Engine:
         await self._build()
         assert self.lifecycle is not None
         await self.lifecycle.initialize()
-        if self.execution is not None:
+        assert self.lease is not None
+        await self.lease.refresh(force=True)
+        if self.execution is not None and self.lease.valid:
             settled = await self.execution.reconcile_pending()
             if settled:
                 logger.info("reconciled %d pending trade(s): %s", len(settled), settled)
@@ -360,6 +374,8 @@ class Engine:
             # The database may be away: releasing the chain and the rest must not wait on it.
             with contextlib.suppress(Exception):
                 await reset_database_connections()
+            if self.lease is not None:
+                await self.lease.release()
             await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
 
@@ -394,8 +410,14 @@ class Engine:
                 return None
         return amount - amount_in
 
+    def _leading(self) -> bool:
+        """True while this engine holds the lease (a standby sends nothing)."""
+        return self.lease is None or self.lease.valid
+
     async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
-        if self.execution is None:
+        if self.lease is not None:
+            await self.lease.refresh()  # renewed here too when no supervisor runs (--once)
+        if self.execution is None or not self._leading():
             return []
         candidates = await sync_to_async(state_services.best_detected)(
             recorded.created + recorded.updated, self.max_executions_per_block
@@ -569,6 +591,8 @@ class Engine:
             async for block_number in self.watcher.blocks(self.stop_event):
                 if self.stop_event.is_set():
                     break
+                if not self._leading():
+                    continue  # a hot standby: another engine trades; the supervisor retries
                 # The reorg check reads one header beside the block's work, not before it.
                 heads = asyncio.create_task(self._follow_head(block_number))
                 try:
@@ -675,6 +699,11 @@ class Engine:
         """One supervisor tick: restart what is down, alert on long outages; names restarted."""
         assert self.lifecycle is not None
         now = asyncio.get_running_loop().time()
+        if self.lease is not None:
+            leading = self.lease.valid
+            if await self.lease.refresh() and not leading:
+                # Taking over (or back): the pool states are not to be trusted.
+                self._needs_full_scan = True
         down = [c for c in self.lifecycle if not c.initialized]
         for component in down:
             self._down_since.setdefault(component.name, now)
