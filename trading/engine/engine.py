@@ -359,7 +359,15 @@ class Engine:
         """Build and initialize every component; reconcile trades a crash left pending."""
         await self._build()
         assert self.lifecycle is not None
-        await self.lifecycle.initialize()
+        try:
+            await self.lifecycle.initialize()
+        except BaseException:
+            # A failed start (a wrong key, no executor) must not leave the engine
+            # shown as running: release what started, which records it stopped.
+            with contextlib.suppress(Exception):
+                await self.lifecycle.cleanup()
+            await close_quietly(self.watch_client)
+            raise
         assert self.lease is not None
         await self.lease.refresh(force=True)
         if self.execution is not None and self.lease.valid:
@@ -721,10 +729,26 @@ class Engine:
                 await sync_to_async(state_services.component_recovered_alert)(
                     name=name, down_seconds=int(now - since)
                 )
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None and watcher.failing_for(now) > self.down_alert_after:
+            # No head for a while and the RPC refusing: no block fails meanwhile,
+            # so no component is released; the outage is the watcher's to report.
+            self._down_since.setdefault("rpc", now - watcher.failing_for(now))
+        elif "rpc" in self._down_since:
+            since = self._down_since.pop("rpc")
+            if "rpc" in self._down_alerted:
+                self._down_alerted.discard("rpc")
+                await sync_to_async(state_services.component_recovered_alert)(
+                    name="rpc", down_seconds=int(now - since)
+                )
         for name, since in list(self._down_since.items()):
             if name in self._down_alerted or now - since < self.down_alert_after:
                 continue
-            error = self.lifecycle.by_name(name).health().last_error
+            error = (
+                watcher.last_error
+                if name == "rpc" and watcher is not None
+                else self.lifecycle.by_name(name).health().last_error
+            )
             # Marked alerted only once written: a database that is down too
             # (the storage component's outage) gets its alert when it is back.
             await sync_to_async(state_services.component_down_alert)(
