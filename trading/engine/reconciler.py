@@ -45,6 +45,7 @@ class Reconciler:
         self.interval = interval
         self.window = window
         self.rounds = 0
+        self._checked_head = -1
         self.corrected: list[tuple[int, str]] = []
         self._wake = asyncio.Event()
 
@@ -63,7 +64,14 @@ class Reconciler:
         head = self._head()
         if head >= 0:
             confirmations = await sync_to_async(confirmations_required)()
-            changed += await execution.reconcile_unconfirmed(head=head, confirmations=confirmations)
+            # Counted from the previous round's head: a trade leaves the check
+            # only after a round that ran with it buried under enough blocks,
+            # however many blocks pass between two rounds.
+            checked = min(head, self._checked_head) if self._checked_head >= 0 else head
+            changed += await execution.reconcile_unconfirmed(
+                head=checked, confirmations=confirmations
+            )
+            self._checked_head = head
         changed += await execution.reconcile_disagreeing(since=timezone.now() - self.window)
         self.rounds += 1
         if changed:
