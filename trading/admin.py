@@ -28,11 +28,13 @@ from trading.models import (
     Dex,
     Distribution,
     DistributionPayout,
+    EngineLease,
     GasSnapshot,
     Network,
     Opportunity,
     Pool,
     ProfitRecipient,
+    Reorg,
     Token,
     Trade,
     WebhookEndpoint,
@@ -300,7 +302,7 @@ class BotConfigAdmin(admin.ModelAdmin):
     inlines = [ProfitRecipientInline]
 
     fieldsets = [
-        ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
+        ("Trading", {"fields": ["mode", "paused", "paused_reason", "confirmations"]}),
         (
             "Limits (native currency, wei)",
             {
@@ -344,6 +346,25 @@ class ControlChangeAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "actor", "source", "reason"]
     list_filter = ["action", "source"]
     search_fields = ["actor", "reason"]
+
+
+@admin.register(Reorg)
+class ReorgAdmin(ReadOnlyAdmin):
+    list_display = [
+        "detected_at",
+        "network",
+        "depth",
+        "common_ancestor",
+        "old_head",
+        "new_head",
+        "opportunities_staled",
+    ]
+    list_filter = ["network"]
+
+
+@admin.register(EngineLease)
+class EngineLeaseAdmin(ReadOnlyAdmin):
+    list_display = ["key", "holder", "acquired_at", "renewed_at", "expires_at"]
 
 
 @admin.register(ComponentHealth)
