@@ -12,7 +12,10 @@ effort: a channel layer that is down is logged, never raised into the engine.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import logging
+import queue
 import threading
 import time
 from typing import Any
@@ -99,13 +102,73 @@ def publish(event: Event) -> bool:
             task = running.create_task(layer.group_send(DASHBOARD_GROUP, message))
             _pending.add(task)
             task.add_done_callback(_pending.discard)
-        else:
+        elif isinstance(layer, InMemoryChannelLayer):
             async_to_sync(layer.group_send)(DASHBOARD_GROUP, message)
+        else:
+            _send_later(message)
     except Exception as exc:  # never let the dashboard break the bot
         metrics.CHANNEL_SEND_FAILURES.inc()
         logger.warning("Dashboard event %s not delivered: %s", event.type, exc)
         return False
     return True
+
+
+# A shared layer (Redis) is written by one sender thread, never by the caller:
+# a hanging Redis costs the engine nothing but the live updates, and pages catch
+# up when it returns (they ask for every panel on reconnect). Each send has a
+# short timeout; when the queue is full the oldest events go first.
+SEND_TIMEOUT = 2.0
+_outbox: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
+_sender: threading.Thread | None = None
+_sender_lock = threading.Lock()
+
+
+def _send_later(message: dict[str, Any]) -> None:
+    global _sender
+    with _sender_lock:
+        if _sender is None or not _sender.is_alive():
+            _sender = threading.Thread(target=_send_forever, name="dashboard-publish", daemon=True)
+            _sender.start()
+            # A short-lived process (a command, a script) still delivers what it published.
+            atexit.register(wait_sent)
+    while True:
+        try:
+            _outbox.put_nowait(message)
+            return
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):
+                _outbox.get_nowait()
+                _outbox.task_done()
+                metrics.CHANNEL_SEND_FAILURES.inc()
+
+
+async def _send_bounded(message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await asyncio.wait_for(layer.group_send(DASHBOARD_GROUP, message), SEND_TIMEOUT)
+
+
+def _send_forever() -> None:
+    # A loop of its own for the thread's life: no executor is needed, so
+    # sending still works while the interpreter exits (see ``wait_sent``).
+    loop = asyncio.new_event_loop()
+    while True:
+        message = _outbox.get()
+        try:
+            loop.run_until_complete(_send_bounded(message))
+        except Exception as exc:
+            metrics.CHANNEL_SEND_FAILURES.inc()
+            logger.warning("Dashboard event %s not delivered: %s", message.get("type"), exc)
+        finally:
+            _outbox.task_done()
+
+
+def wait_sent(timeout: float = 5.0) -> bool:
+    """Wait until every queued event was sent (or given up on); True if none is left."""
+    deadline = time.monotonic() + timeout
+    while _outbox.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _outbox.unfinished_tasks
 
 
 async def apublish(event: Event) -> bool:

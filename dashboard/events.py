@@ -171,6 +171,9 @@ class StatusEvent:
     market: tuple[MarketPair, ...] = ()
     # The active network is a local development chain: live trades cost nothing real.
     test_chain: bool = False
+    # The last chain reorganisation the engine corrected ("" if none).
+    last_reorg: str = ""
+    last_reorg_at: str = ""
 
     @property
     def down_components(self) -> tuple[ComponentStatus, ...]:
@@ -213,6 +216,8 @@ class TokenTotal:
     # What detected opportunities, not yet traded nor stale, could still earn.
     open_opportunities: int = 0
     open_net_display: str = ""
+    # The part of the realized profit not yet final ("" when all of it is).
+    unconfirmed_profit_display: str = ""
 
     @property
     def profit_negative(self) -> bool:

@@ -378,7 +378,18 @@ def status_event(loaded: Loaded | None = None) -> StatusEvent:
         components=components,
         market=_market(state.market if state else []),
         test_chain=bool(network and network.is_local_test_chain),
+        **_last_reorg(),
     )
+
+
+def _last_reorg() -> dict[str, str]:
+    reorg = selectors.latest_reorg()
+    if reorg is None:
+        return {}
+    text = f"reorg of {reorg.depth} block(s) above {reorg.common_ancestor}"
+    if reorg.trades_reopened:
+        text += f", {len(reorg.trades_reopened)} trade(s) settled again"
+    return {"last_reorg": text, "last_reorg_at": _iso(reorg.detected_at)}
 
 
 def gas_event(snapshot: GasSnapshot) -> GasEvent:
@@ -416,6 +427,7 @@ def stats_event() -> StatsEvent:
     if network is not None:
         native = _native_symbols([network]).get(network.pk, "ETH")
     rate = bank.success_rate
+    unconfirmed = selectors.unconfirmed_profit_by_token()
     return StatsEvent(
         opportunities=bank.opportunities,
         opportunities_today=today,
@@ -451,6 +463,11 @@ def stats_event() -> StatsEvent:
                 net_usd_display=usd_display(t.net_usd_micros),
                 open_opportunities=t.open_opportunities,
                 open_net_display=format_amount(t.open_net_profit, t.decimals, t.symbol),
+                unconfirmed_profit_display=format_amount(
+                    unconfirmed[t.token_id], t.decimals, t.symbol
+                )
+                if unconfirmed.get(t.token_id)
+                else "",
             )
             for t in bank.totals
         ),

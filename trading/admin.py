@@ -31,12 +31,14 @@ from trading.models import (
     Dex,
     Distribution,
     DistributionPayout,
+    EngineLease,
     GasSnapshot,
     Network,
     Opportunity,
     Pool,
     ProcessVitals,
     ProfitRecipient,
+    Reorg,
     SimulationBackoff,
     Token,
     Trade,
@@ -344,7 +346,7 @@ class BotConfigAdmin(admin.ModelAdmin):
     inlines = [ProfitRecipientInline]
 
     fieldsets = [
-        ("Trading", {"fields": ["mode", "paused", "paused_reason"]}),
+        ("Trading", {"fields": ["mode", "paused", "paused_reason", "confirmations"]}),
         (
             "Limits",
             {
@@ -431,6 +433,25 @@ class SimulationBackoffAdmin(ReadOnlyAdmin):
     def reset(self, request: HttpRequest, queryset: QuerySet[SimulationBackoff]) -> None:
         count = backoff_reset(queryset)
         self.message_user(request, f"{count} back-off{'s' if count != 1 else ''} reset.")
+
+
+@admin.register(Reorg)
+class ReorgAdmin(ReadOnlyAdmin):
+    list_display = [
+        "detected_at",
+        "network",
+        "depth",
+        "common_ancestor",
+        "old_head",
+        "new_head",
+        "opportunities_staled",
+    ]
+    list_filter = ["network"]
+
+
+@admin.register(EngineLease)
+class EngineLeaseAdmin(ReadOnlyAdmin):
+    list_display = ["key", "holder", "acquired_at", "renewed_at", "expires_at"]
 
 
 @admin.register(ComponentHealth)

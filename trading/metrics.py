@@ -77,6 +77,7 @@ BLOCKS_PROCESSED = Counter("listonian_blocks_processed", "Blocks the engine proc
 BLOCKS_SKIPPED = Counter(
     "listonian_blocks_skipped", "Blocks jumped over because the previous one took too long."
 )
+REORGS = Counter("listonian_reorgs", "Chain reorganisations the engine saw and corrected.")
 HEAD_LAG = Gauge(
     "listonian_head_lag_blocks",
     "Blocks between the chain head seen and the last block processed.",

@@ -594,6 +594,14 @@ class TradeQuerySet(HistoryQuerySet):
             return self.unsuccessful()
         return super().with_status(status)
 
+    def confirmed(self, *, head: int, confirmations: int) -> Self:
+        """Settled trades buried under ``confirmations`` blocks below ``head``: final."""
+        return self.settled().filter(block_number__lte=head - confirmations)
+
+    def unconfirmed(self, *, head: int, confirmations: int) -> Self:
+        """Settled trades a reorg could still take back."""
+        return self.settled().filter(block_number__gt=head - confirmations)
+
     def totals_by_token(self) -> list[dict[str, Any]]:
         """Trades, exact realized profit, gas (wei) and net profit after gas per start token."""
         return list(
@@ -664,6 +672,9 @@ class Trade(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # True from the pending row's commit until the broadcast's answer: a
+    # reconciliation never judges a transaction the node may not have seen yet.
+    sending = models.BooleanField(default=False)
 
     objects = TradeQuerySet.as_manager()
 
@@ -807,6 +818,12 @@ class BotConfig(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(10_000)],
         help_text="How many processed blocks in a row a threshold must be exceeded before the "
         "alert, and kept again before the all-clear.",
+    )
+    confirmations = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Blocks on top of a trade's block before its outcome is final (a reorg "
+        "shallower than this can still take it back).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -1107,6 +1124,44 @@ class DistributionPayout(models.Model):
         return f"{self.amount} to {self.recipient} ({self.status})"
 
 
+class Reorg(models.Model):
+    """A chain reorganisation the engine saw, and what it corrected."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="reorgs")
+    detected_at = models.DateTimeField(default=timezone.now, db_index=True)
+    common_ancestor = models.PositiveBigIntegerField(help_text="Last block both chains share.")
+    depth = models.PositiveIntegerField(help_text="Blocks of the old chain dropped.")
+    old_head = models.PositiveBigIntegerField()
+    new_head = models.PositiveBigIntegerField()
+    trades_reopened = models.JSONField(
+        default=list, blank=True, help_text="Trades whose outcome was in a dropped block."
+    )
+    opportunities_staled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reorg of depth {self.depth} above block {self.common_ancestor}"
+
+
+class EngineLease(models.Model):
+    """Who runs the engine for one network and signing account; renewed while it runs.
+
+    A second engine finds the lease held and waits as a hot standby; it takes
+    over once the holder stops renewing (``expires_at`` passes) or releases it.
+    """
+
+    key = models.CharField(max_length=128, unique=True, help_text="network id and signer")
+    holder = models.CharField(max_length=200, help_text="host, process id and run id")
+    acquired_at = models.DateTimeField(default=timezone.now)
+    renewed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} held by {self.holder}"
+
+
 class AlertEvent(models.TextChoices):
     TRADE_EXECUTED = "trade_executed", "Trade executed"
     TRADE_FAILED = "trade_failed", "Trade failed"
@@ -1117,6 +1172,8 @@ class AlertEvent(models.TextChoices):
     DISTRIBUTION_SENT = "distribution_sent", "Distribution sent"
     FALLING_BEHIND = "falling_behind", "Engine falling behind the chain"
     CAUGHT_UP = "caught_up", "Engine caught up with the chain"
+
+    REORG = "reorg", "Chain reorganisation"
 
 
 class WebhookEndpoint(models.Model):

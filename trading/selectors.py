@@ -41,6 +41,7 @@ from trading.models import (
     Pool,
     ProcessVitals,
     ProfitRecipient,
+    Reorg,
     SimulationBackoff,
     Token,
     Trade,
@@ -71,6 +72,31 @@ def operator_zone() -> dt.tzinfo:
 def engine_state() -> EngineState | None:
     """The engine's state row, or None before the engine first ran (reads never create it)."""
     return EngineState.objects.filter(pk=1).first()
+
+
+def unconfirmed_profit_by_token() -> dict[int, int]:
+    """Realized profit (start-token id -> smallest units) a reorg could still take back.
+
+    A live success is final once ``BotConfig.confirmations`` blocks are on top
+    of its block, counted from the engine's last block. One query.
+    """
+    head = EngineState.objects.filter(pk=1).values("last_block")[:1]
+    confirmations = BotConfig.objects.filter(pk=1).values("confirmations")[:1]
+    rows = (
+        Trade.objects.live()
+        .successful()
+        .filter(block_number__gt=Subquery(head) - Subquery(confirmations))
+        .totals_by_token()
+    )
+    return {
+        row["opportunity__start_token_id"]: row["realized_profit"]
+        for row in rows
+        if row["realized_profit"]
+    }
+
+
+def latest_reorg() -> Reorg | None:
+    return Reorg.objects.order_by("-detected_at", "-id").first()
 
 
 def component_health() -> list[ComponentHealth]:

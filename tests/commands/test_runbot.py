@@ -254,3 +254,30 @@ def test_it_refuses_an_endpoint_of_another_chain(anvil: AnvilNode) -> None:
     _configured_network(anvil.rpc_url, chain_id=8453)
     with pytest.raises(CommandError, match=r"Chain id mismatch: .*expects chain id 8453"):
         runbot("--once")
+
+
+def test_a_database_that_is_down_is_one_line(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{unused_port()}/listonian",
+        "LISTONIAN_ENGINE_METRICS_PORT": "0",
+    }
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "runbot", "--once"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("CommandError: The database is unreachable: ")

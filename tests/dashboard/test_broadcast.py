@@ -43,7 +43,9 @@ def test_a_broken_channel_layer_is_logged_not_raised(db, monkeypatch, caplog):
     )
     failures = "listonian_channel_layer_send_failures_total"
     before = value(scrape(), failures)
-    assert broadcast.publish(presenters.gas_event(snapshot)) is False
+    # A shared layer is written by the sender thread: queued now, the failure logged there.
+    assert broadcast.publish(presenters.gas_event(snapshot)) is True
+    assert broadcast.wait_sent()
     assert "not delivered" in caplog.text and "redis is down" in caplog.text
     assert asyncio.run(broadcast.apublish(presenters.gas_event(snapshot))) is False
     assert value(scrape(), failures) - before == 2
@@ -74,3 +76,31 @@ async def test_sync_publish_from_a_plain_thread_reaches_the_sockets(isolated_lay
     assert await asyncio.to_thread(broadcast.publish, event)
     assert "31,337" in await socket.receive_from(timeout=3)
     await socket.disconnect()
+
+
+@pytest.mark.redis
+def test_a_hanging_redis_costs_the_publisher_nothing(settings):
+    """Publishing hands the event to a sender thread: a frozen Redis never blocks the caller."""
+    import os
+    import time
+    from urllib.parse import urlparse
+
+    from tests.support.tcp_proxy import FORWARD, HANG, TcpProxy
+
+    redis = urlparse(os.environ["REDIS_URL"])
+    with TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379) as proxy:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [f"redis://127.0.0.1:{proxy.port}{redis.path or ''}"]},
+            }
+        }
+        proxy.set_mode(HANG)
+        started = time.monotonic()
+        for _ in range(20):
+            assert broadcast.publish(
+                events.GasEvent("n", 1, "a", "b", "c", "d", "", "2026-01-01T00:00:00+00:00")
+            )
+        assert time.monotonic() - started < 0.5
+        proxy.set_mode(FORWARD)
+        assert broadcast.wait_sent(timeout=30)

@@ -140,8 +140,9 @@ def test_the_overview_needs_few_queries_whatever_the_rows(
         f.trade(opp)
     # 30, plus 2 for the memory bank's net totals, plus 2 for a non-staff user's
     # permissions (whether to show the kill switch), plus 1 for the System panel,
-    # plus 1 for the simulation back-offs.
-    with django_assert_max_num_queries(36):
+    # plus 1 for the simulation back-offs, plus 2 for the last reorg and the
+    # unconfirmed profit.
+    with django_assert_max_num_queries(38):
         operator_client.get(reverse("dashboard:overview"))
 
 
@@ -213,3 +214,34 @@ def test_backed_off_pools_and_tokens_are_shown(operator_client, staff, market):
     operator_client.force_login(staff)
     body = operator_client.get(reverse("dashboard:overview")).content.decode()
     assert "/admin/trading/simulationbackoff/" in body.split('id="backoffs-panel"')[1]
+
+
+def test_it_shows_unconfirmed_profit_apart_and_the_last_reorg(operator_client, market):
+    from trading.models import Reorg
+
+    config = BotConfig.load()
+    config.confirmations = 5
+    config.save()
+    state = EngineState.load()
+    state.running = True
+    state.heartbeat_at = timezone.now()
+    state.last_block = 100
+    state.save()
+    opp = cycle(market, block=90)
+    f.trade(opp, realized_profit=7 * 10**15, block_number=90)  # 10 blocks deep: final
+    f.trade(cycle(market, block=98), realized_profit=3 * 10**15, block_number=98)
+    Reorg.objects.create(
+        network=market["net"],
+        common_ancestor=95,
+        depth=3,
+        old_head=98,
+        new_head=99,
+        trades_reopened=[1],
+    )
+
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+
+    assert "0.01 WETH" in body  # everything realized
+    assert "of which 0.003 WETH unconfirmed" in body
+    assert 'id="last-reorg"' in body and "reorg of 3 block(s) above 95" in body
+    assert "1 trade(s) settled again" in body

@@ -21,7 +21,14 @@ from tests.execution.conftest import E18
 from tests.support.rpc_proxy import RpcProxy
 from trading.engine.engine import Engine, WalletWatch
 from trading.lifecycle import Component, Lifecycle
-from trading.models import AlertDelivery, BotConfig, ComponentHealth, Trade, WebhookEndpoint
+from trading.models import (
+    AlertDelivery,
+    BotConfig,
+    ComponentHealth,
+    EngineState,
+    Trade,
+    WebhookEndpoint,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -172,3 +179,44 @@ class _NoStorage:
 
     def note(self, **_: object) -> None:
         return None
+
+
+async def test_an_rpc_outage_with_no_block_to_fail_alerts_too(arb, devnet, anvil, monkeypatch):
+    # No head arrives during the outage, so no block fails and no component is
+    # released: the block watcher's failing reads are what raise the alert.
+    monkeypatch.setattr("trading.services.alerts._schedule", lambda delivery_id: None)
+    await WebhookEndpoint.objects.acreate(
+        name="ops",
+        url="http://127.0.0.1:9/hook",
+        events=["component_down", "component_recovered"],
+    )
+    async with RpcProxy(anvil.rpc_url) as proxy:
+        engine = Engine(urls=[proxy.url], poll_interval=0.05, down_alert_after=1.0)
+        run = asyncio.create_task(engine.run())
+        try:
+            await _until(lambda: engine.blocks_processed > 0, 30, "the first block")
+            proxy.arm_outage("eth_blockNumber", 2.5)
+            await _until(lambda: proxy.outage_over, 30, "the outage to start and end")
+            await _until(
+                lambda: AlertDelivery.objects.filter(event="component_recovered").aexists(),
+                15,
+                "the recovery alert",
+            )
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, timeout=30)
+    deliveries = [d async for d in AlertDelivery.objects.order_by("pk")]
+    assert [d.event for d in deliveries] == ["component_down", "component_recovered"]
+    assert deliveries[0].payload["component"] == "rpc"
+    assert "503" in deliveries[0].payload["error"]
+
+
+async def test_a_failed_start_does_not_leave_the_engine_shown_running(arb, anvil, monkeypatch):
+    # A key that does not own the executor: the execution component refuses to start.
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", anvil.private_keys[3])
+    engine = Engine()
+    with pytest.raises(RuntimeError, match="does not own the executor"):
+        await engine.start()
+    state = await EngineState.objects.aget(pk=1)
+    assert state.running is False
+    assert not any(c.initialized for c in engine.lifecycle)

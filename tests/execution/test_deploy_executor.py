@@ -48,3 +48,22 @@ def test_a_chain_id_mismatch_is_refused(anvil, db, monkeypatch, chain_snapshot):
     monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", DEV_KEY)
     with pytest.raises(CommandError, match="8453"):
         call_command("deploy_executor", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["0x" + "00" * 32, "0x" + "ff" * 32],
+    ids=["zero", "above the curve order"],
+)
+def test_an_impossible_key_is_one_line(network, monkeypatch, chain_snapshot, key):
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", key)
+    with pytest.raises(CommandError, match="not a valid private key") as caught:
+        call_command("deploy_executor", stdout=StringIO())
+    assert "\n" not in str(caught.value) and key[2:] not in str(caught.value)
+
+
+def test_an_unfunded_key_is_one_line(network, monkeypatch, chain_snapshot):
+    monkeypatch.setenv("LISTONIAN_PRIVATE_KEY", "0x" + "11" * 32)  # no ether on anvil
+    with pytest.raises(CommandError, match=r"(?i)insufficient funds") as caught:
+        call_command("deploy_executor", stdout=StringIO())
+    assert "\n" not in str(caught.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from trading import tasks
@@ -35,3 +37,62 @@ def test_a_trade_that_never_reached_the_chain_is_dropped(transactional_db, arb, 
     lost.refresh_from_db()
     assert lost.status == "dropped"
     assert trades_reconcile(network=arb.network) == []  # a second run has nothing to do
+
+
+def test_a_trade_whose_send_is_in_progress_is_never_judged(transactional_db, arb, devnet):
+    from trading.services.execution import (
+        SEND_GRACE,
+        pending_live_trades,
+        trade_mark_sent,
+        trade_record_pending,
+    )
+
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    opportunity = make_opportunity(arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18))
+    # Committed before the broadcast: the node has not seen the transaction yet.
+    sending = trade_record_pending(
+        opportunity_id=opportunity.pk,
+        amount_in=5 * E18,
+        tx_hash="0x" + "cd" * 32,
+        nonce=10**6,
+        max_fee_per_gas=10**9,
+        max_priority_fee_per_gas=10**8,
+        l1_fee_wei=0,
+    )
+    assert trades_reconcile(network=arb.network) == []
+    sending.refresh_from_db()
+    assert sending.status == "pending" and sending.sending
+    # An engine that died mid-send: judged once the grace has passed.
+    later = sending.sent_at + SEND_GRACE + dt.timedelta(seconds=1)
+    assert [t.pk for t in pending_live_trades(now=later)] == [sending.pk]
+    # Once the broadcast is answered the row is fair game.
+    trade_mark_sent(trade_id=sending.pk)
+    assert trades_reconcile(network=arb.network) == [(sending.pk, "dropped")]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_receipt_a_reorg_took_away_reopens_its_trade(arb, devnet, anvil, w3):
+    from asgiref.sync import sync_to_async
+
+    from tests.execution.test_manager import limits, manager_for, v2_requote
+
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
+    )
+    client, manager = await manager_for(arb, anvil)
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+        assert result.outcome == "success"
+        # The engine never looked at this block; the receipt re-check still sees it go.
+        anvil.rpc("anvil_reorg", [1, []])
+        head = w3.eth.block_number
+        # Buried under enough blocks the trade is final: its receipt is not read again.
+        assert await manager.reconcile_unconfirmed(head=head + 10, confirmations=5) == []
+        changed = await manager.reconcile_unconfirmed(head=head, confirmations=5)
+    finally:
+        await client.cleanup()
+    assert changed == [(result.trade_id, "dropped")]
+    trade = await Trade.objects.select_related("opportunity").aget(pk=result.trade_id)
+    assert trade.status == "dropped" and trade.realized_profit is None
+    assert trade.opportunity.status == "failed"

@@ -2,7 +2,8 @@
 
 It sits between a client and a real node (anvil) on 127.0.0.1, so tests can
 count round trips where the provider sees them and simulate an endpoint that
-is down, slow or rate limited.
+is down, slow or rate limited, or one that handles a request and loses the
+answer (``lose_next_answer``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class RpcProxy:
         self.outage_started: float | None = None
         self.outage_until = 0.0
         self.refused = 0
+        # Methods whose next answer is lost after the upstream handled the request.
+        self.lose_answer_of: Counter[str] = Counter()
+        self.answers_lost = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
@@ -72,6 +76,10 @@ class RpcProxy:
         """Refuse every request for ``seconds`` from the next one that calls ``method``."""
         self.outage_trigger, self.outage_seconds = method, seconds
         self.outage_started, self.outage_until = None, 0.0
+
+    def lose_next_answer(self, method: str, times: int = 1) -> None:
+        """Forward the next ``times`` calls of ``method``, then drop the connection unanswered."""
+        self.lose_answer_of[method] += times
 
     @property
     def outage_over(self) -> bool:
@@ -119,8 +127,17 @@ class RpcProxy:
         async with self._session.post(
             self.upstream, data=body, headers={"Content-Type": "application/json"}
         ) as upstream:
+            answer = await upstream.read()
+            lost = next((m for m in methods if self.lose_answer_of[m] > 0), None)
+            if lost is not None:
+                # The node saw it; the caller never hears back.
+                self.lose_answer_of[lost] -= 1
+                self.answers_lost += 1
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=502)
             return web.Response(
-                body=await upstream.read(), status=upstream.status, content_type="application/json"
+                body=answer, status=upstream.status, content_type="application/json"
             )
 
     def _refuse_logs(self, payload: Any) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ def _config_form(**overrides):
         "daily_loss_limit_wei": "0.01",
         "slippage_bps": "10",
         "max_hops": "3",
+        "confirmations": "5",
         "retention_days": "30",
         "retention_max_rows": "100000",
         "reinvest_bps": "0",

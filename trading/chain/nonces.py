@@ -3,6 +3,11 @@
 Nonces are handed out locally (so several transactions can be prepared without
 a round trip each) and resynchronised from the node's pending count after any
 error, because after a failed send nobody knows which nonces the node saw.
+
+The counter can still run ahead of the chain without any error: a reorg takes
+back mined nonces, a node forgets a transaction. Every later transaction then
+waits in the node's queue behind a nonce that never comes. ``gap`` detects it
+(the local counter above the node's pending count) so the sender can fill it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,16 @@ class NonceManager:
         behind a nonce that never arrives.
         """
         self._next = None
+
+    async def gap(self) -> tuple[int, int] | None:
+        """``(first missing, local next)`` when the counter is ahead of the node, else None."""
+        async with self._lock:
+            if self._next is None:
+                return None
+            pending = await self._pending_count()
+            if self._next <= pending:
+                return None
+            return pending, self._next
 
     async def mined_count(self) -> int:
         """Transactions of this account included in the latest block."""

@@ -108,7 +108,14 @@ class Signer:
             raise SignerNotConfigured(
                 "The signing key is not 32 bytes of hex (64 hex digits, optionally 0x-prefixed)."
             )
-        return cls(Account.from_key(key))
+        try:
+            account = Account.from_key(key)
+        except Exception:  # zero, or not below the secp256k1 curve order
+            raise SignerNotConfigured(
+                "The signing key is not a valid private key (it must be above zero and below "
+                "the secp256k1 curve order)."
+            ) from None
+        return cls(account)
 
     @classmethod
     def from_environment(cls) -> Signer:

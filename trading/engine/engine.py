@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError, close_old_connections
 
 from trading import metrics, vitals
 from trading.amm import AmmError, quote
@@ -32,6 +33,9 @@ from trading.chain.erc20 import balance_of
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.dex.manager import DexManager
 from trading.engine.behind import BehindChange, BehindThresholds, BehindWatch
+from trading.engine.lease import EngineLease
+from trading.engine.reconciler import Reconciler
+from trading.engine.reorgs import HeadHistory, ReorgFound
 from trading.engine.scan import MarketScanner, ScanResult, check_inputs
 from trading.engine.watcher import BlockWatcher
 from trading.execution.manager import (
@@ -44,6 +48,7 @@ from trading.execution.manager import (
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
+from trading.services import reorgs as reorg_services
 from trading.services.backoff import backoff_note
 from trading.services.opportunities import AnalysisInputs, analysis_inputs
 
@@ -88,6 +93,9 @@ class StorageComponent(Component):
         self.figures: Callable[[], tuple[dict[str, Any], dict[str, Any]]] | None = None
 
     async def _initialize(self) -> None:
+        # After a database outage the worker thread's connection is broken for
+        # good: drop it so this (re)start connects afresh.
+        await reset_database_connections()
         await sync_to_async(state_services.engine_started)()
         self._flusher = asyncio.create_task(self._flush_loop(), name="memory-bank-flush")
 
@@ -97,8 +105,10 @@ class StorageComponent(Component):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        await self.flush()
-        await sync_to_async(state_services.engine_stopped)()
+        try:
+            await self.flush()
+        finally:
+            await sync_to_async(state_services.engine_stopped)()
 
     async def record(self, result: ScanResult) -> Any:
         from trading.engine.scan import scan_record
@@ -256,6 +266,7 @@ class Engine:
         on_block: Callable[[BlockReport], None] | None = None,
         supervise_interval: float = 0.5,
         down_alert_after: float = 15.0,
+        lease_ttl: float = 10.0,
     ) -> None:
         self.mode_override = mode
         self.urls = urls
@@ -275,6 +286,9 @@ class Engine:
         self.last_scan: tuple[ScanResult, Any] | None = None
         # Failed components are restarted on this timer, whether blocks arrive or not.
         self.supervise_interval = supervise_interval
+        # One engine per network and signer: the lease's lifetime in seconds.
+        self.lease_ttl = lease_ttl
+        self.lease: EngineLease | None = None
         # A component down this long raises one alert (and one more when it is back).
         self.down_alert_after = down_alert_after
         self._down_since: dict[str, float] = {}
@@ -349,14 +363,35 @@ class Engine:
         self.watcher = BlockWatcher(
             self.watch_client, ws_url=ws_urls[0] if ws_urls else None, poll_interval=interval
         )
+        self.heads = HeadHistory(self.watch_client)
+        self.reconciler = Reconciler(
+            lambda: self.execution if self._leading() else None, lambda: self.watcher.latest
+        )
+        self.lease = EngineLease(
+            network_id=network.pk,
+            signer=self.signer.address if self.signer else None,
+            ttl=self.lease_ttl,
+        )
+        # Reorgs seen but not written yet (the database was away): retried every head.
+        self._reorgs_to_record: list[ReorgFound] = []
 
     async def start(self) -> None:
         """Build and initialize every component; reconcile trades a crash left pending."""
         await self._build()
         assert self.lifecycle is not None
-        await self.lifecycle.initialize()
+        try:
+            await self.lifecycle.initialize()
+        except BaseException:
+            # A failed start (a wrong key, no executor) must not leave the engine
+            # shown as running: release what started, which records it stopped.
+            with contextlib.suppress(Exception):
+                await self.lifecycle.cleanup()
+            await close_quietly(self.watch_client)
+            raise
+        assert self.lease is not None
+        await self.lease.refresh(force=True)
         await self.refresh_thresholds()
-        if self.execution is not None:
+        if self.execution is not None and self.lease.valid:
             settled = await self.execution.reconcile_pending()
             if settled:
                 logger.info("reconciled %d pending trade(s): %s", len(settled), settled)
@@ -365,8 +400,13 @@ class Engine:
     async def stop(self) -> None:
         if self.lifecycle is not None:
             self._publish_health(running=False)
-            await self.send_behind_alerts()
-            await self.storage.flush()
+            # The database may be away: releasing the chain and the rest must not wait on it.
+            with contextlib.suppress(Exception):
+                await self.send_behind_alerts()
+            with contextlib.suppress(Exception):
+                await reset_database_connections()
+            if self.lease is not None:
+                await self.lease.release()
             await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
 
@@ -401,8 +441,14 @@ class Engine:
                 return None
         return amount - amount_in
 
+    def _leading(self) -> bool:
+        """True while this engine holds the lease (a standby sends nothing)."""
+        return self.lease is None or self.lease.valid
+
     async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
-        if self.execution is None:
+        if self.lease is not None:
+            await self.lease.refresh()  # renewed here too when no supervisor runs (--once)
+        if self.execution is None or not self._leading():
             return []
         terms = self.scanner.terms_at(result.block_number)
         candidates = await sync_to_async(state_services.best_detected)(
@@ -637,25 +683,73 @@ class Engine:
         processed = 0
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
+        reconciler = asyncio.create_task(self.reconciler.run(self.stop_event), name="reconcile")
         try:
             async for block_number in self.watcher.blocks(self.stop_event):
                 if self.stop_event.is_set():
                     break
-                async with self._work_lock:
-                    if not all(c.initialized for c in self.lifecycle):
-                        continue  # a component is down: the supervisor is restarting it
-                    if not await self._process(block_number):
-                        continue
+                if not self._leading():
+                    continue  # a hot standby: another engine trades; the supervisor retries
+                # The reorg check reads one header beside the block's work, not before it.
+                heads = asyncio.create_task(self._follow_head(block_number))
+                try:
+                    async with self._work_lock:
+                        if not all(c.initialized for c in self.lifecycle):
+                            continue  # a component is down: the supervisor is restarting it
+                        if not await self._process(block_number):
+                            continue
+                finally:
+                    if await heads:
+                        # Pool states may hold what the dropped blocks did.
+                        self._needs_full_scan = True
                 processed += 1
                 if blocks is not None and processed >= blocks:
                     break
         finally:
             lag.cancel()
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            for task in (supervisor, reconciler):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self.stop()
         return processed
+
+    async def _follow_head(self, block_number: int) -> bool:
+        """Check the head for a reorg and correct the rows; True when one was found."""
+        try:
+            found = await self.heads.observe(block_number)
+        except Exception as exc:  # the next head checks again
+            logger.warning("cannot check block %s for a reorg: %s", block_number, exc)
+            found = None
+        if found is not None:
+            logger.warning(
+                "reorg: %d block(s) above %d replaced (head %d -> %d)",
+                found.depth,
+                found.common_ancestor,
+                found.old_head,
+                found.new_head,
+            )
+            metrics.REORGS.inc()
+            if self.execution is not None and self.execution.nonces is not None:
+                # Mined nonces may have been taken back: read the count again.
+                self.execution.nonces.forget()
+            self._reorgs_to_record.append(found)
+        while self._reorgs_to_record:
+            reorg = self._reorgs_to_record[0]
+            try:
+                await sync_to_async(reorg_services.reorg_record)(
+                    network_id=self.network.pk,
+                    common_ancestor=reorg.common_ancestor,
+                    depth=reorg.depth,
+                    old_head=reorg.old_head,
+                    new_head=reorg.new_head,
+                )
+            except Exception as exc:  # the database is away: kept for the next head
+                logger.warning("cannot record the reorg yet: %s", exc)
+                break
+            self._reorgs_to_record.pop(0)
+            self.reconciler.wake()
+        return found is not None
 
     async def _process(self, block_number: int) -> bool:
         """Run the pipeline for one block; on failure release the culprit and say False."""
@@ -670,8 +764,10 @@ class Engine:
             logger.exception("block %s failed in %s", block_number, failed.name)
             await self.lifecycle.mark_failed(failed, exc)
             self._down_since.setdefault(failed.name, asyncio.get_running_loop().time())
-            if failed in (self.client, self.dex):
-                self._needs_full_scan = True
+            # The pools may already hold this block's logs (a failure after the
+            # update): re-reading them would apply liquidity changes twice, so
+            # the next block reads every pool afresh.
+            self._needs_full_scan = True
             self._publish_health(running=True)
             return False
         self.reports.append(report)
@@ -689,8 +785,10 @@ class Engine:
         while not self.stop_event.is_set():
             try:
                 await self.supervise_once()
-            except Exception:  # the supervisor itself must never die
-                logger.exception("engine supervisor tick failed")
+            except Exception as exc:  # the supervisor itself must never die
+                logger.warning("engine supervisor tick failed: %s", exc)
+                with contextlib.suppress(Exception):
+                    await reset_database_connections()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.supervise_interval)
 
@@ -698,6 +796,11 @@ class Engine:
         """One supervisor tick: restart what is down, alert on long outages; names restarted."""
         assert self.lifecycle is not None
         now = asyncio.get_running_loop().time()
+        if self.lease is not None:
+            leading = self.lease.valid
+            if await self.lease.refresh() and not leading:
+                # Taking over (or back): the pool states are not to be trusted.
+                self._needs_full_scan = True
         down = [c for c in self.lifecycle if not c.initialized]
         for component in down:
             self._down_since.setdefault(component.name, now)
@@ -715,14 +818,32 @@ class Engine:
                 await sync_to_async(state_services.component_recovered_alert)(
                     name=name, down_seconds=int(now - since)
                 )
-        for name, since in self._down_since.items():
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None and watcher.failing_for(now) > self.down_alert_after:
+            # No head for a while and the RPC refusing: no block fails meanwhile,
+            # so no component is released; the outage is the watcher's to report.
+            self._down_since.setdefault("rpc", now - watcher.failing_for(now))
+        elif "rpc" in self._down_since:
+            since = self._down_since.pop("rpc")
+            if "rpc" in self._down_alerted:
+                self._down_alerted.discard("rpc")
+                await sync_to_async(state_services.component_recovered_alert)(
+                    name="rpc", down_seconds=int(now - since)
+                )
+        for name, since in list(self._down_since.items()):
             if name in self._down_alerted or now - since < self.down_alert_after:
                 continue
-            self._down_alerted.add(name)
-            error = self.lifecycle.by_name(name).health().last_error
+            error = (
+                watcher.last_error
+                if name == "rpc" and watcher is not None
+                else self.lifecycle.by_name(name).health().last_error
+            )
+            # Marked alerted only once written: a database that is down too
+            # (the storage component's outage) gets its alert when it is back.
             await sync_to_async(state_services.component_down_alert)(
                 name=name, error=error or "not initialized", down_seconds=int(now - since)
             )
+            self._down_alerted.add(name)
         if now - self._thresholds_at >= self.thresholds_interval:
             await self.refresh_thresholds()
         await self.send_behind_alerts()
@@ -746,4 +867,12 @@ def _culprit(lifecycle: Lifecycle, exc: BaseException) -> Component:
 
     if isinstance(exc, (RpcUnavailableError, RpcError, ConnectionError, TimeoutError)):
         return lifecycle.by_name("chain")
+    if isinstance(exc, DatabaseError):
+        # Down until the database answers again: no block is decided, nothing sent.
+        return lifecycle.by_name("storage")
     return lifecycle.by_name("analysis")
+
+
+async def reset_database_connections() -> None:
+    """Close the ORM worker thread's connections that an error left unusable."""
+    await sync_to_async(close_old_connections)()

@@ -34,13 +34,27 @@ class BlockWatcher:
         self.mode = "subscription" if ws_url else "polling"
         self._latest = -1
         self._moved = asyncio.Event()
+        # Loop time of the first failure since the last good read (None while fine).
+        self._failing_since: float | None = None
+        self.last_error = ""
 
     @property
     def latest(self) -> int:
         """The newest head seen (-1 before the first)."""
         return self._latest
 
+    def failing_for(self, now: float) -> float:
+        """Seconds the watcher has failed to read a head (0 while it reads them)."""
+        return 0.0 if self._failing_since is None else now - self._failing_since
+
+    def _failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if self._failing_since is None:
+            self._failing_since = asyncio.get_running_loop().time()
+
     def _saw(self, number: int) -> None:
+        self._failing_since = None
         self.heads_seen += 1
         if number > self._latest:
             self._latest = number
@@ -79,7 +93,7 @@ class BlockWatcher:
                 await self.client.initialize()  # no-op while it is up
                 self._saw(await self.client.block_number())
             except Exception as exc:  # keep watching: the chain client reports the failure
-                self.errors += 1
+                self._failed(exc)
                 logger.warning("cannot read the block number: %s", exc)
                 await self._wait(stop, min(5.0, self.poll_interval * 4))
                 continue
@@ -109,6 +123,6 @@ class BlockWatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.errors += 1
+                self._failed(exc)
                 logger.warning("block subscription lost (%s); reconnecting", exc)
                 await self._wait(stop, 1.0)

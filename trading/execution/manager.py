@@ -159,6 +159,10 @@ class ExecutionManager(Component):
         self.max_bumps = max_bumps
         self.poll_interval = poll_interval
         self.nonces = NonceManager(client, signer.address) if signer else None
+        # Claims whose failure could not be written (database away): id -> reason.
+        self._unfinished: dict[int, str] = {}
+        # The fee last sent at each recent nonce: a replacement must outbid it.
+        self._fees: dict[int, Fee] = {}
         self._owner: str | None = None
         # One transaction at a time per account keeps nonces simple and safe.
         self._send_lock = asyncio.Lock()
@@ -191,8 +195,15 @@ class ExecutionManager(Component):
         self, opportunity_id: int, limits: Limits, requote: Requote
     ) -> ExecutionResult:
         """Run one opportunity through the gate; never raises for a trading outcome."""
-        with metrics.lock_wait("opportunity_claim"):
-            claimed = await sync_to_async(services.opportunity_claim)(opportunity_id=opportunity_id)
+        try:
+            with metrics.lock_wait("opportunity_claim"):
+                claimed = await sync_to_async(services.opportunity_claim)(
+                    opportunity_id=opportunity_id
+                )
+        except Exception:
+            # The claim may have been written with its answer lost: released later.
+            self._unfinished[opportunity_id] = "claim interrupted: the database went away"
+            raise
         if not claimed:
             self.count("not_claimed")
             return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
@@ -201,8 +212,19 @@ class ExecutionManager(Component):
         except Exception as exc:  # an unexpected failure must not leave the claim hanging
             logger.exception("execution of opportunity %s failed", opportunity_id)
             self.record_error(exc)
-            await self._finish(opportunity_id, "failed", f"{type(exc).__name__}: {exc}")
-            return ExecutionResult(opportunity_id, "failed", str(exc))
+            # Once a live trade is recorded, only its receipt may decide the
+            # outcome: reconciliation settles it, whatever failed after the send.
+            reason = f"{type(exc).__name__}: {exc}"
+            try:
+                failed = await sync_to_async(services.opportunity_fail_unless_traded)(
+                    opportunity_id=opportunity_id, reason=reason
+                )
+            except Exception:
+                # The database is away too: released by the next reconciliation,
+                # or the claim would keep its cycle from ever being traded again.
+                self._unfinished[opportunity_id] = reason
+                raise
+            return ExecutionResult(opportunity_id, "failed" if failed else "pending", str(exc))
         self.count(result.outcome)
         if result.outcome in {"simulated", "success"}:
             self.record_success()
@@ -365,6 +387,7 @@ class ExecutionManager(Component):
             raw, tx_hash = self.signer.sign_transaction(
                 self._transaction(nonce, data, gas_limit, fee)
             )
+            self._remember_fee(nonce, fee)
             trade = await sync_to_async(services.trade_record_pending)(
                 opportunity_id=opportunity_id,
                 amount_in=amount_in,
@@ -380,7 +403,14 @@ class ExecutionManager(Component):
                 # The answer was lost: the row stays pending for reconciliation,
                 # and the next nonce is read from the node rather than guessed.
                 self.nonces.forget()
+                await self._mark_sent(trade.pk)
                 raise
+            await self._mark_sent(trade.pk)
+            if "error" in sent and await self._node_knows(tx_hash):
+                # A retried send refused as "already known" / "nonce too low"
+                # because the first attempt got through: it is in flight.
+                logger.info("send of trade %s answered %s, but the node has it", trade.pk, sent)
+                sent = {"result": tx_hash}
             if "error" in sent:
                 await self.nonces.resync()
                 reason = decode_revert(sent["error"])
@@ -389,8 +419,108 @@ class ExecutionManager(Component):
                 )
                 return ExecutionResult(opportunity_id, "failed", reason, trade.pk)
             return await self._track(
-                trade.pk, opportunity_id, nonce, data, gas_limit, fee, l1_fee, tx_hash
+                trade.pk,
+                opportunity_id,
+                nonce,
+                data,
+                gas_limit,
+                fee,
+                l1_fee,
+                tx_hash,
+                deadline_block=limits.deadline_block,
             )
+
+    async def _mark_sent(self, trade_id: int) -> None:
+        try:
+            await sync_to_async(services.trade_mark_sent)(trade_id=trade_id)
+        except Exception as exc:  # the row then waits out the send grace before reconciling
+            logger.warning("cannot mark trade %s as sent: %s", trade_id, exc)
+
+    async def _node_knows(self, tx_hash: str) -> bool:
+        try:
+            return bool(await self.client.request("eth_getTransactionByHash", [tx_hash]))
+        except Exception:  # unknown: treat the refusal as a refusal
+            return False
+
+    def _remember_fee(self, nonce: int, fee: Fee) -> None:
+        self._fees[nonce] = fee
+        for old in [n for n in self._fees if n < nonce - 64]:
+            del self._fees[old]
+
+    # --- nonce gaps --------------------------------------------------------------
+
+    async def check_nonces(self) -> int:
+        """Between sends: find and fill a nonce gap (see ``repair_nonce_gap``).
+
+        Run by the engine's reconciliation every few seconds rather than before
+        each send, so a trade never pays a round trip for it.
+        """
+        if self.signer is None or self.nonces is None:
+            return 0
+        async with self._send_lock:
+            return await self.repair_nonce_gap()
+
+    async def repair_nonce_gap(self) -> int:
+        """Fill a gap between the local nonce counter and the node; returns nonces filled.
+
+        Every nonce from the node's pending count up to the local counter gets a
+        self-transfer at a fee above what was sent there: the first fills the
+        hole, the rest replace transactions queued behind it, so nothing stale
+        is mined later.
+        """
+        assert self.nonces is not None
+        found = await self.nonces.gap()
+        if found is None:
+            return 0
+        first, end = found
+        logger.warning(
+            "nonce gap: the node expects %d, the next local nonce is %d; filling it", first, end
+        )
+        self.count("nonce_gaps")
+        filled = await self._cancel_nonces(range(first, end))
+        if filled < end - first:
+            await self.nonces.resync()
+        return filled
+
+    async def _cancel_nonces(self, nonces: range) -> int:
+        """Send a 21,000-gas self-transfer at each nonce (outbidding what is there).
+
+        Highest nonce first: the queued transactions are replaced before the
+        hole below them is filled, or the node would mine them the moment it is.
+        """
+        assert self.signer is not None
+        suggestion = await self.gas.suggest()
+        current = bump_fee(suggestion.for_speed(self.speed))
+        sent = 0
+        for nonce in reversed(nonces):
+            fee = current
+            previous = self._fees.get(nonce)
+            if previous is not None:
+                bumped = bump_fee(previous)
+                fee = Fee(
+                    max(bumped.max_fee_per_gas, current.max_fee_per_gas),
+                    max(bumped.max_priority_fee_per_gas, current.max_priority_fee_per_gas),
+                )
+            transaction = {
+                "type": 2,
+                "chainId": self.chain_id,
+                "nonce": nonce,
+                "to": self.signer.address,
+                "value": 0,
+                "data": "0x",
+                "gas": 21_000,
+                "maxFeePerGas": fee.max_fee_per_gas,
+                "maxPriorityFeePerGas": fee.max_priority_fee_per_gas,
+            }
+            raw, _ = self.signer.sign_transaction(transaction)
+            answer = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+            if "error" in answer:
+                logger.warning("cancelling nonce %d refused: %s", nonce, answer["error"])
+                continue
+            self._remember_fee(nonce, fee)
+            self.count("nonces_cancelled")
+            sent += 1
+        return sent
 
     async def _track(
         self,
@@ -402,6 +532,8 @@ class ExecutionManager(Component):
         fee: Fee,
         l1_fee: int,
         tx_hash: str,
+        *,
+        deadline_block: int = NO_DEADLINE,
     ) -> ExecutionResult:
         assert self.signer is not None and self.nonces is not None
         hashes = [tx_hash]
@@ -414,6 +546,9 @@ class ExecutionManager(Component):
                 receipt = await self.client.request("eth_getTransactionReceipt", [candidate])
                 if receipt:
                     return await self._settle(trade_id, opportunity_id, receipt, l1_fee)
+            if deadline_block != NO_DEADLINE and await self.client.block_number() > deadline_block:
+                # Past its deadline the trade can only revert: take its nonce back.
+                return await self._abandon(trade_id, opportunity_id, nonce)
             if loop.time() - last_send >= self.bump_after and bumps < self.max_bumps:
                 fee = bump_fee(fee)
                 raw, new_hash = self.signer.sign_transaction(
@@ -423,6 +558,7 @@ class ExecutionManager(Component):
                 if "error" not in answer:
                     hashes.append(new_hash)
                     bumps += 1
+                    self._remember_fee(nonce, fee)
                     await sync_to_async(services.trade_add_replacement)(
                         trade_id=trade_id,
                         tx_hash=new_hash,
@@ -435,6 +571,35 @@ class ExecutionManager(Component):
         # Not mined in time: leave it pending; reconciliation settles it later.
         self.count("receipt_timeouts")
         return ExecutionResult(opportunity_id, "pending", "no receipt yet", trade_id)
+
+    async def _abandon(self, trade_id: int, opportunity_id: int, nonce: int) -> ExecutionResult:
+        """A trade past its deadline block with no receipt: cancel it and what blocks it.
+
+        No receipt by then means the node holds it back (a nonce gap before it)
+        or will not include it: every nonce from the chain's count up to this
+        one gets a self-transfer, so the queue clears now and the stale trade is
+        never mined later. The row is then settled from the chain.
+        """
+        assert self.nonces is not None
+        self.count("deadline_passed")
+        mined = await self.nonces.mined_count()
+        if mined <= nonce:
+            logger.warning(
+                "trade %s (nonce %d) passed its deadline unmined; the chain is at nonce %d: "
+                "cancelling",
+                trade_id,
+                nonce,
+                mined,
+            )
+            await self._cancel_nonces(range(mined, nonce + 1))
+            await self.nonces.resync()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.receipt_timeout
+        while loop.time() < until and await self.nonces.mined_count() <= nonce:
+            await asyncio.sleep(self.poll_interval)
+        trade = await sync_to_async(services.trade_for_reconcile)(trade_id=trade_id)
+        status = await self._reconcile_one(trade) or "pending"
+        return ExecutionResult(opportunity_id, status, "deadline passed unmined", trade_id)
 
     async def _settle(
         self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
@@ -467,6 +632,74 @@ class ExecutionManager(Component):
                 settled.append((trade.pk, status))
         return settled
 
+    async def release_claims(self) -> list[int]:
+        """Finish claims left ``executing`` without a trade; returns the ids released.
+
+        Those this manager could not finish itself (the database was away), and
+        any claim older than the send grace (an engine that died holding it).
+        """
+        released = []
+        for opportunity_id, reason in list(self._unfinished.items()):
+            if await sync_to_async(services.opportunity_fail_unless_traded)(
+                opportunity_id=opportunity_id, reason=reason
+            ):
+                released.append(opportunity_id)
+            del self._unfinished[opportunity_id]
+        released += await sync_to_async(services.claims_release_abandoned)()
+        return released
+
+    async def reconcile_unconfirmed(
+        self, *, head: int, confirmations: int
+    ) -> list[tuple[int, str]]:
+        """Re-read the receipts of trades not yet final; correct rows a reorg changed.
+
+        A receipt gone from the chain puts the trade back to pending (and then
+        settles it as the chain now says); a receipt in another block, or with
+        another outcome, is settled again.
+        """
+        trades = await sync_to_async(services.unconfirmed_live_trades)(
+            head=head, confirmations=confirmations
+        )
+        changed: list[tuple[int, str]] = []
+        for trade in trades:
+            receipt = await self.client.request("eth_getTransactionReceipt", [trade.tx_hash])
+            if receipt:
+                settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                if (settled["status"], settled["block_number"]) != (
+                    trade.status,
+                    trade.block_number,
+                ) or settled["realized_profit"] != trade.realized_profit:
+                    await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                    changed.append((trade.pk, str(settled["status"])))
+                continue
+            reason = f"reorg: block {trade.block_number} left the chain; settling again"
+            await sync_to_async(services.trade_reopen)(trade_id=trade.pk, reason=reason)
+            trade.status = "pending"
+            changed.append((trade.pk, await self._reconcile_one(trade) or "pending"))
+        return changed
+
+    async def reconcile_disagreeing(self, *, since: Any) -> list[tuple[int, str]]:
+        """Re-check recent settled trades whose rows may not match the chain.
+
+        A dropped trade mined after all is settled from its receipt; an
+        opportunity that says otherwise than its settled trade is corrected.
+        """
+        trades = await sync_to_async(services.disagreeing_live_trades)(since=since)
+        corrected: list[tuple[int, str]] = []
+        for trade in trades:
+            if trade.status == "dropped":
+                for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
+                    receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
+                    if receipt:
+                        settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                        await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                        corrected.append((trade.pk, str(settled["status"])))
+                        break
+                continue
+            if await sync_to_async(services.opportunity_match_trade)(trade_id=trade.pk):
+                corrected.append((trade.pk, trade.status))
+        return corrected
+
     async def _reconcile_one(self, trade: Any) -> str | None:
         for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
             receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
@@ -482,6 +715,13 @@ class ExecutionManager(Component):
         sender = self.signer.address if self.signer else self.owner
         mined = int(await self.client.request("eth_getTransactionCount", [sender, "latest"]), 16)
         if trade.nonce is not None and mined > trade.nonce:
+            # It may have been mined between the receipt reads and the count.
+            for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
+                receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
+                if receipt:
+                    settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                    await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                    return str(settled["status"])
             reason = "its nonce was used by another transaction"
         elif not known:
             reason = "the node no longer knows the transaction"

@@ -50,14 +50,25 @@ def alert_raise(*, event: str, payload: dict[str, Any]) -> list[int]:
 
 
 def _schedule(delivery_id: int) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        threading.Thread(
-            target=_deliver_with_retries, args=(delivery_id,), name="alert", daemon=True
-        ).start()
-    else:
-        from trading.tasks import deliver_alert
+    """Hand one delivery to its sender, after the caller's commit, on a thread of its own.
 
+    A broker that is down or hangs must cost whatever raised the alert (a
+    settled trade, a recorded reorg) nothing: no error, no wait. The delivery
+    row stays pending when the hand-over fails.
+    """
+    threading.Thread(target=_hand_over, args=(delivery_id,), name="alert", daemon=True).start()
+
+
+def _hand_over(delivery_id: int) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _deliver_with_retries(delivery_id)
+        return
+    from trading.tasks import deliver_alert
+
+    try:
         deliver_alert.apply_async(args=[delivery_id])
+    except Exception as exc:
+        logger.warning("alert %s not queued (delivery stays pending): %s", delivery_id, exc)
 
 
 def _deliver_with_retries(delivery_id: int) -> None:

@@ -190,9 +190,15 @@ def trade_record_pending(
             max_priority_fee_per_gas=max_priority_fee_per_gas,
             l1_fee_wei=l1_fee_wei,
             sent_at=timezone.now(),
+            sending=True,
         )
         _publish_trade_on_commit(trade)
     return trade
+
+
+def trade_mark_sent(*, trade_id: int) -> None:
+    """The broadcast was answered (or its answer lost): reconciliation may judge the row now."""
+    Trade.objects.filter(pk=trade_id, sending=True).update(sending=False, updated_at=timezone.now())
 
 
 def trade_add_replacement(
@@ -227,10 +233,24 @@ def trade_settle(
     block_number: int | None = None,
     error: str = "",
 ) -> Trade:
-    """Record how a live trade ended and mark its opportunity accordingly."""
+    """Record how a live trade ended and mark its opportunity accordingly.
+
+    Settling again with what the row already says changes nothing and raises
+    no second alert, so the engine and a reconciliation may both settle a trade.
+    """
     with transaction.atomic():
         trade = Trade.objects.select_for_update().get(pk=trade_id)
+        unchanged = (
+            trade.status == status
+            and trade.block_number == block_number
+            and (not tx_hash or trade.tx_hash == tx_hash)
+            and trade.realized_profit == realized_profit
+            and not trade.sending
+        )
+        if unchanged:
+            return trade
         trade.status = status
+        trade.sending = False
         if tx_hash:
             trade.tx_hash = tx_hash
         trade.realized_profit = realized_profit
@@ -249,7 +269,9 @@ def trade_settle(
         )
         reason = "" if status == TradeStatus.SUCCESS else f"trade {status}: {error}".strip(": ")
         Opportunity.objects.filter(pk=trade.opportunity_id).update(
-            status=opportunity_status, status_reason=reason[:2000], updated_at=timezone.now()
+            status=opportunity_status,
+            status_reason=printable(reason, 2000),
+            updated_at=timezone.now(),
         )
         _publish_trade_on_commit(trade)
         _alert_trade(trade)
@@ -265,6 +287,60 @@ def _reference_prices(opportunity_id: int) -> tuple[int | None, int | None]:
         .first()
     )
     return row if row is not None else (None, None)
+
+
+def trade_reopen(*, trade_id: int, reason: str) -> bool:
+    """Put a settled live trade back to pending (its block left the chain); True if changed.
+
+    Reconciliation settles it again from the receipt on the new chain.
+    """
+    with transaction.atomic():
+        changed = (
+            Trade.objects.filter(pk=trade_id, mode=TradeMode.LIVE)
+            .exclude(status=TradeStatus.PENDING)
+            .update(
+                status=TradeStatus.PENDING,
+                realized_profit=None,
+                gas_used=None,
+                gas_cost_wei=None,
+                block_number=None,
+                confirmed_at=None,
+                net_profit=None,
+                error=printable(reason, 4000),
+                updated_at=timezone.now(),
+            )
+        )
+        if not changed:
+            return False
+        trade = Trade.objects.get(pk=trade_id)
+        Opportunity.objects.filter(pk=trade.opportunity_id).update(
+            status=OpportunityStatus.EXECUTING,
+            status_reason=printable(reason, 2000),
+            updated_at=timezone.now(),
+        )
+        _publish_trade_on_commit(trade)
+    _publish_opportunity(trade.opportunity_id)
+    return True
+
+
+def opportunity_fail_unless_traded(*, opportunity_id: int, reason: str) -> bool:
+    """Mark a claimed opportunity failed unless a live trade was recorded for it.
+
+    A trade row means a transaction may be on its way: its receipt decides the
+    outcome (reconciliation settles it), never the error that came after.
+    """
+    changed = (
+        Opportunity.objects.filter(pk=opportunity_id, status=OpportunityStatus.EXECUTING)
+        .exclude(trades__mode=TradeMode.LIVE)
+        .update(
+            status=OpportunityStatus.FAILED,
+            status_reason=printable(reason, 2000),
+            updated_at=timezone.now(),
+        )
+    )
+    if changed:
+        _publish_opportunity(opportunity_id)
+    return changed == 1
 
 
 def _alert_trade(trade: Trade) -> None:
@@ -286,8 +362,89 @@ def _alert_trade(trade: Trade) -> None:
     )
 
 
-def pending_live_trades() -> list[Trade]:
-    return list(Trade.objects.live().pending().order_by("nonce", "id"))
+# A send still marked in progress this long after its row was written belongs to
+# an engine that died mid-send: reconciliation may judge it then.
+SEND_GRACE = dt.timedelta(minutes=2)
+
+
+def pending_live_trades(*, now: dt.datetime | None = None) -> list[Trade]:
+    """Live trades awaiting a verdict, except those whose send is still in progress."""
+    now = now or timezone.now()
+    in_progress = Q(sending=True, sent_at__gt=now - SEND_GRACE)
+    return list(Trade.objects.live().pending().exclude(in_progress).order_by("nonce", "id"))
+
+
+def unconfirmed_live_trades(*, head: int, confirmations: int) -> list[Trade]:
+    """Live trades settled from a receipt that a reorg could still take back."""
+    return list(Trade.objects.live().unconfirmed(head=head, confirmations=confirmations))
+
+
+def confirmations_required() -> int:
+    return BotConfig.load().confirmations
+
+
+def claims_release_abandoned(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail claims held longer than ``SEND_GRACE`` without any live trade; returns their ids."""
+    now = now or timezone.now()
+    ids = list(
+        Opportunity.objects.filter(
+            status=OpportunityStatus.EXECUTING, updated_at__lt=now - SEND_GRACE
+        )
+        .exclude(trades__mode=TradeMode.LIVE)
+        .values_list("pk", flat=True)
+    )
+    return [
+        pk
+        for pk in ids
+        if opportunity_fail_unless_traded(
+            opportunity_id=pk, reason="claim abandoned: its execution never finished"
+        )
+    ]
+
+
+def trade_for_reconcile(*, trade_id: int) -> Trade:
+    return Trade.objects.get(pk=trade_id)
+
+
+def disagreeing_live_trades(*, since: dt.datetime) -> list[Trade]:
+    """Recent settled live trades whose opportunity says otherwise, or that were dropped.
+
+    A dropped trade is looked at again because a transaction the node had
+    forgotten can still be mined from another node's pool.
+    """
+    recent = Trade.objects.live().filter(updated_at__gte=since).select_related("opportunity")
+    rows = []
+    for trade in recent.filter(
+        status__in=[TradeStatus.SUCCESS, TradeStatus.REVERTED, TradeStatus.DROPPED]
+    ):
+        expected = (
+            OpportunityStatus.EXECUTED
+            if trade.status == TradeStatus.SUCCESS
+            else OpportunityStatus.FAILED
+        )
+        if trade.status == TradeStatus.DROPPED or trade.opportunity.status != expected:
+            rows.append(trade)
+    return rows
+
+
+def opportunity_match_trade(*, trade_id: int) -> bool:
+    """Make a settled trade's opportunity say what the trade says; True if it did not."""
+    trade = Trade.objects.get(pk=trade_id)
+    if trade.status == TradeStatus.SUCCESS:
+        status, reason = OpportunityStatus.EXECUTED, ""
+    elif trade.status in (TradeStatus.REVERTED, TradeStatus.DROPPED, TradeStatus.FAILED):
+        status = OpportunityStatus.FAILED
+        reason = f"trade {trade.status}: {trade.error}".strip(": ")
+    else:
+        return False
+    changed = (
+        Opportunity.objects.filter(pk=trade.opportunity_id)
+        .exclude(status=status)
+        .update(status=status, status_reason=printable(reason, 2000), updated_at=timezone.now())
+    )
+    if changed:
+        _publish_opportunity(trade.opportunity_id)
+    return changed == 1
 
 
 def daily_loss_wei(*, network: Network | None, now: dt.datetime | None = None) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from trading.chain.client import ChainMismatchError, RpcUnavailableError
+from trading.chain.client import ChainMismatchError, RpcError, RpcUnavailableError
 from trading.chain.signer import Signer, SignerNotConfigured
 from trading.services.executor import executor_deploy
 from trading.services.networks import active_network_required
@@ -44,6 +44,10 @@ class Command(BaseCommand):
             deployment = executor_deploy(network=network, signer=signer, timeout=options["timeout"])
         except (ValidationError, ChainMismatchError, RpcUnavailableError) as exc:
             raise CommandError(_message(exc)) from None
+        except RpcError as exc:  # the node refused the deployment (an unfunded account …)
+            raise CommandError(
+                f"The node refused the deployment from {signer.address}: {exc}"
+            ) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Executor deployed at {deployment.address} (block {deployment.block_number}, "

@@ -10,13 +10,14 @@ engine runs block by block until SIGINT/SIGTERM (or ``--blocks N`` blocks).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from trading.analysis import Finding
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
@@ -147,10 +148,15 @@ class Command(BaseCommand):
             raise CommandError(f"The RPC endpoint is down or unreachable: {exc}") from None
         except RpcConfigurationError as exc:
             raise CommandError(str(exc)) from None
+        except DatabaseError as exc:
+            # Down at start (a running engine rides out an outage by itself).
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CommandError(f"The database is unreachable: {first}") from None
         finally:
             # The engine's ORM work ran on asgiref's worker thread: close that thread's
             # connections too, or they outlive the run (and hold a test database open).
-            asyncio.run(sync_to_async(connections.close_all)())
+            with contextlib.suppress(DatabaseError):
+                asyncio.run(sync_to_async(connections.close_all)())
         if options["once"]:
             assert engine.inputs is not None and engine.last_scan is not None
             result, recorded = engine.last_scan
