@@ -26,6 +26,7 @@ from trading.models import (
     BotConfig,
     ComponentHealth,
     EngineState,
+    Opportunity,
     Trade,
     WebhookEndpoint,
 )
@@ -98,13 +99,27 @@ async def test_an_rpc_outage_is_survived_without_a_restart(arb, devnet, anvil, t
             # A new gap after the outage is traded within a few blocks.
             gap_block = await asyncio.to_thread(lambda: devnet.w3.eth.block_number)
             await asyncio.to_thread(devnet.swap_v2, arb.cheap.address, arb.weth.address, 30 * E18)
-            await _until(
-                lambda: Trade.objects.filter(
-                    status="success", block_number__gt=gap_block
-                ).aexists(),
-                45,  # generous: a loaded machine makes every block slower
-                "a trade of the new gap",
-            )
+            try:
+                await _until(
+                    lambda: Trade.objects.filter(
+                        status="success", block_number__gt=gap_block
+                    ).aexists(),
+                    45,  # generous: a loaded machine makes every block slower
+                    "a trade of the new gap",
+                )
+            except AssertionError as exc:
+                # Say what the engine was doing, for whoever reads the failure.
+                rows = [
+                    (o.pk, o.status, o.status_reason[:80], o.block_number)
+                    async for o in Opportunity.objects.order_by("-pk")[:5]
+                ]
+                health = [
+                    (h.name, h.initialized, h.last_error[:80]) for h in engine.lifecycle.health()
+                ]
+                raise AssertionError(
+                    f"{exc}; engine at block {engine.last_block}, "
+                    f"{engine.blocks_processed} processed, health {health}, latest rows {rows}"
+                ) from None
             traded = await Trade.objects.filter(
                 status="success", block_number__gt=gap_block
             ).afirst()

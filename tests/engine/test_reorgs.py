@@ -12,6 +12,8 @@ from asgiref.sync import sync_to_async
 
 from tests.support.chain_truth import rows_disagreeing_with_chain
 from trading.chain.client import ChainClient
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import connect
 from trading.engine.engine import Engine
 from trading.engine.reorgs import HeadHistory
 from trading.models import AlertDelivery, BotConfig, Reorg, Trade, WebhookEndpoint
@@ -33,7 +35,19 @@ async def _until(check: Callable[[], object], timeout: float, what: str) -> None
         await asyncio.sleep(0.05)
 
 
-async def test_the_common_ancestor_of_a_reorg_is_found(anvil, w3):
+@pytest.fixture
+def own_anvil():
+    """A node of this test's own: reorgs and the session node's snapshots do not mix."""
+    node = AnvilNode(chain_id=31337)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+async def test_the_common_ancestor_of_a_reorg_is_found(own_anvil):
+    anvil, w3 = own_anvil, connect(own_anvil.rpc_url)
     client = ChainClient([anvil.rpc_url], chain_id=31337)
     await client.initialize()
     heads = HeadHistory(client)
