@@ -269,6 +269,12 @@ class Dex(models.Model):
         help_text="Where the next sync resumes: the next pool index (V2, Solidly) or the "
         "next block to scan (V3).",
     )
+    discovery_unread = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Pool indexes behind the cursor whose factory entry could not be read "
+        "(the call reverted); every sync reads them again until it succeeds.",
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -34,7 +34,12 @@ def sync_pools(dex_name: str | None = None) -> dict[str, Any]:
     if network is None:
         return {"skipped": "no active network"}
     report = pools_sync(network=network, dex_name=dex_name)
-    return {"added": report.added, "skipped": report.skipped, "failed": report.failed}
+    return {
+        "added": report.added,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "unread": report.unread,
+    }
 
 
 @shared_task(name="trading.tasks.gas_snapshot", **_RETRY)
