@@ -1232,6 +1232,12 @@ class AlertDelivery(models.Model):
         default=list, blank=True, help_text="[{at, status_code, error, duration_ms}] per attempt."
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the delivery was handed to its sender; empty while the queue "
+        "was unreachable (the delivery is queued again later).",
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

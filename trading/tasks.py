@@ -79,6 +79,14 @@ def rollup_performance() -> dict[str, Any]:
     return {"day": result.day.isoformat(), "rows": result.rows}
 
 
+@shared_task(name="trading.tasks.requeue_alerts")
+def requeue_alerts() -> dict[str, Any]:
+    """Queue again the alerts left pending while the broker was unreachable."""
+    from trading.services.alerts import alerts_requeue
+
+    return {"queued": alerts_requeue()}
+
+
 @shared_task(name="trading.tasks.deliver_alert", bind=True, max_retries=None)
 def deliver_alert(self: Any, delivery_id: int) -> str:
     """One delivery attempt; retried with exponential backoff until the endpoint's limit."""
