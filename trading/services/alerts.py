@@ -8,6 +8,7 @@ attempt (time, status code or error, duration) is kept on the delivery row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -104,7 +105,9 @@ def _hand_over_in_thread(delivery_id: int) -> None:
     try:
         _hand_over(delivery_id)
     finally:
-        close_old_connections()
+        # The thread's own connection; the database may be gone by now.
+        with contextlib.suppress(Exception):
+            close_old_connections()
 
 
 def alerts_requeue(*, limit: int = REQUEUE_LIMIT) -> int:
