@@ -269,6 +269,12 @@ class Dex(models.Model):
         help_text="Where the next sync resumes: the next pool index (V2, Solidly) or the "
         "next block to scan (V3).",
     )
+    discovery_unread = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Pool indexes behind the cursor whose factory entry could not be read "
+        "(the call reverted); every sync reads them again until it succeeds.",
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -1226,6 +1232,12 @@ class AlertDelivery(models.Model):
         default=list, blank=True, help_text="[{at, status_code, error, duration_ms}] per attempt."
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the delivery was handed to its sender; empty while the queue "
+        "was unreachable (the delivery is queued again later).",
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

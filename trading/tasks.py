@@ -34,7 +34,12 @@ def sync_pools(dex_name: str | None = None) -> dict[str, Any]:
     if network is None:
         return {"skipped": "no active network"}
     report = pools_sync(network=network, dex_name=dex_name)
-    return {"added": report.added, "skipped": report.skipped, "failed": report.failed}
+    return {
+        "added": report.added,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "unread": report.unread,
+    }
 
 
 @shared_task(name="trading.tasks.gas_snapshot", **_RETRY)
@@ -72,6 +77,14 @@ def rollup_performance() -> dict[str, Any]:
 
     result = performance_rollup()
     return {"day": result.day.isoformat(), "rows": result.rows}
+
+
+@shared_task(name="trading.tasks.requeue_alerts")
+def requeue_alerts() -> dict[str, Any]:
+    """Queue again the alerts left pending while the broker was unreachable."""
+    from trading.services.alerts import alerts_requeue
+
+    return {"queued": alerts_requeue()}
 
 
 @shared_task(name="trading.tasks.deliver_alert", bind=True, max_retries=None)

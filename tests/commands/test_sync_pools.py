@@ -9,12 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.support.rpc_proxy import unused_port
+from trading.chain.artifacts import project_artifact
 from trading.devchain.anvil import AnvilNode
 from trading.devchain.devnet import Devnet
 from trading.devchain.market import Market
 from trading.models import Dex, Network, Pool, Token
 from trading.services.dexes import dex_add
 from trading.services.pools import pool_specs_for_network, solidly_factories_for_network
+from trading.tasks import sync_pools as sync_pools_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.chain]
 
@@ -159,3 +161,53 @@ def test_unknown_dex_and_no_network(db: None, local_network: Network) -> None:
     local_network.save()
     with pytest.raises(CommandError, match="no active network"):
         _run()
+
+
+@pytest.mark.parametrize("kind", ["uniswap_v2", "solidly"])
+def test_unreadable_factory_entries_are_kept_and_read_again(
+    kind: str, local_network: Network, market: Market, devnet: Devnet
+) -> None:
+    artifact = project_artifact("FlakyPoolFactory")
+    factory = devnet.w3.eth.contract(address=devnet.deploy(artifact), abi=artifact.abi)
+    nodec = market.token("NODEC").address
+    listed = [
+        p.address
+        for p in (market.v2_pairs if kind == "uniswap_v2" else market.solidly_pools)
+        if nodec not in (p.token0, p.token1)
+    ][:3]
+    for address in listed:
+        devnet.transact(factory.functions.add(address))
+    devnet.transact(factory.functions.setBroken(0, True))
+    devnet.transact(factory.functions.setBroken(2, True))
+    dex = Dex.objects.create(
+        network=local_network, name="Flaky", kind=kind, factory=factory.address
+    )
+
+    def found() -> set[str]:
+        return set(Pool.objects.filter(dex=dex).values_list("address", flat=True))
+
+    out = StringIO()
+    with pytest.raises(
+        CommandError, match=r"^2 factory entries could not be read \(Flaky: indexes 0, 2\)"
+    ):
+        _run(stdout=out)
+    assert "UNREAD 2: factory entries that reverted (indexes 0, 2)" in out.getvalue()
+    dex.refresh_from_db()
+    # The cursor moves on, but the unread entries are remembered.
+    assert (dex.discovery_cursor, dex.discovery_unread) == (3, [0, 2])
+    assert found() == {listed[1]}
+
+    # The periodic job reads them again: index 2 now answers.
+    devnet.transact(factory.functions.setBroken(2, False))
+    assert sync_pools_task()["unread"] == 1
+    dex.refresh_from_db()
+    assert dex.discovery_unread == [0]
+    assert found() == {listed[1], listed[2]}
+
+    devnet.transact(factory.functions.setBroken(0, False))
+    output = _run()
+    assert "read again 1 factory entries left unread earlier, 1 now read" in output
+    dex.refresh_from_db()
+    assert (dex.discovery_cursor, dex.discovery_unread) == (3, [])
+    assert found() == set(listed)
+    assert "read again" not in _run()

@@ -1,9 +1,12 @@
+import datetime as dt
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from trading.models import AlertDelivery, WebhookEndpoint
 from trading.services.alerts import alert_attempt, alert_raise, backoff_seconds
@@ -116,3 +119,49 @@ def test_the_celery_task_delivers(endpoint_server):
     assert deliver_alert.apply(args=[delivery.pk]).get() == "delivered"
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and len(delivery.attempts) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_left_pending_by_a_dead_broker_is_delivered_by_the_requeue_job(
+    endpoint_server, settings, monkeypatch, caplog
+):
+    from listonian_site.celery import app as celery_app
+    from tests.support.rpc_proxy import unused_port
+    from trading.tasks import requeue_alerts
+
+    # A real broker connection to a port where nothing listens.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_port()}/0")
+    monkeypatch.setattr(celery_app, "_pool", None)
+    _Endpoint.status = 204
+    WebhookEndpoint.objects.create(name="ops", url=endpoint_server, events=["trade_failed"])
+    with caplog.at_level(logging.WARNING, logger="trading"), transaction.atomic():
+        (delivery_id,) = alert_raise(event="trade_failed", payload={"trade": 1})
+    deadline = time.monotonic() + 15
+    while "not queued" not in caplog.text:
+        assert time.monotonic() < deadline, "the hand-over never gave up"
+        time.sleep(0.1)
+    delivery = AlertDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == "pending" and delivery.queued_at is None
+
+    # Too young to be queued again; once over a minute old, a still dead broker
+    # refuses it within seconds and it stays for the next run.
+    assert requeue_alerts.apply().get() == {"queued": 0}
+    AlertDelivery.objects.filter(pk=delivery_id).update(
+        created_at=timezone.now() - dt.timedelta(minutes=2)
+    )
+    started = time.monotonic()
+    assert requeue_alerts.apply().get() == {"queued": 0}
+    assert time.monotonic() - started < 10
+    assert AlertDelivery.objects.get(pk=delivery_id).queued_at is None
+
+    # The broker is back (here: in-process delivery): the next run delivers it, once.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert requeue_alerts.apply().get() == {"queued": 1}
+    deadline = time.monotonic() + 10
+    while AlertDelivery.objects.get(pk=delivery_id).status == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert AlertDelivery.objects.get(pk=delivery_id).status == "delivered"
+    assert requeue_alerts.apply().get() == {"queued": 0}
+    assert _Endpoint.hits == 1

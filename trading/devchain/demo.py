@@ -131,7 +131,7 @@ def register_demo(demo: DemoChain, *, mode: str = "live") -> Any:
     network.executor_address = ""
     network.save()
     # The chain is new each time: forget discovery cursors from an earlier run.
-    network.dexes.update(discovery_cursor=0, start_block=0)
+    network.dexes.update(discovery_cursor=0, discovery_unread=[], start_block=0)
     for dex in demo.market.dexes.values():
         dex_add(
             name=dex.name, kind=dex.kind, factory=dex.factory, fee_bps=dex.fee_bps, network=network

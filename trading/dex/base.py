@@ -20,7 +20,7 @@ services turn rows into these and back.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,7 +78,9 @@ class DiscoveryPage:
     """One step of discovery: pools found, pools skipped, where to resume.
 
     ``progress``/``total`` are in the family's cursor unit (pool indexes or
-    blocks) for progress bars.
+    blocks) for progress bars. ``unread`` holds the pool indexes whose factory
+    entry could not be read (the call reverted): they are not pools skipped for
+    good but entries to read again later.
     """
 
     pools: tuple[DiscoveredPool, ...]
@@ -87,6 +89,7 @@ class DiscoveryPage:
     done: bool
     progress: int = 0
     total: int = 0
+    unread: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,13 @@ class DexFamily(ABC):
     @abstractmethod
     async def discover(self, cursor: int, *, latest_block: int | None = None) -> DiscoveryPage:
         """Find pools from ``cursor`` on: one bounded step (one or two round trips)."""
+
+    async def rediscover(self, indexes: Sequence[int]) -> DiscoveryPage:
+        """Read again the factory entries at ``indexes`` (a page's ``unread``).
+
+        Only families that list pools by index leave entries unread.
+        """
+        raise NotImplementedError(f"{self.kind} discovery leaves no entry to read again")
 
     @classmethod
     @abstractmethod

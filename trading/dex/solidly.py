@@ -33,15 +33,17 @@ class SolidlyFamily(UniswapV2Family):
     factory_topics: ClassVar[tuple[str, ...]] = (SET_CUSTOM_FEE,)
     list_kind: ClassVar[int] = readers.KIND_SOLIDLY_FACTORY
 
-    async def discover(self, cursor: int, *, latest_block: int | None = None) -> DiscoveryPage:
-        """Read the pools at ``[cursor, cursor + page_size)``, their tokens, curve and fee."""
-        listings, total = await self._list(cursor)
-        readable = [item for item in listings if item.ok and item.stable is not None]
+    async def _page(
+        self, listings: list[readers.PoolListing], *, next_cursor: int, done: bool, total: int
+    ) -> DiscoveryPage:
+        """The pools among ``listings``, with their curve and factory fee."""
+        # The factory's entry call reverted (or named no pool): read it again later.
+        unread = [item.index for item in listings if item.address is None]
+        listed = [item for item in listings if item.address is not None]
+        readable = [item for item in listed if item.ok and item.stable is not None]
         skipped = [
-            SkippedPool(
-                item.address or f"index {item.index}", "pool, its tokens or its curve unreadable"
-            )
-            for item in listings
+            SkippedPool(item.address or "", "pool, its tokens or its curve unreadable")
+            for item in listed
             if item not in readable
         ]
         fees: dict[str, int | None] = {}
@@ -68,14 +70,14 @@ class SolidlyFamily(UniswapV2Family):
                     stable=bool(item.stable),
                 )
             )
-        next_cursor = cursor + len(listings)
         return DiscoveryPage(
             pools=tuple(pools),
             skipped=tuple(skipped),
             next_cursor=next_cursor,
-            done=next_cursor >= total,
+            done=done,
             progress=next_cursor,
             total=total,
+            unread=tuple(unread),
         )
 
     @classmethod

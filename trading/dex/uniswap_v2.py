@@ -7,6 +7,8 @@ State is ``getReserves()``; every pair of a DEX charges the DEX's ``fee_bps``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from trading.amm import PoolState, V2PoolState
@@ -37,33 +39,51 @@ class UniswapV2Family(DexFamily):
 
     async def discover(self, cursor: int, *, latest_block: int | None = None) -> DiscoveryPage:
         """Read the pools at indexes ``[cursor, cursor + page_size)`` and their tokens."""
-        listings, total = await self._list(cursor)
+        listings, total = await self._list(cursor, cursor + self.page_size)
+        next_cursor = cursor + len(listings)
+        return await self._page(
+            listings, next_cursor=next_cursor, done=next_cursor >= total, total=total
+        )
+
+    async def rediscover(self, indexes: Sequence[int]) -> DiscoveryPage:
+        """Read again the entries at ``indexes``: one round trip per run of neighbours."""
+        wanted = sorted(set(indexes))
+        listings: list[readers.PoolListing] = []
+        for start, end in _runs(wanted, self.page_size):
+            listings.extend((await self._list(start, end))[0])
+        page = await self._page(listings, next_cursor=0, done=True, total=0)
+        # An index the factory no longer lists at all stays unread, not lost.
+        missing = set(wanted) - {item.index for item in listings}
+        return replace(page, unread=tuple(sorted({*page.unread, *missing})))
+
+    async def _page(
+        self, listings: list[readers.PoolListing], *, next_cursor: int, done: bool, total: int
+    ) -> DiscoveryPage:
         pools = []
         skipped = []
+        unread = []
         for listing in listings:
-            if not listing.ok or listing.address is None:
-                skipped.append(
-                    SkippedPool(
-                        listing.address or f"index {listing.index}", "pool or its tokens unreadable"
-                    )
-                )
+            if listing.address is None:
+                # The factory's entry call reverted (or named no pool): read it again later.
+                unread.append(listing.index)
+                continue
+            if not listing.ok:
+                skipped.append(SkippedPool(listing.address, "pool or its tokens unreadable"))
                 continue
             pools.append(self._discovered(listing))
-        next_cursor = cursor + len(listings)
         return DiscoveryPage(
             pools=tuple(pools),
             skipped=tuple(skipped),
             next_cursor=next_cursor,
-            done=next_cursor >= total,
+            done=done,
             progress=next_cursor,
             total=total,
+            unread=tuple(unread),
         )
 
-    async def _list(self, cursor: int) -> tuple[list[readers.PoolListing], int]:
-        data = readers.pool_list_call_data(
-            self.dex.factory, self.list_kind, cursor, cursor + self.page_size
-        )
-        _, total, listings = readers.decode_pool_list(await self.client.read(data), cursor)
+    async def _list(self, start: int, end: int) -> tuple[list[readers.PoolListing], int]:
+        data = readers.pool_list_call_data(self.dex.factory, self.list_kind, start, end)
+        _, total, listings = readers.decode_pool_list(await self.client.read(data), start)
         return listings, total
 
     def _discovered(self, listing: readers.PoolListing) -> DiscoveredPool:
@@ -100,3 +120,17 @@ class UniswapV2Family(DexFamily):
     ) -> int:
         # A cold account and two storage reads, plus the reader's own work.
         return 9_000
+
+
+def _runs(indexes: Sequence[int], limit: int) -> Iterator[tuple[int, int]]:
+    """Sorted ``indexes`` as ``[start, end)`` ranges of neighbours, each at most ``limit`` long."""
+    start = end = None
+    for index in indexes:
+        if start is not None and end is not None and index == end and end - start < limit:
+            end += 1
+            continue
+        if start is not None and end is not None:
+            yield start, end
+        start, end = index, index + 1
+    if start is not None and end is not None:
+        yield start, end

@@ -25,6 +25,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         "reconcile trades", "trading.tasks.reconcile_trades", 60, "Settle trades left pending."
     ),
     Schedule("sync pools", "trading.tasks.sync_pools", 1800, "Discover new pools."),
+    Schedule(
+        "requeue alerts",
+        "trading.tasks.requeue_alerts",
+        60,
+        "Queue again alerts left pending while the broker was down.",
+    ),
     Schedule("apply retention", "trading.tasks.apply_retention", 3600, "Trim old history."),
     Schedule(
         "roll up performance", "trading.tasks.rollup_performance", 3600, "Daily totals per token."

@@ -8,6 +8,8 @@ attempt (time, status code or error, duration) is kept on the delivery row.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import logging
 import threading
@@ -27,6 +29,16 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
+# A delivery still unqueued this long after it was raised is queued again.
+REQUEUE_AFTER = dt.timedelta(minutes=1)
+REQUEUE_LIMIT = 100
+# Publishing gives up after about a second: the requeue job tries again later.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -56,19 +68,67 @@ def _schedule(delivery_id: int) -> None:
     settled trade, a recorded reorg) nothing: no error, no wait. The delivery
     row stays pending when the hand-over fails.
     """
-    threading.Thread(target=_hand_over, args=(delivery_id,), name="alert", daemon=True).start()
+    threading.Thread(
+        target=_hand_over_in_thread, args=(delivery_id,), name="alert", daemon=True
+    ).start()
 
 
-def _hand_over(delivery_id: int) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        _deliver_with_retries(delivery_id)
-        return
-    from trading.tasks import deliver_alert
+def _hand_over(delivery_id: int) -> bool:
+    """Queue one delivery unless it is queued already; False when the queue refused it."""
+    try:
+        # Claim first: the requeue job and the first hand-over never both queue it.
+        claimed = AlertDelivery.objects.filter(
+            pk=delivery_id, status=AlertDeliveryStatus.PENDING, queued_at__isnull=True
+        ).update(queued_at=timezone.now())
+        if not claimed:
+            return False
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            _deliver_with_retries(delivery_id)
+            return True
+        from trading.tasks import deliver_alert
+
+        try:
+            deliver_alert.apply_async(args=[delivery_id], retry_policy=PUBLISH_RETRY_POLICY)
+        except Exception as exc:
+            AlertDelivery.objects.filter(pk=delivery_id).update(queued_at=None)
+            logger.warning("alert %s not queued (delivery stays pending): %s", delivery_id, exc)
+            return False
+        return True
+    except Exception as exc:  # a database outage: the row stays as it was
+        logger.warning("alert %s not queued: %s", delivery_id, exc)
+        return False
+
+
+def _hand_over_in_thread(delivery_id: int) -> None:
+    from django.db import close_old_connections
 
     try:
-        deliver_alert.apply_async(args=[delivery_id])
-    except Exception as exc:
-        logger.warning("alert %s not queued (delivery stays pending): %s", delivery_id, exc)
+        _hand_over(delivery_id)
+    finally:
+        # The thread's own connection; the database may be gone by now.
+        with contextlib.suppress(Exception):
+            close_old_connections()
+
+
+def alerts_requeue(*, limit: int = REQUEUE_LIMIT) -> int:
+    """Queue again the pending deliveries whose hand-over failed over a minute ago.
+
+    Bounded to ``limit`` per run, oldest first; returns how many were queued.
+    """
+    cutoff = timezone.now() - REQUEUE_AFTER
+    ids = list(
+        AlertDelivery.objects.filter(
+            status=AlertDeliveryStatus.PENDING, queued_at__isnull=True, created_at__lte=cutoff
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # In-process delivery waits out its backoff: one thread each, as on first raise.
+        for pk in ids:
+            _schedule(pk)
+        return len(ids)
+    return sum(_hand_over(pk) for pk in ids)
 
 
 def _deliver_with_retries(delivery_id: int) -> None:

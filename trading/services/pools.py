@@ -5,7 +5,10 @@ look at pools created since. A pool is kept when both tokens are usable
 (symbol and decimals readable), allowed by the network's token allow-list, and
 the pool holds at least each token's ``min_liquidity``; every other pool is
 counted under its reason, logged, and not stored. The cursor is saved after
-every page, so an interrupted sync loses nothing.
+every page, so an interrupted sync loses nothing. A factory entry that could
+not be read (its ``allPairs``/``allPools`` call reverted) is not skipped for
+good: its index is kept in ``Dex.discovery_unread`` and read again first by
+every later sync (the command and the periodic job) until it succeeds.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from trading.amm import (
     V4PoolState,
     pool_holdings,
 )
-from trading.dex.base import DexInfo, DiscoveredPool, PoolSpec
+from trading.dex.base import DexInfo, DiscoveredPool, DiscoveryPage, PoolSpec
 from trading.dex.reading import read_states
 from trading.dex.registry import family_class
 from trading.models import Dex, Network, Pool, Token
@@ -58,6 +61,9 @@ class DexSyncReport:
     cursor_after: int = 0
     round_trips: int = 0
     error: str = ""
+    # Factory entries read again (left unread by an earlier sync) and those still unread.
+    retried: int = 0
+    unread: list[int] = field(default_factory=list)
 
     @property
     def skipped_total(self) -> int:
@@ -82,6 +88,11 @@ class SyncReport:
     @property
     def failed(self) -> bool:
         return any(d.error for d in self.dexes)
+
+    @property
+    def unread(self) -> int:
+        """Factory entries still unread, kept to be read again by the next sync."""
+        return sum(len(d.unread) for d in self.dexes)
 
 
 def dex_info(dex: Dex) -> DexInfo:
@@ -193,20 +204,42 @@ def _sync_dex(
     allowlist = network.token_allowlist_set
     latest = session.run(client.block_number()) if family.discovers_by_logs else None
     cursor = dex.discovery_cursor
+    unread = sorted(set(dex.discovery_unread or []))
+    report.unread = unread
+
+    def keep(page: DiscoveryPage) -> list[Pool]:
+        for skipped in page.skipped:
+            report.skipped[skipped.reason] += 1
+            logger.info("%s: skipped pool %s: %s", dex.name, skipped.address, skipped.reason)
+        fresh = [p for p in page.pools if p.address not in known]
+        report.known += len(page.pools) - len(fresh)
+        kept = _filter_pools(dex, network, fresh, allowlist, session, report)
+        report.added += len(kept)
+        return kept
+
     try:
-        while True:
-            page = session.run(family.discover(cursor, latest_block=latest))
-            for skipped in page.skipped:
-                report.skipped[skipped.reason] += 1
-                logger.info("%s: skipped pool %s: %s", dex.name, skipped.address, skipped.reason)
-            fresh = [p for p in page.pools if p.address not in known]
-            report.known += len(page.pools) - len(fresh)
-            kept = _filter_pools(dex, network, fresh, allowlist, session, report)
+        if unread:
+            report.retried = len(unread)
+            page = session.run(family.rediscover(unread))
+            kept = keep(page)
+            unread = sorted(page.unread)
             with transaction.atomic():
                 Pool.objects.bulk_create(kept, ignore_conflicts=True)
-                Dex.objects.filter(pk=dex.pk).update(discovery_cursor=page.next_cursor)
+                Dex.objects.filter(pk=dex.pk).update(discovery_unread=unread)
             known.update(p.address for p in kept)
-            report.added += len(kept)
+            report.unread = unread
+        while True:
+            page = session.run(family.discover(cursor, latest_block=latest))
+            kept = keep(page)
+            unread = sorted({*unread, *page.unread})
+            with transaction.atomic():
+                Pool.objects.bulk_create(kept, ignore_conflicts=True)
+                # The cursor moves past unread entries only together with their record.
+                Dex.objects.filter(pk=dex.pk).update(
+                    discovery_cursor=page.next_cursor, discovery_unread=unread
+                )
+            known.update(p.address for p in kept)
+            report.unread = unread
             cursor = report.cursor_after = page.next_cursor
             if progress:
                 progress(dex.name, page.progress, page.total)
@@ -217,8 +250,21 @@ def _sync_dex(
         logger.exception("pool discovery of %s failed at cursor %s", dex.name, cursor)
     else:
         Dex.objects.filter(pk=dex.pk).update(last_synced_at=timezone.now())
+    if report.unread:
+        logger.warning(
+            "%s: %d factory entries unreadable (indexes %s), kept to be read again",
+            dex.name,
+            len(report.unread),
+            indexes_text(report.unread),
+        )
     report.round_trips = client.round_trips - trips_before
     return report
+
+
+def indexes_text(indexes: Sequence[int], shown: int = 10) -> str:
+    """Pool indexes for a one-line message: the first ``shown``, then how many more."""
+    text = ", ".join(str(i) for i in indexes[:shown])
+    return f"{text} and {len(indexes) - shown} more" if len(indexes) > shown else text
 
 
 def _filter_pools(

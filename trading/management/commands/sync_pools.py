@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from trading.chain.client import ChainMismatchError, RpcConfigurationError, RpcUnavailableError
 from trading.management.preflight import validation_message
 from trading.models import Dex
-from trading.services.pools import DexSyncReport, pools_sync
+from trading.services.pools import DexSyncReport, indexes_text, pools_sync
 
 
 class ProgressBar:
@@ -54,6 +54,18 @@ def summary_lines(report: DexSyncReport) -> list[str]:
     ]
     for reason, count in report.skipped.most_common():
         lines.append(f"  skipped {count}: {reason}")
+    if report.retried:
+        lines.append(
+            f"  read again {report.retried} factory entries left unread earlier, "
+            f"{report.retried - len(report.unread)} now read"
+            if not report.error
+            else f"  read again {report.retried} factory entries left unread earlier"
+        )
+    if report.unread:
+        lines.append(
+            f"  UNREAD {len(report.unread)}: factory entries that reverted "
+            f"(indexes {indexes_text(report.unread)}), kept to be read again by the next sync"
+        )
     if report.error:
         lines.append(f"  FAILED: {report.error} (re-run to resume from the cursor)")
     return lines
@@ -98,3 +110,13 @@ class Command(BaseCommand):
         )
         if report.failed:
             raise CommandError("discovery failed for at least one DEX (see above)")
+        if report.unread:
+            # Non-zero: the pool set is incomplete, and whatever runs this command
+            # (a deploy script, cron) must be able to tell; the entries are kept.
+            where = "; ".join(
+                f"{d.dex}: indexes {indexes_text(d.unread)}" for d in report.dexes if d.unread
+            )
+            raise CommandError(
+                f"{report.unread} factory entries could not be read ({where}); "
+                "they are kept and read again by the next sync"
+            )
