@@ -133,6 +133,8 @@ def test_an_alert_left_pending_by_a_dead_broker_is_delivered_by_the_requeue_job(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_port()}/0")
     monkeypatch.setattr(celery_app, "_pool", None)
+    # A producer pool made by an earlier test would still publish to the live broker.
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     _Endpoint.status = 204
     WebhookEndpoint.objects.create(name="ops", url=endpoint_server, events=["trade_failed"])
     with caplog.at_level(logging.WARNING, logger="trading"), transaction.atomic():
