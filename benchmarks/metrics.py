@@ -51,7 +51,7 @@ from trading.engine.engine import BlockReport, Engine  # noqa: E402
 from trading.engine.scan import ScanResult  # noqa: E402
 from trading.lifecycle import HealthReport  # noqa: E402
 
-COMPONENTS = ("chain", "storage", "dex", "gas", "analysis", "execution", "distribution")
+COMPONENTS = ("chain", "storage", "dex", "gas", "analysis", "execution", "wallet")
 
 
 def record_one_block(

@@ -283,7 +283,7 @@ def serve(port: int, host: str = "127.0.0.1", *, token: str = "") -> WSGIServer 
     """
 
     class Server(ThreadingWSGIServer):
-        pass
+        """A class of this call's own: its address family is set below, per host."""
 
     try:
         Server.address_family, address = _get_best_family(host, port)
