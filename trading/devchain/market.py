@@ -65,6 +65,9 @@ _V2_CHUNK, _V3_CHUNK, _SOLIDLY_CHUNK = 500, 100, 500
 # Gas limits of the market maker's transactions (generous; anvil charges what is used).
 MINT_GAS = 120_000
 PAIR_SWAP_GAS = 250_000
+# Aerodrome's pool also moves the fee to its PoolFees and, once per 30 minutes,
+# records a price observation: up to ~300k gas.
+SOLIDLY_SWAP_GAS = 400_000
 V3_SWAP_GAS = 1_500_000
 
 
@@ -711,7 +714,8 @@ class MarketMaker:
             swap = _PAIR_SWAP + abi_encode(
                 ["uint256", "uint256", "address", "bytes"], [*outs, self.maker, b""]
             )
-            calls += [(token_in, mint, MINT_GAS), (pool.address, swap, PAIR_SWAP_GAS)]
+            gas = SOLIDLY_SWAP_GAS if pool.kind == "solidly" else PAIR_SWAP_GAS
+            calls += [(token_in, mint, MINT_GAS), (pool.address, swap, gas)]
         return calls
 
     def _v4_swap(
