@@ -184,9 +184,7 @@ async def read_v2_single(client: ChainClient, spec: PoolSpec, block: str) -> V2P
     return V2PoolState(spec.address, spec.token0, spec.token1, r0, r1, spec.fee_bps)
 
 
-async def read_solidly_single(
-    client: ChainClient, spec: PoolSpec, block: str
-) -> SolidlyPoolState:
+async def read_solidly_single(client: ChainClient, spec: PoolSpec, block: str) -> SolidlyPoolState:
     """``getReserves()`` (the curve and fee are known from discovery)."""
     raw = await _call(client, spec.address, GET_RESERVES, block)
     r0, r1, _ = abi_decode(["uint256", "uint256", "uint256"], raw)

@@ -191,9 +191,6 @@ def test_v2_quote_is_exactly_what_the_pair_pays(
             after.reserve0,
             after.reserve1,
         )
-        # Aerodrome moves the fee out of the reserves, to the pool's PoolFees.
-        pool_fees = contract.functions.poolFees().call()
-        assert chain.balance_of(token_in, pool_fees) == amount * expected_fee // 10_000
 
 
 # ---------------------------------------------------------------------------- Uniswap V3
@@ -494,3 +491,6 @@ def test_solidly_quotes_and_swaps_agree(
             after.reserve0,
             after.reserve1,
         )
+        # Aerodrome moves the fee out of the reserves, to the pool's PoolFees.
+        pool_fees = contract.functions.poolFees().call()
+        assert chain.balance_of(token_in, pool_fees) == amount * expected_fee // 10_000

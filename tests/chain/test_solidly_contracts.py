@@ -7,6 +7,8 @@ checked against the project's pure maths and its log topics.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
@@ -16,9 +18,12 @@ from web3.exceptions import ContractLogicError
 from trading.amm import AmmError, InsufficientLiquidity
 from trading.amm.solidly import SolidlyPoolState
 from trading.chain.artifacts import external_artifact
+from trading.chain.client import ChainClient
+from trading.devchain.anvil import AnvilNode
 from trading.devchain.devnet import Devnet, SolidlyPool, minimal_proxy_init_code
 from trading.devchain.market import Market
 from trading.dex import solidly as solidly_family
+from trading.dex.confirm import PoolClaim, factory_names
 
 pytestmark = pytest.mark.chain
 
@@ -156,11 +161,11 @@ def _event_topics(artifact: str) -> dict[str, str]:
 def test_family_log_topics_are_the_real_contracts_events() -> None:
     pool_events = _event_topics("Pool")
     factory_events = _event_topics("PoolFactory")
-    assert solidly_family.SYNC == pool_events["Sync"]
-    assert solidly_family.SWAP == pool_events["Swap"]
-    assert solidly_family.MINT == pool_events["Mint"]
-    assert solidly_family.BURN == pool_events["Burn"]
-    assert solidly_family.SET_CUSTOM_FEE == factory_events["SetCustomFee"]
+    assert pool_events["Sync"] == solidly_family.SYNC
+    assert pool_events["Swap"] == solidly_family.SWAP
+    assert pool_events["Mint"] == solidly_family.MINT
+    assert pool_events["Burn"] == solidly_family.BURN
+    assert factory_events["SetCustomFee"] == solidly_family.SET_CUSTOM_FEE
     family = solidly_family.SolidlyFamily
     assert set(family.state_topics) <= set(pool_events.values())
     assert set(family.factory_topics) <= set(factory_events.values())
@@ -243,7 +248,10 @@ def test_fee_goes_to_pool_fees_not_the_reserves(devnet: Devnet, market: Market) 
     amount = r1 // 1000 + 12_345
     paid = devnet.swap_solidly(pool.address, pool.token1, amount)
     assert devnet.balance_of(pool.token1, pool_fees) - fees_before == amount * 5 // 10_000
-    assert contract.functions.getReserves().call()[:2] == [r0 - paid, r1 + amount - amount * 5 // 10_000]
+    assert contract.functions.getReserves().call()[:2] == [
+        r0 - paid,
+        r1 + amount - amount * 5 // 10_000,
+    ]
 
 
 def test_stable_first_deposit_must_be_balanced(devnet: Devnet, market: Market) -> None:
@@ -277,3 +285,20 @@ def test_random_quotes_agree_to_the_wei(
     except AmmError:
         in_python = None
     assert in_python == on_chain
+
+
+async def test_the_real_factory_confirms_its_pools(anvil: AnvilNode, market: Market) -> None:
+    async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
+        for pool in market.solidly_pools:
+            claim = PoolClaim(
+                pool.address,
+                "solidly",
+                market.solidly.factory,
+                pool.token0,
+                pool.token1,
+                stable=pool.stable,
+            )
+            assert await factory_names(client, claim)
+            # The same tokens on the other curve are another pool (or none).
+            other = dataclasses.replace(claim, stable=not pool.stable)
+            assert not await factory_names(client, other)

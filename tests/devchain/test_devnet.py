@@ -74,9 +74,12 @@ def test_solidly_bulk_creation_predicts_the_clone_addresses(devnet: Devnet) -> N
             deployment.factory, deployment.implementation, token_a, token_b, stable
         )
         # A deployment known by its factory alone finds the implementation itself.
-        assert devnet.solidly_pool_address(
-            type(deployment)(deployment.factory), token_a, token_b, stable
-        ) == pool.address
+        assert (
+            devnet.solidly_pool_address(
+                type(deployment)(deployment.factory), token_a, token_b, stable
+            )
+            == pool.address
+        )
         contract = devnet.solidly_pool(pool.address)
         assert contract.functions.stable().call() is stable
         supply = contract.functions.totalSupply().call()

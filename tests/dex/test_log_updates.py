@@ -27,7 +27,17 @@ def _comparable(states: dict[str, PoolState]) -> dict[str, PoolState]:
 
 def _random_action(devnet: Devnet, market: Market, rng: random.Random) -> str:
     kind = rng.choice(
-        ["v2", "v2", "v3", "v3", "solidly", "v3_liquidity", "solidly_fee", "v2_sync", "solidly_mint"]
+        [
+            "v2",
+            "v2",
+            "v3",
+            "v3",
+            "solidly",
+            "v3_liquidity",
+            "solidly_fee",
+            "v2_sync",
+            "solidly_mint",
+        ]
     )
     if kind == "v2":
         pair = rng.choice(market.v2_pairs)

@@ -879,9 +879,7 @@ class Devnet:
         ``decimals()``: the real pool reads both when it is initialised.
         """
         factory = self.solidly_factory(deployment)
-        implementation = (
-            deployment.implementation or factory.functions.implementation().call()
-        )
+        implementation = deployment.implementation or factory.functions.implementation().call()
         create = factory.get_function_by_signature("createPool(address,address,bool)")
         pool_abi = self.w3.eth.contract(abi=external_artifact("Pool").abi)
         token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
@@ -890,7 +888,9 @@ class Devnet:
         for token_a, token_b, stable, amount_a, amount_b in specs:
             token0, token1 = sort_tokens(token_a, token_b)
             # The factory clones the implementation with CREATE2: the address is known now.
-            pool = aerodrome_pool_address(deployment.factory, implementation, token0, token1, stable)
+            pool = aerodrome_pool_address(
+                deployment.factory, implementation, token0, token1, stable
+            )
             data = create(token0, token1, stable)._encode_transaction_data()
             calls.append((deployment.factory, data, _SOLIDLY_POOL_GAS))
             if amount_a or amount_b:
