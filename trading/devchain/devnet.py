@@ -880,7 +880,6 @@ class Devnet:
         """
         factory = self.solidly_factory(deployment)
         implementation = deployment.implementation or factory.functions.implementation().call()
-        create = factory.get_function_by_signature("createPool(address,address,bool)")
         pool_abi = self.w3.eth.contract(abi=external_artifact("Pool").abi)
         token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
         calls: list[tuple[str | None, bytes | str, int]] = []
@@ -891,7 +890,10 @@ class Devnet:
             pool = aerodrome_pool_address(
                 deployment.factory, implementation, token0, token1, stable
             )
-            data = create(token0, token1, stable)._encode_transaction_data()
+            # By signature: the factory also has createPool(address,address,uint24).
+            data = factory.encode_abi(
+                "createPool(address,address,bool)", args=[token0, token1, stable]
+            )
             calls.append((deployment.factory, data, _SOLIDLY_POOL_GAS))
             if amount_a or amount_b:
                 calls.append(

@@ -1,11 +1,12 @@
 """The one market builder and the one market maker of the local chain.
 
 ``build_market`` deploys tokens and pools of the Uniswap V2, Uniswap V3,
-Slipstream, PancakeSwap V3, Uniswap V4 and Solidly (Aerodrome) families from a plan: every
-token has a USD price, every pool a USD depth per side and an optional deliberate
-``gap`` (its first token dearer or cheaper than the reference price), so price
-gaps between venues are chosen, not accidental. The demo, the tests and the
-benchmarks describe their markets as plans and share this code.
+Slipstream, PancakeSwap V3, Uniswap V4 and Solidly (Aerodrome's real pools)
+families from a plan: every token has a USD price, every pool a USD depth per
+side and an optional deliberate ``gap`` (its first token dearer or cheaper than
+the reference price), so price gaps between venues are chosen, not accidental.
+The demo, the tests and the benchmarks describe their markets as plans and
+share this code.
 
 ``MarketMaker`` makes random swaps on a few pools every block, sent as one
 JSON-RPC batch per block, leaning back towards each pool's starting price so
