@@ -1,12 +1,13 @@
 """Discovery and full refresh of many pools on anvil: batched readers vs pool by pool.
 
     .venv/bin/python benchmarks/dex_refresh.py [--v2 1000] [--v3 300] [--slipstream 300]
-        [--pancakeswap-v3 300] [--v4 500] [--repeat 3]
+        [--pancakeswap-v3 300] [--v4 500] [--solidly 300] [--repeat 3]
 
 Deploys a market with ``trading.devchain.market.build_market`` on a fresh local
 anvil node: real Uniswap V2 pairs, Uniswap V3, Slipstream and PancakeSwap V3
-pools and hookless Uniswap V4 pools in one PoolManager, each concentrated pool
-with the builder's three positions (narrow, wide, full range). Then, per family
+pools, hookless Uniswap V4 pools in one PoolManager and real Aerodrome pools
+(volatile and stable in turn), each concentrated pool with the builder's three
+positions (narrow, wide, full range). Then, per family
 and for all of them together, measures:
 
 - discovery (V2 through ``allPairs`` pages, the others through factory or
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-from trading.amm import PoolState, V2PoolState, V3PoolState
+from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState
 from trading.amm.uniswap_v4 import V4PoolState
 from trading.chain import readers
 from trading.chain.client import ChainClient, RpcError
@@ -61,6 +62,8 @@ FAMILIES = (
     ("slipstream", "Bench Slipstream", (50, 100, 200)),
     ("pancakeswap_v3", "Bench PancakeSwap V3", (500, 2500, 10000)),
     ("uniswap_v4", "Bench V4", (500, 3000, 10000)),
+    # Solidly: the "tiers" are the curve, volatile (0) or stable (1).
+    ("solidly", "Bench Aerodrome", (0, 1)),
 )
 
 
@@ -97,6 +100,10 @@ def plan(counts: dict[str, int]) -> tuple[list[TokenPlan], list[DexPlan], list[P
             tier = tiers[i % len(tiers)]
             if kind == "slipstream":
                 pools.append(PoolPlan(name, a, b, 100_000, gap, tick_spacing=tier))
+            elif kind == "solidly":
+                # A stable pool's first deposit must be balanced: no gap there.
+                stable = bool(tier)
+                pools.append(PoolPlan(name, a, b, 100_000, 1 if stable else gap, stable=stable))
             else:
                 pools.append(PoolPlan(name, a, b, 100_000, gap, fee=tier))
     return tokens, dexes, pools
@@ -112,6 +119,7 @@ def specs_of(market: Market, kind: str) -> list[PoolSpec]:
             p.token1,
             p.fee,
             tick_spacing=p.tick_spacing or None,
+            stable=p.stable,
             dex=p.dex,
             manager=market.dexes[p.dex].factory if p.kind == "uniswap_v4" else "",
         )
@@ -137,7 +145,9 @@ async def discover(client: ChainClient, info: DexInfo) -> tuple[int, int, float]
 
 async def reader_gas(client: ChainClient, specs: list[PoolSpec], block: int) -> int | None:
     """The least gas one PoolStateReader call holding all ``specs`` needs (bisection)."""
-    data, _, _ = _call_for(specs, with_fee=False, fee_for=(), word_radius=WORD_RADIUS)
+    data, _, _ = _call_for(
+        specs, with_fee=False, fee_for=(), word_radius=WORD_RADIUS, known_ticks={}
+    )
     high = 100_000_000
     # Short of gas, a call may still succeed with some pools marked unreadable:
     # enough gas is what gives the same words as plenty of it.
@@ -172,6 +182,15 @@ async def read_v2_single(client: ChainClient, spec: PoolSpec, block: str) -> V2P
     raw = await _call(client, spec.address, GET_RESERVES, block)
     r0, r1, _ = abi_decode(["uint112", "uint112", "uint32"], raw)
     return V2PoolState(spec.address, spec.token0, spec.token1, r0, r1, spec.fee_bps)
+
+
+async def read_solidly_single(client: ChainClient, spec: PoolSpec, block: str) -> SolidlyPoolState:
+    """``getReserves()`` (the curve and fee are known from discovery)."""
+    raw = await _call(client, spec.address, GET_RESERVES, block)
+    r0, r1, _ = abi_decode(["uint256", "uint256", "uint256"], raw)
+    return SolidlyPoolState(
+        spec.address, spec.token0, spec.token1, r0, r1, 18, 18, spec.stable, spec.fee_bps
+    )
 
 
 async def read_v3_single(client: ChainClient, spec: PoolSpec, block: str) -> V3PoolState:
@@ -265,6 +284,8 @@ async def refresh_single(
                 return await read_v2_single(client, spec, block)
             if spec.kind == "uniswap_v4":
                 return await read_v4_single(client, spec, block)
+            if spec.kind == "solidly":
+                return await read_solidly_single(client, spec, block)
             return await read_v3_single(client, spec, block)
 
     states = await asyncio.gather(*(one(spec) for spec in specs))
@@ -277,6 +298,8 @@ def same_states(batched: dict[str, PoolState], single: dict[str, PoolState]) -> 
     def core(state: PoolState) -> tuple[Any, ...]:
         if isinstance(state, V2PoolState):
             return (state.reserve0, state.reserve1)
+        if isinstance(state, SolidlyPoolState):
+            return (state.reserve0, state.reserve1, state.stable)
         assert isinstance(state, V3PoolState)
         # The batched V3 read interprets a word range relative to the price like the serial one.
         return (state.sqrt_price_x96, state.tick, state.liquidity, tuple(state.ticks))
@@ -395,6 +418,9 @@ def main(argv: list[str] | None = None) -> None:
         "--pancakeswap-v3", type=int, default=300, help="PancakeSwap V3 pools (default 300)"
     )
     parser.add_argument("--v4", type=int, default=500, help="Uniswap V4 pools (default 500)")
+    parser.add_argument(
+        "--solidly", type=int, default=300, help="Aerodrome pools, volatile and stable (300)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
     args = parser.parse_args(argv)
     counts = {
@@ -403,6 +429,7 @@ def main(argv: list[str] | None = None) -> None:
         "slipstream": args.slipstream,
         "pancakeswap_v3": args.pancakeswap_v3,
         "uniswap_v4": args.v4,
+        "solidly": args.solidly,
     }
     with AnvilNode() as node:
         devnet = Devnet(connect(node.rpc_url))

@@ -5,6 +5,9 @@ pragma solidity ^0.8.20;
 /// @notice Test factory listing existing pools under both the V2 (`allPairs`) and
 ///         the Solidly (`allPools`) names, whose entry reads revert at the indexes
 ///         marked broken: discovery must remember those and retry them.
+/// @dev    Not an imitation of a protocol: the pools it lists are the real ones
+///         (Uniswap V2 pairs, Aerodrome pools). It exists because no real factory
+///         can be made to fail on one entry of its list and recover later.
 contract FlakyPoolFactory {
     address[] private _pools;
     mapping(uint256 => bool) public broken;

@@ -9,8 +9,10 @@ other. What is compared:
 - Uniswap V3 (real v3-core pool, liquidity in several ranges): ``quote_exact_input``
   on the state read from chain with the project's reader equals the real swap's
   deltas, and the price, tick and liquidity after it.
-- Solidly, volatile and stable curves, 6- and 18-decimal tokens, random fees:
-  the pool's ``getAmountOut`` and what a real swap pays.
+- Solidly (the real Aerodrome Pool and PoolFactory), volatile and stable
+  curves, 6- and 18-decimal tokens, random per-pool fees (0% included): the
+  pool's ``getAmountOut``, what a real swap pays, the reserves after it and the
+  fee moved out to the pool's PoolFees.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from trading.devchain.devnet import (
 pytestmark = pytest.mark.chain
 
 EXAMPLES = 25
+# Aerodrome's PoolFactory: a custom fee of 420 means 0%.
+ZERO_FEE_INDICATOR = 420
 UINT112_MAX = 2**112 - 1
 
 
@@ -371,6 +375,25 @@ def solidly(chain: Devnet) -> SolidlyDeployment:
     return chain.deploy_solidly()
 
 
+def seed_solidly_pool(chain: Devnet, pool: str, reserve0: int, reserve1: int) -> None:
+    """Give an empty Aerodrome pool exactly these reserves.
+
+    The real pool needs LP supply before a swap (fees are shared per LP token)
+    and a stable pool's first deposit must be balanced: one whole token of each
+    is minted as liquidity (transfer, then ``mint``), the rest is sent in and
+    ``sync``-ed.
+    """
+    contract = chain.solidly_pool(pool)
+    dec0, dec1, *_ = contract.functions.metadata().call()
+    chain.mint(contract.functions.token0().call(), pool, dec0)
+    chain.mint(contract.functions.token1().call(), pool, dec1)
+    chain.transact(contract.functions.mint(chain.deployer))
+    chain.mint(contract.functions.token0().call(), pool, reserve0 - dec0)
+    chain.mint(contract.functions.token1().call(), pool, reserve1 - dec1)
+    chain.transact(contract.functions.sync())
+    assert tuple(contract.functions.getReserves().call()[:2]) == (reserve0, reserve1)
+
+
 def read_solidly_state(chain: Devnet, pool: str) -> SolidlyPoolState:
     contract = chain.solidly_pool(pool)
     dec0, dec1, r0, r1, stable, t0, t1 = contract.functions.metadata().call()
@@ -394,7 +417,7 @@ def read_solidly_state(chain: Devnet, pool: str) -> SolidlyPoolState:
     decimals=st.sampled_from([(18, 18), (6, 18), (18, 6), (6, 6)]),
     whole0=spread(0, 10),
     whole1=spread(0, 10),
-    fee_bps=st.integers(1, 100),
+    fee_bps=st.integers(1, 300) | st.just(ZERO_FEE_INDICATOR),
     zero_for_one=st.booleans(),
     amount=spread(0, 30),
 )
@@ -428,12 +451,11 @@ def test_solidly_quotes_and_swaps_agree(
         dec0, dec1 = by_address[pool.token0].decimals, by_address[pool.token1].decimals
         assert dec0 is not None and dec1 is not None
         contract = chain.solidly_pool(pool.address)
-        chain.mint(pool.token0, pool.address, whole0 * 10**dec0)
-        chain.mint(pool.token1, pool.address, whole1 * 10**dec1)
-        chain.transact(contract.functions.sync())
+        seed_solidly_pool(chain, pool.address, whole0 * 10**dec0, whole1 * 10**dec1)
         chain.set_solidly_custom_fee(solidly, pool.address, fee_bps)
         state = read_solidly_state(chain, pool.address)
-        assert (state.decimals0, state.decimals1, state.fee_bps) == (dec0, dec1, fee_bps)
+        expected_fee = 0 if fee_bps == ZERO_FEE_INDICATOR else fee_bps
+        assert (state.decimals0, state.decimals1, state.fee_bps) == (dec0, dec1, expected_fee)
 
         token_in, token_out = (
             (pool.token0, pool.token1) if zero_for_one else (pool.token1, pool.token0)
@@ -469,3 +491,6 @@ def test_solidly_quotes_and_swaps_agree(
             after.reserve0,
             after.reserve1,
         )
+        # Aerodrome moves the fee out of the reserves, to the pool's PoolFees.
+        pool_fees = contract.functions.poolFees().call()
+        assert chain.balance_of(token_in, pool_fees) == amount * expected_fee // 10_000

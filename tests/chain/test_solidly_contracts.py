@@ -1,6 +1,13 @@
-"""SolidlyPool/SolidlyFactory behave like Aerodrome where the bot can see it."""
+"""The real Aerodrome Pool and PoolFactory, as the Solidly family sees them.
+
+The session market's Solidly pools are clones of Aerodrome's Pool made by its
+PoolFactory: quotes, swaps, fee rules, events and the factory's listings are
+checked against the project's pure maths and its log topics.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from eth_utils import keccak
@@ -10,8 +17,13 @@ from web3.exceptions import ContractLogicError
 
 from trading.amm import AmmError, InsufficientLiquidity
 from trading.amm.solidly import SolidlyPoolState
-from trading.devchain.devnet import Devnet, SolidlyPool
+from trading.chain.artifacts import external_artifact
+from trading.chain.client import ChainClient
+from trading.devchain.anvil import AnvilNode
+from trading.devchain.devnet import Devnet, SolidlyPool, minimal_proxy_init_code
 from trading.devchain.market import Market
+from trading.dex import solidly as solidly_family
+from trading.dex.confirm import PoolClaim, factory_names
 
 pytestmark = pytest.mark.chain
 
@@ -122,10 +134,41 @@ def test_fee_rules_follow_aerodrome(devnet: Devnet, market: Market) -> None:
         state.amount_out(pool.token0, 10**18)
         == contract.functions.getAmountOut(10**18, pool.token0).call()
     )
+    devnet.set_solidly_custom_fee(market.solidly, pool.address, 300)
+    assert factory.functions.getFee(pool.address, False).call() == 300
     devnet.set_solidly_custom_fee(market.solidly, pool.address, 0)
     assert factory.functions.getFee(pool.address, False).call() == 30
-    with pytest.raises(Exception, match=r"FeeTooHigh|0x"):
-        factory.functions.setCustomFee(pool.address, 101).call({"from": devnet.deployer})
+    too_high = keccak(text="FeeTooHigh()")[:4].hex()
+    with pytest.raises(ContractLogicError, match=too_high):
+        factory.functions.setCustomFee(pool.address, 301).call({"from": devnet.deployer})
+    # Only the fee manager (the deployer, by the factory's constructor) sets fees.
+    not_manager = keccak(text="NotFeeManager()")[:4].hex()
+    with pytest.raises(ContractLogicError, match=not_manager):
+        factory.functions.setCustomFee(pool.address, 12).call({"from": devnet.w3.eth.accounts[3]})
+    assert factory.functions.feeManager().call() == devnet.deployer
+
+
+def _event_topics(artifact: str) -> dict[str, str]:
+    """``name -> topic0`` of every event in a real contract's ABI."""
+    topics = {}
+    for item in external_artifact(artifact).abi:
+        if item["type"] == "event":
+            types = ",".join(i["type"] for i in item["inputs"])
+            topics[item["name"]] = "0x" + keccak(text=f"{item['name']}({types})").hex()
+    return topics
+
+
+def test_family_log_topics_are_the_real_contracts_events() -> None:
+    pool_events = _event_topics("Pool")
+    factory_events = _event_topics("PoolFactory")
+    assert pool_events["Sync"] == solidly_family.SYNC
+    assert pool_events["Swap"] == solidly_family.SWAP
+    assert pool_events["Mint"] == solidly_family.MINT
+    assert pool_events["Burn"] == solidly_family.BURN
+    assert factory_events["SetCustomFee"] == solidly_family.SET_CUSTOM_FEE
+    family = solidly_family.SolidlyFamily
+    assert set(family.state_topics) <= set(pool_events.values())
+    assert set(family.factory_topics) <= set(factory_events.values())
 
 
 def test_events_have_aerodrome_signatures(devnet: Devnet, market: Market) -> None:
@@ -134,9 +177,18 @@ def test_events_have_aerodrome_signatures(devnet: Devnet, market: Market) -> Non
     contract = devnet.solidly_pool(pool.address)
     out = contract.functions.getAmountOut(10**18, pool.token0).call()
     receipt = devnet.transact(contract.functions.swap(0, out, devnet.deployer, b""))
-    topics = {log["topics"][0] for log in receipt["logs"] if log["address"] == pool.address}
-    assert keccak(text="Sync(uint256,uint256)") in topics
-    assert keccak(text="Swap(address,address,uint256,uint256,uint256,uint256)") in topics
+    topics = {
+        "0x" + log["topics"][0].hex() for log in receipt["logs"] if log["address"] == pool.address
+    }
+    assert {solidly_family.SYNC, solidly_family.SWAP} <= topics
+    # The family's topics decode the real events: Sync carries the new reserves.
+    sync = next(
+        log
+        for log in receipt["logs"]
+        if log["address"] == pool.address and "0x" + log["topics"][0].hex() == solidly_family.SYNC
+    )
+    reserves = contract.functions.getReserves().call()[:2]
+    assert [int.from_bytes(sync["data"][:32]), int.from_bytes(sync["data"][32:64])] == reserves
     created = keccak(text="PoolCreated(address,address,bool,address,uint256)")
     logs = devnet.w3.eth.get_logs(
         {
@@ -166,6 +218,40 @@ def test_mint_burn_sync_skim(devnet: Devnet, market: Market) -> None:
     devnet.mint(pool.token1, pool.address, 555)
     devnet.transact(contract.functions.sync())
     assert contract.functions.getReserves().call()[1] == r1 + 555
+
+
+def test_pools_are_clones_listed_by_the_factory(devnet: Devnet, market: Market) -> None:
+    factory = devnet.solidly_factory(market.solidly)
+    implementation = factory.functions.implementation().call()
+    proxy_code = minimal_proxy_init_code(implementation)[10:]  # the clone's runtime code
+    get_pool = factory.get_function_by_signature("getPool(address,address,bool)")
+    assert factory.functions.allPoolsLength().call() == len(market.solidly_pools)
+    for index, pool in enumerate(market.solidly_pools):
+        assert devnet.w3.eth.get_code(pool.address) == proxy_code
+        assert factory.functions.allPools(index).call() == pool.address
+        assert factory.functions.isPool(pool.address).call()
+        assert get_pool(pool.token0, pool.token1, pool.stable).call() == pool.address
+        assert get_pool(pool.token1, pool.token0, pool.stable).call() == pool.address
+        assert get_pool(pool.token0, pool.token1, not pool.stable).call() != pool.address
+        contract = devnet.solidly_pool(pool.address)
+        assert contract.functions.factory().call() == market.solidly.factory
+        assert contract.functions.stable().call() is pool.stable
+
+
+def test_fee_goes_to_pool_fees_not_the_reserves(devnet: Devnet, market: Market) -> None:
+    pool = market.solidly_pools[1]  # stable, 5 bps
+    contract = devnet.solidly_pool(pool.address)
+    pool_fees = contract.functions.poolFees().call()
+    assert pool_fees not in (pool.address, market.solidly.factory)
+    fees_before = devnet.balance_of(pool.token1, pool_fees)
+    r0, r1, _ = contract.functions.getReserves().call()
+    amount = r1 // 1000 + 12_345
+    paid = devnet.swap_solidly(pool.address, pool.token1, amount)
+    assert devnet.balance_of(pool.token1, pool_fees) - fees_before == amount * 5 // 10_000
+    assert contract.functions.getReserves().call()[:2] == [
+        r0 - paid,
+        r1 + amount - amount * 5 // 10_000,
+    ]
 
 
 def test_stable_first_deposit_must_be_balanced(devnet: Devnet, market: Market) -> None:
@@ -199,3 +285,20 @@ def test_random_quotes_agree_to_the_wei(
     except AmmError:
         in_python = None
     assert in_python == on_chain
+
+
+async def test_the_real_factory_confirms_its_pools(anvil: AnvilNode, market: Market) -> None:
+    async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
+        for pool in market.solidly_pools:
+            claim = PoolClaim(
+                pool.address,
+                "solidly",
+                market.solidly.factory,
+                pool.token0,
+                pool.token1,
+                stable=pool.stable,
+            )
+            assert await factory_names(client, claim)
+            # The same tokens on the other curve are another pool (or none).
+            other = dataclasses.replace(claim, stable=not pool.stable)
+            assert not await factory_names(client, other)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 from trading.chain.artifacts import uniswap_v2_artifact
+from trading.devchain.anvil import AnvilNode
 from trading.devchain.devnet import (
     V3_TICK_SPACING,
     Devnet,
     DevnetError,
+    aerodrome_pool_address,
     create_address,
     encode_sqrt_price_x96,
     sort_tokens,
 )
-from trading.devchain.market import Market
+from trading.devchain.market import Market, MarketMaker, fund_maker
 
 pytestmark = pytest.mark.chain
 
@@ -55,6 +57,54 @@ def test_solidly_pools_match_the_factory(devnet: Devnet, market: Market) -> None
             factory.functions.getPool(pool.token1, pool.token0, pool.stable).call() == pool.address
         )
         assert devnet.solidly_pool(pool.address).functions.stable().call() is pool.stable
+
+
+def test_solidly_bulk_creation_predicts_the_clone_addresses(devnet: Devnet) -> None:
+    tokens = devnet.deploy_tokens(["SA", "SB", "SC"], [18, 6, 18])
+    deployment = devnet.deploy_solidly()
+    factory = devnet.solidly_factory(deployment)
+    assert factory.functions.implementation().call() == deployment.implementation
+    a, b, c = (t.address for t in tokens)
+    specs = [(a, b, False, 10**21, 10**9), (a, b, True, 10**21, 10**9), (c, a, True, 0, 0)]
+    pools = devnet.create_solidly_pools(deployment, specs)
+    get_pool = factory.get_function_by_signature("getPool(address,address,bool)")
+    for pool, (token_a, token_b, stable, amount_a, _) in zip(pools, specs, strict=True):
+        assert get_pool(token_a, token_b, stable).call() == pool.address
+        assert pool.address == aerodrome_pool_address(
+            deployment.factory, deployment.implementation, token_a, token_b, stable
+        )
+        # A deployment known by its factory alone finds the implementation itself.
+        assert (
+            devnet.solidly_pool_address(
+                type(deployment)(deployment.factory), token_a, token_b, stable
+            )
+            == pool.address
+        )
+        contract = devnet.solidly_pool(pool.address)
+        assert contract.functions.stable().call() is stable
+        supply = contract.functions.totalSupply().call()
+        # Liquidity was minted (LP tokens to the deployer, 1000 locked) only where asked.
+        assert (supply > 1000) is (amount_a > 0)
+        if amount_a:
+            assert contract.functions.balanceOf(devnet.deployer).call() == supply - 1000
+    with pytest.raises(DevnetError):
+        devnet.create_solidly_pool(deployment, a, b, False)  # PoolAlreadyExists
+
+
+def test_the_market_maker_swaps_aerodrome_pools_without_reverts(
+    anvil: AnvilNode, devnet: Devnet, market: Market
+) -> None:
+    maker_account = devnet.w3.eth.accounts[4]
+    fund_maker(devnet, market, maker_account)
+    maker = MarketMaker(market, anvil.rpc_url, maker_account, seed=7)
+    pools = [p for p in market.pools if p.kind == "solidly"]
+    for _ in range(3):
+        # Half an hour later each pool also records a price observation (more gas).
+        devnet.w3.provider.make_request("evm_increaseTime", [1_801])
+        calls = maker.calls_for(pools)
+        assert len(calls) == 2 * len(pools)  # a mint and a swap per pool
+        _, reverted = maker.send(calls)
+        assert reverted == 0
 
 
 def test_v2_swap_pays_the_quoted_amount(devnet: Devnet, market: Market) -> None:

@@ -57,16 +57,32 @@ async def test_v2_discovery_finds_every_pair_then_nothing(anvil: AnvilNode, devn
 
 
 async def test_solidly_discovery_reads_curve_and_fee(anvil: AnvilNode, devnet: Devnet) -> None:
+    # The real Aerodrome PoolFactory: a volatile and a stable pool, a custom fee on one.
     market = deploy_fresh_market(devnet)
     devnet.set_solidly_custom_fee(market.solidly, market.solidly_pools[0].address, 17)
     async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
         family = SolidlyFamily(client, dex_infos(market)["solidly"])
-        found, cursor, _ = await _discover_all(family)
-    assert [(p.address, p.stable, p.fee) for p in found] == [
-        (market.solidly_pools[0].address, False, 1700),
-        (market.solidly_pools[1].address, True, 500),
-    ]
-    assert cursor == 2
+        family.page_size = 1  # one page per pool
+        found, cursor, pages = await _discover_all(family)
+        assert [(p.address, p.token0, p.token1, p.stable, p.fee) for p in found] == [
+            (market.solidly_pools[0].address, *_tokens(market, 0), False, 1700),
+            (market.solidly_pools[1].address, *_tokens(market, 1), True, 500),
+        ]
+        assert cursor == 2 and len(pages) >= 2
+        again = await family.discover(cursor)
+        assert (again.pools, again.skipped, again.done, again.next_cursor) == ((), (), True, 2)
+        # A pool created later (same tokens, the other curve) is found from the saved cursor.
+        t0, t1 = _tokens(market, 0)
+        late = devnet.create_solidly_pool(market.solidly, t0, t1, True, 10**21, 10**21)
+        later, cursor, _ = await _discover_all(family, cursor)
+        assert [(p.address, p.stable, p.fee) for p in later] == [(late.address, True, 500)]
+        assert cursor == 3
+        assert (await family.discover(cursor)).pools == ()
+
+
+def _tokens(market, index: int) -> tuple[str, str]:
+    pool = market.solidly_pools[index]
+    return pool.token0, pool.token1
 
 
 async def test_v3_discovery_scans_logs_in_windows(anvil: AnvilNode, devnet: Devnet) -> None:

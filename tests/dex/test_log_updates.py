@@ -26,7 +26,19 @@ def _comparable(states: dict[str, PoolState]) -> dict[str, PoolState]:
 
 
 def _random_action(devnet: Devnet, market: Market, rng: random.Random) -> str:
-    kind = rng.choice(["v2", "v2", "v3", "v3", "solidly", "v3_liquidity", "solidly_fee", "v2_sync"])
+    kind = rng.choice(
+        [
+            "v2",
+            "v2",
+            "v3",
+            "v3",
+            "solidly",
+            "v3_liquidity",
+            "solidly_fee",
+            "v2_sync",
+            "solidly_mint",
+        ]
+    )
     if kind == "v2":
         pair = rng.choice(market.v2_pairs)
         token = rng.choice([pair.token0, pair.token1])
@@ -53,8 +65,18 @@ def _random_action(devnet: Devnet, market: Market, rng: random.Random) -> str:
     if kind == "solidly_fee":
         pool = rng.choice(market.solidly_pools)
         devnet.set_solidly_custom_fee(
-            market.solidly, pool.address, rng.choice([0, 1, 25, 100, 420])
+            market.solidly, pool.address, rng.choice([0, 1, 25, 100, 300, 420])
         )
+        return pool.address
+    if kind == "solidly_mint":
+        # Liquidity added as Aerodrome's Router does: tokens into the pool, then mint.
+        pool = rng.choice(market.solidly_pools)
+        contract = devnet.solidly_pool(pool.address)
+        r0, r1, _ = contract.functions.getReserves().call()
+        share = rng.randint(1, 50)
+        devnet.mint(pool.token0, pool.address, r0 * share // 100)
+        devnet.mint(pool.token1, pool.address, r1 * share // 100)
+        devnet.transact(contract.functions.mint(devnet.deployer))
         return pool.address
     pair = rng.choice(market.v2_pairs)
     devnet.mint(pair.token0, pair.address, rng.randint(1, 10**18))

@@ -1,10 +1,10 @@
-"""The executor trading through real Slipstream and PancakeSwap V3 pools.
+"""The executor trading through real Slipstream, PancakeSwap V3 and Aerodrome pools.
 
 Cycles across different families, quoted with the pure maths on states read
 by the DEX layer, then run by the real executor: its balance gain is the
 quoted profit to the wei, with the input held (plain) or borrowed from the
-first pool (flash, a Slipstream pool answering through uniswapV3SwapCallback),
-and over three hops on three families.
+first pool (flash: a Slipstream pool answering through uniswapV3SwapCallback,
+an Aerodrome pool through ``hook``), and over three hops on three families.
 """
 
 from __future__ import annotations
@@ -45,6 +45,21 @@ def _market(devnet: Devnet) -> Market:
         PoolPlan("V2", "DAI", "WETH", depth, gap=Fraction(101, 100)),
     ]
     return build_market(devnet, tokens, _DEXES, pools)
+
+
+def _aerodrome_market(devnet: Devnet) -> Market:
+    """WETH dear on Aerodrome (volatile), cheap on Slipstream; stable and V3 USDC/DAI legs."""
+    tokens = [TokenPlan("WETH", 18, 3_000), TokenPlan("USDC", 6, 1), TokenPlan("DAI", 18, 1)]
+    depth = 2_000_000
+    dexes = (*_DEXES, DexPlan("Aero", "solidly"))
+    pools = [
+        PoolPlan("Aero", "WETH", "USDC", depth, gap=Fraction(104, 100)),
+        PoolPlan("CL", "WETH", "USDC", depth, gap=Fraction(97, 100), tick_spacing=100),
+        PoolPlan("Aero", "USDC", "DAI", depth, stable=True),
+        PoolPlan("Pancake", "USDC", "DAI", depth, fee=100),
+        PoolPlan("V2", "DAI", "WETH", depth, gap=Fraction(101, 100)),
+    ]
+    return build_market(devnet, tokens, dexes, pools)
 
 
 async def _run_cycle(
@@ -93,4 +108,35 @@ async def test_three_hops_on_three_families(anvil: AnvilNode, devnet: Devnet) ->
     market = _market(devnet)
     # WETH -> USDC (Slipstream) -> DAI (PancakeSwap V3) -> WETH (Uniswap V2).
     quoted, realized = await _run_cycle(anvil, devnet, market, [0, 2, 3], 5 * E18, flash=True)
+    assert realized == quoted > 0
+
+
+@pytest.mark.parametrize("flash", [False, True], ids=["plain", "flash"])
+async def test_aerodrome_to_slipstream_pays_the_quoted_profit(
+    anvil: AnvilNode, devnet: Devnet, flash: bool
+) -> None:
+    market = _aerodrome_market(devnet)
+    assert [p.kind for p in market.pools[:2]] == ["solidly", "slipstream"]
+    # Sell WETH on Aerodrome (flash: the pool pays first and calls the executor's hook).
+    quoted, realized = await _run_cycle(anvil, devnet, market, [0, 1], 10 * E18, flash)
+    assert realized == quoted > 0
+
+
+async def test_three_hops_on_aerodrome_pancakeswap_v3_and_uniswap_v2(
+    anvil: AnvilNode, devnet: Devnet
+) -> None:
+    market = _aerodrome_market(devnet)
+    # WETH -> USDC (Aerodrome, borrowed) -> DAI (PancakeSwap V3) -> WETH (Uniswap V2).
+    assert [market.pools[i].kind for i in (0, 3, 4)] == ["solidly", "pancakeswap_v3", "uniswap_v2"]
+    quoted, realized = await _run_cycle(anvil, devnet, market, [0, 3, 4], 5 * E18, flash=True)
+    assert realized == quoted > 0
+
+
+async def test_an_aerodrome_stable_hop_pays_the_quoted_profit(
+    anvil: AnvilNode, devnet: Devnet
+) -> None:
+    market = _aerodrome_market(devnet)
+    assert market.pools[2].stable
+    # WETH -> USDC (Aerodrome volatile) -> DAI (Aerodrome stable) -> WETH (Uniswap V2).
+    quoted, realized = await _run_cycle(anvil, devnet, market, [0, 2, 4], 5 * E18, flash=True)
     assert realized == quoted > 0

@@ -1,7 +1,7 @@
 """The demo: a local anvil node with a market of real Uniswap (V2, V3 and V4's
-PoolManager), Aerodrome Slipstream and PancakeSwap V3 contracts and our
-Solidly-style pools, registered like any other network, and a market maker that
-makes random swaps every block so that price gaps open and close.
+PoolManager), Aerodrome (classic pools and Slipstream) and PancakeSwap V3
+contracts, registered like any other network, and a market maker that makes
+random swaps every block so that price gaps open and close.
 
 Everything the bot does on the demo is real: discovery through the factories,
 state reads, quotes, the executor contract, signed transactions. Only the chain

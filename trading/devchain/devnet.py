@@ -1,5 +1,5 @@
 """Deployment helpers for local chains: tokens, real Uniswap V2/V3, Slipstream,
-PancakeSwap V3 and Solidly pools.
+PancakeSwap V3 and Aerodrome (Solidly family) pools.
 
 Used by the market builder (:mod:`trading.devchain.market`), the tests and
 the benchmarks. Everything goes through a synchronous ``Web3`` connected to an
@@ -130,14 +130,18 @@ class PancakeV3Deployment:
 
 @dataclass(frozen=True)
 class SolidlyDeployment:
-    """A Solidly (Aerodrome-style) factory."""
+    """A real Aerodrome PoolFactory and the Pool implementation it clones.
+
+    ``implementation`` may be left empty: it is then read from the factory.
+    """
 
     factory: str
+    implementation: str = ""
 
 
 @dataclass(frozen=True)
 class SolidlyPool:
-    """A Solidly pool: volatile (x*y) or stable (x3y+y3x)."""
+    """An Aerodrome pool: volatile (x*y) or stable (x3y+y3x)."""
 
     address: str
     token0: str
@@ -193,6 +197,27 @@ def create2_address(sender: str, salt: bytes, init_code_hash: bytes) -> str:
     """Address of a CREATE2 deployment."""
     digest = keccak(b"\xff" + to_bytes(hexstr=sender) + salt + init_code_hash)
     return to_checksum_address(digest[12:])
+
+
+def minimal_proxy_init_code(implementation: str) -> bytes:
+    """Creation code of an EIP-1167 clone of ``implementation`` (OpenZeppelin ``Clones``)."""
+    return (
+        bytes.fromhex("3d602d80600a3d3981f3363d3d373d3d3d363d73")
+        + to_bytes(hexstr=implementation)
+        + bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
+    )
+
+
+def aerodrome_pool_address(
+    factory: str, implementation: str, token_a: str, token_b: str, stable: bool
+) -> str:
+    """Address of the pool Aerodrome's PoolFactory clones for ``(token_a, token_b, stable)``.
+
+    The salt is ``keccak256(abi.encodePacked(token0, token1, stable))``.
+    """
+    token0, token1 = sort_tokens(token_a, token_b)
+    salt = keccak(to_bytes(hexstr=token0) + to_bytes(hexstr=token1) + bytes([int(stable)]))
+    return create2_address(factory, salt, keccak(minimal_proxy_init_code(implementation)))
 
 
 def encode_sqrt_price_x96(amount1: int, amount0: int) -> int:
@@ -791,20 +816,38 @@ class Devnet:
                 self.mint(token, self.deployer, 2**200)
             self._ensure_approved(token, helper, self.deployer)
 
-    # ---- Solidly ----
+    # ---- Solidly (Aerodrome) ----
 
     def deploy_solidly(self) -> SolidlyDeployment:
-        """Deploy a SolidlyFactory (default fees: 5 bps stable, 30 bps volatile)."""
-        return SolidlyDeployment(factory=self.deploy(project_artifact("SolidlyFactory")))
+        """Deploy Aerodrome's real PoolFactory with its Pool implementation.
+
+        Default fees: 5 bps stable, 30 bps volatile. The constructor makes the
+        deployer the voter, pauser and fee manager, so no voter contract is
+        needed: pools only ask the factory for the voter's address (used by
+        ``setName``/``setSymbol``, which nothing here calls).
+        """
+        implementation = self.deploy(external_artifact("Pool"))
+        factory = self.deploy(external_artifact("PoolFactory"), implementation)
+        return SolidlyDeployment(factory=factory, implementation=implementation)
 
     def solidly_factory(self, deployment: SolidlyDeployment | str) -> Contract:
-        """A SolidlyFactory contract object."""
+        """An Aerodrome PoolFactory contract object."""
         address = deployment.factory if isinstance(deployment, SolidlyDeployment) else deployment
-        return self.contract(project_artifact("SolidlyFactory"), address)
+        return self.contract(external_artifact("PoolFactory"), address)
 
     def solidly_pool(self, address: str) -> Contract:
-        """A SolidlyPool contract object."""
-        return self.contract(project_artifact("SolidlyPool"), address)
+        """An Aerodrome Pool contract object."""
+        return self.contract(external_artifact("Pool"), address)
+
+    def solidly_pool_address(
+        self, deployment: SolidlyDeployment, token_a: str, token_b: str, stable: bool
+    ) -> str:
+        """Where the factory creates (or created) the ``(token_a, token_b, stable)`` pool."""
+        implementation = (
+            deployment.implementation
+            or self.solidly_factory(deployment).functions.implementation().call()
+        )
+        return aerodrome_pool_address(deployment.factory, implementation, token_a, token_b, stable)
 
     def create_solidly_pool(
         self,
@@ -827,19 +870,30 @@ class Devnet:
     def create_solidly_pools(
         self, deployment: SolidlyDeployment, specs: Iterable[tuple[str, str, bool, int, int]]
     ) -> list[SolidlyPool]:
-        """Create many pools with liquidity: ``(token_a, token_b, stable, amount_a, amount_b)``."""
+        """Create many pools with liquidity: ``(token_a, token_b, stable, amount_a, amount_b)``.
+
+        Pools come from the factory's ``createPool(tokenA, tokenB, stable)``;
+        liquidity is added as Aerodrome's Router does it: the tokens reach the
+        pool first (test tokens are minted straight to it), then ``mint(to)``
+        gives the deployer the LP tokens. Tokens must have ``symbol()`` and
+        ``decimals()``: the real pool reads both when it is initialised.
+        """
         factory = self.solidly_factory(deployment)
-        pool_abi = self.w3.eth.contract(abi=project_artifact("SolidlyPool").abi)
+        implementation = deployment.implementation or factory.functions.implementation().call()
+        pool_abi = self.w3.eth.contract(abi=external_artifact("Pool").abi)
         token_abi = self.w3.eth.contract(abi=project_artifact("TestToken").abi)
-        # Pools are created with plain CREATE: the factory's nonce is its pool count + 1.
-        nonce = factory.functions.allPoolsLength().call() + 1
         calls: list[tuple[str | None, bytes | str, int]] = []
         pools: list[SolidlyPool] = []
         for token_a, token_b, stable, amount_a, amount_b in specs:
             token0, token1 = sort_tokens(token_a, token_b)
-            pool = create_address(deployment.factory, nonce)
-            nonce += 1
-            data = factory.encode_abi("createPool", args=[token0, token1, stable])
+            # The factory clones the implementation with CREATE2: the address is known now.
+            pool = aerodrome_pool_address(
+                deployment.factory, implementation, token0, token1, stable
+            )
+            # By signature: the factory also has createPool(address,address,uint24).
+            data = factory.encode_abi(
+                "createPool(address,address,bool)", args=[token0, token1, stable]
+            )
             calls.append((deployment.factory, data, _SOLIDLY_POOL_GAS))
             if amount_a or amount_b:
                 calls.append(
@@ -854,12 +908,16 @@ class Devnet:
         return pools
 
     def set_solidly_custom_fee(self, deployment: SolidlyDeployment, pool: str, fee: int) -> None:
-        """Set a per-pool fee (420 = ZERO_FEE_INDICATOR means 0%, 0 restores the default)."""
+        """Set a per-pool fee through the factory's fee manager (the deployer).
+
+        420 (``ZERO_FEE_INDICATOR``) means 0%, 0 restores the default; at most 300.
+        """
         factory = self.solidly_factory(deployment)
         self.transact(factory.functions.setCustomFee(to_checksum_address(pool), fee), gas=_CALL_GAS)
 
     def swap_solidly(self, pool: str, token_in: str, amount_in: int, to: str | None = None) -> int:
-        """Swap exactly ``amount_in`` of ``token_in``: quote with getAmountOut, pay, swap."""
+        """Swap exactly ``amount_in`` of ``token_in``: quote with getAmountOut, pay the
+        input into the pool (test tokens are minted to it), then ``swap(out0, out1, to, "")``."""
         contract = self.solidly_pool(pool)
         amount_out = contract.functions.getAmountOut(
             amount_in, to_checksum_address(token_in)

@@ -1,11 +1,12 @@
 """The one market builder and the one market maker of the local chain.
 
 ``build_market`` deploys tokens and pools of the Uniswap V2, Uniswap V3,
-Slipstream, PancakeSwap V3, Uniswap V4 and Solidly families from a plan: every
-token has a USD price, every pool a USD depth per side and an optional deliberate
-``gap`` (its first token dearer or cheaper than the reference price), so price
-gaps between venues are chosen, not accidental. The demo, the tests and the
-benchmarks describe their markets as plans and share this code.
+Slipstream, PancakeSwap V3, Uniswap V4 and Solidly (Aerodrome's real pools)
+families from a plan: every token has a USD price, every pool a USD depth per
+side and an optional deliberate ``gap`` (its first token dearer or cheaper than
+the reference price), so price gaps between venues are chosen, not accidental.
+The demo, the tests and the benchmarks describe their markets as plans and
+share this code.
 
 ``MarketMaker`` makes random swaps on a few pools every block, sent as one
 JSON-RPC batch per block, leaning back towards each pool's starting price so
@@ -65,6 +66,9 @@ _V2_CHUNK, _V3_CHUNK, _SOLIDLY_CHUNK = 500, 100, 500
 # Gas limits of the market maker's transactions (generous; anvil charges what is used).
 MINT_GAS = 120_000
 PAIR_SWAP_GAS = 250_000
+# Aerodrome's pool also moves the fee to its PoolFees and, once per 30 minutes,
+# records a price observation: up to ~300k gas.
+SOLIDLY_SWAP_GAS = 400_000
 V3_SWAP_GAS = 1_500_000
 
 
@@ -711,7 +715,8 @@ class MarketMaker:
             swap = _PAIR_SWAP + abi_encode(
                 ["uint256", "uint256", "address", "bytes"], [*outs, self.maker, b""]
             )
-            calls += [(token_in, mint, MINT_GAS), (pool.address, swap, PAIR_SWAP_GAS)]
+            gas = SOLIDLY_SWAP_GAS if pool.kind == "solidly" else PAIR_SWAP_GAS
+            calls += [(token_in, mint, MINT_GAS), (pool.address, swap, gas)]
         return calls
 
     def _v4_swap(
