@@ -236,12 +236,16 @@ def opportunities_record(
     now = timezone.now()
     with transaction.atomic():
         open_rows = list(
-            Opportunity.objects.select_for_update()
+            # The start token comes along (not locked) to say a stale row's reason in its units.
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("start_token")
             .filter(
                 network=network,
                 status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
             )
-            .only("id", "cycle_key", "status", "start_token_id")
+            .only(
+                "id", "cycle_key", "status", "start_token__decimals", "start_token__symbol"
+            )
         )
         detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
         executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
@@ -270,11 +274,11 @@ def opportunities_record(
             else {key for key in detected if key in evaluated_keys}
         )
         staled = [detected[key] for key in sorted(scope) if key not in latest]
-        units = _token_units({row.start_token_id for row in staled})
         for row in staled:
             row.status = OpportunityStatus.STALE
+            token = row.start_token
             words, code = _stale_reason(
-                reasons.get(row.cycle_key), units.get(row.start_token_id), block_number
+                reasons.get(row.cycle_key), (token.decimals, token.symbol), block_number
             )
             row.status_reason = words[:2000]
             row.reason_code = code
@@ -310,24 +314,14 @@ REJECTION_CODES: dict[str, ReasonCode] = {
 }
 
 
-def _token_units(token_ids: Collection[int]) -> dict[int, tuple[int, str]]:
-    """(decimals, symbol) of tokens by id: one query, none when there is nothing to say."""
-    if not token_ids:
-        return {}
-    rows = Token.objects.filter(pk__in=sorted(token_ids)).values_list("pk", "decimals", "symbol")
-    return {pk: (decimals, symbol) for pk, decimals, symbol in rows}
-
-
 def _stale_reason(
-    reason: Rejection | str | None, units: tuple[int, str] | None, block_number: int
+    reason: Rejection | str | None, units: tuple[int, str], block_number: int
 ) -> tuple[str, str]:
     """The words (amounts in the start token's units) and the category of a stale row."""
     if reason is None:
         return f"no longer profitable at block {block_number}", ReasonCode.STALE
     if isinstance(reason, str):
         return reason, reason_code_for(reason)
-    if units is None:
-        return reason.reason, REJECTION_CODES.get(reason.kind, ReasonCode.OTHER)
     decimals, symbol = units
 
     def in_units(amount: int) -> str:
