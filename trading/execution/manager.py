@@ -669,7 +669,7 @@ class ExecutionManager(Component):
         status = await self._reconcile_one(trade) or "pending"
         return ExecutionResult(opportunity_id, status, "deadline passed unmined", trade_id)
 
-    async def _settlement(
+    async def settlement_of(
         self, trade_id: int, receipt: dict[str, Any], l1_fee: int
     ) -> dict[str, Any]:
         """:func:`settlement`, and for a revert the reason the replay of its transaction gives."""
@@ -734,7 +734,7 @@ class ExecutionManager(Component):
     async def _settle(
         self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
     ) -> ExecutionResult:
-        settled = await self._settlement(trade_id, receipt, l1_fee)
+        settled = await self.settlement_of(trade_id, receipt, l1_fee)
         await sync_to_async(services.trade_settle)(trade_id=trade_id, **settled)
         metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
         return ExecutionResult(
@@ -794,7 +794,7 @@ class ExecutionManager(Component):
         for trade in trades:
             receipt = await self.client.request("eth_getTransactionReceipt", [trade.tx_hash])
             if receipt:
-                settled = await self._settlement(trade.pk, receipt, trade.l1_fee_wei or 0)
+                settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                 if (settled["status"], settled["block_number"]) != (
                     trade.status,
                     trade.block_number,
@@ -821,7 +821,7 @@ class ExecutionManager(Component):
                 for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
                     receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                     if receipt:
-                        settled = await self._settlement(trade.pk, receipt, trade.l1_fee_wei or 0)
+                        settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                         await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                         corrected.append((trade.pk, str(settled["status"])))
                         break
@@ -834,7 +834,7 @@ class ExecutionManager(Component):
         for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
             receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
             if receipt:
-                settled = await self._settlement(trade.pk, receipt, trade.l1_fee_wei or 0)
+                settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                 await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                 metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
                 return settled["status"]
@@ -849,7 +849,7 @@ class ExecutionManager(Component):
             for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
                 receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                 if receipt:
-                    settled = await self._settlement(trade.pk, receipt, trade.l1_fee_wei or 0)
+                    settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                     await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                     return str(settled["status"])
             reason = "its nonce was used by another transaction"
