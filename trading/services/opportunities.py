@@ -243,9 +243,7 @@ def opportunities_record(
                 network=network,
                 status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
             )
-            .only(
-                "id", "cycle_key", "status", "start_token__decimals", "start_token__symbol"
-            )
+            .only("id", "cycle_key", "status", "start_token__decimals", "start_token__symbol")
         )
         detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
         executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
