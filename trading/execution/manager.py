@@ -62,7 +62,7 @@ def in_native(wei: int) -> str:
 
 
 def in_gwei(wei: int) -> str:
-    return format_amount(wei, 9, "gwei", max_fraction_digits=4)
+    return format_amount(wei, 9, "gwei", max_fraction_digits=9)
 
 
 # A re-quote returns the gross profit (start-token units) of ``path`` for
@@ -117,13 +117,13 @@ def revert_reason_code(error: Any) -> ReasonCode:
     return revert_code(None if revert is None else revert.name)
 
 
-def decode_revert(error: Any, amount: Amount = str) -> str:
+def decode_revert(error: Any, amount: Amount = str, start_token: str | None = None) -> str:
     """A short, readable reason from a JSON-RPC error (revert data decoded when possible).
 
     The executor's own errors, ``Error(string)`` and ``Panic`` are said in words,
-    start-token amounts through ``amount``.
+    amounts of ``start_token`` through ``amount``.
     """
-    described = describe_error(error, amount)
+    described = describe_error(error, amount, start_token=start_token)
     if described is not None:
         return described
     if isinstance(error, dict):
@@ -364,7 +364,8 @@ class ExecutionManager(Component):
         if "error" in simulated:
             return await refuse(
                 "stale",
-                f"simulation reverted: {decode_revert(simulated['error'], in_units)}",
+                "simulation reverted: "
+                + decode_revert(simulated["error"], in_units, context.start_token),
                 revert_reason_code(simulated["error"]),
             )
         profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
@@ -379,7 +380,8 @@ class ExecutionManager(Component):
         if "error" in estimated:
             return await refuse(
                 "stale",
-                f"simulation reverted: {decode_revert(estimated['error'], in_units)}",
+                "simulation reverted: "
+                + decode_revert(estimated["error"], in_units, context.start_token),
                 revert_reason_code(estimated["error"]),
             )
         estimate = estimated["result"]
@@ -677,12 +679,14 @@ class ExecutionManager(Component):
         if settled["status"] != "reverted":
             return settled
         try:
-            decimals, symbol = await sync_to_async(services.trade_token_units)(trade_id=trade_id)
+            token, decimals, symbol = await sync_to_async(services.trade_start_token)(
+                trade_id=trade_id
+            )
 
             def in_units(amount: int) -> str:
                 return format_amount(amount, decimals, symbol)
 
-            why = await self.replay_revert(receipt, in_units)
+            why = await self.replay_revert(receipt, in_units, token)
         except Exception as exc:  # the reason is a nicety: settlement must go on
             logger.warning("cannot replay reverted trade %s: %s", trade_id, exc)
             why = f"reason unavailable: {type(exc).__name__}: {exc}"
@@ -694,7 +698,9 @@ class ExecutionManager(Component):
             "reason_code": ReasonCode.REVERTED_ON_CHAIN,
         }
 
-    async def replay_revert(self, receipt: dict[str, Any], amount: Amount = str) -> str:
+    async def replay_revert(
+        self, receipt: dict[str, Any], amount: Amount = str, start_token: str | None = None
+    ) -> str:
         """Why a mined transaction reverted, in words: its call replayed with ``eth_call``.
 
         The call (same sender, target, data, value and gas) is run on the state
@@ -721,12 +727,12 @@ class ExecutionManager(Component):
             if "error" not in answer:
                 continue
             error = answer["error"]
-            described = describe_error(error, amount)
+            described = describe_error(error, amount, start_token=start_token)
             if described is not None:
                 return described
             if gas_used >= gas_limit:
                 return f"out of gas: used all {gas_limit:,} gas"
-            return f"reason unavailable: {decode_revert(error, amount)}"
+            return f"reason unavailable: {decode_revert(error, amount, start_token)}"
         if gas_used >= gas_limit:
             return f"out of gas: used all {gas_limit:,} gas"
         return "reason unavailable: the replay did not revert"

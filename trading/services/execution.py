@@ -434,12 +434,14 @@ def claims_release_abandoned(*, now: dt.datetime | None = None) -> list[int]:
     ]
 
 
-def trade_token_units(*, trade_id: int) -> tuple[int, str]:
-    """(decimals, symbol) of the start token of a trade's opportunity."""
-    decimals, symbol = Trade.objects.values_list(
-        "opportunity__start_token__decimals", "opportunity__start_token__symbol"
+def trade_start_token(*, trade_id: int) -> tuple[str, int, str]:
+    """(address, decimals, symbol) of the start token of a trade's opportunity."""
+    address, decimals, symbol = Trade.objects.values_list(
+        "opportunity__start_token__address",
+        "opportunity__start_token__decimals",
+        "opportunity__start_token__symbol",
     ).get(pk=trade_id)
-    return decimals, symbol
+    return address, decimals, symbol
 
 
 def trade_for_reconcile(*, trade_id: int) -> Trade:
