@@ -303,13 +303,15 @@ def test_the_histories_show_a_reason_column_with_the_whole_words_on_hover(
 ):
     body = operator_client.get(reverse("dashboard:opportunities")).content.decode()
     assert "<th>Reason</th>" in body
-    assert f'<td class="reason-cell" title="{reasons["below"]}">' in body
-    assert '<span class="reason">Below threshold</span>' in body
-    assert '<span class="reason">Gas price above limit</span>' in body
+    assert f'<td class="reason-cell" title="{reasons["below"]}">Below threshold</td>' in body
+    assert (
+        '<td class="reason-cell" title="gas price 12 gwei above the limit 10 gwei">'
+        "Gas price above limit</td>"
+    ) in body
+    assert '<td class="reason-cell">—</td>' in body  # a row with no reason
     body = operator_client.get(reverse("dashboard:trades")).content.decode()
     assert "<th>Reason</th>" in body
-    assert '<span class="reason">Reverted on chain</span>' in body
-    assert f'title="{reasons["reverted"]}"' in body
+    assert f'<td class="reason-cell" title="{reasons["reverted"]}">Reverted on chain</td>' in body
 
 
 def test_the_reason_filter_offers_the_reasons_present_and_narrows_the_rows(
