@@ -88,7 +88,7 @@ _PREFIXES: tuple[tuple[str, ReasonCode], ...] = (
     ("gross profit", ReasonCode.BELOW_THRESHOLD),
     ("net profit", ReasonCode.BELOW_THRESHOLD),
     ("profit ", ReasonCode.BELOW_THRESHOLD),
-    ("no longer profitable on the newest state", ReasonCode.BELOW_THRESHOLD),
+    ("no longer profitable on the newest state", ReasonCode.STALE),
     ("no longer pays", ReasonCode.BELOW_THRESHOLD),
     ("no longer profitable at block", ReasonCode.STALE),
     ("simulated profit", ReasonCode.REVERT_UNPROFITABLE),

@@ -23,7 +23,7 @@ WORDS = {
     "prices after fees allow at most 0 gross profit, below the minimum 1": "below_threshold",
     "net profit -5 below the minimum 1": "below_threshold",
     "profit 0.1 WETH below the minimum 0.2 WETH after slippage and gas": "below_threshold",
-    "no longer profitable on the newest state": "below_threshold",
+    "no longer profitable on the newest state": "stale",
     "no longer profitable at block 12": "stale",
     "cannot be quoted: empty pool": "unquotable",
     "pool 0xabc has no readable state": "unquotable",

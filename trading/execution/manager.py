@@ -332,7 +332,7 @@ class ExecutionManager(Component):
         gross = await requote(context.path, context.amount_in)
         if gross is None or gross <= 0:
             return await refuse(
-                "stale", "no longer profitable on the newest state", ReasonCode.BELOW_THRESHOLD
+                "stale", "no longer profitable on the newest state", ReasonCode.STALE
             )
         # The executor must earn at least the quote less the slippage allowance,
         # and never less than what the gas costs: a trade never runs at a loss.
@@ -800,11 +800,13 @@ class ExecutionManager(Component):
         for trade in trades:
             receipt = await self.client.request("eth_getTransactionReceipt", [trade.tx_hash])
             if receipt:
-                settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
+                settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
                 if (settled["status"], settled["block_number"]) != (
                     trade.status,
                     trade.block_number,
                 ) or settled["realized_profit"] != trade.realized_profit:
+                    # Replayed only when written: an unchanged revert is not asked again.
+                    settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                     await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                     changed.append((trade.pk, str(settled["status"])))
                 continue

@@ -35,7 +35,7 @@ _PREFIXES = (
     ("gross profit", "below_threshold"),
     ("net profit", "below_threshold"),
     ("profit ", "below_threshold"),
-    ("no longer profitable on the newest state", "below_threshold"),
+    ("no longer profitable on the newest state", "stale"),
     ("no longer pays", "below_threshold"),
     ("no longer profitable at block", "stale"),
     ("simulated profit", "revert_unprofitable"),
