@@ -62,6 +62,9 @@ class OpportunityEvent:
     detected_at: str
     hops: tuple[Hop, ...] = ()
     status_reason: str = ""
+    # The reason's category (trading.reasons.ReasonCode) and its short label.
+    reason_code: str = ""
+    reason_label: str = ""
 
     @property
     def net_negative(self) -> bool:
@@ -94,6 +97,9 @@ class TradeEvent:
     block_number: int | None
     created_at: str
     error: str = ""
+    # The category of ``error`` (trading.reasons.ReasonCode) and its short label.
+    reason_code: str = ""
+    reason_label: str = ""
     # Realized profit minus gas, in the start token, the native currency and dollars.
     net_profit: str = ""
     net_profit_display: str = "—"

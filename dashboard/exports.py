@@ -36,6 +36,8 @@ OPPORTUNITY_COLUMNS = [
     "gas_cost",
     "net_profit_wei",
     "net_profit",
+    "reason_code",
+    "reason",
 ]
 
 TRADE_COLUMNS = [
@@ -60,6 +62,8 @@ TRADE_COLUMNS = [
     "net_profit",
     "net_profit_native",
     "net_profit_usd",
+    "reason_code",
+    "reason",
 ]
 
 
@@ -101,6 +105,8 @@ def opportunity_rows(queryset: QuerySet[Opportunity]) -> Iterator[list[object]]:
                 _units(o.gas_cost, o.decimals),
                 o.net_profit,
                 _units(o.net_profit, o.decimals),
+                o.reason_code,
+                _text(o.status_reason),
             ]
 
 
@@ -130,6 +136,8 @@ def trade_rows(queryset: QuerySet[Trade]) -> Iterator[list[object]]:
                 _units(t.net_profit, t.decimals),
                 _units(t.net_native_wei, NATIVE_DECIMALS),
                 _units(t.net_usd_micros, USD_DECIMALS),
+                t.reason_code,
+                _text(t.error),
             ]
 
 

@@ -15,10 +15,13 @@ from trading.models import (
     UNSUCCESSFUL,
     BotConfig,
     Dex,
+    Opportunity,
     OpportunityStatus,
+    Trade,
     TradeMode,
     TradeStatus,
 )
+from trading.reasons import ReasonCode
 
 PRESETS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 PRESET_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
@@ -116,9 +119,18 @@ class HistoryFilterForm(DayRangeForm):
     mode = forms.ChoiceField(
         required=False, choices=[("", "Any mode"), *TradeMode.choices], label="Mode"
     )
+    reason = forms.ChoiceField(required=False, label="Reason")
 
     def __init__(self, data: Any = None, *, kind: str = "opportunities") -> None:
         super().__init__(data)
+        # The reasons present in the history, and the one asked for even when none is left.
+        rows = Opportunity.objects if kind == "opportunities" else Trade.objects
+        present = set(rows.reason_codes())
+        asked = str((data or {}).get("reason") or "")
+        self.fields["reason"].choices = [
+            ("", "Any reason"),
+            *((c, label) for c, label in ReasonCode.choices if c and (c in present or c == asked)),
+        ]
         statuses = OpportunityStatus.choices if kind == "opportunities" else TradeStatus.choices
         if kind != "opportunities":
             statuses = [*statuses, (UNSUCCESSFUL, "Failed, reverted or dropped")]
@@ -152,6 +164,7 @@ class HistoryFilterForm(DayRangeForm):
             since=since,
             until=until,
             mode=data.get("mode") or "",
+            reason=data.get("reason") or "",
         )
 
 

@@ -184,6 +184,8 @@ def opportunity_events(opportunities: Iterable[Opportunity]) -> list[Opportunity
                 block_number=opp.block_number,
                 detected_at=_iso(opp.detected_at),
                 status_reason=scrub(opp.status_reason, limit=300),
+                reason_code=opp.reason_code,
+                reason_label=opp.get_reason_code_display() if opp.reason_code else "",
             )
         )
     return events
@@ -256,6 +258,8 @@ def trade_events(trades: Iterable[Trade]) -> list[TradeEvent]:
                 block_number=trade.block_number,
                 created_at=_iso(trade.created_at),
                 error=scrub(trade.error, limit=300),
+                reason_code=trade.reason_code,
+                reason_label=trade.get_reason_code_display() if trade.reason_code else "",
                 net_profit="" if net is None else str(net),
                 net_profit_display=format_amount(net, token.decimals, token.symbol),
                 net_native_display=native_display(value.native_wei if value else None, native),

@@ -264,7 +264,7 @@ class OpportunityAdmin(ReadOnlyAdmin):
         "hops",
         "block_number",
     ]
-    list_filter = ["status", "start_token", "network", "detected_at"]
+    list_filter = ["status", "reason_code", "start_token", "network", "detected_at"]
     search_fields = ["cycle_key", "path"]
     date_hierarchy = "detected_at"
     list_select_related = ["start_token"]
@@ -294,7 +294,7 @@ class TradeAdmin(ReadOnlyAdmin):
         "block_number",
         "tx",
     ]
-    list_filter = ["mode", "status", "created_at"]
+    list_filter = ["mode", "status", "reason_code", "created_at"]
     search_fields = ["tx_hash", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["opportunity__start_token"]

@@ -27,6 +27,7 @@ from trading.addresses import (
     validate_pool_address,
 )
 from trading.fields import AmountSum, TokenAmountField
+from trading.reasons import ReasonCode
 from trading.units import amount_from_units
 
 MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
@@ -405,6 +406,15 @@ class HistoryQuerySet(models.QuerySet):
     def with_status(self, status: str) -> Self:
         return self.filter(status=status)
 
+    def with_reason(self, code: str) -> Self:
+        """Rows whose reason is of category ``code`` (a :class:`ReasonCode` value)."""
+        return self.filter(reason_code=code)
+
+    def reason_codes(self) -> list[str]:
+        """The reason categories present among these rows, in the order of ``ReasonCode``."""
+        present = set(self.order_by().values_list("reason_code", flat=True).distinct())
+        return [code for code in ReasonCode.values if code and code in present]
+
     def starting_with(self, token: Token | int) -> Self:
         """Rows whose cycle starts and ends in ``token`` (a Token or its id)."""
         return self.filter(**{self.start_token_field: token})
@@ -515,6 +525,9 @@ class Opportunity(models.Model):
         db_index=True,
     )
     status_reason = models.TextField(blank=True)
+    reason_code = models.CharField(
+        max_length=32, choices=ReasonCode.choices, default="", blank=True, db_index=True
+    )
     native_price = TokenAmountField(
         null=True,
         blank=True,
@@ -674,6 +687,9 @@ class Trade(models.Model):
     nonce = models.PositiveBigIntegerField(null=True, blank=True)
     block_number = models.PositiveBigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    reason_code = models.CharField(
+        max_length=32, choices=ReasonCode.choices, default="", blank=True, db_index=True
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)

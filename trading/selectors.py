@@ -349,11 +349,14 @@ class HistoryFilters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     mode: str = ""
+    reason: str = ""  # a reason category (trading.reasons.ReasonCode)
 
     def apply(self, queryset: HistoryRows) -> HistoryRows:
         """``queryset`` narrowed by these filters (the trade mode is applied by trade_history)."""
         if self.status:
             queryset = queryset.with_status(self.status)
+        if self.reason:
+            queryset = queryset.with_reason(self.reason)
         if self.token_id is not None:
             queryset = queryset.starting_with(self.token_id)
         if self.dex_id is not None:

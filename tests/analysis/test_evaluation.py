@@ -21,6 +21,7 @@ from trading.analysis.evaluation import (
     native_prices,
     start_terms,
 )
+from trading.formatting import format_amount
 
 E18, E6 = 10**18, 10**6
 WETH, USDC, DAI, WBTC = (f"0x{c * 40}" for c in "abcd")
@@ -117,6 +118,27 @@ def test_verdicts_say_why_a_cycle_does_not_pay() -> None:
     assert isinstance(dear_gas, Rejection)
 
 
+def test_a_rejection_keeps_its_amounts_raw_and_says_them_in_units_on_demand() -> None:
+    cycle, states = _ring(200)
+    greedy = evaluate_cycle(cycle, states, StartTerms(WETH, Fraction(1), 50 * E18, 10**30), GAS)
+    assert isinstance(greedy, Rejection) and greedy.kind == "ceiling_below_minimum"
+    assert greedy.token == WETH and greedy.amounts[1] == 10**30
+    assert all(isinstance(a, int) for a in greedy.amounts)
+    # The raw words are the amounts in smallest units; describe() formats each amount.
+    assert greedy.reason.endswith(f"below the minimum {10**30}")
+    assert greedy.describe(lambda a: f"<{a}>").endswith(f"below the minimum <{10**30}>")
+
+    gross = Rejection("k", "gross_below_needed", (1_500_000_000_000_000,), WETH)
+    assert gross.describe(lambda a: format_amount(a, 18, "WETH")) == (
+        "gross profit below the 0.0015 WETH needed (gas plus the minimum net profit)"
+    )
+    assert gross.reason == (
+        "gross profit below the 1500000000000000 needed (gas plus the minimum net profit)"
+    )
+    net = Rejection("k", "net_below_minimum", (-5, 1), WETH)
+    assert net.describe(lambda a: f"{a} u") == "net profit -5 u below the minimum 1 u"
+
+
 def test_evaluate_cycles_sorts_findings_and_explains_the_rest() -> None:
     cheap = v2("cheap", WETH, USDC, 100 * E18, 300_000 * E6)
     dear = v2("dear", WETH, USDC, 100 * E18, 306_000 * E6)
@@ -131,7 +153,7 @@ def test_evaluate_cycles_sorts_findings_and_explains_the_rest() -> None:
     assert analysis.findings[0].cycle.pools == ("dearer", "cheap")
     # USDC cycles have no terms: their gas cannot be priced.
     usdc_reasons = [r for k, r in analysis.rejections.items() if k.endswith(USDC)]
-    assert len(usdc_reasons) == 6 and all("gas cannot be priced" in r for r in usdc_reasons)
+    assert len(usdc_reasons) == 6 and all("gas cannot be priced" in r.reason for r in usdc_reasons)
 
 
 def test_l1_fees_fall_back_to_the_largest_estimate() -> None:

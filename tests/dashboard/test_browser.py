@@ -151,6 +151,17 @@ def test_live_events_appear_without_reload_and_the_bot_pauses(
     assert errors == []
 
 
+STALE_REASON = (
+    "prices after fees allow at most 0.001234 WETH gross profit, below the 0.0015 WETH that gas "
+    "and the minimum net profit need"
+)
+SKIPPED_REASON = "gas price 12.5 gwei above the limit 10 gwei"
+REVERTED_REASON = (
+    "reverted on chain: unprofitable: would have earned 0.001234 WETH, needed 0.0015 WETH "
+    "(gas used 143,210 of 600,000)"
+)
+
+
 def _seed_history(market) -> int:
     """Thirty opportunities, fifteen trades, gas, health and market: every page has rows."""
     now = timezone.now()
@@ -164,17 +175,23 @@ def _seed_history(market) -> int:
             detected_at=moment,
             block=1000 + i,
             status=["detected", "executed", "stale", "skipped"][i % 4],
+            # The longest reasons the project writes: the Reason column must still fit.
+            status_reason=["", "", STALE_REASON, SKIPPED_REASON][i % 4],
+            reason_code=["", "", "below_threshold", "gas_price"][i % 4],
         )
         if i % 2:
+            reverted = not i % 3
             f.trade(
                 opp,
                 created_at=moment,
                 realized_profit=(i - 10) * 10**14,
                 gas_cost_wei=(i + 3) * 10**13,
                 gas_used=140_000 + i,
-                status="success" if i % 3 else "reverted",
+                status="reverted" if reverted else "success",
                 tx_hash="0x" + f"{i:02x}" * 32,
                 block_number=1000 + i,
+                error=REVERTED_REASON if reverted else "",
+                reason_code="reverted_on_chain" if reverted else "",
             )
     GasSnapshot.objects.create(
         network=market["net"],
@@ -225,10 +242,19 @@ def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
     page.goto(f"{live_daphne.url}/opportunities/")
     page.select_option("select[name=status]", "executed")
     expect(page).to_have_url(
-        f"{live_daphne.url}/opportunities/?status=executed&token=&dex=&min_profit=&max_profit=&since=&until="
+        f"{live_daphne.url}/opportunities/?status=executed&token=&dex=&reason=&min_profit=&max_profit=&since=&until="
     )
     expect(page.locator("#results h2")).to_contain_text("match")
     page.screenshot(path=ARTIFACTS / "opportunities.png", full_page=True)
+    # The reason filter: only the rows skipped for the gas price, their words on hover.
+    page.goto(f"{live_daphne.url}/opportunities/")
+    page.select_option("select[name=reason]", "gas_price")
+    expect(page).to_have_url(re.compile(r"[?&]reason=gas_price(&|$)"))
+    expect(page.locator("#results h2")).to_contain_text("7 opportunities match")
+    reasons = page.locator("td.reason-cell")
+    expect(reasons).to_have_count(7)
+    expect(reasons.first).to_have_text("Gas price above limit")
+    expect(reasons.first).to_have_attribute("title", SKIPPED_REASON)
 
     page.goto(f"{live_daphne.url}/trades/")
     page.screenshot(path=ARTIFACTS / "trades.png", full_page=True)

@@ -271,3 +271,87 @@ def test_the_unsuccessful_filter_lists_failed_reverted_and_dropped_trades(
     dropped = f.trade(history["usdc"], status="dropped", realized_profit=None, gas_cost_wei=None)
     response = operator_client.get(reverse("dashboard:trades"), {"status": "unsuccessful"})
     assert set(_ids(response)) == {trades["reverted"].pk, dropped.pk}
+
+
+# --- Reasons ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reasons(history, trades):
+    """Reasons on the rows, as the services write them: words and their category."""
+    from trading.models import Opportunity, Trade
+
+    below = "gross profit below the 0.0015 WETH needed (gas plus the minimum net profit)"
+    Opportunity.objects.filter(pk=history["small_weth"].pk).update(
+        status="stale", status_reason=below, reason_code="below_threshold"
+    )
+    Opportunity.objects.filter(pk=history["loss"].pk).update(
+        status_reason="gas price 12 gwei above the limit 10 gwei", reason_code="gas_price"
+    )
+    reverted = (
+        "reverted on chain: unprofitable: would have earned 0.0001 WETH, needed 0.0003 WETH "
+        "(gas used 50,000 of 600,000)"
+    )
+    Trade.objects.filter(pk=trades["reverted"].pk).update(
+        error=reverted, reason_code="reverted_on_chain"
+    )
+    return {"below": below, "reverted": reverted}
+
+
+def test_the_histories_show_a_reason_column_with_the_whole_words_on_hover(
+    operator_client, history, trades, reasons
+):
+    body = operator_client.get(reverse("dashboard:opportunities")).content.decode()
+    assert "<th>Reason</th>" in body
+    assert f'<td class="reason-cell" title="{reasons["below"]}">Below threshold</td>' in body
+    assert (
+        '<td class="reason-cell" title="gas price 12 gwei above the limit 10 gwei">'
+        "Gas price above limit</td>"
+    ) in body
+    assert '<td class="reason-cell">—</td>' in body  # a row with no reason
+    body = operator_client.get(reverse("dashboard:trades")).content.decode()
+    assert "<th>Reason</th>" in body
+    assert f'<td class="reason-cell" title="{reasons["reverted"]}">Reverted on chain</td>' in body
+
+
+def test_the_reason_filter_offers_the_reasons_present_and_narrows_the_rows(
+    operator_client, history, trades, reasons
+):
+    response = operator_client.get(reverse("dashboard:opportunities"))
+    choices = [value for value, _ in response.context["form"].fields["reason"].choices]
+    assert choices == ["", "below_threshold", "gas_price"]
+    response = operator_client.get(reverse("dashboard:opportunities"), {"reason": "gas_price"})
+    assert _ids(response) == [history["loss"].pk]
+    response = operator_client.get(reverse("dashboard:trades"), {"reason": "reverted_on_chain"})
+    assert _ids(response) == [trades["reverted"].pk]
+    trade_choices = [v for v, _ in response.context["form"].fields["reason"].choices]
+    assert trade_choices == ["", "reverted_on_chain"]
+
+
+def test_a_reason_no_row_has_left_matches_nothing_and_an_unknown_one_is_refused(
+    operator_client, history, reasons
+):
+    response = operator_client.get(reverse("dashboard:opportunities"), {"reason": "daily_loss"})
+    assert _ids(response) == []
+    response = operator_client.get(reverse("dashboard:opportunities"), {"reason": "bogus"})
+    assert "Select a valid choice" in response.content.decode()
+    assert len(_ids(response)) == len(history)  # shown, not applied
+
+
+def test_both_exports_carry_the_reason_and_honour_its_filter(
+    operator_client, history, trades, reasons
+):
+    rows = _csv(
+        operator_client.get(reverse("dashboard:opportunities_csv"), {"reason": "below_threshold"})
+    )
+    assert [(int(r["id"]), r["reason_code"], r["reason"]) for r in rows] == [
+        (history["small_weth"].pk, "below_threshold", reasons["below"])
+    ]
+    rows = _csv(operator_client.get(reverse("dashboard:trades_csv")))
+    assert list(rows[0])[-2:] == ["reason_code", "reason"]
+    by_id = {int(r["id"]): r for r in rows}
+    assert by_id[trades["reverted"].pk]["reason_code"] == "reverted_on_chain"
+    assert by_id[trades["reverted"].pk]["reason"] == reasons["reverted"]
+    assert by_id[trades["win"].pk]["reason_code"] == by_id[trades["win"].pk]["reason"] == ""
+    rows = _csv(operator_client.get(reverse("dashboard:trades_csv"), {"reason": "gas_price"}))
+    assert rows == []

@@ -216,7 +216,7 @@ async def test_operator_limits_bound_the_findings(client: ChainClient, mixed: Mi
     await demanding.initialize()
     result = await demanding.scan_full()
     assert not result.findings
-    assert "below" in result.rejections[best.key]
+    assert "below" in result.rejections[best.key].reason
 
 
 async def test_new_settings_rebuild_the_index(client: ChainClient, mixed: MixedMarket) -> None:

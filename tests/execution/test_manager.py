@@ -123,6 +123,11 @@ async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, 
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce
     await opportunity.arefresh_from_db()
     assert opportunity.status == "stale" and "simulation reverted" in opportunity.status_reason
+    # The executor pays the first pool and the transfer fails: said with its amount in units.
+    assert opportunity.status_reason.startswith("simulation reverted: transfer of 5 WETH to "), (
+        opportunity.status_reason
+    )
+    assert opportunity.reason_code == "revert_other"
     assert not await Trade.objects.aexists()
 
 
@@ -165,15 +170,19 @@ async def test_dry_run_records_the_simulation_and_sends_nothing(arb, devnet, anv
 
 
 @pytest.mark.parametrize(
-    ("overrides", "reason"),
+    ("overrides", "reason", "code"),
     [
-        ({"paused": True, "paused_reason": "maintenance"}, "kill switch on: maintenance"),
-        ({"max_gas_price_wei": 1}, "above the limit 1"),
-        ({"max_trade_size": E18}, "maximum trade size"),
+        ({"paused": True, "paused_reason": "maintenance"}, "kill switch on: maintenance", "paused"),
+        ({"max_gas_price_wei": 1}, "gwei above the limit 0.000000001 gwei", "gas_price"),
+        (
+            {"max_trade_size": E18},
+            "input 5 WETH above the maximum trade size 1 WETH",
+            "trade_size",
+        ),
     ],
 )
 async def test_limits_stop_a_trade_before_anything_is_sent(
-    arb, devnet, anvil, w3, overrides, reason
+    arb, devnet, anvil, w3, overrides, reason, code
 ):
     steps = path(arb.dear, arb.cheap, arb.weth)
     opportunity = await sync_to_async(make_opportunity)(
@@ -187,6 +196,8 @@ async def test_limits_stop_a_trade_before_anything_is_sent(
         await client.cleanup()
     assert result.outcome == "skipped" and reason in result.reason
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+    await opportunity.arefresh_from_db()
+    assert (opportunity.status_reason, opportunity.reason_code) == (result.reason, code)
 
 
 async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
@@ -210,7 +221,11 @@ async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
         )
     finally:
         await client.cleanup()
-    assert result.outcome == "skipped" and "daily loss limit" in result.reason
+    assert result.outcome == "skipped" and result.reason == (
+        "daily loss limit reached (0.005 ETH lost today, limit 0.005 ETH)"
+    )
+    await opportunity.arefresh_from_db()
+    assert opportunity.reason_code == "daily_loss"
     config = await BotConfig.objects.aget(pk=1)
     assert config.paused and "daily loss limit" in config.paused_reason
 

@@ -96,3 +96,20 @@ def test_unknown_or_malformed_data_falls_back_to_the_nodes_message() -> None:
         "execution reverted"
     )
     assert decode_revert("boom") == "boom"
+
+
+def test_an_amount_of_the_start_token_is_said_in_its_units() -> None:
+    data = error_data(
+        "TransferFailed(address,address,uint256)",
+        ["address", "address", "uint256"],
+        [WETH, WETH, 5 * 10**18],
+    )
+    revert = decode_revert_data(bytes.fromhex(data[2:]))
+    assert revert is not None and revert.name == "TransferFailed"
+    # The start token's address in another case than the error's: still the same token.
+    assert describe(revert, weth, start_token=WETH.lower()).startswith("transfer of 5 WETH to ")
+    # Another token than the start token: its units are not known here.
+    assert describe(revert, weth).startswith("transfer of 5,000,000,000,000,000,000 units of")
+    assert decode_revert({"message": "execution reverted", "data": data}, weth, WETH).startswith(
+        "transfer of 5 WETH to "
+    )

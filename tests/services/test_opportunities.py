@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.trading import factories as f
-from trading.analysis import Cycle, Evaluation, Finding, Hop, SizedCycle
+from trading.analysis import Cycle, Evaluation, Finding, Hop, Rejection, SizedCycle
+from trading.analysis import evaluation as verdicts
 from trading.models import BotConfig, Opportunity, OpportunityStatus, Pool, Token
 from trading.services.opportunities import analysis_inputs, opportunities_record
 
@@ -138,6 +139,7 @@ def test_a_full_scan_stales_every_cycle_that_no_longer_pays(net, weth, pools) ->
     assert result.staled == (stale.pk,)
     assert stale.status == OpportunityStatus.STALE
     assert stale.status_reason == "net profit -5 below the minimum 1"
+    assert stale.reason_code == "below_threshold"
     assert Opportunity.objects.get(cycle_key=paying.key).status == OpportunityStatus.DETECTED
     elsewhere.refresh_from_db()
     assert elsewhere.status == OpportunityStatus.DETECTED
@@ -295,3 +297,34 @@ def test_the_dollar_reference_is_the_networks_choice_or_a_usdc_base_token(
     inputs = analysis_inputs(network=net)
     assert (inputs.usd_token, inputs.usd_token_decimals) == (dai.address, 18)
     assert inputs.usd_pool == pools[3].address
+
+
+def test_a_stale_reason_says_its_amounts_in_the_start_tokens_units(net, weth, pools) -> None:
+    short = finding(weth, pools[0], pools[1])
+    poor = finding(weth, pools[2], pools[3])
+    unseen = finding(weth, pools[4], pools[5])
+    opportunities_record(network=net, block_number=10, evaluations=[short, poor, unseen])
+    opportunities_record(
+        network=net,
+        block_number=11,
+        evaluations=[],
+        reasons={
+            short.key: Rejection(
+                short.key, verdicts.GROSS_BELOW_NEEDED, (327_564_454_100_001,), weth.address
+            ),
+            poor.key: Rejection(
+                poor.key, verdicts.NET_BELOW_MINIMUM, (-12 * 10**14, 15 * 10**14), weth.address
+            ),
+        },
+    )
+    rows = {row.cycle_key: row for row in Opportunity.objects.filter(status="stale")}
+    assert rows[short.key].status_reason == (
+        "gross profit below the 0.000327 WETH needed (gas plus the minimum net profit)"
+    )
+    assert rows[poor.key].status_reason == "net profit -0.0012 WETH below the minimum 0.0015 WETH"
+    assert rows[unseen.key].status_reason == "no longer profitable at block 11"
+    assert [rows[k].reason_code for k in (short.key, poor.key, unseen.key)] == [
+        "below_threshold",
+        "below_threshold",
+        "stale",
+    ]

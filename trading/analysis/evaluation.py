@@ -13,7 +13,8 @@ Public API (stable):
 - ``gas_floor(cycle, states, gas_model)``: the gas of a cycle before any V3
   tick crossing.
 - ``evaluate_cycle(cycle, states, terms, gas)`` -> ``Finding`` or
-  ``Rejection``; ``evaluate_cycles(cycles, states, terms_by_token, gas)`` ->
+  ``Rejection`` (a kind and raw amounts; ``describe(amount)`` says it in
+  words, ``reason`` in smallest units); ``evaluate_cycles(cycles, states, terms_by_token, gas)`` ->
   ``Analysis`` (findings best net first, rejections by key).
 - ``evaluate_ids(index, ids, states, terms_by_token, gas, rates=None)``: the
   same verdicts on cycle ids of a :class:`~trading.analysis.cycles.CycleIndex`
@@ -95,12 +96,76 @@ class Finding:
         return self.sized.cycle.key
 
 
+# Why a cycle was rejected (``Rejection.kind``).
+NO_STATE = "no_state"  # a pool of the cycle has no readable state
+SIZE_LIMIT = "size_limit"  # the maximum trade size is below one unit
+CEILING_BELOW_MINIMUM = "ceiling_below_minimum"  # at most this gross, below the minimum
+CEILING_BELOW_NEEDED = "ceiling_below_needed"  # at most this gross, below gas + minimum
+GROSS_BELOW_NEEDED = "gross_below_needed"  # the sizing found no size earning gas + minimum
+NET_BELOW_MINIMUM = "net_below_minimum"  # the net profit after gas is below the minimum
+UNQUOTABLE = "unquotable"  # the maths refused a state
+NO_TERMS = "no_terms"  # no native price in the start token: gas cannot be priced
+NO_LONGER_PAYS = "no_longer_pays"
+
+Amount = Callable[[int], str]
+
+
+def _raw(amount: int) -> str:
+    return str(amount)
+
+
 @dataclass(frozen=True)
 class Rejection:
-    """A cycle that does not pay, and why."""
+    """A cycle that does not pay, and why: a ``kind`` and its amounts, in words on demand.
+
+    ``amounts`` are in the smallest units of the start token ``token``; the
+    words are built only when asked for (:meth:`describe`), where the token's
+    decimals and symbol are known, so a rejected cycle costs no formatting.
+    """
 
     key: str
-    reason: str
+    kind: str
+    amounts: tuple[int, ...] = ()
+    token: str = ""
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The words with amounts in smallest units."""
+        return self.describe(_raw)
+
+    def describe(self, amount: Amount = _raw) -> str:
+        """Why the cycle does not pay; ``amount`` formats a start-token amount."""
+        a = self.amounts
+        match self.kind:
+            case "no_state":
+                return f"pool {self.detail} has no readable state"
+            case "size_limit":
+                return "the maximum trade size is below one unit of the start token"
+            case "ceiling_below_minimum":
+                return (
+                    f"prices after fees allow at most {amount(a[0])} gross profit, "
+                    f"below the minimum {amount(a[1])}"
+                )
+            case "ceiling_below_needed":
+                return (
+                    f"prices after fees allow at most {amount(a[0])} gross profit, below the "
+                    f"{amount(a[1])} that gas and the minimum net profit need"
+                )
+            case "gross_below_needed":
+                return (
+                    f"gross profit below the {amount(a[0])} needed "
+                    "(gas plus the minimum net profit)"
+                )
+            case "net_below_minimum":
+                return f"net profit {amount(a[0])} below the minimum {amount(a[1])}"
+            case "unquotable":
+                return f"cannot be quoted: {self.detail}"
+            case "no_terms":
+                return f"no pool prices the native token in {self.token}: gas cannot be priced"
+            case "no_longer_pays":
+                return "no longer pays"
+        return self.detail or self.kind
 
 
 @dataclass(frozen=True)
@@ -111,7 +176,7 @@ class Analysis:
     """
 
     findings: tuple[Finding, ...]
-    rejections: Mapping[str, str]
+    rejections: Mapping[str, Rejection]
     sized: int = 0
 
     @property
@@ -127,7 +192,7 @@ class Analysis:
 class EvaluatedKeys(Set[str]):
     """The keys of rejections and findings as one set, built without copying either."""
 
-    def __init__(self, rejections: Mapping[str, str], findings: Iterable[Finding]) -> None:
+    def __init__(self, rejections: Mapping[str, object], findings: Iterable[Finding]) -> None:
         self._rejections = rejections
         self._found = {finding.key for finding in findings}
 
@@ -142,7 +207,7 @@ class EvaluatedKeys(Set[str]):
         return len(self._found) + len(self._rejections)
 
 
-class LazyRejections(Mapping[str, str]):
+class LazyRejections(Mapping[str, Rejection]):
     """Rejected cycle ids of a :class:`CycleTable`: a key is built when iterated, a reason
     only when asked for.
 
@@ -154,8 +219,8 @@ class LazyRejections(Mapping[str, str]):
         self,
         table: CycleTable,
         ids: Ids,
-        reasons: Mapping[str, str],
-        explain: Callable[[int], str],
+        reasons: Mapping[str, Rejection],
+        explain: Callable[[int], Rejection],
     ) -> None:
         self._table = table
         self._ids = ids
@@ -171,7 +236,7 @@ class LazyRejections(Mapping[str, str]):
         at = int(np.searchsorted(self._ids, cid))
         return cid if at < len(self._ids) and self._ids[at] == cid else None
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> Rejection:
         if key in self._reasons:
             return self._reasons[key]
         cid = self._id(key)
@@ -330,19 +395,21 @@ def evaluate_cycle(
     ``lines`` is a cache of hop ceilings shared across the cycles of one
     block (the states must not change while it is used).
     """
+    token = terms.token
     for hop in cycle.hops:
         if hop.pool not in states:
-            return Rejection(cycle.key, f"pool {hop.pool} has no readable state")
+            return Rejection(cycle.key, NO_STATE, token=token, detail=hop.pool)
     if terms.max_amount_in < 1:
-        return Rejection(cycle.key, "the maximum trade size is below one unit of the start token")
+        return Rejection(cycle.key, SIZE_LIMIT, token=token)
     try:
         top, scale = ceiling_ratio(cycle, states, terms.max_amount_in, lines)
         if top < terms.min_net_profit * scale:
             # Most cycles end here: not even the minimum profit, gas aside.
             return Rejection(
                 cycle.key,
-                f"prices after fees allow at most {max(0, top // scale)} gross profit, "
-                f"below the minimum {terms.min_net_profit}",
+                CEILING_BELOW_MINIMUM,
+                (max(0, top // scale), terms.min_net_profit),
+                token,
             )
         l1_fee = gas.l1_fee(len(cycle))
         # Gross profit must cover at least the cheapest gas and the minimum net profit.
@@ -352,25 +419,18 @@ def evaluate_cycle(
         )
         needed = terms.min_net_profit + floor_cost
         if top < needed * scale:
-            return Rejection(
-                cycle.key,
-                f"prices after fees allow at most {top // scale} gross profit, below the "
-                f"{needed} that gas and the minimum net profit need",
-            )
+            return Rejection(cycle.key, CEILING_BELOW_NEEDED, (top // scale, needed), token)
         sized = size_cycle(cycle, states, terms.max_amount_in, min_profit=needed)
         if sized is None:
-            return Rejection(
-                cycle.key, f"gross profit below {needed} (gas plus the minimum net profit)"
-            )
+            return Rejection(cycle.key, GROSS_BELOW_NEEDED, (needed,), token)
         evaluation = evaluate(
             sized, gas.gas_price_wei, l1_fee, terms.native_to_start, gas_model=gas_model
         )
     except (AmmError, ValueError, ZeroDivisionError) as exc:
-        return Rejection(cycle.key, f"cannot be quoted: {exc}")
+        return Rejection(cycle.key, UNQUOTABLE, token=token, detail=str(exc))
     if evaluation.net < terms.min_net_profit:
         return Rejection(
-            cycle.key,
-            f"net profit {evaluation.net} below the minimum {terms.min_net_profit}",
+            cycle.key, NET_BELOW_MINIMUM, (evaluation.net, terms.min_net_profit), token
         )
     return Finding(sized, evaluation)
 
@@ -385,29 +445,29 @@ def evaluate_cycles(
     """Verdicts on ``cycles``; ``terms`` by start token (a token without terms has no
     native price, so its cycles cannot be priced)."""
     findings: list[Finding] = []
-    rejections: dict[str, str] = {}
+    rejections: dict[str, Rejection] = {}
     lines: dict[tuple[str, str], Line] = {}
     for cycle in cycles:
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
-            rejections[cycle.key] = _no_terms(cycle.start_token)
+            rejections[cycle.key] = _no_terms(cycle)
             continue
         verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
         if isinstance(verdict, Finding):
             findings.append(verdict)
         else:
-            rejections[verdict.key] = verdict.reason
+            rejections[verdict.key] = verdict
     findings.sort(key=lambda f: (-f.evaluation.net, f.key))
-    sized = sum(1 for reason in rejections.values() if reason.startswith(SIZED_REJECTIONS))
+    sized = sum(1 for rejection in rejections.values() if rejection.kind in SIZED_REJECTIONS)
     return Analysis(tuple(findings), rejections, len(findings) + sized)
 
 
 # Rejections after the optimal sizing ran (the others stopped before it).
-SIZED_REJECTIONS = ("gross profit below", "net profit ")
+SIZED_REJECTIONS = frozenset({GROSS_BELOW_NEEDED, NET_BELOW_MINIMUM})
 
 
-def _no_terms(token: str) -> str:
-    return f"no pool prices the native token in {token}: gas cannot be priced"
+def _no_terms(cycle: Cycle) -> Rejection:
+    return Rejection(cycle.key, NO_TERMS, token=cycle.start_token)
 
 
 def evaluate_ids(
@@ -441,32 +501,34 @@ def evaluate_ids(
     survivors = ids[rates.keep(table, ids, min_profit, max_amount_in)]
 
     findings: list[Finding] = []
-    reasons: dict[str, str] = {}
+    reasons: dict[str, Rejection] = {}
     found: list[int] = []
     lines: dict[tuple[str, str], Line] = {}
     for cid in survivors.tolist():
         cycle = table.cycle(cid)
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
-            reasons[cycle.key] = _no_terms(cycle.start_token)
+            reasons[cycle.key] = _no_terms(cycle)
             continue
         verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model, lines)
         if isinstance(verdict, Finding):
             findings.append(verdict)
             found.append(cid)
         else:
-            reasons[verdict.key] = verdict.reason
+            reasons[verdict.key] = verdict
     findings.sort(key=lambda f: (-f.evaluation.net, f.key))
-    sized = sum(1 for reason in reasons.values() if reason.startswith(SIZED_REJECTIONS))
+    sized = sum(1 for rejection in reasons.values() if rejection.kind in SIZED_REJECTIONS)
 
-    def explain(cid: int) -> str:
+    def explain(cid: int) -> Rejection:
         cycle = table.cycle(cid)
         token_terms = terms.get(cycle.start_token)
         if token_terms is None:
-            return _no_terms(cycle.start_token)
+            return _no_terms(cycle)
         verdict = evaluate_cycle(cycle, states, token_terms, gas, gas_model)
         # The pre-filter only drops what the exact ceiling rejects: never a finding.
-        return verdict.reason if isinstance(verdict, Rejection) else "no longer pays"
+        if isinstance(verdict, Rejection):
+            return verdict
+        return Rejection(cycle.key, NO_LONGER_PAYS, token=cycle.start_token)
 
     rejected = np.setdiff1d(ids, np.asarray(found, dtype=np.intp), assume_unique=True)
     return Analysis(

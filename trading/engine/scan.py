@@ -36,6 +36,7 @@ from trading.analysis import (
     GasModel,
     GasTerms,
     NativePricer,
+    Rejection,
     StartTerms,
     evaluate_ids,
     start_terms,
@@ -67,13 +68,13 @@ class ScanResult:
 
     ``full`` passes evaluated every indexed cycle; the others only cycles
     through changed pools. ``rejections`` maps each evaluated cycle that does
-    not pay to the reason.
+    not pay to its :class:`Rejection` (the reason).
     """
 
     block_number: int
     full: bool
     findings: tuple[Finding, ...]
-    rejections: Mapping[str, str]
+    rejections: Mapping[str, Rejection]
     gas: GasTerms
     pools_watched: int
     pools_read: int

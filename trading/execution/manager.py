@@ -38,14 +38,32 @@ from trading.execution.calldata import (
     encode_execute,
 )
 from trading.execution.hops import PathError, encode_hops
-from trading.execution.reverts import Amount, describe_error
+from trading.execution.reverts import (
+    Amount,
+    decode_revert_data,
+    describe_error,
+    revert_data_from_error,
+)
 from trading.formatting import format_amount
 from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Component
+from trading.reasons import ReasonCode, revert_code
 from trading.services import execution as services
 
 logger = logging.getLogger(__name__)
+
+# The native currency's decimals and the name its amounts are shown with (as in BotConfig).
+NATIVE_DECIMALS, NATIVE_SYMBOL = 18, "ETH"
+
+
+def in_native(wei: int) -> str:
+    return format_amount(wei, NATIVE_DECIMALS, NATIVE_SYMBOL)
+
+
+def in_gwei(wei: int) -> str:
+    return format_amount(wei, 9, "gwei", max_fraction_digits=9)
+
 
 # A re-quote returns the gross profit (start-token units) of ``path`` for
 # ``amount_in`` on the newest state, or None when the path cannot be quoted.
@@ -92,13 +110,20 @@ class Limits:
     deadline_block: int = NO_DEADLINE
 
 
-def decode_revert(error: Any, amount: Amount = str) -> str:
+def revert_reason_code(error: Any) -> ReasonCode:
+    """The category of a JSON-RPC error's revert (by the decoded error's name)."""
+    data = revert_data_from_error(error)
+    revert = None if data is None else decode_revert_data(data)
+    return revert_code(None if revert is None else revert.name)
+
+
+def decode_revert(error: Any, amount: Amount = str, start_token: str | None = None) -> str:
     """A short, readable reason from a JSON-RPC error (revert data decoded when possible).
 
     The executor's own errors, ``Error(string)`` and ``Panic`` are said in words,
-    start-token amounts through ``amount``.
+    amounts of ``start_token`` through ``amount``.
     """
-    described = describe_error(error, amount)
+    described = describe_error(error, amount, start_token=start_token)
     if described is not None:
         return described
     if isinstance(error, dict):
@@ -230,9 +255,11 @@ class ExecutionManager(Component):
             self.record_success()
         return result
 
-    async def _finish(self, opportunity_id: int, status: str, reason: str) -> None:
+    async def _finish(
+        self, opportunity_id: int, status: str, reason: str, code: str | None = None
+    ) -> None:
         await sync_to_async(services.opportunity_finish)(
-            opportunity_id=opportunity_id, status=status, reason=reason
+            opportunity_id=opportunity_id, status=status, reason=reason, reason_code=code
         )
 
     async def _execute_claimed(
@@ -243,14 +270,23 @@ class ExecutionManager(Component):
         def in_units(amount: int) -> str:
             return format_amount(amount, context.start_token_decimals, context.start_token_symbol)
 
-        async def refuse(status: str, reason: str) -> ExecutionResult:
-            await self._finish(opportunity_id, status, reason)
+        async def refuse(status: str, reason: str, code: str | None = None) -> ExecutionResult:
+            await self._finish(opportunity_id, status, reason, code)
             return ExecutionResult(opportunity_id, status, reason)
 
         if limits.paused:
-            return await refuse("skipped", f"kill switch on: {limits.paused_reason or 'paused'}")
+            return await refuse(
+                "skipped",
+                f"kill switch on: {limits.paused_reason or 'paused'}",
+                ReasonCode.PAUSED,
+            )
         if context.amount_in > limits.max_trade_size:
-            return await refuse("skipped", "input above the maximum trade size")
+            return await refuse(
+                "skipped",
+                f"input {in_units(context.amount_in)} above the maximum trade size "
+                f"{in_units(limits.max_trade_size)}",
+                ReasonCode.TRADE_SIZE,
+            )
         if limits.live:
             network = await sync_to_async(services.active_network)()
             loss = await sync_to_async(services.daily_loss_wei)(network=network)
@@ -258,7 +294,12 @@ class ExecutionManager(Component):
                 await sync_to_async(services.daily_loss_limit_hit)(
                     loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
                 )
-                return await refuse("skipped", f"daily loss limit reached ({loss} wei lost today)")
+                return await refuse(
+                    "skipped",
+                    f"daily loss limit reached ({in_native(loss)} lost today, limit "
+                    f"{in_native(limits.daily_loss_limit_wei)})",
+                    ReasonCode.DAILY_LOSS,
+                )
 
         # A pool is only trusted once its DEX's factory names it: a route through
         # a pool posing as another cannot even be simulated.
@@ -266,11 +307,13 @@ class ExecutionManager(Component):
             try:
                 named = await factory_names(self.client, claim)
             except UnsupportedKind as exc:
-                return await refuse("failed", str(exc))
+                return await refuse("failed", str(exc), ReasonCode.POOL_REFUSED)
             if not named:
                 reason = f"pool {claim.address} is not known to its factory {claim.factory}"
                 await sync_to_async(services.pool_refuse)(address=claim.address, reason=reason)
-                return await refuse("failed", f"{reason}: the pool is disabled")
+                return await refuse(
+                    "failed", f"{reason}: the pool is disabled", ReasonCode.POOL_REFUSED
+                )
         if context.unconfirmed:
             await sync_to_async(services.pools_confirm)(
                 addresses=[claim.address for claim in context.unconfirmed]
@@ -281,25 +324,32 @@ class ExecutionManager(Component):
         price = fee.effective_price(suggestion.base_fee)
         if price > limits.max_gas_price_wei:
             return await refuse(
-                "skipped", f"gas price {price} wei above the limit {limits.max_gas_price_wei}"
+                "skipped",
+                f"gas price {in_gwei(price)} above the limit {in_gwei(limits.max_gas_price_wei)}",
+                ReasonCode.GAS_PRICE,
             )
 
         gross = await requote(context.path, context.amount_in)
         if gross is None or gross <= 0:
-            return await refuse("stale", "no longer profitable on the newest state")
+            return await refuse(
+                "stale", "no longer profitable on the newest state", ReasonCode.STALE
+            )
         # The executor must earn at least the quote less the slippage allowance,
         # and never less than what the gas costs: a trade never runs at a loss.
         floor = gross * (10_000 - limits.slippage_bps) // 10_000
         min_profit = max(floor, context.gas_cost, 1)
         if gross < min_profit:
             return await refuse(
-                "stale", f"profit {gross} below the minimum {min_profit} after slippage and gas"
+                "stale",
+                f"profit {in_units(gross)} below the minimum {in_units(min_profit)} after "
+                "slippage and gas",
+                ReasonCode.BELOW_THRESHOLD,
             )
 
         try:
             hops = encode_hops(context.path, context.pools)
         except PathError as exc:
-            return await refuse("failed", f"cannot encode the path: {exc}")
+            return await refuse("failed", f"cannot encode the path: {exc}", ReasonCode.POOL_REFUSED)
         data = (
             "0x"
             + encode_execute(
@@ -313,16 +363,26 @@ class ExecutionManager(Component):
         simulated = await self.client.request_raw("eth_call", [call, "pending"])
         if "error" in simulated:
             return await refuse(
-                "stale", f"simulation reverted: {decode_revert(simulated['error'], in_units)}"
+                "stale",
+                "simulation reverted: "
+                + decode_revert(simulated["error"], in_units, context.start_token),
+                revert_reason_code(simulated["error"]),
             )
         profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
         if profit < min_profit:  # the contract enforces it too; belt and braces
-            return await refuse("stale", f"simulated profit {profit} below {min_profit}")
+            return await refuse(
+                "stale",
+                f"simulated profit {in_units(profit)} below {in_units(min_profit)}",
+                ReasonCode.REVERT_UNPROFITABLE,
+            )
 
         estimated = await self.client.request_raw("eth_estimateGas", [call])
         if "error" in estimated:
             return await refuse(
-                "stale", f"simulation reverted: {decode_revert(estimated['error'], in_units)}"
+                "stale",
+                "simulation reverted: "
+                + decode_revert(estimated["error"], in_units, context.start_token),
+                revert_reason_code(estimated["error"]),
             )
         estimate = estimated["result"]
         # Unused gas is not paid for: a generous margin costs nothing and keeps a
@@ -341,12 +401,19 @@ class ExecutionManager(Component):
             return ExecutionResult(opportunity_id, "simulated", trade_id=trade.pk, profit=profit)
 
         if self.signer is None or self.nonces is None:
-            return await refuse("skipped", "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)")
+            return await refuse(
+                "skipped",
+                "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)",
+                ReasonCode.ACCOUNT,
+            )
         if limits.min_gas_balance_wei:
             balance = int(await self.client.request("eth_getBalance", [sender, "latest"]), 16)
             if balance < limits.min_gas_balance_wei:
                 return await refuse(
-                    "skipped", f"signing account balance {balance} wei below the minimum"
+                    "skipped",
+                    f"signing account balance {in_native(balance)} below the minimum "
+                    f"{in_native(limits.min_gas_balance_wei)}",
+                    ReasonCode.ACCOUNT,
                 )
         return await self._send(
             opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits
@@ -381,7 +448,7 @@ class ExecutionManager(Component):
         async with self._send_lock:
             config = await sync_to_async(services.load_config)()
             if config.paused:  # the kill switch is honoured right before every send
-                await self._finish(opportunity_id, "skipped", "kill switch on")
+                await self._finish(opportunity_id, "skipped", "kill switch on", ReasonCode.PAUSED)
                 return ExecutionResult(opportunity_id, "skipped", "kill switch on")
             nonce = await self.nonces.next_nonce()
             raw, tx_hash = self.signer.sign_transaction(
@@ -415,7 +482,10 @@ class ExecutionManager(Component):
                 await self.nonces.resync()
                 reason = decode_revert(sent["error"])
                 await sync_to_async(services.trade_settle)(
-                    trade_id=trade.pk, status="failed", error=f"send refused: {reason}"
+                    trade_id=trade.pk,
+                    status="failed",
+                    error=f"send refused: {reason}",
+                    reason_code=ReasonCode.SEND_REFUSED,
                 )
                 return ExecutionResult(opportunity_id, "failed", reason, trade.pk)
             return await self._track(
@@ -601,10 +671,76 @@ class ExecutionManager(Component):
         status = await self._reconcile_one(trade) or "pending"
         return ExecutionResult(opportunity_id, status, "deadline passed unmined", trade_id)
 
+    async def settlement_of(
+        self, trade_id: int, receipt: dict[str, Any], l1_fee: int
+    ) -> dict[str, Any]:
+        """:func:`settlement`, and for a revert the reason the replay of its transaction gives."""
+        settled = settlement(receipt, self.executor, l1_fee)
+        if settled["status"] != "reverted":
+            return settled
+        try:
+            token, decimals, symbol = await sync_to_async(services.trade_start_token)(
+                trade_id=trade_id
+            )
+
+            def in_units(amount: int) -> str:
+                return format_amount(amount, decimals, symbol)
+
+            why = await self.replay_revert(receipt, in_units, token)
+        except Exception as exc:  # the reason is a nicety: settlement must go on
+            logger.warning("cannot replay reverted trade %s: %s", trade_id, exc)
+            why = f"reason unavailable: {type(exc).__name__}: {exc}"
+        gas_note = settled["error"].removeprefix("reverted on chain")  # " (gas used …)"
+        words = f" ({why})" if why.startswith("reason unavailable") else f": {why}"
+        return {
+            **settled,
+            "error": f"reverted on chain{words}{gas_note}",
+            "reason_code": ReasonCode.REVERTED_ON_CHAIN,
+        }
+
+    async def replay_revert(
+        self, receipt: dict[str, Any], amount: Amount = str, start_token: str | None = None
+    ) -> str:
+        """Why a mined transaction reverted, in words: its call replayed with ``eth_call``.
+
+        The call (same sender, target, data, value and gas) is run on the state
+        its block started from; if it passes there, a transaction earlier in the
+        same block changed the market first, and the call is run again on the
+        block's final state. Raises when the node cannot answer.
+        """
+        tx_hash = receipt["transactionHash"]
+        tx = await self.client.request("eth_getTransactionByHash", [tx_hash])
+        if not tx:
+            return "reason unavailable: the node no longer knows the transaction"
+        block = int(receipt["blockNumber"], 16)
+        gas_used = int(receipt["gasUsed"], 16)
+        gas_limit = int(tx["gas"], 16)
+        call = {
+            "from": tx["from"],
+            "to": tx["to"],
+            "data": tx.get("input") or tx.get("data") or "0x",
+            "value": tx.get("value") or "0x0",
+            "gas": tx["gas"],
+        }
+        for at in dict.fromkeys((max(0, block - 1), block)):
+            answer = await self.client.request_raw("eth_call", [call, hex(at)])
+            if "error" not in answer:
+                continue
+            error = answer["error"]
+            described = describe_error(error, amount, start_token=start_token)
+            if described is not None:
+                return described
+            if gas_used >= gas_limit:
+                return f"out of gas: used all {gas_limit:,} gas"
+            return f"reason unavailable: {decode_revert(error, amount, start_token)}"
+        if gas_used >= gas_limit:
+            return f"out of gas: used all {gas_limit:,} gas"
+        return "reason unavailable: the replay did not revert"
+
     async def _settle(
         self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
     ) -> ExecutionResult:
-        settled = settlement(receipt, self.executor, l1_fee)
+        settled = await self.settlement_of(trade_id, receipt, l1_fee)
         await sync_to_async(services.trade_settle)(trade_id=trade_id, **settled)
         metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
         return ExecutionResult(
@@ -669,6 +805,8 @@ class ExecutionManager(Component):
                     trade.status,
                     trade.block_number,
                 ) or settled["realized_profit"] != trade.realized_profit:
+                    # Replayed only when written: an unchanged revert is not asked again.
+                    settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                     await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                     changed.append((trade.pk, str(settled["status"])))
                 continue
@@ -691,7 +829,7 @@ class ExecutionManager(Component):
                 for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
                     receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                     if receipt:
-                        settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                        settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                         await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                         corrected.append((trade.pk, str(settled["status"])))
                         break
@@ -704,7 +842,7 @@ class ExecutionManager(Component):
         for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
             receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
             if receipt:
-                settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                 await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                 metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
                 return settled["status"]
@@ -719,7 +857,7 @@ class ExecutionManager(Component):
             for tx_hash in reversed(trade.tx_hashes or [trade.tx_hash]):
                 receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                 if receipt:
-                    settled = settlement(receipt, self.executor, trade.l1_fee_wei or 0)
+                    settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
                     await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
                     return str(settled["status"])
             reason = "its nonce was used by another transaction"

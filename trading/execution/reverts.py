@@ -133,14 +133,26 @@ def _token(address: str, symbols: Mapping[str, str]) -> str:
     return symbol or f"{address[:6]}…{address[-4:]}"
 
 
-def describe(revert: Revert, amount: Amount = str, symbols: Mapping[str, str] | None = None) -> str:
+def describe(
+    revert: Revert,
+    amount: Amount = str,
+    symbols: Mapping[str, str] | None = None,
+    start_token: str | None = None,
+) -> str:
     """What the revert means, for an operator.
 
     ``amount`` formats an amount of the start token (``10**15`` → ``"0.001
-    WETH"``); ``symbols`` names token addresses.
+    WETH"``); ``symbols`` names token addresses. An error naming the token it
+    moved says its amount through ``amount`` when that token is ``start_token``.
     """
     symbols = symbols or {}
     a = revert.args
+
+    def of_token(token: str, value: int) -> str:
+        if start_token and token.lower() == start_token.lower():
+            return amount(value)
+        return f"{value:,} units of {_token(token, symbols)}"
+
     match revert.name:
         case "Error":
             return f"reverted: {a['message']}"
@@ -169,12 +181,9 @@ def describe(revert: Revert, amount: Amount = str, symbols: Mapping[str, str] | 
             )
         case "TokenLoss":
             lost = int(a["balanceBefore"]) - int(a["balanceAfter"])
-            return f"the route would lose {lost:,} units of {_token(a['token'], symbols)}"
+            return f"the route would lose {of_token(a['token'], lost)}"
         case "TransferFailed":
-            return (
-                f"transfer of {int(a['amount']):,} units of {_token(a['token'], symbols)} "
-                f"to {a['to']} failed"
-            )
+            return f"transfer of {of_token(a['token'], int(a['amount']))} to {a['to']} failed"
         case "NotOwner":
             return "the signing account is not the executor's owner"
         case "BadPath":
@@ -186,11 +195,14 @@ def describe(revert: Revert, amount: Amount = str, symbols: Mapping[str, str] | 
 
 
 def describe_error(
-    error: Any, amount: Amount = str, symbols: Mapping[str, str] | None = None
+    error: Any,
+    amount: Amount = str,
+    symbols: Mapping[str, str] | None = None,
+    start_token: str | None = None,
 ) -> str | None:
     """Words for a JSON-RPC error carrying revert data; None when it cannot be decoded."""
     data = revert_data_from_error(error)
     if data is None:
         return None
     revert = decode_revert_data(data)
-    return None if revert is None else describe(revert, amount, symbols)
+    return None if revert is None else describe(revert, amount, symbols, start_token)

@@ -21,7 +21,7 @@ from trading.analysis.valuation import net_after_gas
 from trading.dex.confirm import PoolClaim
 from trading.execution.hops import PoolInfo
 from trading.fields import AmountSum
-from trading.formatting import printable
+from trading.formatting import format_amount, printable
 from trading.models import (
     BotConfig,
     Network,
@@ -32,6 +32,7 @@ from trading.models import (
     TradeMode,
     TradeStatus,
 )
+from trading.reasons import ReasonCode, reason_code_for
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,18 @@ def opportunity_claim(*, opportunity_id: int) -> bool:
     return changed == 1
 
 
-def opportunity_finish(*, opportunity_id: int, status: str, reason: str = "") -> None:
-    """Record how an execution attempt ended (executed / stale / skipped / failed)."""
+def opportunity_finish(
+    *, opportunity_id: int, status: str, reason: str = "", reason_code: str | None = None
+) -> None:
+    """Record how an execution attempt ended (executed / stale / skipped / failed).
+
+    ``reason_code`` is the reason's category; without it, it is read from the words.
+    """
     Opportunity.objects.filter(pk=opportunity_id).update(
-        status=status, status_reason=printable(reason, 2000), updated_at=timezone.now()
+        status=status,
+        status_reason=printable(reason, 2000),
+        reason_code=reason_code if reason_code is not None else reason_code_for(reason),
+        updated_at=timezone.now(),
     )
     _publish_opportunity(opportunity_id)
 
@@ -156,6 +165,7 @@ def trade_record_simulated(
         Opportunity.objects.filter(pk=opportunity_id).update(
             status=OpportunityStatus.EXECUTED,
             status_reason="dry run: simulated, nothing sent",
+            reason_code=ReasonCode.DRY_RUN,
             updated_at=timezone.now(),
         )
         _publish_trade_on_commit(trade)
@@ -232,8 +242,12 @@ def trade_settle(
     gas_cost_wei: int | None = None,
     block_number: int | None = None,
     error: str = "",
+    reason_code: str | None = None,
 ) -> Trade:
     """Record how a live trade ended and mark its opportunity accordingly.
+
+    ``reason_code`` is the category of ``error``; without it, it follows from the
+    status (reverted on chain, dropped) or the words.
 
     Settling again with what the row already says changes nothing and raises
     no second alert, so the engine and a reconciliation may both settle a trade.
@@ -259,6 +273,9 @@ def trade_settle(
         trade.block_number = block_number
         error = printable(error, 4000)
         trade.error = error
+        trade.reason_code = (
+            reason_code if reason_code is not None else trade_reason_code(status, error)
+        )
         trade.net_profit = net_after_gas(realized_profit, gas_cost_wei, trade.native_price)
         trade.confirmed_at = timezone.now() if block_number else None
         trade.save()
@@ -271,12 +288,24 @@ def trade_settle(
         Opportunity.objects.filter(pk=trade.opportunity_id).update(
             status=opportunity_status,
             status_reason=printable(reason, 2000),
+            reason_code=trade.reason_code,
             updated_at=timezone.now(),
         )
         _publish_trade_on_commit(trade)
         _alert_trade(trade)
     _publish_opportunity(trade.opportunity_id)
     return trade
+
+
+def trade_reason_code(status: str, error: str) -> str:
+    """The reason category of a trade settled with ``status`` and ``error``."""
+    if status in (TradeStatus.SUCCESS, TradeStatus.SIMULATED):
+        return ReasonCode.NONE
+    if status == TradeStatus.REVERTED:
+        return ReasonCode.REVERTED_ON_CHAIN
+    if status == TradeStatus.DROPPED:
+        return ReasonCode.DROPPED
+    return reason_code_for(error)
 
 
 def _reference_prices(opportunity_id: int) -> tuple[int | None, int | None]:
@@ -307,6 +336,7 @@ def trade_reopen(*, trade_id: int, reason: str) -> bool:
                 confirmed_at=None,
                 net_profit=None,
                 error=printable(reason, 4000),
+                reason_code=ReasonCode.REORG,
                 updated_at=timezone.now(),
             )
         )
@@ -316,6 +346,7 @@ def trade_reopen(*, trade_id: int, reason: str) -> bool:
         Opportunity.objects.filter(pk=trade.opportunity_id).update(
             status=OpportunityStatus.EXECUTING,
             status_reason=printable(reason, 2000),
+            reason_code=ReasonCode.REORG,
             updated_at=timezone.now(),
         )
         _publish_trade_on_commit(trade)
@@ -335,6 +366,7 @@ def opportunity_fail_unless_traded(*, opportunity_id: int, reason: str) -> bool:
         .update(
             status=OpportunityStatus.FAILED,
             status_reason=printable(reason, 2000),
+            reason_code=reason_code_for(reason),
             updated_at=timezone.now(),
         )
     )
@@ -402,6 +434,16 @@ def claims_release_abandoned(*, now: dt.datetime | None = None) -> list[int]:
     ]
 
 
+def trade_start_token(*, trade_id: int) -> tuple[str, int, str]:
+    """(address, decimals, symbol) of the start token of a trade's opportunity."""
+    address, decimals, symbol = Trade.objects.values_list(
+        "opportunity__start_token__address",
+        "opportunity__start_token__decimals",
+        "opportunity__start_token__symbol",
+    ).get(pk=trade_id)
+    return address, decimals, symbol
+
+
 def trade_for_reconcile(*, trade_id: int) -> Trade:
     return Trade.objects.get(pk=trade_id)
 
@@ -430,8 +472,9 @@ def disagreeing_live_trades(*, since: dt.datetime) -> list[Trade]:
 def opportunity_match_trade(*, trade_id: int) -> bool:
     """Make a settled trade's opportunity say what the trade says; True if it did not."""
     trade = Trade.objects.get(pk=trade_id)
+    code = trade.reason_code
     if trade.status == TradeStatus.SUCCESS:
-        status, reason = OpportunityStatus.EXECUTED, ""
+        status, reason, code = OpportunityStatus.EXECUTED, "", ReasonCode.NONE
     elif trade.status in (TradeStatus.REVERTED, TradeStatus.DROPPED, TradeStatus.FAILED):
         status = OpportunityStatus.FAILED
         reason = f"trade {trade.status}: {trade.error}".strip(": ")
@@ -440,7 +483,12 @@ def opportunity_match_trade(*, trade_id: int) -> bool:
     changed = (
         Opportunity.objects.filter(pk=trade.opportunity_id)
         .exclude(status=status)
-        .update(status=status, status_reason=printable(reason, 2000), updated_at=timezone.now())
+        .update(
+            status=status,
+            status_reason=printable(reason, 2000),
+            reason_code=code,
+            updated_at=timezone.now(),
+        )
     )
     if changed:
         _publish_opportunity(trade.opportunity_id)
@@ -471,7 +519,10 @@ def daily_loss_limit_hit(*, loss_wei: int, limit_wei: int) -> BotConfig:
     from trading.services.alerts import alert_raise
     from trading.services.controls import bot_config_set_paused
 
-    reason = f"daily loss limit reached ({loss_wei} wei lost today, limit {limit_wei})"
+    reason = (
+        f"daily loss limit reached ({format_amount(loss_wei, 18, 'ETH')} lost today, "
+        f"limit {format_amount(limit_wei, 18, 'ETH')})"
+    )
     with transaction.atomic():
         config = bot_config_set_paused(paused=True, reason=reason)
         alert_raise(

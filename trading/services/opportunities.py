@@ -23,8 +23,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading import events
-from trading.analysis import Evaluation, SizedCycle
+from trading.analysis import Evaluation, Rejection, SizedCycle
+from trading.analysis import evaluation as verdicts
 from trading.dex.base import PoolSpec
+from trading.formatting import format_amount
 from trading.models import (
     BotConfig,
     Dex,
@@ -34,6 +36,7 @@ from trading.models import (
     Pool,
     Token,
 )
+from trading.reasons import ReasonCode, reason_code_for
 from trading.services.networks import active_network_required
 from trading.services.pools import pool_specs_for_network
 
@@ -208,7 +211,7 @@ def opportunities_record(
     block_number: int,
     evaluations: Iterable[ProfitableCycle],
     evaluated_keys: Collection[str] | None = None,
-    reasons: Mapping[str, str] | None = None,
+    reasons: Mapping[str, Rejection | str] | None = None,
     native_prices: Mapping[str, int] | None = None,
     native_usd_price: int | None = None,
 ) -> RecordResult:
@@ -218,7 +221,8 @@ def opportunities_record(
     are the cycle keys this scan looked at: ``None`` means every cycle of the
     network (a full scan), so every other detected opportunity of the
     network becomes stale; otherwise only detected opportunities among those
-    keys can. ``reasons`` says per cycle key why it no longer pays.
+    keys can. ``reasons`` says per cycle key why it no longer pays (a
+    :class:`Rejection`, said here in the start token's units, or words).
 
     A cycle with a detected row gets that row updated; one whose row is being
     executed gets no new row (the executor owns that gap). Rows are locked
@@ -232,12 +236,14 @@ def opportunities_record(
     now = timezone.now()
     with transaction.atomic():
         open_rows = list(
-            Opportunity.objects.select_for_update()
+            # The start token comes along (not locked) to say a stale row's reason in its units.
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("start_token")
             .filter(
                 network=network,
                 status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
             )
-            .only("id", "cycle_key", "status")
+            .only("id", "cycle_key", "status", "start_token__decimals", "start_token__symbol")
         )
         detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
         executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
@@ -268,13 +274,16 @@ def opportunities_record(
         staled = [detected[key] for key in sorted(scope) if key not in latest]
         for row in staled:
             row.status = OpportunityStatus.STALE
-            row.status_reason = reasons.get(
-                row.cycle_key, f"no longer profitable at block {block_number}"
-            )[:2000]
+            token = row.start_token
+            words, code = _stale_reason(
+                reasons.get(row.cycle_key), (token.decimals, token.symbol), block_number
+            )
+            row.status_reason = words[:2000]
+            row.reason_code = code
             row.updated_at = now
         if staled:
             Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
-                staled, ["status", "status_reason", "updated_at"]
+                staled, ["status", "status_reason", "reason_code", "updated_at"]
             )
         # One event per call (the engine records once per block), sent after commit.
         events.opportunities_recorded_after_commit(
@@ -287,6 +296,36 @@ def opportunities_record(
         updated=tuple(row.pk for row in to_update),
         staled=tuple(row.pk for row in staled),
     )
+
+
+# A rejection's kind (trading.analysis.evaluation) -> the reason category of its row.
+REJECTION_CODES: dict[str, ReasonCode] = {
+    verdicts.NO_STATE: ReasonCode.UNQUOTABLE,
+    verdicts.UNQUOTABLE: ReasonCode.UNQUOTABLE,
+    verdicts.NO_TERMS: ReasonCode.UNQUOTABLE,
+    verdicts.SIZE_LIMIT: ReasonCode.TRADE_SIZE,
+    verdicts.CEILING_BELOW_MINIMUM: ReasonCode.BELOW_THRESHOLD,
+    verdicts.CEILING_BELOW_NEEDED: ReasonCode.BELOW_THRESHOLD,
+    verdicts.GROSS_BELOW_NEEDED: ReasonCode.BELOW_THRESHOLD,
+    verdicts.NET_BELOW_MINIMUM: ReasonCode.BELOW_THRESHOLD,
+    verdicts.NO_LONGER_PAYS: ReasonCode.BELOW_THRESHOLD,
+}
+
+
+def _stale_reason(
+    reason: Rejection | str | None, units: tuple[int, str], block_number: int
+) -> tuple[str, str]:
+    """The words (amounts in the start token's units) and the category of a stale row."""
+    if reason is None:
+        return f"no longer profitable at block {block_number}", ReasonCode.STALE
+    if isinstance(reason, str):
+        return reason, reason_code_for(reason)
+    decimals, symbol = units
+
+    def in_units(amount: int) -> str:
+        return format_amount(amount, decimals, symbol)
+
+    return reason.describe(in_units), REJECTION_CODES.get(reason.kind, ReasonCode.OTHER)
 
 
 @dataclass(frozen=True)

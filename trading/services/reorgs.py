@@ -15,6 +15,7 @@ from trading.models import (
     TradeMode,
     TradeStatus,
 )
+from trading.reasons import ReasonCode
 from trading.services.execution import trade_reopen
 
 
@@ -50,6 +51,7 @@ def reorg_record(
         ).update(
             status=OpportunityStatus.STALE,
             status_reason=f"reorg: {dropped}",
+            reason_code=ReasonCode.REORG,
             updated_at=timezone.now(),
         )
         reorg = Reorg.objects.create(
