@@ -10,7 +10,9 @@ uint256 and never a float.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +20,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
+from django.db.models import Count, Max, Min, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
@@ -619,14 +621,16 @@ def trade_facts(
 ) -> list[breakdown.TradeFacts]:
     """Each trade of ``[since, until)`` as the breakdown sees it, in three queries.
 
-    One query reads only the columns needed (path included), one the pools and
-    their DEXs, one the tokens' symbols; the path is grouped in Python since it
-    is JSON. With ``perf``, each trade carries the index of its time bucket.
+    One query reads only the columns needed, one the pools and their DEXs,
+    one the tokens' symbols. Currency conversion is per trade (each at its own
+    prices), so the sums are made in Python; the path is read as JSON text and
+    decoded once per distinct text, since many trades repeat a few cycles. With
+    ``perf``, each trade carries the index of its time bucket.
     """
     trades = Trade.objects.since(since).until(until)
     if mode:
         trades = trades.in_mode(mode)
-    columns = [
+    rows = trades.order_by().values_list(
         "status",
         "net_profit",
         "gas_cost_wei",
@@ -635,84 +639,88 @@ def trade_facts(
         "opportunity__start_token_id",
         "opportunity__start_token__symbol",
         "opportunity__network__wrapped_native_token_id",
-    ]
-    rows = trades.order_by()
-    index: dict[int, int] = {}
-    if perf is not None:
-        trunc = TruncHour if perf.bucket == "hour" else TruncDay
-        rows = rows.annotate(bucket=trunc("created_at", tzinfo=perf.zone))
-        columns.append("bucket")
-        index = {int(start.timestamp()): i for i, start in enumerate(perf.buckets)}
-    if with_hops:
-        columns.append("opportunity__path")
-    raw = list(rows.values_list(*columns).iterator(chunk_size=5000))
+        "created_at",
+        Cast("opportunity__path", TextField()) if with_hops else Value(""),
+    )
+    raw = list(rows.iterator(chunk_size=5000))
 
-    pools: dict[str, str] = {}
-    symbols: dict[str, str] = {}
-    if with_hops:
-        position = columns.index("opportunity__path")
-        # The address fields checksum what they are given: paths match in any case.
-        pool_addresses: set[str] = set()
-        token_addresses: set[str] = set()
-        for row in raw:
-            for hop in row[position] or []:
-                pool_addresses.add(str(hop.get("pool") or ""))
-                token_addresses.add(str(hop.get("token_in") or ""))
-                token_addresses.add(str(hop.get("token_out") or ""))
-        pool_addresses.discard("")
-        token_addresses.discard("")
-        for address, dex in Pool.objects.filter(address__in=pool_addresses).values_list(
-            "address", "dex__name"
-        ):
-            pools[address.lower()] = dex
-        for address, symbol in Token.objects.filter(address__in=token_addresses).values_list(
-            "address", "symbol"
-        ):
-            symbols[address.lower()] = symbol
-
-    hops_of: dict[str, tuple[breakdown.Hop, ...]] = {}
-
-    def hops(path: list[dict[str, str]] | None) -> tuple[breakdown.Hop, ...]:
-        # Trades of one opportunity, or of one cycle, share their hops.
-        key = repr(path)
-        if key not in hops_of:
-            built = []
-            for hop in path or []:
-                token_in = str(hop.get("token_in", "")).lower()
-                token_out = str(hop.get("token_out", "")).lower()
-                built.append(
-                    breakdown.Hop(
-                        token_in=token_in,
-                        token_out=token_out,
-                        dex=pools.get(str(hop.get("pool", "")).lower(), UNKNOWN_DEX),
-                        symbol_in=symbols.get(token_in, _short(token_in)),
-                        symbol_out=symbols.get(token_out, _short(token_out)),
-                    )
-                )
-            hops_of[key] = tuple(built)
-        return hops_of[key]
-
-    facts = []
+    paths: dict[str, list[dict[str, str]]] = {}
     for row in raw:
+        text = row[9]
+        if text and text not in paths:
+            decoded = json.loads(text)
+            paths[text] = decoded if isinstance(decoded, list) else []
+    hops_of = _resolve_hops(paths)
+
+    # Bucket starts are aligned in the operator's zone: a trade belongs to the
+    # last start at or before it.
+    starts = [start.timestamp() for start in perf.buckets] if perf is not None else []
+    facts = []
+    for status, net, gas, price, usd, token_id, symbol, wrapped_id, created, text in raw:
         bucket = None
-        if perf is not None:
-            moment = row[columns.index("bucket")]
-            bucket = index.get(int(moment.timestamp())) if moment else None
+        if starts:
+            position = bisect_right(starts, created.timestamp()) - 1
+            bucket = position if position >= 0 else None
         facts.append(
             breakdown.TradeFacts(
-                status=row[0],
-                net_profit=row[1],
-                gas_cost_wei=row[2],
-                native_price=row[3],
-                native_usd_price=row[4],
-                start_token_id=row[5],
-                start_symbol=row[6],
-                wrapped_native_id=row[7],
+                status=status,
+                net_profit=net,
+                gas_cost_wei=gas,
+                native_price=price,
+                native_usd_price=usd,
+                start_token_id=token_id,
+                start_symbol=symbol,
+                wrapped_native_id=wrapped_id,
                 bucket=bucket,
-                hops=hops(row[-1]) if with_hops else (),
+                hops=hops_of.get(text, ()),
             )
         )
     return facts
+
+
+def _resolve_hops(paths: dict[str, list[dict[str, str]]]) -> dict[str, tuple[breakdown.Hop, ...]]:
+    """Each path's hops with DEX names and token symbols (two queries for all of them)."""
+    pool_addresses: set[str] = set()
+    token_addresses: set[str] = set()
+    for path in paths.values():
+        for hop in path:
+            pool_addresses.add(str(hop.get("pool") or ""))
+            token_addresses.add(str(hop.get("token_in") or ""))
+            token_addresses.add(str(hop.get("token_out") or ""))
+    pool_addresses.discard("")
+    token_addresses.discard("")
+    if not pool_addresses and not token_addresses:
+        return {}
+    # The address fields checksum what they are given: paths match in any case.
+    dexes = {
+        address.lower(): dex
+        for address, dex in Pool.objects.filter(address__in=pool_addresses).values_list(
+            "address", "dex__name"
+        )
+    }
+    symbols = {
+        address.lower(): symbol
+        for address, symbol in Token.objects.filter(address__in=token_addresses).values_list(
+            "address", "symbol"
+        )
+    }
+    out = {}
+    for text, path in paths.items():
+        hops = []
+        for hop in path:
+            token_in = str(hop.get("token_in") or "").lower()
+            token_out = str(hop.get("token_out") or "").lower()
+            hops.append(
+                breakdown.Hop(
+                    token_in=token_in,
+                    token_out=token_out,
+                    dex=dexes.get(str(hop.get("pool") or "").lower(), UNKNOWN_DEX),
+                    symbol_in=symbols.get(token_in, _short(token_in)),
+                    symbol_out=symbols.get(token_out, _short(token_out)),
+                )
+            )
+        out[text] = tuple(hops)
+    return out
 
 
 def _short(address: str) -> str:
