@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from django.http import QueryDict
@@ -149,11 +148,10 @@ def choose_currency(
     return CurrencyInfo(breakdown.NATIVE, None, native_symbol(), NATIVE_DECIMALS, 8), tokens
 
 
-def _amount(value: Fraction | None, currency: CurrencyInfo) -> tuple[str, str]:
-    """(shown, exact units) of a sum, rounded toward zero to the smallest unit."""
-    if value is None:
+def _amount(amount: int | None, currency: CurrencyInfo) -> tuple[str, str]:
+    """(shown, exact units) of an amount in the currency's smallest unit."""
+    if amount is None:
         return "", ""
-    amount = breakdown.to_smallest_unit(value)
     shown = format_amount(amount, currency.decimals, currency.symbol, currency.shown_digits)
     return shown, amount_to_units(amount, currency.decimals)
 
@@ -167,15 +165,16 @@ def _rate(row: GroupTotals) -> str:
 
 def figure_row(row: GroupTotals, currency: CurrencyInfo) -> FigureRow:
     """One group's figures in ``currency``."""
-    converted = bool(row.converted)
-    net, net_units = _amount(row.net if converted else None, currency)
-    gas, gas_units = _amount(row.gas if converted else None, currency)
-    average, average_units = _amount(row.average, currency)
-    best, best_units = _amount(row.best, currency)
+    # Exact sums, rounded toward zero to the smallest unit only here.
+    net_amount, gas_amount, average_amount, best_amount = row.truncated()
+    net, net_units = _amount(net_amount, currency)
+    gas, gas_units = _amount(gas_amount, currency)
+    average, average_units = _amount(average_amount, currency)
+    best, best_units = _amount(best_amount, currency)
     sign = ""
-    if converted and row.net > 0:
+    if net_amount is not None and net_amount > 0:
         sign = "pos"
-    elif converted and row.net < 0:
+    elif net_amount is not None and net_amount < 0:
         sign = "neg"
     return FigureRow(
         label=row.label,
@@ -262,12 +261,10 @@ def figures(
 def currency_json(result: Figures) -> dict[str, Any]:
     """The chart series in the chosen currency: exact decimal strings, never floats."""
     info = result.currency
+    net, cumulative, gas = result.series.truncated()
 
-    def units(values: tuple[Fraction, ...]) -> list[str]:
-        return [amount_to_units(breakdown.to_smallest_unit(v), info.decimals) for v in values]
-
-    def smallest(values: tuple[Fraction, ...]) -> list[str]:
-        return [str(breakdown.to_smallest_unit(v)) for v in values]
+    def units(values: list[int]) -> list[str]:
+        return [amount_to_units(v, info.decimals) for v in values]
 
     series = result.series
     return {
@@ -275,12 +272,12 @@ def currency_json(result: Figures) -> dict[str, Any]:
         "token_id": info.token_id,
         "symbol": info.symbol,
         "decimals": info.decimals,
-        "net": units(series.net),
-        "net_smallest": smallest(series.net),
-        "cumulative": units(series.cumulative),
-        "cumulative_smallest": smallest(series.cumulative),
-        "gas": units(series.gas),
-        "gas_smallest": smallest(series.gas),
+        "net": units(net),
+        "net_smallest": [str(v) for v in net],
+        "cumulative": units(cumulative),
+        "cumulative_smallest": [str(v) for v in cumulative],
+        "gas": units(gas),
+        "gas_smallest": [str(v) for v in gas],
         "total": result.total.net_units or "0",
         "unconverted": series.totals.unconverted,
         "tokens": [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trading.analysis import breakdown as b
 from trading.analysis.breakdown import Currency, Hop, TradeFacts
@@ -50,23 +52,23 @@ B = trade(
 )
 
 
+def both(value):
+    return None if value is None else (value.net, value.gas)
+
+
 def test_one_trade_in_each_currency_is_exact():
-    native = b.convert(A, Currency(b.NATIVE))
-    assert native == b.Converted(Fraction(3 * 10**15), Fraction(10**14))
-    usd = b.convert(A, Currency(b.USD))
-    assert usd == b.Converted(Fraction(9_000_000), Fraction(300_000))  # $9 and $0.30
-    assert b.convert(B, Currency(b.NATIVE)) == b.Converted(Fraction(2 * 10**15), Fraction(10**14))
-    assert b.convert(B, Currency(b.USD)) == b.Converted(Fraction(7_000_000), Fraction(350_000))
+    native = both(b.convert(A, Currency(b.NATIVE)))
+    assert native == (Fraction(3 * 10**15), Fraction(10**14))
+    usd = both(b.convert(A, Currency(b.USD)))
+    assert usd == (Fraction(9_000_000), Fraction(300_000))  # $9 and $0.30
+    assert both(b.convert(B, Currency(b.NATIVE))) == (Fraction(2 * 10**15), Fraction(10**14))
+    assert both(b.convert(B, Currency(b.USD))) == (Fraction(7_000_000), Fraction(350_000))
     # In its own token no price is involved for the net; gas at the trade's price.
-    assert b.convert(B, Currency(b.TOKEN, USDC)) == b.Converted(
-        Fraction(7_000_000), Fraction(350_000)
-    )
+    assert both(b.convert(B, Currency(b.TOKEN, USDC))) == (Fraction(7_000_000), Fraction(350_000))
     # WETH is the wrapped native coin: any priced trade converts into it.
-    assert b.convert(B, Currency(b.TOKEN, WETH)) == b.Converted(
-        Fraction(2 * 10**15), Fraction(10**14)
-    )
+    assert both(b.convert(B, Currency(b.TOKEN, WETH))) == (Fraction(2 * 10**15), Fraction(10**14))
     # USDC is not: a WETH trade has no price in USDC.
-    assert b.convert(A, Currency(b.TOKEN, USDC)) is None
+    assert both(b.convert(A, Currency(b.TOKEN, USDC))) is None
 
 
 def test_sums_are_exact_before_the_one_final_rounding():
@@ -75,7 +77,7 @@ def test_sums_are_exact_before_the_one_final_rounding():
     trades = [trade(USDC, net_profit=1) for _ in range(3)]
     totals = b.series(trades, Currency(b.NATIVE), 0).totals
     assert totals.net == Fraction(10**9)
-    assert b.to_smallest_unit(totals.net) == 10**9
+    assert totals.truncated()[0] == 10**9
     assert sum(int(b.convert(t, Currency(b.NATIVE)).net) for t in trades) == 999_999_999  # type: ignore[union-attr]
 
 
@@ -119,8 +121,8 @@ def test_trades_without_a_price_are_counted_not_dropped():
 
 def test_a_usdc_trade_with_no_stored_price_still_counts_in_usdc():
     free = trade(USDC, net_profit=5, gas_cost_wei=0, native_price=None)
-    assert b.convert(free, Currency(b.TOKEN, USDC)) == b.Converted(Fraction(5), Fraction(0))
-    assert b.convert(free, Currency(b.NATIVE)) is None
+    assert both(b.convert(free, Currency(b.TOKEN, USDC))) == (Fraction(5), Fraction(0))
+    assert both(b.convert(free, Currency(b.NATIVE))) is None
 
 
 THREE_HOPS = trade(
@@ -213,3 +215,54 @@ def test_bad_choices_are_refused_clearly():
         b.breakdown([], Currency(b.NATIVE), "colour")
     with pytest.raises(ValueError, match="Unknown sort key"):
         b.sort_groups([], "colour", descending=True)
+
+
+terms = st.lists(st.tuples(st.integers(-(2**200), 2**200), st.integers(1, 2**90)), max_size=40)
+
+
+@given(terms, st.integers(1, 10**6))
+def test_an_exact_sum_rounds_like_the_fraction_it_stands_for(pairs, divisor):
+    total = b.ExactSum()
+    for numerator, denominator in pairs:
+        total.add(numerator, denominator)
+    exact = sum((Fraction(n, d) for n, d in pairs), Fraction(0))
+    assert total.value == exact
+    assert total.truncated() == int(exact)
+    assert total.truncated(divisor) == int(exact / divisor)
+    assert exact - len(pairs) * Fraction(1, 2**64) <= total.approximate() <= exact
+
+
+@pytest.mark.parametrize(
+    "pairs,expected",
+    [
+        ([(1, 3)] * 3, 1),  # exactly an integer, from parts the fixed point cannot hold
+        ([(-1, 3)] * 3, -1),
+        ([(-1, 3)] * 2, 0),  # -2/3 toward zero
+        ([(-4, 3)], -1),
+        ([(5, 1), (-7, 1)], -2),
+        ([(1, 2**64)] * (2**10), 0),  # 2**-54: tiny, positive
+        ([(-1, 2**64)], 0),
+    ],
+)
+def test_exact_sums_near_integers(pairs, expected):
+    total = b.ExactSum()
+    for numerator, denominator in pairs:
+        total.add(numerator, denominator)
+    assert total.truncated() == expected
+
+
+def test_many_prices_sum_fast():
+    # One price per trade: adding the fractions themselves would build a
+    # denominator of every price multiplied together.
+    trades = [
+        trade(USDC, net_profit=1_000_003 + i, native_price=3_000 * 10**6 + i, bucket=0)
+        for i in range(20_000)
+    ]
+    import time
+
+    started = time.perf_counter()
+    result = b.series(trades, Currency(b.USD), 1)
+    net, cumulative, _ = result.truncated()
+    elapsed = time.perf_counter() - started
+    assert net == cumulative and result.totals.converted == 20_000
+    assert elapsed < 10  # the fraction sum takes minutes

@@ -39,6 +39,59 @@ SORT_KEYS = ("label", "trades", "success_rate", "net", "gas", "average", "best")
 
 ZERO = Fraction(0)
 
+# Fractional parts are also summed as multiples of 2**-SCALE_BITS: enough to
+# settle the integer part of almost any sum without adding fractions whose
+# denominators (one per stored price) would multiply together.
+SCALE_BITS = 64
+
+
+class ExactSum:
+    """A sum of fractions ``numerator / denominator`` whose rounded value is exact, and fast.
+
+    Each term is split into an integer and a remainder in ``[0, 1)``; the
+    integers add up exactly, the remainders also as 64-bit fixed point, which
+    bounds their sum within ``count * 2**-64``. When that bound cannot decide
+    the rounding (the sum is that close to an integer), the remainders are
+    added as exact fractions: the answer is always the exact sum rounded.
+    """
+
+    __slots__ = ("parts", "scaled", "whole")
+
+    def __init__(self) -> None:
+        self.whole = 0
+        self.scaled = 0
+        self.parts: list[tuple[int, int]] = []
+
+    def add(self, numerator: int, denominator: int = 1) -> None:
+        """Add ``numerator / denominator`` (``denominator`` > 0)."""
+        whole, remainder = divmod(numerator, denominator)
+        self.whole += whole
+        if remainder:
+            self.scaled += (remainder << SCALE_BITS) // denominator
+            self.parts.append((remainder, denominator))
+
+    @property
+    def value(self) -> Fraction:
+        """The exact sum (slow for many terms with different denominators)."""
+        return self.whole + sum((Fraction(r, d) for r, d in self.parts), ZERO)
+
+    def approximate(self) -> Fraction:
+        """A lower bound within ``count * 2**-64`` of the sum: good enough to order sums."""
+        return Fraction((self.whole << SCALE_BITS) + self.scaled, 1 << SCALE_BITS)
+
+    def truncated(self, divisor: int = 1) -> int:
+        """The sum divided by ``divisor`` (> 0), rounded toward zero, exactly."""
+        if not self.parts:
+            quotient, rest = divmod(self.whole, divisor)
+            return quotient + 1 if quotient < 0 and rest else quotient
+        unit = divisor << SCALE_BITS
+        low = (self.whole << SCALE_BITS) + self.scaled  # sum * 2**64 lies in [low, low + n)
+        floor, floor_high = low // unit, (low + len(self.parts)) // unit
+        if floor == floor_high and low % unit:
+            # Strictly inside (floor, floor + 1): not an integer.
+            return floor + 1 if floor < 0 else floor
+        return int(self.value / divisor)
+
 
 @dataclass(frozen=True)
 class Currency:
@@ -100,10 +153,21 @@ class TradeFacts:
 
 @dataclass(frozen=True)
 class Converted:
-    """One trade's net profit after gas and its gas, in the currency's smallest unit."""
+    """One trade's net profit after gas and its gas in the currency's smallest unit,
+    each as an exact ratio of integers (denominators > 0)."""
 
-    net: Fraction
-    gas: Fraction
+    net_numerator: int
+    net_denominator: int
+    gas_numerator: int
+    gas_denominator: int
+
+    @property
+    def net(self) -> Fraction:
+        return Fraction(self.net_numerator, self.net_denominator)
+
+    @property
+    def gas(self) -> Fraction:
+        return Fraction(self.gas_numerator, self.gas_denominator)
 
 
 def _native_price(trade: TradeFacts) -> int | None:
@@ -116,42 +180,54 @@ def _native_price(trade: TradeFacts) -> int | None:
 
 def convert(trade: TradeFacts, currency: Currency) -> Converted | None:
     """``trade``'s net and gas in ``currency``, exactly; None when it has no price in it."""
-    if trade.net_profit is None:
+    net = trade.net_profit
+    if net is None:
         return None
     gas_wei = trade.gas_cost_wei or 0
     price = _native_price(trade)
     if currency.kind == TOKEN and trade.start_token_id == currency.token_id:
         if not gas_wei:
-            return Converted(Fraction(trade.net_profit), ZERO)
+            return Converted(net, 1, 0, 1)
         if price is None:
             return None
-        return Converted(Fraction(trade.net_profit), Fraction(gas_wei * price, NATIVE_UNIT))
+        return Converted(net, 1, gas_wei * price, NATIVE_UNIT)
     if price is None:
         return None
-    net_wei = Fraction(trade.net_profit * NATIVE_UNIT, price)
+    # Net in wei: net * 10**18 / price.
     if currency.kind == NATIVE:
-        return Converted(net_wei, Fraction(gas_wei))
+        return Converted(net * NATIVE_UNIT, price, gas_wei, 1)
     if currency.kind == USD:
-        if not trade.native_usd_price:
-            return None
         usd = trade.native_usd_price
-        return Converted(net_wei * usd / NATIVE_UNIT, Fraction(gas_wei * usd, NATIVE_UNIT))
+        if not usd:
+            return None
+        return Converted(net * usd, price, gas_wei * usd, NATIVE_UNIT)
     # Another start token in a token currency: only the wrapped native coin is known.
     if trade.wrapped_native_id is not None and currency.token_id == trade.wrapped_native_id:
-        return Converted(net_wei, Fraction(gas_wei))
+        return Converted(net * NATIVE_UNIT, price, gas_wei, 1)
     return None
 
 
-@dataclass
 class _Tally:
-    trades: int = 0
-    successful: int = 0
-    settled: int = 0
-    converted: int = 0
-    unconverted: int = 0
-    net: Fraction = ZERO
-    gas: Fraction = ZERO
-    best: Fraction | None = None
+    __slots__ = (
+        "best",
+        "converted",
+        "gas",
+        "net",
+        "settled",
+        "successful",
+        "trades",
+        "unconverted",
+    )
+
+    def __init__(self) -> None:
+        self.trades = 0
+        self.successful = 0
+        self.settled = 0
+        self.converted = 0
+        self.unconverted = 0
+        self.net = ExactSum()
+        self.gas = ExactSum()
+        self.best: tuple[int, int] | None = None
 
     def add(self, trade: TradeFacts, value: Converted | None) -> None:
         self.trades += 1
@@ -163,17 +239,19 @@ class _Tally:
             self.unconverted += 1
             return
         self.converted += 1
-        self.net += value.net
-        self.gas += value.gas
-        if self.best is None or value.net > self.best:
-            self.best = value.net
+        self.net.add(value.net_numerator, value.net_denominator)
+        self.gas.add(value.gas_numerator, value.gas_denominator)
+        best = self.best
+        # a/b > c/d with positive denominators, without building fractions.
+        if best is None or value.net_numerator * best[1] > best[0] * value.net_denominator:
+            self.best = (value.net_numerator, value.net_denominator)
 
 
 @dataclass(frozen=True)
 class GroupTotals:
     """One row of a breakdown: counts, and exact sums in the currency's smallest unit.
 
-    ``net``, ``gas`` and ``best`` cover the ``converted`` trades only;
+    ``net_sum``, ``gas_sum`` and ``best`` cover the ``converted`` trades only;
     ``unconverted`` trades had no price in the currency.
     """
 
@@ -184,9 +262,18 @@ class GroupTotals:
     settled: int
     converted: int
     unconverted: int
-    net: Fraction
-    gas: Fraction
+    net_sum: ExactSum
+    gas_sum: ExactSum
     best: Fraction | None
+
+    @property
+    def net(self) -> Fraction:
+        """The exact net sum (for checks; figures use :meth:`truncated`)."""
+        return self.net_sum.value
+
+    @property
+    def gas(self) -> Fraction:
+        return self.gas_sum.value
 
     @property
     def success_rate(self) -> Fraction | None:
@@ -195,8 +282,21 @@ class GroupTotals:
 
     @property
     def average(self) -> Fraction | None:
-        """Net profit per converted trade."""
+        """Net profit per converted trade, exact."""
         return self.net / self.converted if self.converted else None
+
+    def truncated(self) -> tuple[int | None, int | None, int | None, int | None]:
+        """Net, gas, average and best in whole smallest units, rounded toward zero
+        (None where no trade converted)."""
+        if not self.converted:
+            return None, None, None, None
+        best = int(self.best) if self.best is not None else None
+        return (
+            self.net_sum.truncated(),
+            self.gas_sum.truncated(),
+            self.net_sum.truncated(self.converted),
+            best,
+        )
 
 
 def route_groups(trade: TradeFacts) -> list[tuple[tuple[str, ...], str]]:
@@ -250,9 +350,9 @@ def _freeze(key: tuple[str, ...], label: str, tally: _Tally) -> GroupTotals:
         settled=tally.settled,
         converted=tally.converted,
         unconverted=tally.unconverted,
-        net=tally.net,
-        gas=tally.gas,
-        best=tally.best,
+        net_sum=tally.net,
+        gas_sum=tally.gas,
+        best=None if tally.best is None else Fraction(*tally.best),
     )
 
 
@@ -280,15 +380,15 @@ def _sort_value(row: GroupTotals, key: str) -> Fraction | None:
     if key == "success_rate":
         value = row.success_rate
     elif key == "average":
-        value = row.average
+        value = row.net_sum.approximate() / row.converted if row.converted else None
     elif key == "best":
         value = row.best
     elif key == "trades":
         value = row.trades
     elif key == "net":
-        value = row.net if row.converted else None
+        value = row.net_sum.approximate() if row.converted else None
     else:
-        value = row.gas if row.converted else None
+        value = row.gas_sum.approximate() if row.converted else None
     return None if value is None else Fraction(value)
 
 
@@ -312,10 +412,18 @@ def sort_groups(rows: Sequence[GroupTotals], key: str, *, descending: bool) -> l
 class Series:
     """Net profit and gas per time bucket in one currency, and the overall totals."""
 
-    net: tuple[Fraction, ...]
-    gas: tuple[Fraction, ...]
+    net_sums: tuple[ExactSum, ...]
+    gas_sums: tuple[ExactSum, ...]
     totals: GroupTotals
     per_token: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def net(self) -> tuple[Fraction, ...]:
+        return tuple(s.value for s in self.net_sums)
+
+    @property
+    def gas(self) -> tuple[Fraction, ...]:
+        return tuple(s.value for s in self.gas_sums)
 
     @property
     def cumulative(self) -> tuple[Fraction, ...]:
@@ -325,6 +433,20 @@ class Series:
             out.append(running)
         return tuple(out)
 
+    def truncated(self) -> tuple[list[int], list[int], list[int]]:
+        """Net, running net and gas per bucket, in whole smallest units rounded toward
+        zero; the running total is rounded from the exact running sum."""
+        running = ExactSum()
+        net, cumulative, gas = [], [], []
+        for net_sum, gas_sum in zip(self.net_sums, self.gas_sums, strict=True):
+            running.whole += net_sum.whole
+            running.scaled += net_sum.scaled
+            running.parts += net_sum.parts
+            net.append(net_sum.truncated())
+            cumulative.append(running.truncated())
+            gas.append(gas_sum.truncated())
+        return net, cumulative, gas
+
 
 def series(trades: Iterable[TradeFacts], currency: Currency, size: int) -> Series:
     """Per-bucket sums (``trade.bucket`` indexes ``range(size)``) and the range's totals.
@@ -332,8 +454,8 @@ def series(trades: Iterable[TradeFacts], currency: Currency, size: int) -> Serie
     ``per_token`` counts trades per start token id (the token currency's default
     is the one traded most).
     """
-    net = [ZERO] * size
-    gas = [ZERO] * size
+    net = [ExactSum() for _ in range(size)]
+    gas = [ExactSum() for _ in range(size)]
     total = _Tally()
     per_token: dict[int, int] = {}
     for trade in trades:
@@ -341,11 +463,6 @@ def series(trades: Iterable[TradeFacts], currency: Currency, size: int) -> Serie
         total.add(trade, value)
         per_token[trade.start_token_id] = per_token.get(trade.start_token_id, 0) + 1
         if value is not None and trade.bucket is not None and 0 <= trade.bucket < size:
-            net[trade.bucket] += value.net
-            gas[trade.bucket] += value.gas
+            net[trade.bucket].add(value.net_numerator, value.net_denominator)
+            gas[trade.bucket].add(value.gas_numerator, value.gas_denominator)
     return Series(tuple(net), tuple(gas), _freeze(("all",), "All", total), per_token)
-
-
-def to_smallest_unit(value: Fraction) -> int:
-    """An exact sum rounded toward zero to the currency's smallest unit (the final step)."""
-    return int(value)
