@@ -205,16 +205,11 @@ def _performance(
     view_form = PerformanceViewForm(request.GET or None)
     time_range = form.time_range()
     mode = form.trade_mode()
-    perf = selectors.performance(since=time_range.since, until=time_range.until, mode=mode)
-    facts = selectors.trade_facts(
-        since=time_range.since,
-        until=time_range.until,
-        mode=mode,
-        perf=perf,
-        with_hops=with_breakdown,
+    perf = selectors.performance(
+        since=time_range.since, until=time_range.until, mode=mode, with_hops=with_breakdown
     )
     figures = performance_figures.figures(
-        perf, facts, view_form.view(), request.GET, with_breakdown=with_breakdown
+        perf, list(perf.facts), view_form.view(), request.GET, with_breakdown=with_breakdown
     )
     return form, view_form, time_range, perf, figures
 

@@ -465,6 +465,8 @@ class Performance:
     opportunities: tuple[int, ...]
     mode: str = ""
     zone: dt.tzinfo = field(default=dt.UTC)
+    # Every trade of the range as read (see trade_facts), for the figures in a currency.
+    facts: tuple[breakdown.TradeFacts, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def bucket_hours(self) -> int:
@@ -499,11 +501,14 @@ def performance(
     bucket: str | None = None,
     mode: str = "",
     zone: dt.tzinfo | None = None,
+    with_hops: bool = False,
 ) -> Performance:
-    """Profit, gas, success and opportunity series, summed exactly in the database.
+    """Profit, gas, success and opportunity series, summed exactly.
 
     ``bucket`` is ``"hour"`` or ``"day"``; by default hours for ranges up to two
-    days, days beyond. Buckets are aligned to the operator's time zone.
+    days, days beyond. Buckets are aligned to the operator's time zone. The
+    trades are read once (``facts``; with their hops when ``with_hops``) and
+    summed in Python with integers; opportunities are counted in the database.
     """
     zone = zone or operator_zone()
     if bucket not in {"hour", "day"}:
@@ -516,26 +521,9 @@ def performance(
     def slot(moment: dt.datetime) -> int | None:
         return index.get(int(moment.timestamp()))
 
-    trades = Trade.objects.since(since).until(until)
-    if mode:
-        trades = trades.in_mode(mode)
-    rows = (
-        trades.order_by()
-        .annotate(bucket=trunc("created_at", tzinfo=zone))
-        .values(
-            "bucket",
-            "opportunity__start_token_id",
-            "opportunity__start_token__symbol",
-            "opportunity__start_token__decimals",
-        )
-        .annotate(
-            n=Count("id"),
-            ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
-            settled=Count("id", filter=~Q(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])),
-            profit=AmountSum("net_profit"),
-            gas=AmountSum("gas_cost_wei"),
-        )
-    )
+    # One read of the trades serves every figure: the per-token series here,
+    # and the figures in a currency and their breakdown (see ``trade_facts``).
+    facts = trade_facts(since=since, until=until, mode=mode, starts=starts, with_hops=with_hops)
     gas = [0] * size
     n_trades = [0] * size
     ok = [0] * size
@@ -545,24 +533,34 @@ def performance(
     counts: dict[int, int] = {}
     token_ok: dict[int, int] = {}
     token_gas: dict[int, int] = {}
-    nets = net_totals(trades)
-    for row in rows:
-        i = slot(row["bucket"])
+    nets: dict[int, list[int]] = {}
+    for fact in facts:
+        token_id = fact.start_token_id
+        if token_id not in meta:
+            meta[token_id] = (fact.start_symbol, fact.start_decimals)
+            profit[token_id] = [0] * size
+            counts[token_id] = token_ok[token_id] = token_gas[token_id] = 0
+            nets[token_id] = [0, 0]
+        counts[token_id] += 1
+        token_ok[token_id] += fact.successful
+        token_gas[token_id] += fact.gas_cost_wei or 0
+        if fact.net_profit is not None:
+            # The range's net at each trade's own prices, as net_totals does.
+            native_price = fact.native_price
+            if not native_price and token_id == fact.wrapped_native_id:
+                native_price = valuation.NATIVE_UNIT
+            value = valuation.value_of(fact.net_profit, native_price, fact.native_usd_price)
+            nets[token_id][0] += value.native_wei or 0
+            nets[token_id][1] += value.usd_micros or 0
+        i = fact.bucket
         if i is None:
             continue
-        token_id = row["opportunity__start_token_id"]
-        meta[token_id] = (
-            row["opportunity__start_token__symbol"],
-            row["opportunity__start_token__decimals"],
-        )
-        profit.setdefault(token_id, [0] * size)[i] += row["profit"]
-        counts[token_id] = counts.get(token_id, 0) + row["n"]
-        token_ok[token_id] = token_ok.get(token_id, 0) + row["ok"]
-        token_gas[token_id] = token_gas.get(token_id, 0) + row["gas"]
-        gas[i] += row["gas"]
-        n_trades[i] += row["n"]
-        ok[i] += row["ok"]
-        settled[i] += row["settled"]
+        if fact.net_profit is not None:
+            profit[token_id][i] += fact.net_profit
+        gas[i] += fact.gas_cost_wei or 0
+        n_trades[i] += 1
+        ok[i] += fact.successful
+        settled[i] += fact.settled
 
     opportunities = [0] * size
     opp_rows = (
@@ -585,8 +583,8 @@ def performance(
             decimals=meta[token_id][1],
             profit=tuple(values),
             trades=counts[token_id],
-            net_native_wei=nets.get(token_id, NetTotal()).native_wei,
-            net_usd_micros=nets.get(token_id, NetTotal()).usd_micros,
+            net_native_wei=nets[token_id][0],
+            net_usd_micros=nets[token_id][1],
             successful=token_ok[token_id],
             gas_cost_wei=token_gas[token_id],
         )
@@ -605,6 +603,7 @@ def performance(
         opportunities=tuple(opportunities),
         mode=mode,
         zone=zone,
+        facts=tuple(facts),
     )
 
 
@@ -616,7 +615,7 @@ def trade_facts(
     since: dt.datetime,
     until: dt.datetime,
     mode: str = "",
-    perf: Performance | None = None,
+    starts: list[dt.datetime] | None = None,
     with_hops: bool = True,
 ) -> list[breakdown.TradeFacts]:
     """Each trade of ``[since, until)`` as the breakdown sees it, in three queries.
@@ -625,7 +624,7 @@ def trade_facts(
     one the tokens' symbols. Currency conversion is per trade (each at its own
     prices), so the sums are made in Python; the path is read as JSON text and
     decoded once per distinct text, since many trades repeat a few cycles. With
-    ``perf``, each trade carries the index of its time bucket.
+    bucket ``starts``, each trade carries the index of its time bucket.
     """
     trades = Trade.objects.since(since).until(until)
     if mode:
@@ -638,6 +637,7 @@ def trade_facts(
         "native_usd_price",
         "opportunity__start_token_id",
         "opportunity__start_token__symbol",
+        "opportunity__start_token__decimals",
         "opportunity__network__wrapped_native_token_id",
         "created_at",
         Cast("opportunity__path", TextField()) if with_hops else Value(""),
@@ -646,7 +646,7 @@ def trade_facts(
 
     paths: dict[str, list[dict[str, str]]] = {}
     for row in raw:
-        text = row[9]
+        text = row[10]
         if text and text not in paths:
             decoded = json.loads(text)
             paths[text] = decoded if isinstance(decoded, list) else []
@@ -654,12 +654,12 @@ def trade_facts(
 
     # Bucket starts are aligned in the operator's zone: a trade belongs to the
     # last start at or before it.
-    starts = [start.timestamp() for start in perf.buckets] if perf is not None else []
+    moments = [start.timestamp() for start in starts or []]
     facts = []
-    for status, net, gas, price, usd, token_id, symbol, wrapped_id, created, text in raw:
+    for status, net, gas, price, usd, token_id, symbol, decimals, wrapped_id, created, text in raw:
         bucket = None
-        if starts:
-            position = bisect_right(starts, created.timestamp()) - 1
+        if moments:
+            position = bisect_right(moments, created.timestamp()) - 1
             bucket = position if position >= 0 else None
         facts.append(
             breakdown.TradeFacts(
@@ -670,6 +670,7 @@ def trade_facts(
                 native_usd_price=usd,
                 start_token_id=token_id,
                 start_symbol=symbol,
+                start_decimals=decimals,
                 wrapped_native_id=wrapped_id,
                 bucket=bucket,
                 hops=hops_of.get(text, ()),

@@ -135,6 +135,7 @@ class TradeFacts:
     native_usd_price: int | None
     wrapped_native_id: int | None = None
     hops: tuple[Hop, ...] = ()
+    start_decimals: int = 18
     bucket: int | None = None
 
     @property
