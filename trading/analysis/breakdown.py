@@ -364,9 +364,17 @@ def breakdown(trades: Iterable[TradeFacts], currency: Currency, grouping: str) -
     groups_of = GROUP_FUNCTIONS[grouping]
     tallies: dict[tuple[str, ...], _Tally] = {}
     labels: dict[tuple[str, ...], str] = {}
+    # Trades of one cycle share their hops (one tuple per path read): their
+    # groups are worked out once. The cache holds each tuple, so its id is
+    # never reused for another while the loop runs.
+    known: dict[tuple[int, int], tuple[tuple[Hop, ...], list[tuple[tuple[str, ...], str]]]] = {}
     for trade in trades:
         value = convert(trade, currency)
-        for key, label in groups_of(trade):
+        cache_key = (id(trade.hops), trade.start_token_id)
+        cached = known.get(cache_key)
+        if cached is None:
+            cached = known[cache_key] = (trade.hops, groups_of(trade))
+        for key, label in cached[1]:
             tally = tallies.get(key)
             if tally is None:
                 tally = tallies[key] = _Tally()
