@@ -307,7 +307,7 @@ CSV_COLUMNS = [
 
 def csv_rows(result: Figures) -> Iterator[list[object]]:
     """The breakdown table as CSV rows, header first: exact decimal strings in the currency."""
-    yield CSV_COLUMNS
+    yield list[object](CSV_COLUMNS)
     info = result.currency
     for row in result.rows:
         yield [
