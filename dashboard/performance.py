@@ -98,6 +98,18 @@ class Figures:
     def group_label(self) -> str:
         return dict(GROUPING_CHOICES)[self.view.group]
 
+    @property
+    def group_noun(self) -> str:
+        """The grouping in a sentence ("each DEX", "each route")."""
+        return GROUP_NOUNS[self.view.group]
+
+
+GROUP_NOUNS = {
+    breakdown.ROUTE: "route",
+    breakdown.DEX: "DEX",
+    breakdown.PAIR: "pair",
+    breakdown.START_TOKEN: "start token",
+}
 
 COLUMNS = (
     ("label", "", False),
