@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from trading import selectors
+from trading.analysis import breakdown
 from trading.forms import UnitAmountFormField
 from trading.models import (
     BOT_CONFIG_AMOUNTS,
@@ -218,6 +219,70 @@ class PerformanceRangeForm(DayRangeForm):
         if self.is_bound and self.is_valid():
             return self.cleaned_data.get("mode") or ""
         return ""
+
+
+CURRENCY_CHOICES = [
+    (breakdown.NATIVE, "Native coin"),
+    (breakdown.USD, "USD"),
+    (breakdown.TOKEN, "A start token"),
+]
+GROUPING_CHOICES = [
+    (breakdown.ROUTE, "Route"),
+    (breakdown.DEX, "DEX"),
+    (breakdown.PAIR, "Pair"),
+    (breakdown.START_TOKEN, "Start token"),
+]
+SORT_CHOICES = [(key, key) for key in breakdown.SORT_KEYS]
+
+
+@dataclass(frozen=True)
+class PerformanceView:
+    """How the performance figures are shown: currency, grouping and order."""
+
+    currency: str = breakdown.NATIVE
+    token_id: int | None = None
+    group: str = breakdown.ROUTE
+    sort: str = "net"
+    descending: bool = True
+
+
+class PerformanceViewForm(forms.Form):
+    """Currency (native, USD or a start token), breakdown grouping and sort column.
+
+    Each field is checked on its own: a refused one is shown and left at its
+    default, the others still apply.
+    """
+
+    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES, label="Currency")
+    token = forms.ModelChoiceField(queryset=selectors.start_tokens(), required=False, label="Token")
+    group = forms.ChoiceField(required=False, choices=GROUPING_CHOICES, label="Group by")
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
+    dir = forms.ChoiceField(
+        required=False, choices=[("asc", "ascending"), ("desc", "descending")], label="Order"
+    )
+
+    refusals = DayRangeForm.refusals
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data)
+        self.fields["token"].queryset = selectors.start_tokens()
+
+    def view(self) -> PerformanceView:
+        """The valid choices, defaults elsewhere (the token is chosen later when left out)."""
+        if not self.is_bound:
+            return PerformanceView()
+        self.is_valid()
+        data = self.cleaned_data
+        token = data.get("token")
+        sort = data.get("sort") or "net"
+        direction = data.get("dir") or ("asc" if sort == "label" else "desc")
+        return PerformanceView(
+            currency=data.get("currency") or breakdown.NATIVE,
+            token_id=token.pk if token else None,
+            group=data.get("group") or breakdown.ROUTE,
+            sort=sort,
+            descending=direction == "desc",
+        )
 
 
 # The limits staff change from the Settings page; the rest stays in admin.

@@ -24,8 +24,9 @@ OVERVIEW = "overview"
 # The overview of a user who may not pause or resume: the same frames, no controls.
 OVERVIEW_READ_ONLY = "overview-read-only"
 SYSTEM = "system"
+PERFORMANCE = "performance"
 OTHER = "other"
-PAGES = {OVERVIEW, SYSTEM, OTHER}
+PAGES = {OVERVIEW, SYSTEM, PERFORMANCE, OTHER}
 
 # (event type, page kind) -> the partial that renders its frame. A page kind
 # without an entry gets nothing for that event.
@@ -39,6 +40,9 @@ FRAME_TEMPLATES = {
     ("dashboard.system", OVERVIEW): "dashboard/frames.html#system-summary",
     ("dashboard.system", SYSTEM): "dashboard/frames.html#system",
     ("dashboard.status", SYSTEM): "dashboard/frames.html#status-pill",
+    # A trade recorded or settled: the performance page fetches its figures again.
+    ("dashboard.trade", PERFORMANCE): "dashboard/frames.html#performance-changed",
+    ("dashboard.status", PERFORMANCE): "dashboard/frames.html#status-pill",
 }
 
 _CACHE_SIZE = 1024

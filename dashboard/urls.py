@@ -16,6 +16,7 @@ urlpatterns = [
     path("trades/<int:pk>/", views.trade_detail, name="trade_detail"),
     path("performance/", views.performance, name="performance"),
     path("performance/data.json", views.performance_data, name="performance_data"),
+    path("performance/export.csv", views.performance_csv, name="performance_csv"),
     path("system/", views.system, name="system"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/limits/", views.settings_limits, name="settings_limits"),

@@ -20,7 +20,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard import broadcast, charts, exports, presenters
-from dashboard.forms import BotLimitsForm, HistoryFilterForm, PerformanceRangeForm
+from dashboard import performance as performance_figures
+from dashboard.forms import (
+    BotLimitsForm,
+    HistoryFilterForm,
+    PerformanceRangeForm,
+    PerformanceViewForm,
+)
 from dashboard.permissions import can_control_bot
 from trading import selectors
 from trading.chain.signer import signing_key_source
@@ -192,30 +198,58 @@ def trade_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/trade_detail.html", context)
 
 
-def _performance(request: HttpRequest) -> tuple[PerformanceRangeForm, Any, selectors.Performance]:
+def _performance(
+    request: HttpRequest, *, with_breakdown: bool = True
+) -> tuple[PerformanceRangeForm, PerformanceViewForm, Any, selectors.Performance, Any]:
     form = PerformanceRangeForm(request.GET or None)
+    view_form = PerformanceViewForm(request.GET or None)
     time_range = form.time_range()
+    mode = form.trade_mode()
     perf = selectors.performance(
-        since=time_range.since, until=time_range.until, mode=form.trade_mode()
+        since=time_range.since, until=time_range.until, mode=mode, with_hops=with_breakdown
     )
-    return form, time_range, perf
+    figures = performance_figures.figures(
+        perf, list(perf.facts), view_form.view(), request.GET, with_breakdown=with_breakdown
+    )
+    return form, view_form, time_range, perf, figures
 
 
 @login_required
 def performance(request: HttpRequest) -> HttpResponse:
-    """Charts of profit, success rate, gas and opportunities over a chosen range."""
-    form, time_range, perf = _performance(request)
+    """Figures and charts of a chosen range in one currency, and a sortable breakdown
+    by route, DEX, pair or start token."""
+    form, view_form, time_range, perf, figures = _performance(request)
     data = charts.performance_json(perf)
     context = {
         "form": form,
+        "view_form": view_form,
         "range": time_range,
         "perf": perf,
         "data": data,
+        "figures": figures,
+        "presets": _preset_links(request, form),
+        "native_symbol": performance_figures.native_symbol(),
         "total_trades": sum(perf.trades),
         "success_rate": _rate(sum(perf.successful), sum(perf.settled)),
         "query": request.GET.urlencode(),
     }
-    return render(request, "dashboard/performance.html", context)
+    template = "dashboard/performance.html"
+    if request.htmx and request.htmx.target == "performance-figures":
+        # A live refresh: the figures only (the charts fetch their data again).
+        template += "#figures"
+    return render(request, template, context)
+
+
+def _preset_links(request: HttpRequest, form: PerformanceRangeForm) -> list[tuple[str, str]]:
+    # A preset replaces the dates and keeps the rest (mode, currency, grouping, order).
+    links = []
+    for key, _ in form.fields["range"].choices:
+        params = request.GET.copy()
+        for name in ("since", "until", "range"):
+            params.pop(name, None)
+        params["range"] = key
+        links.append((key, "?" + params.urlencode()))
+    return links
 
 
 def _rate(ok: int, settled: int) -> str:
@@ -225,8 +259,26 @@ def _rate(ok: int, settled: int) -> str:
 @login_required
 def performance_data(request: HttpRequest) -> JsonResponse:
     """The performance series as JSON (exact decimal strings, never floats)."""
-    _, _, perf = _performance(request)
-    return JsonResponse(charts.performance_json(perf))
+    _, _, _, perf, figures = _performance(request, with_breakdown=False)
+    data = charts.performance_json(perf, native_symbol=performance_figures.native_symbol())
+    data["currency"] = performance_figures.currency_json(figures)
+    return JsonResponse(data)
+
+
+@login_required
+def performance_csv(request: HttpRequest) -> HttpResponse:
+    """The breakdown table as CSV: the same rows, exact decimal strings in the currency."""
+    form, view_form, _, _, figures = _performance(request)
+    refusals = [*form.refusals(), *view_form.refusals()] if form.errors or view_form.errors else []
+    if refusals:
+        # A file cannot show what was refused, and would pass for what was asked.
+        return HttpResponseBadRequest("\n".join(refusals), content_type="text/plain; charset=utf-8")
+    # The symbol comes from the chain: only letters and digits reach the file name.
+    symbol = "".join(c for c in figures.currency.symbol.lower() if c.isascii() and c.isalnum())
+    name = f"performance-by-{figures.view.group}-{symbol or 'token'}"
+    return exports.csv_response(
+        performance_figures.csv_rows(figures), name, asynchronous=isinstance(request, ASGIRequest)
+    )
 
 
 @login_required

@@ -10,7 +10,9 @@ uint256 and never a float.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,12 +20,12 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
+from django.db.models import Count, Max, Min, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
 from trading.addresses import normalize_address
-from trading.analysis import valuation
+from trading.analysis import breakdown, valuation
 from trading.fields import AmountSum
 from trading.models import (
     UNSUCCESSFUL_STATUSES,
@@ -466,6 +468,8 @@ class Performance:
     opportunities: tuple[int, ...]
     mode: str = ""
     zone: dt.tzinfo = field(default=dt.UTC)
+    # Every trade of the range as read (see trade_facts), for the figures in a currency.
+    facts: tuple[breakdown.TradeFacts, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def bucket_hours(self) -> int:
@@ -500,11 +504,14 @@ def performance(
     bucket: str | None = None,
     mode: str = "",
     zone: dt.tzinfo | None = None,
+    with_hops: bool = False,
 ) -> Performance:
-    """Profit, gas, success and opportunity series, summed exactly in the database.
+    """Profit, gas, success and opportunity series, summed exactly.
 
     ``bucket`` is ``"hour"`` or ``"day"``; by default hours for ranges up to two
-    days, days beyond. Buckets are aligned to the operator's time zone.
+    days, days beyond. Buckets are aligned to the operator's time zone. The
+    trades are read once (``facts``; with their hops when ``with_hops``) and
+    summed in Python with integers; opportunities are counted in the database.
     """
     zone = zone or operator_zone()
     if bucket not in {"hour", "day"}:
@@ -517,26 +524,9 @@ def performance(
     def slot(moment: dt.datetime) -> int | None:
         return index.get(int(moment.timestamp()))
 
-    trades = Trade.objects.since(since).until(until)
-    if mode:
-        trades = trades.in_mode(mode)
-    rows = (
-        trades.order_by()
-        .annotate(bucket=trunc("created_at", tzinfo=zone))
-        .values(
-            "bucket",
-            "opportunity__start_token_id",
-            "opportunity__start_token__symbol",
-            "opportunity__start_token__decimals",
-        )
-        .annotate(
-            n=Count("id"),
-            ok=Count("id", filter=Q(status=TradeStatus.SUCCESS)),
-            settled=Count("id", filter=~Q(status__in=[TradeStatus.PENDING, TradeStatus.SIMULATED])),
-            profit=AmountSum("net_profit"),
-            gas=AmountSum("gas_cost_wei"),
-        )
-    )
+    # One read of the trades serves every figure: the per-token series here,
+    # and the figures in a currency and their breakdown (see ``trade_facts``).
+    facts = trade_facts(since=since, until=until, mode=mode, starts=starts, with_hops=with_hops)
     gas = [0] * size
     n_trades = [0] * size
     ok = [0] * size
@@ -546,24 +536,34 @@ def performance(
     counts: dict[int, int] = {}
     token_ok: dict[int, int] = {}
     token_gas: dict[int, int] = {}
-    nets = net_totals(trades)
-    for row in rows:
-        i = slot(row["bucket"])
+    nets: dict[int, list[int]] = {}
+    for fact in facts:
+        token_id = fact.start_token_id
+        if token_id not in meta:
+            meta[token_id] = (fact.start_symbol, fact.start_decimals)
+            profit[token_id] = [0] * size
+            counts[token_id] = token_ok[token_id] = token_gas[token_id] = 0
+            nets[token_id] = [0, 0]
+        counts[token_id] += 1
+        token_ok[token_id] += fact.successful
+        token_gas[token_id] += fact.gas_cost_wei or 0
+        if fact.net_profit is not None:
+            # The range's net at each trade's own prices, as net_totals does.
+            native_price = fact.native_price
+            if not native_price and token_id == fact.wrapped_native_id:
+                native_price = valuation.NATIVE_UNIT
+            value = valuation.value_of(fact.net_profit, native_price, fact.native_usd_price)
+            nets[token_id][0] += value.native_wei or 0
+            nets[token_id][1] += value.usd_micros or 0
+        i = fact.bucket
         if i is None:
             continue
-        token_id = row["opportunity__start_token_id"]
-        meta[token_id] = (
-            row["opportunity__start_token__symbol"],
-            row["opportunity__start_token__decimals"],
-        )
-        profit.setdefault(token_id, [0] * size)[i] += row["profit"]
-        counts[token_id] = counts.get(token_id, 0) + row["n"]
-        token_ok[token_id] = token_ok.get(token_id, 0) + row["ok"]
-        token_gas[token_id] = token_gas.get(token_id, 0) + row["gas"]
-        gas[i] += row["gas"]
-        n_trades[i] += row["n"]
-        ok[i] += row["ok"]
-        settled[i] += row["settled"]
+        if fact.net_profit is not None:
+            profit[token_id][i] += fact.net_profit
+        gas[i] += fact.gas_cost_wei or 0
+        n_trades[i] += 1
+        ok[i] += fact.successful
+        settled[i] += fact.settled
 
     opportunities = [0] * size
     opp_rows = (
@@ -586,8 +586,8 @@ def performance(
             decimals=meta[token_id][1],
             profit=tuple(values),
             trades=counts[token_id],
-            net_native_wei=nets.get(token_id, NetTotal()).native_wei,
-            net_usd_micros=nets.get(token_id, NetTotal()).usd_micros,
+            net_native_wei=nets[token_id][0],
+            net_usd_micros=nets[token_id][1],
             successful=token_ok[token_id],
             gas_cost_wei=token_gas[token_id],
         )
@@ -606,7 +606,129 @@ def performance(
         opportunities=tuple(opportunities),
         mode=mode,
         zone=zone,
+        facts=tuple(facts),
     )
+
+
+UNKNOWN_DEX = "unknown DEX"
+
+
+def trade_facts(
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    mode: str = "",
+    starts: list[dt.datetime] | None = None,
+    with_hops: bool = True,
+) -> list[breakdown.TradeFacts]:
+    """Each trade of ``[since, until)`` as the breakdown sees it, in three queries.
+
+    One query reads only the columns needed, one the pools and their DEXs,
+    one the tokens' symbols. Currency conversion is per trade (each at its own
+    prices), so the sums are made in Python; the path is read as JSON text and
+    decoded once per distinct text, since many trades repeat a few cycles. With
+    bucket ``starts``, each trade carries the index of its time bucket.
+    """
+    trades = Trade.objects.since(since).until(until)
+    if mode:
+        trades = trades.in_mode(mode)
+    rows = trades.order_by().values_list(
+        "status",
+        "net_profit",
+        "gas_cost_wei",
+        "native_price",
+        "native_usd_price",
+        "opportunity__start_token_id",
+        "opportunity__start_token__symbol",
+        "opportunity__start_token__decimals",
+        "opportunity__network__wrapped_native_token_id",
+        "created_at",
+        Cast("opportunity__path", TextField()) if with_hops else Value(""),
+    )
+    raw = list(rows.iterator(chunk_size=5000))
+
+    paths: dict[str, list[dict[str, str]]] = {}
+    for row in raw:
+        text = row[10]
+        if text and text not in paths:
+            decoded = json.loads(text)
+            paths[text] = decoded if isinstance(decoded, list) else []
+    hops_of = _resolve_hops(paths)
+
+    # Bucket starts are aligned in the operator's zone: a trade belongs to the
+    # last start at or before it.
+    moments = [start.timestamp() for start in starts or []]
+    facts = []
+    for status, net, gas, price, usd, token_id, symbol, decimals, wrapped_id, created, text in raw:
+        bucket = None
+        if moments:
+            position = bisect_right(moments, created.timestamp()) - 1
+            bucket = position if position >= 0 else None
+        facts.append(
+            breakdown.TradeFacts(
+                status=status,
+                net_profit=net,
+                gas_cost_wei=gas,
+                native_price=price,
+                native_usd_price=usd,
+                start_token_id=token_id,
+                start_symbol=symbol,
+                start_decimals=decimals,
+                wrapped_native_id=wrapped_id,
+                bucket=bucket,
+                hops=hops_of.get(text, ()),
+            )
+        )
+    return facts
+
+
+def _resolve_hops(paths: dict[str, list[dict[str, str]]]) -> dict[str, tuple[breakdown.Hop, ...]]:
+    """Each path's hops with DEX names and token symbols (two queries for all of them)."""
+    pool_addresses: set[str] = set()
+    token_addresses: set[str] = set()
+    for path in paths.values():
+        for hop in path:
+            pool_addresses.add(str(hop.get("pool") or ""))
+            token_addresses.add(str(hop.get("token_in") or ""))
+            token_addresses.add(str(hop.get("token_out") or ""))
+    pool_addresses.discard("")
+    token_addresses.discard("")
+    if not pool_addresses and not token_addresses:
+        return {}
+    # The address fields checksum what they are given: paths match in any case.
+    dexes = {
+        address.lower(): dex
+        for address, dex in Pool.objects.filter(address__in=pool_addresses).values_list(
+            "address", "dex__name"
+        )
+    }
+    symbols = {
+        address.lower(): symbol
+        for address, symbol in Token.objects.filter(address__in=token_addresses).values_list(
+            "address", "symbol"
+        )
+    }
+    out = {}
+    for text, path in paths.items():
+        hops = []
+        for hop in path:
+            token_in = str(hop.get("token_in") or "").lower()
+            token_out = str(hop.get("token_out") or "").lower()
+            hops.append(
+                breakdown.Hop(
+                    token_in=token_in,
+                    token_out=token_out,
+                    dex=dexes.get(str(hop.get("pool") or "").lower(), UNKNOWN_DEX),
+                    symbol_in=symbols.get(token_in, _short(token_in)),
+                    symbol_out=symbols.get(token_out, _short(token_out)),
+                )
+            )
+        out[text] = tuple(hops)
+    return out
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
 def now() -> dt.datetime:

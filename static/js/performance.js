@@ -1,5 +1,5 @@
 /*
- * Performance charts. The data endpoint sends exact decimal strings; Chart.js
+ * Performance charts in the chosen currency. The data endpoint sends exact decimal strings; Chart.js
  * turns them into numbers only to draw them.
  */
 (function () {
@@ -42,53 +42,29 @@
     charts[id] = new Chart(canvas, { type: type, data: { labels: labels, datasets: datasets }, options: options });
   }
 
-  function drawToken(data, index) {
-    var token = data.tokens[index];
-    var labels = data.labels;
-    var color = COLORS[index % COLORS.length];
-    if (!token) {
-      draw("chart-cumulative", "line", labels, [], "");
-      draw("chart-profit", "bar", labels, [], "");
-      return;
-    }
-    draw("chart-cumulative", "line", labels, [{
-      label: token.symbol, data: token.cumulative, borderColor: color,
-      backgroundColor: color + "33", fill: true, pointRadius: 0, tension: 0.2
-    }], token.symbol);
-    draw("chart-profit", "bar", labels, [{
-      label: token.symbol, data: token.profit, backgroundColor: color
-    }], token.symbol);
-  }
-
   function render(data) {
     var labels = data.labels;
-    var select = document.getElementById("chart-token");
-    var toolbar = document.querySelector(".chart-toolbar");
-    if (select && data.tokens.length > 1) {
-      select.innerHTML = "";
-      data.tokens.forEach(function (t, i) {
-        var option = document.createElement("option");
-        option.value = String(i);
-        option.textContent = t.symbol;
-        select.appendChild(option);
-      });
-      toolbar.hidden = false;
-      select.onchange = function () { drawToken(data, parseInt(select.value, 10)); };
-    }
-    drawToken(data, 0);
+    var money = data.currency;
+    draw("chart-cumulative", "line", labels, [{
+      label: "Net after gas (" + money.symbol + ")", data: money.cumulative, borderColor: COLORS[0],
+      backgroundColor: COLORS[0] + "33", fill: true, pointRadius: 0, tension: 0.2
+    }], money.symbol);
+    draw("chart-profit", "bar", labels, [{
+      label: "Net after gas (" + money.symbol + ")", data: money.net, backgroundColor: COLORS[0]
+    }], money.symbol);
     draw("chart-success", "line", labels, [{
       label: "Success rate", data: data.success_rate, borderColor: COLORS[1],
       pointRadius: 2, spanGaps: true
     }], "%", function (o) { o.scales.y.max = 100; });
     draw("chart-gas", "bar", labels, [{
-      label: "Gas (" + data.gas.symbol + ")", data: data.gas.values, backgroundColor: COLORS[2]
-    }], data.gas.symbol);
+      label: "Gas (" + money.symbol + ")", data: money.gas, backgroundColor: COLORS[2]
+    }], money.symbol);
     draw("chart-opportunities", "bar", labels, [{
       label: "Opportunities per hour", data: data.opportunities_per_hour, backgroundColor: COLORS[3]
     }], "");
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  function load() {
     var root = document.getElementById("charts");
     if (!root || typeof Chart === "undefined") return;
     fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -98,11 +74,37 @@
       })
       .then(function (data) {
         render(data);
-        root.dataset.loaded = "1";
+        root.dataset.loaded = String((parseInt(root.dataset.loaded, 10) || 0) + 1);
+        var error = root.querySelector(".chart-error");
+        if (error) error.hidden = true;
       })
       .catch(function () {
         var error = root.querySelector(".chart-error");
         if (error) error.hidden = false;
       });
+  }
+
+  // A websocket frame says a trade was recorded or settled: the figures are
+  // asked for again (#performance-live debounces), then the charts follow.
+  document.addEventListener("htmx:wsAfterMessage", function (evt) {
+    var message = evt.detail && evt.detail.message;
+    if (typeof message === "string" && message.indexOf('id="performance-changed"') !== -1) {
+      htmx.trigger(document.body, "performance-changed");
+    }
   });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var source = evt.detail && evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (source && source.id === "performance-live") load();
+  });
+
+  // Picking a currency or a token shows it at once (the Show button does the same).
+  document.addEventListener("change", function (evt) {
+    var target = evt.target;
+    if (target && (target.id === "id_currency" || target.id === "id_token")) {
+      var form = document.getElementById("performance-form");
+      if (form) form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", load);
 })();

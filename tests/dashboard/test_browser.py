@@ -272,6 +272,48 @@ def test_every_page_renders_in_a_browser(live_daphne, staff, market, chromium):
     assert errors == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_performance_switches_currency_and_refreshes_live(live_daphne, operator, market, chromium):
+    def trade(profit: int) -> None:
+        moment = timezone.now() - dt.timedelta(minutes=30)
+        opp = cycle(market, detected_at=moment)
+        row = f.trade(
+            opp,
+            created_at=moment,
+            realized_profit=profit,
+            gas_cost_wei=10**15,
+            native_usd_price=3_000 * 10**6,
+        )
+        events.send(events.trade_changed, trade_id=row.pk)
+
+    off_loop(lambda: trade(4 * 10**15))  # nets 0.003 ETH, $9
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    page.goto(f"{live_daphne.url}/performance/?range=24h")
+    expect(page.locator("#performance-net")).to_have_text("0.003 ETH")
+    expect(page.locator("#charts")).to_have_attribute("data-loaded", "1")
+
+    # Picking a currency shows every figure in it, the range kept.
+    page.select_option("#id_currency", "usd")
+    expect(page.locator("#performance-net")).to_have_text("9 USD")
+    assert "range=24h" in page.url and "currency=usd" in page.url
+    expect(page.locator("#breakdown tbody td.num").nth(2)).to_have_text("9 USD")
+    expect(page.locator("#charts")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    # Two trades settle: the figures follow without a reload.
+    off_loop(lambda: trade(5 * 10**15))  # nets $12
+    off_loop(lambda: trade(2 * 10**15))  # nets $3
+    expect(page.locator("#performance-net")).to_have_text("24 USD")
+    expect(page.locator("#performance-figures")).to_have_attribute("data-trades", "3")
+    expect(page.locator("#charts")).to_have_attribute("data-loaded", "2")
+    assert page.evaluate("window.__sameDocument") is True
+    page.screenshot(path=ARTIFACTS / "performance-live.png", full_page=True)
+    assert errors == []
+
+
 # Collects every Content-Security-Policy violation a page reports, from its first script.
 RECORD_CSP_VIOLATIONS = """
 window.__cspViolations = [];
@@ -514,6 +556,8 @@ LAYOUT_PAGES = [
     ("opportunities", "/opportunities/"),
     ("trades", "/trades/"),
     ("performance", "/performance/?range=30d"),
+    ("performance-usd-by-route", "/performance/?range=30d&currency=usd&group=route"),
+    ("performance-by-dex", "/performance/?range=30d&currency=token&group=dex"),
     ("distributions", "/distributions/"),
     ("settings", "/settings/"),
 ]
@@ -557,7 +601,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_columns_fit_on_a_desktop(
         page.goto(f"{live_daphne.url}{path}")
         page.screenshot(path=ARTIFACTS / f"{name}-1400.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1400, name
-        if name in ("overview", "opportunities", "trades"):
+        if name in ("overview", "opportunities", "trades") or name.startswith("performance"):
             assert page.evaluate(_CLIPPED_TABLES, ".table-wrap") == [], name
     page.goto(f"{live_daphne.url}/opportunities/")
     expect(page.locator("table.history th", has_text="Status")).to_be_in_viewport()
