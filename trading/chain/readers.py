@@ -158,6 +158,9 @@ class V3Request:
     word_hi: int = -1
     relative: bool = False
     with_fee: bool = False  # also read the pool's fee() (Slipstream's can change)
+    # The pool's tick spacing when known (immutable, announced at creation): saves
+    # the tickSpacing() call, a cold storage read on Slipstream. 0: read on chain.
+    tick_spacing: int = 0
 
 
 @dataclass(frozen=True)
@@ -250,11 +253,15 @@ def pool_state_call_data(
     if len(v2) + len(solidly) + len(v3) + len(v4) > MAX_POOLS_PER_CALL:
         raise ReaderError(f"at most {MAX_POOLS_PER_CALL} pools per reader call")
     solidly_words = [int(r.address, 16) | (int(r.with_fee) << 160) for r in solidly]
-    v3_words = [
-        _v3_entry(request.address, request.word_lo, request.word_hi, request.relative)
-        | (int(request.with_fee) << 193)
-        for request in v3
-    ]
+    v3_words = []
+    for request in v3:
+        if not 0 <= request.tick_spacing < 2**23:
+            raise ReaderError(f"tick spacing {request.tick_spacing} is not a positive int24")
+        v3_words.append(
+            _v3_entry(request.address, request.word_lo, request.word_hi, request.relative)
+            | (int(request.with_fee) << 193)
+            | (request.tick_spacing << 200)
+        )
     v4_words = []
     for r in v4:
         if not 0 < r.tick_spacing < 2**23:

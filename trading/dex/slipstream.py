@@ -90,7 +90,12 @@ class SlipstreamFamily(UniswapV3Family):
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:
         return readers.V3Request(
-            pool.address, -word_radius, word_radius, relative=True, with_fee=True
+            pool.address,
+            -word_radius,
+            word_radius,
+            relative=True,
+            with_fee=True,
+            tick_spacing=pool.tick_spacing or 0,
         )
 
     @classmethod

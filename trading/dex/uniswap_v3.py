@@ -156,7 +156,13 @@ class UniswapV3Family(DexFamily):
 
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:
-        return readers.V3Request(pool.address, -word_radius, word_radius, relative=True)
+        return readers.V3Request(
+            pool.address,
+            -word_radius,
+            word_radius,
+            relative=True,
+            tick_spacing=pool.tick_spacing or 0,
+        )
 
     @classmethod
     def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> V3PoolState | None:
