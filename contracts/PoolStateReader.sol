@@ -45,6 +45,11 @@ interface IV3Reads {
 ///
 /// Output words, in order:
 ///  - block number;
+///  - how many pools were read, in input order (V2, Solidly, V3, V4): all of them unless
+///    the gas ran short, and then those left out are for another call. Every read is made
+///    only with enough gas left for it and for handing the words back, so a call that
+///    holds more than the node lets it spend still answers, and a pool is never reported
+///    unreadable merely because the batch ran out of gas;
 ///  - per V2 pool: ok << 255 | reserve0 << 112 | reserve1 (reserves above 112 bits
 ///    make the pool odd, ok=false);
 ///  - per Solidly pool: ok << 255 | feeOk << 254 | stable << 253 | wide << 252 |
@@ -76,6 +81,8 @@ contract PoolStateReader {
     uint256 private constant MASK160 = (1 << 160) - 1;
     int256 private constant MAX_WORDS_PER_POOL = 4096;
     uint256 private constant CALL_GAS = 150000;
+    // Kept back to hand the words read so far back when the gas runs short.
+    uint256 private constant GAS_RESERVE = 30000;
 
     /// @dev The output stream and the call buffers every read reuses, allocated once before
     ///      the stream: word i of the stream is at `base + 32 * i`.
@@ -87,6 +94,8 @@ contract PoolStateReader {
         uint256 buffer;
         // Uniswap V4: the stream index each pending tick value goes to (V4_BATCH words).
         uint256 targets;
+        // Set when a read was not made for lack of gas: the batch stops there.
+        bool starved;
     }
 
     /// @dev The Uniswap V4 pool being read.
@@ -106,19 +115,47 @@ contract PoolStateReader {
         // Last allocation: nothing is allocated after this, the stream grows in place.
         Out memory out = _newOut();
         _push(out, block.number);
-        for (uint256 i = 0; i < v2Pools.length; i++) {
+        _push(out, 0);
+        uint256 done = 0;
+        for (uint256 i = 0; i < v2Pools.length && !out.starved; i++) {
+            uint256 mark = out.length;
             _push(out, _readV2(out, v2Pools[i]));
+            done += _finishPool(out, mark);
         }
-        for (uint256 i = 0; i < solidlyPools.length; i++) {
+        for (uint256 i = 0; i < solidlyPools.length && !out.starved; i++) {
+            uint256 mark = out.length;
             _readSolidly(out, solidlyPools[i]);
+            done += _finishPool(out, mark);
         }
-        for (uint256 i = 0; i < v3Pools.length; i++) {
+        for (uint256 i = 0; i < v3Pools.length && !out.starved; i++) {
+            uint256 mark = out.length;
             _readV3(out, v3Pools[i]);
+            done += _finishPool(out, mark);
         }
-        for (uint256 i = 0; i + 1 < v4Pools.length; i += 2) {
+        for (uint256 i = 0; i + 1 < v4Pools.length && !out.starved; i += 2) {
+            uint256 mark = out.length;
             _readV4(out, pool, v4Pools[i], bytes32(v4Pools[i + 1]));
+            done += _finishPool(out, mark);
         }
+        _setAt(out, 1, done);
         _finish(out);
+    }
+
+    /// @dev 1 when the pool just read counts; 0 (and its words dropped) when the gas ran short.
+    function _finishPool(Out memory out, uint256 mark) private pure returns (uint256) {
+        if (!out.starved) return 1;
+        out.length = mark;
+        return 0;
+    }
+
+    /// @dev Whether a call given `callGas` may be made and the batch still handed back after it;
+    ///      otherwise the batch is marked starved (a call made short of gas would fail and
+    ///      mark a healthy pool unreadable).
+    function _canCall(Out memory out, uint256 callGas) private view returns (bool) {
+        // 64/63 of the call's gas (EIP-150), the call itself, and the revert that ends the batch.
+        if (gasleft() > callGas + callGas / 63 + GAS_RESERVE) return true;
+        out.starved = true;
+        return false;
     }
 
     // --- the output stream ------------------------------------------------------------
@@ -179,6 +216,7 @@ contract PoolStateReader {
         view
         returns (bool ok, uint256 w0, uint256 w1)
     {
+        if (!_canCall(out, CALL_GAS)) return (false, 0, 0);
         // `request`: the selector in its top 4 bytes, the argument count in its lowest byte.
         assembly {
             let p := mload(add(out, 64))
@@ -390,7 +428,7 @@ contract PoolStateReader {
         uint256 buffer = out.buffer;
         _setV4Slot(buffer, 0, pool.stateSlot);
         _setV4Slot(buffer, 1, pool.stateSlot + V4_LIQUIDITY_OFFSET);
-        if (!_extsloadMany(pool.manager, buffer, 2)) return (false, 0);
+        if (!_extsloadMany(out, pool.manager, buffer, 2)) return (false, 0);
         uint256 slot0 = _v4Value(buffer, 0);
         uint256 liquidity = _v4Value(buffer, 1);
         // An uninitialized pool has a zero price.
@@ -413,7 +451,7 @@ contract PoolStateReader {
         for (uint256 i = 0; i < n; i++) {
             _setV4Slot(buffer, i, _mapSlot(uint256(first + int256(i)), bitmapSlot));
         }
-        if (!_extsloadMany(pool.manager, buffer, n)) return (false, 0);
+        if (!_extsloadMany(out, pool.manager, buffer, n)) return (false, 0);
         // Positions, bitmaps and room for the ticks first: the buffer is reused for the ticks.
         uint256 wordsAt = out.length;
         for (uint256 i = 0; i < n; i++) {
@@ -459,7 +497,7 @@ contract PoolStateReader {
 
     function _flushV4Ticks(Out memory out, V4Pool memory pool, uint256 pending) private view returns (bool) {
         uint256 buffer = out.buffer;
-        if (!_extsloadMany(pool.manager, buffer, pending)) return false;
+        if (!_extsloadMany(out, pool.manager, buffer, pending)) return false;
         uint256 targets = out.targets;
         for (uint256 k = 0; k < pending; k++) {
             uint256 target;
@@ -494,7 +532,9 @@ contract PoolStateReader {
     }
 
     /// @dev extsload(bytes32[]) of the `n` slots set in `buffer`; each value replaces its slot.
-    function _extsloadMany(address manager, uint256 buffer, uint256 n) private view returns (bool ok) {
+    function _extsloadMany(Out memory out, address manager, uint256 buffer, uint256 n) private view returns (bool ok) {
+        uint256 callGas = 20000 + n * 3000;
+        if (!_canCall(out, callGas)) return false;
         bytes4 selector = EXTSLOAD_MANY;
         assembly {
             mstore(buffer, selector)
@@ -502,7 +542,7 @@ contract PoolStateReader {
             mstore(add(buffer, 36), n)
             let size := add(64, shl(5, n))
             // The answer (offset, length, values) is written 4 bytes in: the values over the slots.
-            ok := staticcall(add(20000, mul(n, 3000)), manager, buffer, add(4, size), add(buffer, 4), size)
+            ok := staticcall(callGas, manager, buffer, add(4, size), add(buffer, 4), size)
             if iszero(eq(returndatasize(), size)) { ok := 0 }
             if iszero(eq(mload(add(buffer, 4)), 0x20)) { ok := 0 }
             if iszero(eq(mload(add(buffer, 36)), n)) { ok := 0 }

@@ -241,6 +241,9 @@ class PoolStates:
     solidly: tuple[SolidlyReserves, ...]
     v3: tuple[V3Snapshot, ...]
     v4: tuple[V4Snapshot, ...] = ()
+    # Requests left unread because the call ran short of gas (only with ``partial``):
+    # the last ``unread`` of the requests in order V2, Solidly, V3, V4.
+    unread: int = 0
 
 
 def pool_state_call_data(
@@ -295,10 +298,24 @@ def decode_pool_states(
     solidly: Sequence[SolidlyRequest] = (),
     v3: Sequence[V3Request] = (),
     v4: Sequence[V4Request] = (),
+    *,
+    partial: bool = False,
 ) -> PoolStates:
-    """Decode a PoolStateReader word stream for the same request lists."""
+    """Decode a PoolStateReader word stream for the same request lists.
+
+    A call that ran short of gas reads only its first pools (in order V2,
+    Solidly, V3, V4). With ``partial`` the result then holds those and says how
+    many were left (``unread``); without it that is an error.
+    """
     cursor = _Cursor(words)
     block_number = cursor.take()
+    total = len(v2) + len(solidly) + len(v3) + len(v4)
+    budget = cursor.take()
+    if budget > total:
+        raise ReaderError(f"pool state reader claims {budget} pools read of {total}")
+    if budget < total and not partial:
+        raise ReaderError(f"pool state reader ran short of gas after {budget} of {total} pools")
+    v2, solidly, v3, v4, unread = _first(budget, v2, solidly, v3, v4)
     v2_out = []
     for address in v2:
         word = cursor.take()
@@ -313,7 +330,26 @@ def decode_pool_states(
     v4_out = [_decode_v4(cursor, request) for request in v4]
     if not cursor.done():
         raise ReaderError("pool state reader returned more words than requested")
-    return PoolStates(block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out))
+    return PoolStates(
+        block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out), unread
+    )
+
+
+def _first(
+    count: int,
+    v2: Sequence[str],
+    solidly: Sequence[SolidlyRequest],
+    v3: Sequence[V3Request],
+    v4: Sequence[V4Request],
+) -> tuple[Sequence[str], Sequence[SolidlyRequest], Sequence[V3Request], Sequence[V4Request], int]:
+    """The first ``count`` requests in the reader's order, and how many are left."""
+    left = count
+    taken: list[Sequence[Any]] = []
+    for section in (v2, solidly, v3, v4):
+        taken.append(section[: max(0, left)])
+        left -= len(section)
+    unread = max(0, -left)
+    return taken[0], taken[1], taken[2], taken[3], unread
 
 
 def _decode_solidly(cursor: _Cursor, request: SolidlyRequest) -> SolidlyReserves:
