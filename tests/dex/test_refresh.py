@@ -23,7 +23,8 @@ from trading.devchain.devnet import Devnet, V2Pair
 from trading.devchain.market import DexPlan, Market, PoolPlan, TokenPlan, build_market
 from trading.dex.base import PoolSpec
 from trading.dex.manager import DexManager
-from trading.dex.reading import plan_chunks, read_states
+from trading.dex.reading import _call_for, plan_chunks, read_states
+from trading.dex.registry import family_class
 
 pytestmark = pytest.mark.chain
 
@@ -254,7 +255,7 @@ async def test_a_call_short_of_gas_hands_back_and_the_rest_is_read_next(
 
 @pytest.mark.slow
 async def test_a_failing_call_is_split_in_halves(anvil: AnvilNode, mixed_cl_market: Market) -> None:
-    specs = pool_specs(mixed_cl_market)[:300]
+    specs = pool_specs(mixed_cl_market)[:200]
     async with RpcProxy(anvil.rpc_url) as proxy, ChainClient([proxy.url], chain_id=31337) as client:
         reference = await read_states(client, specs)
         assert reference.round_trips == 1
@@ -265,3 +266,44 @@ async def test_a_failing_call_is_split_in_halves(anvil: AnvilNode, mixed_cl_mark
         batch = await read_states(client, specs, block=reference.block_number)
     assert batch.round_trips == 3
     assert batch.failed == {} and batch.states == reference.states
+
+
+async def _least_gas(client: ChainClient, specs: list[PoolSpec], block: int) -> int:
+    """The least gas with which one reader call of ``specs`` reads them all (bisection)."""
+    data, _, _ = _call_for(specs, with_fee=True, fee_for=(), word_radius=2, known_ticks={})
+    reference = await client.read(data, block)
+    low, high = 0, 29_000_000
+    while high - low > 2_000:
+        middle = (low + high) // 2
+        # Short of gas the reader hands back fewer pools: different words.
+        enough = await client.read(data, block, gas=middle) == reference
+        low, high = (low, middle) if enough else (middle, high)
+    return high
+
+
+@pytest.mark.slow
+async def test_estimates_are_the_measured_gas_with_a_small_margin(
+    anvil: AnvilNode, mixed_cl_market: Market
+) -> None:
+    specs = pool_specs(mixed_cl_market)
+    async with ChainClient([anvil.rpc_url], chain_id=31337) as client:
+        block = await client.block_number()
+        states = (await read_states(client, specs, block=block)).states
+        for kind in ("uniswap_v3", "slipstream", "pancakeswap_v3", "uniswap_v4"):
+            pools = [s for s in specs if s.kind == kind]
+            half = len(pools) // 2
+            # Per pool, without the call's fixed costs: the second half's share.
+            measured = (
+                await _least_gas(client, pools, block)
+                - await _least_gas(client, pools[:half], block)
+            ) / (len(pools) - half)
+            estimated = sum(
+                family_class(kind).estimated_gas(
+                    s,
+                    with_fee=True,
+                    word_radius=2,
+                    known_ticks=len(states[s.address].ticks),
+                )
+                for s in pools[half:]
+            ) / (len(pools) - half)
+            assert measured <= estimated <= measured * 1.15, (kind, measured, estimated)

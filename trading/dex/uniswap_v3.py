@@ -35,11 +35,12 @@ SWAP = topic("Swap(address,address,int256,int256,uint160,uint128,int24)")
 MINT = topic("Mint(address,address,int24,int24,uint128,uint256,uint256)")
 BURN = topic("Burn(address,int24,int24,uint128,uint256,uint256)")
 INITIALIZE = topic("Initialize(uint160,int24)")
-# Ticks a never-read pool is planned with. A pool packed with more only makes its call
-# run short of gas: the reader then hands back the pools it read and the rest go in
-# another call (see trading.dex.reading), so planning never-read pools as typical ones
-# costs at most a round trip, where planning them as packed ones cost many.
-UNREAD_TICKS = 8
+# Ticks a never-read pool is planned with: the bounds of two positions near the price.
+# A pool holding more only makes its call use more gas, up to the node's cap, where the
+# reader hands back the pools it read and the rest go in another call (see
+# trading.dex.reading): planning never-read pools lightly costs no more round trips than
+# knowing them, where planning them as packed ones cost many.
+UNREAD_TICKS = 4
 # Planned gas is the measured gas plus this share: within 10% of the truth, never under.
 GAS_MARGIN_PERCENT = 8
 
