@@ -4,7 +4,8 @@ A reader is never deployed: its creation code plus constructor arguments go
 into one ``eth_call`` without ``to``, and the constructor hands back a stream
 of 256-bit words (see ``contracts/ReaderBase.sol``). Results up to EIP-170's
 24,576 bytes come back as the call's return data; larger ones as the revert
-data of ``BatchResult(uint256[])``. This module builds the call data and turns
+data of ``BatchResult(uint256[])`` (the PoolStateReader always answers that way:
+returned code costs 200 gas per byte). This module builds the call data and turns
 either form back into typed results; it does no I/O itself, except for the
 small synchronous :func:`call_reader` used by tests and scripts.
 
