@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/dex_refresh.py [--v2 1000] [--v3 300] [--slipstream 300]
         [--pancakeswap-v3 300] [--v4 500] [--solidly 300] [--repeat 3]
+        [--gas-budget 25000000] [--gas-limit 30000000]
 
 Deploys a market with ``trading.devchain.market.build_market`` on a fresh local
 anvil node: real Uniswap V2 pairs, Uniswap V3, Slipstream and PancakeSwap V3
@@ -19,8 +20,13 @@ and for all of them together, measures:
   naive bot does), with 16 requests in flight, and whether both ways give the
   same states.
 
-Round trips are counted by the client. Wall times are medians of ``--repeat``
-runs. Prints numbers; never fails on timing.
+Round trips are counted by the client; the first refresh (pools never read,
+planned by the families' estimates) and the later ones (planned with the
+ticks the first one found) are shown apart. Wall times are medians of
+``--repeat`` runs. ``--gas-budget`` is the planner's gas per call (the
+network's ``read_gas_budget``); ``--gas-limit`` starts anvil with that block
+gas limit, which anvil also applies to ``eth_call`` (op-geth's default
+``--rpc.gascap`` is 50,000,000). Prints numbers; never fails on timing.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from trading.devchain.devnet import Devnet, connect
 from trading.devchain.market import DexPlan, Market, PoolPlan, TokenPlan, build_market
 from trading.dex.base import DexInfo, PoolSpec
 from trading.dex.manager import DexManager
-from trading.dex.reading import _call_for
+from trading.dex.reading import DEFAULT_GAS_BUDGET, _call_for
 from trading.dex.registry import family_class
 
 WORD_RADIUS = 2
@@ -146,7 +152,7 @@ async def discover(client: ChainClient, info: DexInfo) -> tuple[int, int, float]
 async def reader_gas(client: ChainClient, specs: list[PoolSpec], block: int) -> int | None:
     """The least gas one PoolStateReader call holding all ``specs`` needs (bisection)."""
     data, _, _ = _call_for(
-        specs, with_fee=False, fee_for=(), word_radius=WORD_RADIUS, known_ticks={}
+        specs, with_fee=True, fee_for=(), word_radius=WORD_RADIUS, known_ticks={}
     )
     high = 100_000_000
     # Short of gas, a call may still succeed with some pools marked unreadable:
@@ -329,6 +335,8 @@ class Row:
     discovered: int = 0
     discovery_trips: int = 0
     discovery_ms: float = 0.0
+    first_trips: int = 0
+    first_ms: float = 0.0
     batched_trips: int = 0
     batched_ms: float = 0.0
     gas: int | None = None
@@ -338,7 +346,7 @@ class Row:
     same: bool = True
 
 
-async def measure(node: AnvilNode, market: Market, repeat: int) -> list[Row]:
+async def measure(node: AnvilNode, market: Market, repeat: int, budget: int) -> list[Row]:
     rows = []
     async with ChainClient([node.rpc_url], chain_id=node.chain_id, timeout=300) as client:
         block = await client.block_number()
@@ -354,17 +362,22 @@ async def measure(node: AnvilNode, market: Market, repeat: int) -> list[Row]:
                 client, DexInfo(name, kind, dex.factory, dex.fee_bps or 30)
             )
             row.discovery_ms = seconds * 1000
-            rows.append(await _refresh(client, row, specs, block, repeat))
-        rows.append(
-            await _refresh(client, Row("all together", len(everything)), everything, block, repeat)
-        )
+            rows.append(await _refresh(client, row, specs, block, repeat, budget))
+        together = Row("all together", len(everything))
+        rows.append(await _refresh(client, together, everything, block, repeat, budget))
+        no_v4 = [spec for spec in everything if spec.kind != "uniswap_v4"]
+        if len(no_v4) < len(everything) and no_v4:
+            row = Row("all but V4", len(no_v4))
+            rows.append(await _refresh(client, row, no_v4, block, repeat, budget))
     return rows
 
 
 async def _refresh(
-    client: ChainClient, row: Row, specs: list[PoolSpec], block: int, repeat: int
+    client: ChainClient, row: Row, specs: list[PoolSpec], block: int, repeat: int, budget: int
 ) -> Row:
-    manager = DexManager(client, specs, word_radius=WORD_RADIUS)
+    manager = DexManager(client, specs, word_radius=WORD_RADIUS, gas_budget=budget)
+    seconds, row.first_trips, _ = await timed(1, client, lambda: manager.refresh_all(block))
+    row.first_ms = seconds * 1000
     seconds, row.batched_trips, _ = await timed(repeat, client, lambda: manager.refresh_all(block))
     row.batched_ms = seconds * 1000
     # One call of as many pools as it may hold (results above 24 KB come back as revert
@@ -380,12 +393,14 @@ async def _refresh(
     return row
 
 
-def report(rows: list[Row], repeat: int) -> None:
+def report(rows: list[Row], repeat: int, budget: int) -> None:
     print(f"full refresh: median of {repeat}; pool by pool: {CONCURRENCY} requests in flight")
+    print(f"planner gas budget per call: {budget:,}")
     print(f"word radius {WORD_RADIUS}; target: ceil(pools / {readers.MAX_POOLS_PER_CALL}) calls")
     print()
     header = (
-        f"{'family':<22}{'pools':>6} | {'discovery':>20} | {'batched refresh':>26} | "
+        f"{'family':<22}{'pools':>6} | {'discovery':>20} | {'first refresh':>18} | "
+        f"{'batched refresh':>26} | "
         f"{'gas of one call':>16} | {'pool by pool':>24} | same"
     )
     print(header)
@@ -393,13 +408,15 @@ def report(rows: list[Row], repeat: int) -> None:
     for r in rows:
         target = math.ceil(r.pools / readers.MAX_POOLS_PER_CALL)
         found = f"{r.discovered:>5}/{r.discovery_trips:>3} rt {r.discovery_ms:>6.0f} ms"
-        if r.name == "all together":
+        if r.name.startswith("all "):
             found = ""
+        first = f"{r.first_trips:>3} rt {r.first_ms:>8.1f} ms"
         trips = f"{r.batched_trips:>3} rt (≤{target}) {r.batched_ms:>8.1f} ms"
         gas = f"{r.gas / 1e6:>5.2f} M {r.gas // r.gas_pools // 1000:>4}k/p" if r.gas else "-"
         single = f"{r.single_trips:>7} rt {r.single_ms:>9.0f} ms"
         print(
-            f"{r.name:<22}{r.pools:>6} | {found:>20} | {trips:>26} | {gas:>16} | {single:>24} | "
+            f"{r.name:<22}{r.pools:>6} | {found:>20} | {first:>18} | {trips:>26} | {gas:>16} | "
+            f"{single:>24} | "
             f"{'yes' if r.same else 'NO'}"
         )
     print()
@@ -422,6 +439,15 @@ def main(argv: list[str] | None = None) -> None:
         "--solidly", type=int, default=300, help="Aerodrome pools, volatile and stable (300)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (default 3)")
+    parser.add_argument(
+        "--gas-budget",
+        type=int,
+        default=DEFAULT_GAS_BUDGET,
+        help=f"planner gas per reader call (default {DEFAULT_GAS_BUDGET:,})",
+    )
+    parser.add_argument(
+        "--gas-limit", type=int, default=None, help="anvil's block gas limit (default anvil's)"
+    )
     args = parser.parse_args(argv)
     counts = {
         "uniswap_v2": args.v2,
@@ -431,13 +457,14 @@ def main(argv: list[str] | None = None) -> None:
         "uniswap_v4": args.v4,
         "solidly": args.solidly,
     }
-    with AnvilNode() as node:
+    with AnvilNode(gas_limit=args.gas_limit) as node:
         devnet = Devnet(connect(node.rpc_url))
         started = time.perf_counter()
         market = build_market(devnet, *plan(counts))
         print(f"deployed {len(market.pools)} pools in {time.perf_counter() - started:.1f} s")
         print()
-        report(asyncio.run(measure(node, market, args.repeat)), args.repeat)
+        rows = asyncio.run(measure(node, market, args.repeat, args.gas_budget))
+        report(rows, args.repeat, args.gas_budget)
 
 
 if __name__ == "__main__":

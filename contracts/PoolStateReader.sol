@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-import {ReaderBase} from "./ReaderBase.sol";
-
 interface IV2Reads {
     function getReserves() external view returns (uint112, uint112, uint32);
 }
@@ -23,7 +21,10 @@ interface IV3Reads {
 }
 
 /// @title PoolStateReader
-/// @notice Deployless batch reader of pool states (see ReaderBase). Never deployed.
+/// @notice Deployless batch reader of pool states (see ReaderBase for the idea). Never
+///         deployed. Unlike the other readers it always answers through the revert data
+///         of `BatchResult(uint256[])`: returned code would cost 200 gas per byte of
+///         code deposit (up to 4.9M gas for 24 KB), revert data costs nothing.
 ///
 /// Inputs:
 ///  - v2Pools: Uniswap V2-style pairs, read with getReserves().
@@ -35,6 +36,8 @@ interface IV3Reads {
 ///    around wherever the price is now). A first word above the last reads no
 ///    bitmap (price and liquidity only).
 ///    Bit 193 also reads the pool's fee() (Slipstream's fee can change at any time).
+///    Bits 200-223: the pool's tick spacing (int24) when the caller knows it (it is
+///    immutable, and announced at creation); zero reads tickSpacing().
 ///
 ///  - v4Pools: two words per Uniswap V4 pool: the PoolManager in bits 0-159, the
 ///    tick-bitmap word range in bits 160-191 and the relative flag in bit 192 (as
@@ -42,6 +45,11 @@ interface IV3Reads {
 ///
 /// Output words, in order:
 ///  - block number;
+///  - how many pools were read, in input order (V2, Solidly, V3, V4): all of them unless
+///    the gas ran short, and then those left out are for another call. Every read is made
+///    only with enough gas left for it and for handing the words back, so a call that
+///    holds more than the node lets it spend still answers, and a pool is never reported
+///    unreadable merely because the batch ran out of gas;
 ///  - per V2 pool: ok << 255 | reserve0 << 112 | reserve1 (reserves above 112 bits
 ///    make the pool odd, ok=false);
 ///  - per Solidly pool: ok << 255 | feeOk << 254 | stable << 253 | wide << 252 |
@@ -58,13 +66,44 @@ interface IV3Reads {
 ///    per usual pool (slot0 and liquidity; the bitmap words; their ticks): the pool's
 ///    state sits at keccak256(id, 6) (slot0, two fee growths, liquidity, ticks, bitmap).
 ///
-/// Only the first two words of slot0 are decoded, so Uniswap's and PancakeSwap's
-/// slot0 (whose last field differs) both work.
-contract PoolStateReader is ReaderBase {
+/// Only the first two words of slot0 and ticks() are copied, so Uniswap's, PancakeSwap's
+/// and Slipstream's (whose later fields differ) all work.
+///
+/// Gas: what a pool costs is its cold storage (the protocol's getters: a V3 `ticks()` reads
+/// its whole 4-slot struct, Slipstream's 6) plus a few hundred gas of the reader's own
+/// work. The output stream is the last thing in memory and grows in place: nothing is
+/// copied or reallocated, so memory costs stay near linear up to 500 pools.
+contract PoolStateReader {
+    error BatchResult(uint256[] words);
+
     uint256 private constant OK = 1 << 255;
     uint256 private constant MASK112 = (1 << 112) - 1;
     uint256 private constant MASK160 = (1 << 160) - 1;
     int256 private constant MAX_WORDS_PER_POOL = 4096;
+    uint256 private constant CALL_GAS = 150000;
+    // Kept back to hand the words read so far back when the gas runs short.
+    uint256 private constant GAS_RESERVE = 30000;
+
+    /// @dev The output stream and the call buffers every read reuses, allocated once before
+    ///      the stream: word i of the stream is at `base + 32 * i`.
+    struct Out {
+        uint256 length;
+        uint256 base;
+        // Call data and answers: a selector and two arguments, or an extsload(bytes32[]) call
+        // of up to V4_BATCH slots (selector, offset, length, slots).
+        uint256 buffer;
+        // Uniswap V4: the stream index each pending tick value goes to (V4_BATCH words).
+        uint256 targets;
+        // Set when a read was not made for lack of gas: the batch stops there.
+        bool starved;
+    }
+
+    /// @dev The Uniswap V4 pool being read.
+    struct V4Pool {
+        address manager;
+        uint256 stateSlot;
+        int256 spacing;
+    }
 
     constructor(
         address[] memory v2Pools,
@@ -72,43 +111,150 @@ contract PoolStateReader is ReaderBase {
         uint256[] memory v3Pools,
         uint256[] memory v4Pools
     ) {
-        Words memory out =
-            _newWords(1 + v2Pools.length + solidlyPools.length + (v3Pools.length + v4Pools.length) * 8);
+        V4Pool memory pool = V4Pool(address(0), 0, 0);
+        // Last allocation: nothing is allocated after this, the stream grows in place.
+        Out memory out = _newOut();
         _push(out, block.number);
-        for (uint256 i = 0; i < v2Pools.length; i++) {
-            _push(out, _readV2(v2Pools[i]));
+        _push(out, 0);
+        uint256 done = 0;
+        for (uint256 i = 0; i < v2Pools.length && !out.starved; i++) {
+            uint256 mark = out.length;
+            _push(out, _readV2(out, v2Pools[i]));
+            done += _finishPool(out, mark);
         }
-        for (uint256 i = 0; i < solidlyPools.length; i++) {
+        for (uint256 i = 0; i < solidlyPools.length && !out.starved; i++) {
+            uint256 mark = out.length;
             _readSolidly(out, solidlyPools[i]);
+            done += _finishPool(out, mark);
         }
-        for (uint256 i = 0; i < v3Pools.length; i++) {
+        for (uint256 i = 0; i < v3Pools.length && !out.starved; i++) {
+            uint256 mark = out.length;
             _readV3(out, v3Pools[i]);
+            done += _finishPool(out, mark);
         }
-        if (v4Pools.length > 1) {
-            V4Pool memory pool = _newV4Pool();
-            for (uint256 i = 0; i + 1 < v4Pools.length; i += 2) {
-                _readV4(out, pool, v4Pools[i], bytes32(v4Pools[i + 1]));
-            }
+        for (uint256 i = 0; i + 1 < v4Pools.length && !out.starved; i += 2) {
+            uint256 mark = out.length;
+            _readV4(out, pool, v4Pools[i], bytes32(v4Pools[i + 1]));
+            done += _finishPool(out, mark);
         }
+        _setAt(out, 1, done);
         _finish(out);
     }
 
-    function _readV2(address pool) private view returns (uint256) {
-        (bool ok, uint256 r0, uint256 r1) = _read(pool, IV2Reads.getReserves.selector, 0, 0, 0, 64);
+    /// @dev 1 when the pool just read counts; 0 (and its words dropped) when the gas ran short.
+    function _finishPool(Out memory out, uint256 mark) private pure returns (uint256) {
+        if (!out.starved) return 1;
+        out.length = mark;
+        return 0;
+    }
+
+    /// @dev Whether a call given `callGas` may be made and the batch still handed back after it;
+    ///      otherwise the batch is marked starved (a call made short of gas would fail and
+    ///      mark a healthy pool unreadable).
+    function _canCall(Out memory out, uint256 callGas) private view returns (bool) {
+        // 64/63 of the call's gas (EIP-150), the call itself, and the revert that ends the batch.
+        if (gasleft() > callGas + callGas / 63 + GAS_RESERVE) return true;
+        out.starved = true;
+        return false;
+    }
+
+    // --- the output stream ------------------------------------------------------------
+
+    function _newOut() private pure returns (Out memory out) {
+        uint256 free;
+        assembly {
+            free := mload(0x40)
+        }
+        out.buffer = free;
+        out.targets = free + 96 + 32 * V4_BATCH;
+        // Three words of room before the stream for the revert's selector, offset and length.
+        out.base = out.targets + 32 * V4_BATCH + 96;
+        assembly {
+            mstore(0x40, mload(add(out, 32)))
+        }
+    }
+
+    function _push(Out memory out, uint256 word) private pure {
+        assembly {
+            let n := mload(out)
+            mstore(add(mload(add(out, 32)), shl(5, n)), word)
+            mstore(out, add(n, 1))
+        }
+    }
+
+    function _at(Out memory out, uint256 index) private pure returns (uint256 word) {
+        assembly {
+            word := mload(add(mload(add(out, 32)), shl(5, index)))
+        }
+    }
+
+    function _setAt(Out memory out, uint256 index, uint256 word) private pure {
+        assembly {
+            mstore(add(mload(add(out, 32)), shl(5, index)), word)
+        }
+    }
+
+    /// @dev Revert with BatchResult(words): the stream with its ABI head written in front.
+    function _finish(Out memory out) private pure {
+        bytes4 selector = BatchResult.selector;
+        assembly {
+            let base := mload(add(out, 32))
+            let n := mload(out)
+            let start := sub(base, 68)
+            mstore(start, selector)
+            mstore(sub(base, 64), 0x20)
+            mstore(sub(base, 32), n)
+            revert(start, add(68, shl(5, n)))
+        }
+    }
+
+    /// @dev Static call with up to two words of arguments; returns the first two words of the
+    ///      answer (only those are copied), and ok=false when the call failed or returned
+    ///      fewer than `minSize` bytes.
+    function _read(Out memory out, address target, uint256 request, uint256 arg0, uint256 minSize)
+        private
+        view
+        returns (bool ok, uint256 w0, uint256 w1)
+    {
+        if (!_canCall(out, CALL_GAS)) return (false, 0, 0);
+        // `request`: the selector in its top 4 bytes, the argument count in its lowest byte.
+        assembly {
+            let p := mload(add(out, 64))
+            mstore(p, request)
+            mstore(add(p, 4), arg0)
+            ok := staticcall(CALL_GAS, target, p, add(4, shl(5, and(request, 0xff))), p, 64)
+            if lt(returndatasize(), minSize) { ok := 0 }
+            w0 := mload(p)
+            w1 := mload(add(p, 32))
+        }
+        if (!ok) {
+            (w0, w1) = (0, 0);
+        }
+    }
+
+    /// @dev A selector with its argument count, as `_read` takes them.
+    function _sel(bytes4 selector, uint256 nArgs) private pure returns (uint256) {
+        return uint256(bytes32(selector)) | nArgs;
+    }
+
+    // --- V2 and Solidly ---------------------------------------------------------------
+
+    function _readV2(Out memory out, address pool) private view returns (uint256) {
+        (bool ok, uint256 r0, uint256 r1) = _read(out, pool, _sel(IV2Reads.getReserves.selector, 0), 0, 64);
         if (!ok || r0 > MASK112 || r1 > MASK112) return 0;
         return OK | (r0 << 112) | r1;
     }
 
-    function _readSolidly(Words memory out, uint256 entry) private view {
+    function _readSolidly(Out memory out, uint256 entry) private view {
         address pool = address(uint160(entry & MASK160));
-        (bool ok, uint256 r0, uint256 r1) = _read(pool, IV2Reads.getReserves.selector, 0, 0, 0, 64);
+        (bool ok, uint256 r0, uint256 r1) = _read(out, pool, _sel(IV2Reads.getReserves.selector, 0), 0, 64);
         if (!ok) {
             _push(out, 0);
             return;
         }
         uint256 head = OK;
         if ((entry >> 160) & 1 == 1) {
-            head |= _readSolidlyFee(pool);
+            head |= _readSolidlyFee(out, pool);
         }
         if (r0 > MASK112 || r1 > MASK112) {
             _push(out, head | (1 << 252));
@@ -120,19 +266,26 @@ contract PoolStateReader is ReaderBase {
     }
 
     /// @dev feeOk, stable and fee bits of a Solidly pool's head word (zero when unreadable).
-    function _readSolidlyFee(address pool) private view returns (uint256) {
-        (bool ok, uint256 isStable,) = _read(pool, ISolidlyReads.stable.selector, 0, 0, 0, 32);
+    function _readSolidlyFee(Out memory out, address pool) private view returns (uint256) {
+        (bool ok, uint256 isStable,) = _read(out, pool, _sel(ISolidlyReads.stable.selector, 0), 0, 32);
         if (!ok || isStable > 1) return 0;
         uint256 factory;
-        (ok, factory,) = _read(pool, ISolidlyReads.factory.selector, 0, 0, 0, 32);
+        (ok, factory,) = _read(out, pool, _sel(ISolidlyReads.factory.selector, 0), 0, 32);
         if (!ok || factory > MASK160) return 0;
         uint256 fee;
-        (ok, fee,) = _read(address(uint160(factory)), ISolidlyReads.getFee.selector, uint256(uint160(pool)), isStable, 2, 32);
+        // The second argument goes in first: `_read` writes the selector and the first one.
+        uint256 buffer = out.buffer;
+        assembly {
+            mstore(add(buffer, 36), isStable)
+        }
+        (ok, fee,) = _read(out, address(uint160(factory)), _sel(ISolidlyReads.getFee.selector, 2), uint256(uint160(pool)), 32);
         if (!ok || fee > 0xffff) return 0;
         return (1 << 254) | (isStable << 253) | (fee << 224);
     }
 
-    function _readV3(Words memory out, uint256 entry) private view {
+    // --- the V3 family: Uniswap V3, PancakeSwap V3, Slipstream ---------------------------
+
+    function _readV3(Out memory out, uint256 entry) private view {
         uint256 mark = out.length;
         if (!_tryReadV3(out, entry)) {
             // Drop whatever this pool had written and leave a single failed head.
@@ -141,9 +294,9 @@ contract PoolStateReader is ReaderBase {
         }
     }
 
-    function _tryReadV3(Words memory out, uint256 entry) private view returns (bool) {
+    function _tryReadV3(Out memory out, uint256 entry) private view returns (bool) {
         address pool = address(uint160(entry & MASK160));
-        (bool ok, int256 spacing, int256 tick) = _readV3Head(out, pool, (entry >> 193) & 1 == 1);
+        (bool ok, int256 spacing, int256 tick) = _readV3Head(out, pool, entry);
         if (!ok) return false;
         (int256 wordLo, int256 wordHi) = _wordRange(entry, tick, spacing);
         if (wordHi - wordLo >= MAX_WORDS_PER_POOL) return false;
@@ -155,9 +308,32 @@ contract PoolStateReader is ReaderBase {
             if (!wordOk) return false;
             if (initialized) nonZero += 1;
         }
-        out.data[countAt] =
-            nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32);
+        _setAt(out, countAt, nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32));
         return true;
+    }
+
+    /// @dev Append a non-zero bitmap word (position, bitmap, liquidityNet per set bit).
+    function _readBitmapWord(Out memory out, address pool, int256 wordPos, int256 spacing)
+        private
+        view
+        returns (bool ok, bool initialized)
+    {
+        uint256 bitmap;
+        (ok, bitmap,) = _read(out, pool, _sel(IV3Reads.tickBitmap.selector, 1), uint256(wordPos), 32);
+        if (!ok || bitmap == 0) return (ok, false);
+        _push(out, uint256(wordPos));
+        _push(out, bitmap);
+        int256 firstTick = wordPos * 256 * spacing;
+        // Set bits only, lowest first: a word has a handful of ticks among 256 bits.
+        for (; bitmap != 0; bitmap &= bitmap - 1) {
+            uint256 net;
+            (ok,, net) = _read(
+                out, pool, _sel(IV3Reads.ticks.selector, 1), uint256(firstTick + int256(_lowestBit(bitmap)) * spacing), 64
+            );
+            if (!ok || !_isInt(net, 15)) return (false, true);
+            _push(out, net);
+        }
+        return (true, true);
     }
 
     /// @dev The bitmap words to read: as given, or (bit 192) relative to the current tick's word.
@@ -180,59 +356,28 @@ contract PoolStateReader is ReaderBase {
     }
 
     /// @dev Append the price/tick word and the spacing/liquidity word.
-    function _readV3Head(Words memory out, address pool, bool withFee) private view returns (bool, int256, int256) {
-        (bool ok, uint256 sqrtPrice, uint256 tickWord) = _read(pool, IV3Reads.slot0.selector, 0, 0, 0, 64);
+    function _readV3Head(Out memory out, address pool, uint256 entry) private view returns (bool, int256, int256) {
+        (bool ok, uint256 sqrtPrice, uint256 tickWord) = _read(out, pool, _sel(IV3Reads.slot0.selector, 0), 0, 64);
         if (!ok || sqrtPrice > MASK160 || !_isInt(tickWord, 2)) return (false, 0, 0);
         uint256 liquidity;
-        (ok, liquidity,) = _read(pool, IV3Reads.liquidity.selector, 0, 0, 0, 32);
+        (ok, liquidity,) = _read(out, pool, _sel(IV3Reads.liquidity.selector, 0), 0, 32);
         if (!ok || liquidity >= (1 << 128)) return (false, 0, 0);
-        uint256 spacingWord;
-        (ok, spacingWord,) = _read(pool, IV3Reads.tickSpacing.selector, 0, 0, 0, 32);
-        if (!ok || !_isInt(spacingWord, 2) || int256(spacingWord) <= 0) return (false, 0, 0);
+        uint256 spacingWord = uint256(int256(int24(uint24(entry >> 200))));
+        if (spacingWord == 0) {
+            (ok, spacingWord,) = _read(out, pool, _sel(IV3Reads.tickSpacing.selector, 0), 0, 32);
+            if (!ok || !_isInt(spacingWord, 2)) return (false, 0, 0);
+        }
+        if (int256(spacingWord) <= 0) return (false, 0, 0);
         uint256 feeBits = 0;
-        if (withFee) {
+        if ((entry >> 193) & 1 == 1) {
             uint256 fee;
-            (ok, fee,) = _read(pool, IV3Reads.fee.selector, 0, 0, 0, 32);
+            (ok, fee,) = _read(out, pool, _sel(IV3Reads.fee.selector, 0), 0, 32);
             if (!ok || fee > 0xffffff) return (false, 0, 0);
             feeBits = OK | (fee << 160);
         }
         _push(out, OK | ((tickWord & 0xffffff) << 160) | sqrtPrice);
         _push(out, feeBits | ((spacingWord & 0xffffff) << 128) | liquidity);
         return (true, int256(spacingWord), int256(tickWord));
-    }
-
-    /// @dev Append a non-zero bitmap word (position, bitmap, liquidityNet per set bit).
-    function _readBitmapWord(Words memory out, address pool, int256 wordPos, int256 spacing)
-        private
-        view
-        returns (bool ok, bool initialized)
-    {
-        uint256 bitmap;
-        (ok, bitmap,) = _read(pool, IV3Reads.tickBitmap.selector, uint256(wordPos), 0, 1, 32);
-        if (!ok || bitmap == 0) return (ok, false);
-        _push(out, uint256(wordPos));
-        _push(out, bitmap);
-        uint256 bit = 0;
-        while (bit < 256) {
-            uint256 rest = bitmap >> bit;
-            if (rest == 0) break;
-            // Skip empty bytes and clear bits cheaply; bitmaps are mostly zero.
-            if (rest & 0xff == 0) {
-                bit += 8;
-                continue;
-            }
-            if (rest & 1 == 0) {
-                bit += 1;
-                continue;
-            }
-            int256 tick = (wordPos * 256 + int256(bit)) * spacing;
-            uint256 net;
-            (ok,, net) = _read(pool, IV3Reads.ticks.selector, uint256(tick), 0, 1, 64);
-            if (!ok || !_isInt(net, 15)) return (false, true);
-            _push(out, net);
-            bit += 1;
-        }
-        return (true, true);
     }
 
     // --- Uniswap V4: pools inside the PoolManager, read through extsload -----------
@@ -246,29 +391,7 @@ contract PoolStateReader is ReaderBase {
     uint256 private constant V4_BATCH = 256;
     bytes4 private constant EXTSLOAD_MANY = bytes4(keccak256("extsload(bytes32[])"));
 
-    /// @dev The V4 pool being read, and the memory every V4 pool of the batch reuses: an
-    ///      extsload(bytes32[]) call buffer and the output index each tick value goes to.
-    ///      Allocated once: memory grows with the number of pools, and its cost with its square.
-    struct V4Pool {
-        address manager;
-        uint256 stateSlot;
-        int256 spacing;
-        uint256 buffer;
-        uint256[] targets;
-    }
-
-    function _newV4Pool() private pure returns (V4Pool memory pool) {
-        // Selector, offset and length (68 bytes), then the slots: room for V4_BATCH + 3 words.
-        uint256[] memory space = new uint256[](V4_BATCH + 3);
-        uint256 buffer;
-        assembly ("memory-safe") {
-            buffer := add(space, 32)
-        }
-        pool.buffer = buffer;
-        pool.targets = new uint256[](V4_BATCH);
-    }
-
-    function _readV4(Words memory out, V4Pool memory pool, uint256 entry, bytes32 id) private view {
+    function _readV4(Out memory out, V4Pool memory pool, uint256 entry, bytes32 id) private view {
         uint256 mark = out.length;
         pool.manager = address(uint160(entry & MASK160));
         pool.stateSlot = _mapSlot(uint256(id), V4_POOLS_SLOT);
@@ -279,7 +402,7 @@ contract PoolStateReader is ReaderBase {
         }
     }
 
-    function _tryReadV4(Words memory out, V4Pool memory pool, uint256 entry) private view returns (bool) {
+    function _tryReadV4(Out memory out, V4Pool memory pool, uint256 entry) private view returns (bool) {
         if (pool.spacing <= 0) return false;
         (bool ok, int256 tick) = _readV4Head(out, pool);
         if (!ok) return false;
@@ -296,18 +419,18 @@ contract PoolStateReader is ReaderBase {
             if (!ok) return false;
             nonZero += found;
         }
-        out.data[countAt] =
-            nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32);
+        _setAt(out, countAt, nonZero | ((uint256(wordLo) & 0xffff) << 16) | ((uint256(wordHi) & 0xffff) << 32));
         return true;
     }
 
     /// @dev Append the price/tick word and the fees/liquidity word of a V4 pool (one call).
-    function _readV4Head(Words memory out, V4Pool memory pool) private view returns (bool, int256) {
-        _setV4Slot(pool.buffer, 0, pool.stateSlot);
-        _setV4Slot(pool.buffer, 1, pool.stateSlot + V4_LIQUIDITY_OFFSET);
-        if (!_extsloadMany(pool.manager, pool.buffer, 2)) return (false, 0);
-        uint256 slot0 = _v4Value(pool.buffer, 0);
-        uint256 liquidity = _v4Value(pool.buffer, 1);
+    function _readV4Head(Out memory out, V4Pool memory pool) private view returns (bool, int256) {
+        uint256 buffer = out.buffer;
+        _setV4Slot(buffer, 0, pool.stateSlot);
+        _setV4Slot(buffer, 1, pool.stateSlot + V4_LIQUIDITY_OFFSET);
+        if (!_extsloadMany(out, pool.manager, buffer, 2)) return (false, 0);
+        uint256 slot0 = _v4Value(buffer, 0);
+        uint256 liquidity = _v4Value(buffer, 1);
         // An uninitialized pool has a zero price.
         if (slot0 & MASK160 == 0) return (false, 0);
         _push(out, OK | (((slot0 >> 160) & 0xffffff) << 160) | (slot0 & MASK160));
@@ -317,40 +440,42 @@ contract PoolStateReader is ReaderBase {
     }
 
     /// @dev Read `n` bitmap words from `first` in one call; append each non-zero one (position,
-    ///      bitmap, the liquidityNet of its set ticks) and return how many there were.
-    function _readV4BitmapWords(Words memory out, V4Pool memory pool, int256 first, uint256 n)
+    ///      bitmap, room for the liquidityNet of its set ticks) and return how many there were.
+    function _readV4BitmapWords(Out memory out, V4Pool memory pool, int256 first, uint256 n)
         private
         view
         returns (bool, uint256 nonZero)
     {
+        uint256 buffer = out.buffer;
         uint256 bitmapSlot = pool.stateSlot + V4_BITMAP_OFFSET;
         for (uint256 i = 0; i < n; i++) {
-            _setV4Slot(pool.buffer, i, _mapSlot(uint256(first + int256(i)), bitmapSlot));
+            _setV4Slot(buffer, i, _mapSlot(uint256(first + int256(i)), bitmapSlot));
         }
-        if (!_extsloadMany(pool.manager, pool.buffer, n)) return (false, 0);
+        if (!_extsloadMany(out, pool.manager, buffer, n)) return (false, 0);
         // Positions, bitmaps and room for the ticks first: the buffer is reused for the ticks.
         uint256 wordsAt = out.length;
         for (uint256 i = 0; i < n; i++) {
-            uint256 bitmap = _v4Value(pool.buffer, i);
+            uint256 bitmap = _v4Value(buffer, i);
             if (bitmap == 0) continue;
             nonZero += 1;
             _push(out, uint256(first + int256(i)));
             _push(out, bitmap);
-            for (uint256 k = _popcount(bitmap); k > 0; k--) {
-                _push(out, 0);
-            }
+            // The ticks' room: filled below (every slot of it is written).
+            out.length += _popcount(bitmap);
         }
         return (_fillV4Ticks(out, pool, wordsAt), nonZero);
     }
 
     /// @dev Fill the tick room of the words appended from `cursor` on with each tick's liquidityNet,
     ///      up to V4_BATCH ticks per call.
-    function _fillV4Ticks(Words memory out, V4Pool memory pool, uint256 cursor) private view returns (bool) {
+    function _fillV4Ticks(Out memory out, V4Pool memory pool, uint256 cursor) private view returns (bool) {
         uint256 ticksSlot = pool.stateSlot + V4_TICKS_OFFSET;
+        uint256 buffer = out.buffer;
+        uint256 targets = out.targets;
         uint256 pending = 0;
         while (cursor < out.length) {
-            int256 firstTick = int256(out.data[cursor]) * 256 * pool.spacing;
-            uint256 bitmap = out.data[cursor + 1];
+            int256 firstTick = int256(_at(out, cursor)) * 256 * pool.spacing;
+            uint256 bitmap = _at(out, cursor + 1);
             cursor += 2;
             // Set bits only, lowest first: a word has a handful of ticks among 256 bits.
             for (; bitmap != 0; bitmap &= bitmap - 1) {
@@ -359,8 +484,10 @@ contract PoolStateReader is ReaderBase {
                     pending = 0;
                 }
                 int256 tick = firstTick + int256(_lowestBit(bitmap)) * pool.spacing;
-                _setV4Slot(pool.buffer, pending, _mapSlot(uint256(tick), ticksSlot));
-                pool.targets[pending] = cursor;
+                _setV4Slot(buffer, pending, _mapSlot(uint256(tick), ticksSlot));
+                assembly {
+                    mstore(add(targets, shl(5, pending)), cursor)
+                }
                 pending += 1;
                 cursor += 1;
             }
@@ -368,11 +495,17 @@ contract PoolStateReader is ReaderBase {
         return pending == 0 || _flushV4Ticks(out, pool, pending);
     }
 
-    function _flushV4Ticks(Words memory out, V4Pool memory pool, uint256 pending) private view returns (bool) {
-        if (!_extsloadMany(pool.manager, pool.buffer, pending)) return false;
+    function _flushV4Ticks(Out memory out, V4Pool memory pool, uint256 pending) private view returns (bool) {
+        uint256 buffer = out.buffer;
+        if (!_extsloadMany(out, pool.manager, buffer, pending)) return false;
+        uint256 targets = out.targets;
         for (uint256 k = 0; k < pending; k++) {
+            uint256 target;
+            assembly {
+                target := mload(add(targets, shl(5, k)))
+            }
             // TickInfo's first slot: liquidityGross (low 128 bits), liquidityNet (high 128).
-            out.data[pool.targets[k]] = uint256(int256(int128(uint128(_v4Value(pool.buffer, k) >> 128))));
+            _setAt(out, target, uint256(int256(int128(uint128(_v4Value(buffer, k) >> 128)))));
         }
         return true;
     }
@@ -387,27 +520,29 @@ contract PoolStateReader is ReaderBase {
     }
 
     function _setV4Slot(uint256 buffer, uint256 index, uint256 slot) private pure {
-        assembly ("memory-safe") {
+        assembly {
             mstore(add(buffer, add(68, shl(5, index))), slot)
         }
     }
 
     function _v4Value(uint256 buffer, uint256 index) private pure returns (uint256 value) {
-        assembly ("memory-safe") {
+        assembly {
             value := mload(add(buffer, add(68, shl(5, index))))
         }
     }
 
     /// @dev extsload(bytes32[]) of the `n` slots set in `buffer`; each value replaces its slot.
-    function _extsloadMany(address manager, uint256 buffer, uint256 n) private view returns (bool ok) {
+    function _extsloadMany(Out memory out, address manager, uint256 buffer, uint256 n) private view returns (bool ok) {
+        uint256 callGas = 20000 + n * 3000;
+        if (!_canCall(out, callGas)) return false;
         bytes4 selector = EXTSLOAD_MANY;
-        assembly ("memory-safe") {
+        assembly {
             mstore(buffer, selector)
             mstore(add(buffer, 4), 0x20)
             mstore(add(buffer, 36), n)
             let size := add(64, shl(5, n))
             // The answer (offset, length, values) is written 4 bytes in: the values over the slots.
-            ok := staticcall(add(20000, mul(n, 3000)), manager, buffer, add(4, size), add(buffer, 4), size)
+            ok := staticcall(callGas, manager, buffer, add(4, size), add(buffer, 4), size)
             if iszero(eq(returndatasize(), size)) { ok := 0 }
             if iszero(eq(mload(add(buffer, 4)), 0x20)) { ok := 0 }
             if iszero(eq(mload(add(buffer, 36)), n)) { ok := 0 }

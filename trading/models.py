@@ -34,6 +34,13 @@ MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
 BPS = 10_000
 
 _bps_validators = [MinValueValidator(0), MaxValueValidator(BPS)]
+# Network.read_gas_budget: the default stays under anvil's default 30M block gas limit (its
+# eth_call cap, and the lowest common default) with room for the call's own gas and for
+# estimates that run short; trading.dex.reading.DEFAULT_GAS_BUDGET is the same number.
+READ_GAS_BUDGET_DEFAULT = 25_000_000
+# Below this one heavy V3 pool would not fit a call; above, no node is that generous.
+READ_GAS_BUDGET_MIN = 2_000_000
+READ_GAS_BUDGET_MAX = 1_000_000_000
 
 
 class AddressField(models.CharField):
@@ -157,6 +164,15 @@ class Network(models.Model):
         "Empty: the deepest such pool at each block.",
     )
     block_time_ms = models.PositiveIntegerField(default=2000)
+    read_gas_budget = models.PositiveBigIntegerField(
+        default=READ_GAS_BUDGET_DEFAULT,
+        validators=[MinValueValidator(READ_GAS_BUDGET_MIN), MaxValueValidator(READ_GAS_BUDGET_MAX)],
+        help_text="Gas one batched pool-state read (an eth_call) is planned to use. The node "
+        "caps eth_call gas: op-geth's --rpc.gascap is 50,000,000 by default, anvil's cap is its "
+        "block gas limit (30,000,000 unless started with --gas-limit). Stay a few million under "
+        "the node's cap; more gas means fewer calls per refresh (about 65,000 gas per V3 pool, "
+        "35,000 per V4 pool, 95,000 per Slipstream pool, 6,000 per V2 pair).",
+    )
     is_op_stack = models.BooleanField(
         default=False, help_text="OP-stack chain (Base, Optimism): transactions pay an L1 data fee."
     )

@@ -7,6 +7,9 @@ import pytest
 from tests.trading import factories as f
 from trading.analysis import Cycle, Evaluation, Finding, Hop, Rejection, SizedCycle
 from trading.analysis import evaluation as verdicts
+from trading.chain.client import ChainClient
+from trading.dex.reading import DEFAULT_GAS_BUDGET
+from trading.engine.scan import MarketScanner
 from trading.models import BotConfig, Opportunity, OpportunityStatus, Pool, Token
 from trading.services.opportunities import analysis_inputs, opportunities_record
 
@@ -220,6 +223,13 @@ def test_analysis_inputs_gather_what_a_scan_needs(net, weth, usdc, pools) -> Non
     net.save()
     explicit = analysis_inputs(network=net)
     assert explicit.wrapped_native == usdc.address and not explicit.wrapped_native_guessed
+    # The pool-state reads are planned with the network's own gas budget.
+    assert explicit.read_gas_budget == DEFAULT_GAS_BUDGET == 25_000_000
+    net.read_gas_budget = 45_000_000
+    net.save()
+    inputs = analysis_inputs(network=net)
+    assert inputs.read_gas_budget == 45_000_000
+    assert MarketScanner(ChainClient(["http://127.0.0.1:9"]), inputs).dex.gas_budget == 45_000_000
 
 
 def test_one_call_announces_its_rows_in_one_event_after_commit(

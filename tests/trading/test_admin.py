@@ -285,3 +285,30 @@ def test_the_pools_list_names_each_pools_network(staff_client):
         reverse("admin:trading_pool_changelist"), {"dex__network__id__exact": other.pk}
     )
     assert "Other chain" in only.text and 'class="field-network">Base-like<' not in only.text
+
+
+def test_the_read_gas_budget_is_set_per_network_and_bounded(staff_client):
+    net = f.network(name="Budget net")
+    url = reverse("admin:trading_network_change", args=[net.pk])
+    page = staff_client.get(url).content.decode()
+    # The help names what really bounds it: the node's eth_call gas cap.
+    assert "rpc.gascap" in page and "read_gas_budget" in page
+    form = {
+        "name": net.name,
+        "chain_id": str(net.chain_id),
+        "rpc_urls": net.rpc_urls,
+        "block_time_ms": "2000",
+        "multicall_address": net.multicall_address,
+        "explorer_url": "",
+        "token_allowlist": "",
+    }
+    low = staff_client.post(url, {**form, "read_gas_budget": "100000"})
+    assert "greater than or equal to 2000000" in low.content.decode()
+    high = staff_client.post(url, {**form, "read_gas_budget": str(2 * 10**9)})
+    assert "less than or equal to 1000000000" in high.content.decode()
+    net.refresh_from_db()
+    assert net.read_gas_budget == 25_000_000
+    ok = staff_client.post(url, {**form, "read_gas_budget": "45000000"})
+    assert ok.status_code == 302, ok.content.decode()[:2000]
+    net.refresh_from_db()
+    assert net.read_gas_budget == 45_000_000

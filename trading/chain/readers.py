@@ -4,7 +4,8 @@ A reader is never deployed: its creation code plus constructor arguments go
 into one ``eth_call`` without ``to``, and the constructor hands back a stream
 of 256-bit words (see ``contracts/ReaderBase.sol``). Results up to EIP-170's
 24,576 bytes come back as the call's return data; larger ones as the revert
-data of ``BatchResult(uint256[])``. This module builds the call data and turns
+data of ``BatchResult(uint256[])`` (the PoolStateReader always answers that way:
+returned code costs 200 gas per byte). This module builds the call data and turns
 either form back into typed results; it does no I/O itself, except for the
 small synchronous :func:`call_reader` used by tests and scripts.
 
@@ -158,6 +159,9 @@ class V3Request:
     word_hi: int = -1
     relative: bool = False
     with_fee: bool = False  # also read the pool's fee() (Slipstream's can change)
+    # The pool's tick spacing when known (immutable, announced at creation): saves
+    # the tickSpacing() call, a cold storage read on Slipstream. 0: read on chain.
+    tick_spacing: int = 0
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,9 @@ class PoolStates:
     solidly: tuple[SolidlyReserves, ...]
     v3: tuple[V3Snapshot, ...]
     v4: tuple[V4Snapshot, ...] = ()
+    # Requests left unread because the call ran short of gas (only with ``partial``):
+    # the last ``unread`` of the requests in order V2, Solidly, V3, V4.
+    unread: int = 0
 
 
 def pool_state_call_data(
@@ -250,11 +257,15 @@ def pool_state_call_data(
     if len(v2) + len(solidly) + len(v3) + len(v4) > MAX_POOLS_PER_CALL:
         raise ReaderError(f"at most {MAX_POOLS_PER_CALL} pools per reader call")
     solidly_words = [int(r.address, 16) | (int(r.with_fee) << 160) for r in solidly]
-    v3_words = [
-        _v3_entry(request.address, request.word_lo, request.word_hi, request.relative)
-        | (int(request.with_fee) << 193)
-        for request in v3
-    ]
+    v3_words = []
+    for request in v3:
+        if not 0 <= request.tick_spacing < 2**23:
+            raise ReaderError(f"tick spacing {request.tick_spacing} is not a positive int24")
+        v3_words.append(
+            _v3_entry(request.address, request.word_lo, request.word_hi, request.relative)
+            | (int(request.with_fee) << 193)
+            | (request.tick_spacing << 200)
+        )
     v4_words = []
     for r in v4:
         if not 0 < r.tick_spacing < 2**23:
@@ -288,10 +299,24 @@ def decode_pool_states(
     solidly: Sequence[SolidlyRequest] = (),
     v3: Sequence[V3Request] = (),
     v4: Sequence[V4Request] = (),
+    *,
+    partial: bool = False,
 ) -> PoolStates:
-    """Decode a PoolStateReader word stream for the same request lists."""
+    """Decode a PoolStateReader word stream for the same request lists.
+
+    A call that ran short of gas reads only its first pools (in order V2,
+    Solidly, V3, V4). With ``partial`` the result then holds those and says how
+    many were left (``unread``); without it that is an error.
+    """
     cursor = _Cursor(words)
     block_number = cursor.take()
+    total = len(v2) + len(solidly) + len(v3) + len(v4)
+    budget = cursor.take()
+    if budget > total:
+        raise ReaderError(f"pool state reader claims {budget} pools read of {total}")
+    if budget < total and not partial:
+        raise ReaderError(f"pool state reader ran short of gas after {budget} of {total} pools")
+    v2, solidly, v3, v4, unread = _first(budget, v2, solidly, v3, v4)
     v2_out = []
     for address in v2:
         word = cursor.take()
@@ -306,7 +331,26 @@ def decode_pool_states(
     v4_out = [_decode_v4(cursor, request) for request in v4]
     if not cursor.done():
         raise ReaderError("pool state reader returned more words than requested")
-    return PoolStates(block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out))
+    return PoolStates(
+        block_number, tuple(v2_out), tuple(solidly_out), tuple(v3_out), tuple(v4_out), unread
+    )
+
+
+def _first(
+    count: int,
+    v2: Sequence[str],
+    solidly: Sequence[SolidlyRequest],
+    v3: Sequence[V3Request],
+    v4: Sequence[V4Request],
+) -> tuple[Sequence[str], Sequence[SolidlyRequest], Sequence[V3Request], Sequence[V4Request], int]:
+    """The first ``count`` requests in the reader's order, and how many are left."""
+    left = count
+    taken: list[Sequence[Any]] = []
+    for section in (v2, solidly, v3, v4):
+        taken.append(section[: max(0, left)])
+        left -= len(section)
+    unread = max(0, -left)
+    return taken[0], taken[1], taken[2], taken[3], unread
 
 
 def _decode_solidly(cursor: _Cursor, request: SolidlyRequest) -> SolidlyReserves:

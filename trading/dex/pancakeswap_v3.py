@@ -25,3 +25,7 @@ class PancakeSwapV3Family(UniswapV3Family):
 
     kind: ClassVar[str] = "pancakeswap_v3"
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MINT, BURN, INITIALIZE)
+    # Measured as for V3 (see there): slot0 returns a wider struct.
+    head_gas: ClassVar[int] = 18_800
+    word_gas: ClassVar[int] = 3_300
+    tick_gas: ClassVar[int] = 9_800

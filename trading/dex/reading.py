@@ -7,12 +7,19 @@ case. The first chunk is read at the requested block ("latest" by default)
 and the others at the block it answered from, so every state in one refresh
 belongs to the same block.
 
+The gas budget is what one call may be planned to use (``Network.read_gas_budget``):
+the node caps ``eth_call`` gas (op-geth's ``--rpc.gascap`` is 50M by default,
+anvil's cap is its block gas limit, 30M by default). The families' estimates
+are measured gas plus a small margin, so a call is packed with up to 500 pools
+whenever their real gas fits.
+
 A V3-family pool can be packed with ticks by anyone (1,280 tiny positions near
 the price cost about 14M gas to read), so: a pool whose window is known to hold
-more than ``TICK_WINDOW`` ticks is read through fewer bitmap words, never-read
-pools are planned pessimistically (see the families' ``estimated_gas``), and a
-call that still fails is split in halves down to single pools, so one heavy or
-hostile pool costs only itself.
+more than ``TICK_WINDOW`` ticks is read through fewer bitmap words; a call that
+runs short of gas (a never-read pool heavier than planned, a node capping lower
+than the budget) hands back the pools it read and the rest are read in another
+call at the same block; and a call that still fails is split in halves down to
+single pools, so one heavy or hostile pool costs only itself.
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_WORD_RADIUS = 2
 # The PoolStateReader's request lists, in its constructor's order.
 _SECTIONS = ("v2", "solidly", "v3", "v4")
-# Stays under the 30M block gas limit that anvil and many nodes apply to eth_call.
-DEFAULT_GAS_BUDGET = 20_000_000
+# Under the lowest common eth_call cap (anvil's default 30M block gas limit), with room for
+# the call's own intrinsic gas and estimates that run short; Network.read_gas_budget's default.
+DEFAULT_GAS_BUDGET = 25_000_000
 # Most initialized ticks read per pool (about 4M gas); a denser pool gets a narrower window.
 TICK_WINDOW = 400
 
@@ -222,8 +230,10 @@ async def _read_call(
     )
     words = await client.read(data, block)
     decoded = readers.decode_pool_states(
-        words, requests["v2"], requests["solidly"], requests["v3"], requests["v4"]
+        words, requests["v2"], requests["solidly"], requests["v3"], requests["v4"], partial=True
     )
+    if decoded.unread == len(chunk):
+        raise readers.ReaderError("not one pool fits in the gas the node allows a call")
     states: dict[str, PoolState] = {}
     failed: dict[str, str] = {}
     sections = (
@@ -232,8 +242,10 @@ async def _read_call(
         ("v3", decoded.v3),
         ("v4", decoded.v4),
     )
+    unread: list[PoolSpec] = []
     for section, raws in sections:
-        for pool, raw in zip(owners[section], raws, strict=True):
+        unread += owners[section][len(raws) :]
+        for pool, raw in zip(owners[section][: len(raws)], raws, strict=True):
             try:
                 state = family_class(pool.kind).build_state(pool, raw, decoded.block_number)
             except ValueError as exc:  # a snapshot that the maths refuses (odd values)
@@ -243,7 +255,31 @@ async def _read_call(
                 failed[pool.address] = "state unreadable (call failed or returned odd values)"
             else:
                 states[pool.address] = state
-    return StateBatch(decoded.block_number, states, failed, 1)
+    batch = StateBatch(decoded.block_number, states, failed, 1)
+    if not unread:
+        return batch
+    # The node let the call spend less gas than planned: the rest goes in another call
+    # at the same block.
+    logger.info(
+        "state read ran short of gas after %s pools; reading %s more",
+        len(states) + len(failed),
+        len(unread),
+    )
+    rest = await _read_chunk(
+        client,
+        unread,
+        decoded.block_number,
+        with_fee=with_fee,
+        fee_for=fee_for,
+        word_radius=word_radius,
+        known_ticks=known_ticks,
+    )
+    return StateBatch(
+        decoded.block_number,
+        {**states, **rest.states},
+        {**failed, **rest.failed},
+        1 + rest.round_trips,
+    )
 
 
 async def read_states(

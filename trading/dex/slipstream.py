@@ -62,6 +62,11 @@ class SlipstreamFamily(UniswapV3Family):
 
     kind: ClassVar[str] = "slipstream"
     pool_created_topic: ClassVar[str] = POOL_CREATED
+    # Measured as for V3 (see there). Pools are proxies (a delegatecall per read), fee()
+    # goes through the factory and its fee module, and ticks() reads a six-slot struct.
+    head_gas: ClassVar[int] = 28_700
+    word_gas: ClassVar[int] = 3_500
+    tick_gas: ClassVar[int] = 14_400
 
     @classmethod
     def decode_created(cls, log: dict[str, Any]) -> DiscoveredPool:
@@ -90,7 +95,12 @@ class SlipstreamFamily(UniswapV3Family):
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:
         return readers.V3Request(
-            pool.address, -word_radius, word_radius, relative=True, with_fee=True
+            pool.address,
+            -word_radius,
+            word_radius,
+            relative=True,
+            with_fee=True,
+            tick_spacing=pool.tick_spacing or 0,
         )
 
     @classmethod
@@ -100,15 +110,3 @@ class SlipstreamFamily(UniswapV3Family):
             return state
         # The fee just read, not the one known at discovery.
         return replace(state, fee=raw.fee)
-
-    @classmethod
-    def estimated_gas(
-        cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
-    ) -> int:
-        # fee() goes through the factory and its fee module.
-        return (
-            super().estimated_gas(
-                pool, with_fee=with_fee, word_radius=word_radius, known_ticks=known_ticks
-            )
-            + 15_000
-        )

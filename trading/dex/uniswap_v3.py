@@ -35,9 +35,14 @@ SWAP = topic("Swap(address,address,int256,int256,uint160,uint128,int24)")
 MINT = topic("Mint(address,address,int24,int24,uint128,uint256,uint256)")
 BURN = topic("Burn(address,int24,int24,uint128,uint256,uint256)")
 INITIALIZE = topic("Initialize(uint160,int24)")
-# Ticks a never-read pool is planned with (about 1.3M gas): real pools rarely hold more
-# in the reader's window, and a packed one costs only the call it shares.
-UNREAD_TICKS = 128
+# Ticks a never-read pool is planned with: the bounds of two positions near the price.
+# A pool holding more only makes its call use more gas, up to the node's cap, where the
+# reader hands back the pools it read and the rest go in another call (see
+# trading.dex.reading): planning never-read pools lightly costs no more round trips than
+# knowing them, where planning them as packed ones cost many.
+UNREAD_TICKS = 4
+# Planned gas is the measured gas plus this share: within 10% of the truth, never under.
+GAS_MARGIN_PERCENT = 8
 
 
 def _address_from_word(word: str | bytes) -> str:
@@ -77,6 +82,13 @@ class UniswapV3Family(DexFamily):
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MINT, BURN, INITIALIZE)
     # The factory event announcing a pool (topic0), decoded by ``decode_discovery``.
     pool_created_topic: ClassVar[str] = POOL_CREATED
+    # Gas of one pool in a full PoolStateReader call, measured on anvil with real pools
+    # (benchmarks/dex_refresh.py): the head (cold account, slot0, liquidity, the request
+    # word), each tick-bitmap word, and each initialized tick (``ticks()`` reads its whole
+    # four-slot struct: the protocol's getter, so that is the floor per tick).
+    head_gas: ClassVar[int] = 16_500
+    word_gas: ClassVar[int] = 3_400
+    tick_gas: ClassVar[int] = 9_800
 
     def __init__(
         self,
@@ -156,7 +168,13 @@ class UniswapV3Family(DexFamily):
 
     @classmethod
     def state_request(cls, pool: PoolSpec, *, with_fee: bool, word_radius: int) -> Any:
-        return readers.V3Request(pool.address, -word_radius, word_radius, relative=True)
+        return readers.V3Request(
+            pool.address,
+            -word_radius,
+            word_radius,
+            relative=True,
+            tick_spacing=pool.tick_spacing or 0,
+        )
 
     @classmethod
     def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> V3PoolState | None:
@@ -182,10 +200,9 @@ class UniswapV3Family(DexFamily):
         cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
     ) -> int:
         words = 2 * word_radius + 1
-        # A never-read pool may be packed with ticks: assume a fair number, so only a
-        # few share a call, and let a call that still fails be split (see reading).
         ticks = known_ticks if known_ticks else UNREAD_TICKS
-        return 30_000 + words * 3_000 + ticks * 10_000
+        gas = cls.head_gas + words * cls.word_gas + ticks * cls.tick_gas
+        return gas * (100 + GAS_MARGIN_PERCENT) // 100
 
 
 async def find_deployment_block(

@@ -83,6 +83,11 @@ class UniswapV4Family(UniswapV3Family):
     reader_section: ClassVar[str] = "v4"
     state_topics: ClassVar[tuple[str, ...]] = (SWAP, MODIFY_LIQUIDITY, PROTOCOL_FEE_UPDATED)
     pool_created_topic: ClassVar[str] = INITIALIZE
+    # Measured as for V3 (see there): three extsload(bytes32[]) calls per pool; a bitmap word
+    # or a tick is one cold slot of the PoolManager and a hash.
+    head_gas: ClassVar[int] = 20_500
+    word_gas: ClassVar[int] = 2_600
+    tick_gas: ClassVar[int] = 2_500
 
     def decode_discovery(
         self, logs: list[dict[str, Any]]
@@ -106,16 +111,6 @@ class UniswapV4Family(UniswapV3Family):
         return readers.V4Request(
             pool.manager, pool.address, pool.tick_spacing, -word_radius, word_radius, relative=True
         )
-
-    @classmethod
-    def estimated_gas(
-        cls, pool: PoolSpec, *, with_fee: bool, word_radius: int, known_ticks: int = 0
-    ) -> int:
-        # Measured on anvil (benchmarks/dex_refresh.py): three extsload(bytes32[]) calls
-        # per pool, a cold slot per bitmap word and per tick, and the reader's own work.
-        words = 2 * word_radius + 1
-        ticks = known_ticks if known_ticks else 8
-        return 12_000 + words * 5_000 + ticks * 3_500
 
     @classmethod
     def build_state(cls, pool: PoolSpec, raw: Any, block_number: int) -> V4PoolState | None:

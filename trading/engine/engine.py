@@ -324,7 +324,7 @@ class Engine:
         self.client = ChainClient(urls, chain_id=network.chain_id)
         self.storage = StorageComponent(network.pk)
         self.storage.figures = self.figures
-        self.dex = DexManager(self.client, inputs.pools)
+        self.dex = DexManager(self.client, inputs.pools, gas_budget=inputs.read_gas_budget)
         self.gas = GasOracle(self.client, op_stack=network.is_op_stack)
         self.scanner = MarketScanner(self.client, inputs, dex=self.dex, gas=self.gas)
         try:

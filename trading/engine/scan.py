@@ -114,7 +114,11 @@ class MarketScanner(Component):
         super().__init__()
         self.client = client
         self.inputs = inputs
-        self.dex = dex if dex is not None else DexManager(client, inputs.pools)
+        self.dex = (
+            dex
+            if dex is not None
+            else DexManager(client, inputs.pools, gas_budget=inputs.read_gas_budget)
+        )
         self.gas = gas if gas is not None else GasOracle(client, op_stack=inputs.is_op_stack)
         self.gas_model = gas_model
         self.index = CycleIndex(inputs.pools, inputs.base_tokens, inputs.max_hops)

@@ -28,6 +28,7 @@ from trading.analysis import evaluation as verdicts
 from trading.dex.base import PoolSpec
 from trading.formatting import format_amount
 from trading.models import (
+    READ_GAS_BUDGET_DEFAULT,
     BotConfig,
     Dex,
     Network,
@@ -100,6 +101,8 @@ class AnalysisInputs:
     usd_token: str | None = None
     usd_token_decimals: int = 6
     usd_pool: str | None = None
+    # Gas one batched pool-state read may be planned to use (Network.read_gas_budget).
+    read_gas_budget: int = READ_GAS_BUDGET_DEFAULT
 
 
 def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
@@ -159,6 +162,7 @@ def analysis_inputs(*, network: Network | None = None) -> AnalysisInputs:
         usd_token=usd_token,
         usd_token_decimals=usd_decimals,
         usd_pool=usd_pool,
+        read_gas_budget=network.read_gas_budget,
     )
 
 
