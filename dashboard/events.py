@@ -62,6 +62,10 @@ class OpportunityEvent:
     detected_at: str
     hops: tuple[Hop, ...] = ()
     status_reason: str = ""
+    # When the row last changed (seen again, claimed, settled, staled) and the
+    # block it was first seen at: the live feed is ordered by the former.
+    updated_at: str = ""
+    first_block: int | None = None
 
     @property
     def net_negative(self) -> bool:

@@ -184,6 +184,8 @@ def opportunity_events(opportunities: Iterable[Opportunity]) -> list[Opportunity
                 block_number=opp.block_number,
                 detected_at=_iso(opp.detected_at),
                 status_reason=scrub(opp.status_reason, limit=300),
+                updated_at=_iso(opp.updated_at),
+                first_block=opp.first_block,
             )
         )
     return events

@@ -125,11 +125,12 @@ def latest_gas_snapshot() -> GasSnapshot | None:
 
 
 def recent_opportunities(limit: int = 20) -> list[Opportunity]:
-    """The newest opportunities, with what their rows show already loaded."""
+    """The opportunities last seen or changed most recently, newest first, with what
+    their rows show already loaded (a cycle seen again every block stays on top)."""
     return list(
         Opportunity.objects.select_related("start_token", "network")
         .prefetch_related("pools__dex")
-        .order_by("-detected_at", "-id")[:limit]
+        .order_by("-updated_at", "-id")[:limit]
     )
 
 
