@@ -24,8 +24,12 @@ OVERVIEW = "overview"
 # The overview of a user who may not pause or resume: the same frames, no controls.
 OVERVIEW_READ_ONLY = "overview-read-only"
 SYSTEM = "system"
+# The history pages: each changed row of theirs is signalled; the page asks for
+# the rows its own filters keep (see dashboard.live).
+OPPORTUNITIES = "opportunities"
+TRADES = "trades"
 OTHER = "other"
-PAGES = {OVERVIEW, SYSTEM, OTHER}
+PAGES = {OVERVIEW, SYSTEM, OPPORTUNITIES, TRADES, OTHER}
 
 # (event type, page kind) -> the partial that renders its frame. A page kind
 # without an entry gets nothing for that event.
@@ -39,6 +43,10 @@ FRAME_TEMPLATES = {
     ("dashboard.system", OVERVIEW): "dashboard/frames.html#system-summary",
     ("dashboard.system", SYSTEM): "dashboard/frames.html#system",
     ("dashboard.status", SYSTEM): "dashboard/frames.html#status-pill",
+    ("dashboard.opportunity", OPPORTUNITIES): "dashboard/frames.html#history-signal",
+    ("dashboard.status", OPPORTUNITIES): "dashboard/frames.html#status-pill",
+    ("dashboard.trade", TRADES): "dashboard/frames.html#history-signal",
+    ("dashboard.status", TRADES): "dashboard/frames.html#status-pill",
 }
 
 _CACHE_SIZE = 1024

@@ -383,6 +383,15 @@ def trade_history(filters: HistoryFilters) -> TradeQuerySet:
     return filters.apply(qs).order_by("-created_at", "-id")
 
 
+def history_cursor(kind: str) -> int:
+    """The highest opportunity (``kind="opportunities"``) or trade id stored now; 0 if none.
+
+    A history page remembers it when it loads: rows with a higher id arrived since.
+    """
+    model = Opportunity if kind == "opportunities" else Trade
+    return model.objects.aggregate(top=Max("id"))["top"] or 0
+
+
 def start_tokens() -> QuerySet[Token]:
     """Tokens that some opportunity starts from (the choices of the token filter)."""
     return Token.objects.filter(
