@@ -146,7 +146,9 @@ def recent_trades(limit: int = 10) -> list[Trade]:
 def tokens_by_address(addresses: Iterable[str]) -> dict[str, Token]:
     """Tokens keyed by lower-case address (one query, whatever the number of addresses)."""
     wanted = set()
-    for address in addresses:
+    # Checksumming costs a keccak: each distinct spelling once, however many
+    # paths repeat it (an export reads thousands of paths over a few tokens).
+    for address in set(addresses):
         try:
             wanted.add(normalize_address(address))
         except (ValidationError, TypeError):
