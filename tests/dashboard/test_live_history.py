@@ -1,4 +1,4 @@
-"""Live history pages: the page's cursor, and what its own URL answers about new and changed rows."""
+"""Live history pages: the cursor a page keeps, and what its URL answers on new or changed rows."""
 
 from __future__ import annotations
 

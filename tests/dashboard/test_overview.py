@@ -258,9 +258,7 @@ def test_the_live_feed_is_ordered_by_last_seen_and_shows_both_times(operator_cli
     late = cycle(market, detected_at=base + dt.timedelta(minutes=2), block=12)
     for opp, seen in ((early, 30), (middle, 10), (late, 20)):
         # auto_now would stamp "now": the engine's clock is set by hand here.
-        Opportunity.objects.filter(pk=opp.pk).update(
-            updated_at=base + dt.timedelta(minutes=seen)
-        )
+        Opportunity.objects.filter(pk=opp.pk).update(updated_at=base + dt.timedelta(minutes=seen))
 
     body = operator_client.get(reverse("dashboard:overview")).content.decode()
 
