@@ -16,6 +16,8 @@
   "use strict";
 
   var GATHER_MS = 200;
+  // A page left open all day keeps its table to this many rows (the oldest go).
+  var MAX_ROWS = 100;
   var timer = null;
   var inFlight = false;
   var again = false;
@@ -107,6 +109,8 @@
         if (existing.classList.contains("live-new")) row.classList.add("live-new");
         existing.replaceWith(row);
       });
+      var shown = body.querySelectorAll(":scope > tr");
+      for (var i = MAX_ROWS; i < shown.length; i++) shown[i].remove();
       htmx.process(body);
     }
     lastCount[url] = count;
