@@ -2,9 +2,12 @@
 
     .venv/bin/python benchmarks/export.py               # 100,000 opportunities and trades
     .venv/bin/python benchmarks/export.py --rows 10000  # a quicker run
+    .venv/bin/python benchmarks/export.py --database-url postgres://postgres@127.0.0.1:5432/bench
+                                                        # on PostgreSQL (an empty database)
 
-A throwaway SQLite database gets ``--rows`` opportunities (three-hop routes on
-two DEXs) and as many trades; both exports are then downloaded from the real
+A throwaway SQLite database (or the empty database of ``--database-url``) gets
+``--rows`` opportunities (three-hop routes on two DEXs) and as many trades; both
+exports are then downloaded from the real
 ASGI application served by Daphne, as a browser would, reading the body in
 chunks. For each it prints the time to the response headers and to the first
 body bytes, the total time, the size, and the peak of Python memory allocated
@@ -32,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 _BATCH = 5_000
 
 
-def _configure(workdir: Path) -> None:
+def _configure(workdir: Path, database_url: str = "") -> None:
     """Environment for Django before it is set up: a throwaway database, quiet logs."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "listonian_site.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ.setdefault("LISTONIAN_LOG_LEVEL", "WARNING")
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
@@ -51,6 +54,8 @@ def _seed(rows: int) -> str:
     from trading.models import Dex, Network, Opportunity, Pool, Token, Trade
 
     call_command("migrate", interactive=False, verbosity=0)
+    if Opportunity.objects.exists():
+        raise SystemExit("The benchmark seeds its own rows: give it an empty database.")
     user = get_user_model().objects.create_user(username="bench", password="bench-pass-123456")
     client = Client()
     client.force_login(user)
@@ -173,9 +178,14 @@ def _download(port: int, path: str, cookie: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="opportunities (and trades)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty database to seed instead of a throwaway SQLite file (e.g. PostgreSQL)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="listonian-export-") as workdir:
-        _configure(Path(workdir))
+        _configure(Path(workdir), args.database_url)
         import django
 
         django.setup()

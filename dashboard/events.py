@@ -65,6 +65,10 @@ class OpportunityEvent:
     # The reason's category (trading.reasons.ReasonCode) and its short label.
     reason_code: str = ""
     reason_label: str = ""
+    # When the row last changed (seen again, claimed, settled, staled) and the
+    # block it was first seen at: the live feed is ordered by the former.
+    updated_at: str = ""
+    first_block: int | None = None
 
     @property
     def net_negative(self) -> bool:

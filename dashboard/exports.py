@@ -18,6 +18,9 @@ from trading.models import Opportunity, Trade
 from trading.selectors import amount_to_units
 
 _BATCH = 500
+# The first rows go out on their own, so the download starts before a whole
+# batch is read and formatted; the rest follow in full batches.
+_FIRST_BATCH = 20
 
 OPPORTUNITY_COLUMNS = [
     "id",
@@ -83,10 +86,25 @@ def _time(iso: str) -> str:
     return moment.isoformat() if moment else ""
 
 
+def _batches[M: (Opportunity, Trade)](queryset: QuerySet[M]) -> Iterator[list[M]]:
+    """The rows of ``queryset`` read through a cursor (server-side on PostgreSQL), a
+    small batch first, then full ones.
+
+    The presenters load what each batch shows (tokens, pools, DEXs) in a few
+    queries; the queryset's own prefetching is dropped so it is not done twice
+    and does not hold the first rows back until a whole chunk is prefetched.
+    """
+    rows = queryset.prefetch_related(None).iterator(chunk_size=_BATCH)
+    size = _FIRST_BATCH
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+        size = _BATCH
+
+
 def opportunity_rows(queryset: QuerySet[Opportunity]) -> Iterator[list[object]]:
     """CSV rows for the opportunities of ``queryset``, built in batches."""
     yield OPPORTUNITY_COLUMNS
-    for batch in itertools.batched(queryset.iterator(chunk_size=_BATCH), _BATCH):
+    for batch in _batches(queryset):
         for o in presenters.opportunity_events(batch):
             yield [
                 o.id,
@@ -113,7 +131,7 @@ def opportunity_rows(queryset: QuerySet[Opportunity]) -> Iterator[list[object]]:
 def trade_rows(queryset: QuerySet[Trade]) -> Iterator[list[object]]:
     """CSV rows for the trades of ``queryset``, built in batches."""
     yield TRADE_COLUMNS
-    for batch in itertools.batched(queryset.iterator(chunk_size=_BATCH), _BATCH):
+    for batch in _batches(queryset):
         for t in presenters.trade_events(batch):
             yield [
                 t.id,
@@ -156,9 +174,12 @@ def _lines(rows: Iterator[list[object]]) -> Iterator[str]:
 
 async def _async_chunks(lines: Iterator[str]) -> AsyncIterator[str]:
     """The lines in chunks, each read on the ORM's thread: the event loop never waits on SQL."""
-    take = sync_to_async(lambda: "".join(itertools.islice(lines, _BATCH)))
-    while chunk := await take():
+    take = sync_to_async(lambda size: "".join(itertools.islice(lines, size)))
+    # The header and the first small batch make the first chunk.
+    size = _FIRST_BATCH + 1
+    while chunk := await take(size):
         yield chunk
+        size = _BATCH
 
 
 def csv_response(

@@ -24,9 +24,13 @@ OVERVIEW = "overview"
 # The overview of a user who may not pause or resume: the same frames, no controls.
 OVERVIEW_READ_ONLY = "overview-read-only"
 SYSTEM = "system"
+# The history pages: each changed row of theirs is signalled; the page asks for
+# the rows its own filters keep (see dashboard.live).
+OPPORTUNITIES = "opportunities"
+TRADES = "trades"
 PERFORMANCE = "performance"
 OTHER = "other"
-PAGES = {OVERVIEW, SYSTEM, PERFORMANCE, OTHER}
+PAGES = {OVERVIEW, SYSTEM, PERFORMANCE, OPPORTUNITIES, TRADES, OTHER}
 
 # (event type, page kind) -> the partial that renders its frame. A page kind
 # without an entry gets nothing for that event.
@@ -43,6 +47,10 @@ FRAME_TEMPLATES = {
     # A trade recorded or settled: the performance page fetches its figures again.
     ("dashboard.trade", PERFORMANCE): "dashboard/frames.html#performance-changed",
     ("dashboard.status", PERFORMANCE): "dashboard/frames.html#status-pill",
+    ("dashboard.opportunity", OPPORTUNITIES): "dashboard/frames.html#history-signal",
+    ("dashboard.status", OPPORTUNITIES): "dashboard/frames.html#status-pill",
+    ("dashboard.trade", TRADES): "dashboard/frames.html#history-signal",
+    ("dashboard.status", TRADES): "dashboard/frames.html#status-pill",
 }
 
 _CACHE_SIZE = 1024

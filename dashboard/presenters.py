@@ -186,6 +186,8 @@ def opportunity_events(opportunities: Iterable[Opportunity]) -> list[Opportunity
                 status_reason=scrub(opp.status_reason, limit=300),
                 reason_code=opp.reason_code,
                 reason_label=opp.get_reason_code_display() if opp.reason_code else "",
+                updated_at=_iso(opp.updated_at),
+                first_block=opp.first_block,
             )
         )
     return events

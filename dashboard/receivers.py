@@ -31,18 +31,20 @@ def _follow_with_stats(*, flush: bool = False) -> None:
 def publish_opportunities(ids: Iterable[int]) -> int:
     """Publish the opportunities ``ids`` (first ones first kept), then the counts.
 
+    They go out oldest first by the time they were last seen or changed, so the
+    live feed, which puts each arriving row on top, ends newest first.
+
     Payloads are built in a constant number of queries; returns how many went out.
     """
     chosen = list(dict.fromkeys(ids))[:LIVE_OPPORTUNITIES]
     if not chosen:
         return 0
-    built = {
-        e.id: e for e in presenters.opportunity_events(Opportunity.objects.filter(pk__in=chosen))
-    }
+    # The feed is ordered by the time each row was last seen or changed, and
+    # prepends what it receives: the newest goes out last so it ends on top.
+    rows = Opportunity.objects.filter(pk__in=chosen).order_by("updated_at", "id")
     sent = 0
-    # The feed prepends each row: the first id is sent last so it ends on top.
-    for pk in reversed(chosen):
-        if pk in built and broadcast.publish(built[pk]):
+    for event in presenters.opportunity_events(rows):
+        if broadcast.publish(event):
             sent += 1
     _follow_with_stats()
     return sent

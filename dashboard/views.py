@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from dashboard import broadcast, charts, exports, presenters
+from dashboard import broadcast, charts, exports, live, presenters
 from dashboard import performance as performance_figures
 from dashboard.forms import (
     BotLimitsForm,
@@ -132,17 +132,40 @@ def _history_csv(request: HttpRequest, *, kind: str) -> HttpResponse:
 
 
 def _history_page(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:
+    if live.LIVE_PARAM in request.GET:
+        return _history_live(request, kind=kind, template=template)
     queryset, form = _history(request, kind=kind)
+    # Taken before the rows are read: a row written in between is at worst
+    # shown and announced as new, never missed.
+    cursor = selectors.history_cursor(kind)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     if kind == "opportunities":
         rows = presenters.opportunity_events(page.object_list)
     else:
         rows = presenters.trade_events(page.object_list)
     filtered = bool(request.GET.dict().keys() - {"page"})
-    context = {"form": form, "page": page, "rows": rows, "filtered": filtered}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "filtered": filtered,
+        "live": live.page_state(request, page_number=page.number, cursor=cursor),
+    }
     if request.htmx and request.htmx.target == "results":
         template += "#results"
     return render(request, template, context)
+
+
+def _history_live(request: HttpRequest, *, kind: str, template: str) -> HttpResponse:
+    """What arrived or changed since a history page loaded (see :mod:`dashboard.live`)."""
+    try:
+        ask = live.parse_ask(request.GET)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    queryset, _ = _history(request, kind=kind)
+    answer = live.answer(queryset, kind=kind, ask=ask, limit=PAGE_SIZE)
+    context = {"answer": answer, "row_template": f"{template}#row"}
+    return render(request, "dashboard/_history_live.html#answer", context)
 
 
 @login_required

@@ -561,6 +561,13 @@ class Opportunity(models.Model):
     class Meta:
         ordering = ["-detected_at", "-id"]
         verbose_name_plural = "opportunities"
+        indexes = [
+            # The overview's live feed: the rows seen or changed last.
+            models.Index(fields=["-updated_at", "-id"], name="opportunity_last_seen"),
+            # The history pages and their CSV exports read newest first, in this
+            # order: an index lets the first rows come without sorting the table.
+            models.Index(fields=["-detected_at", "-id"], name="opportunity_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["network", "cycle_key"],
@@ -718,6 +725,10 @@ class Trade(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The history page and its CSV export read newest first, in this order.
+            models.Index(fields=["-created_at", "-id"], name="trade_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"Trade #{self.pk} {self.mode} {self.status}"

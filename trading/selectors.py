@@ -127,11 +127,12 @@ def latest_gas_snapshot() -> GasSnapshot | None:
 
 
 def recent_opportunities(limit: int = 20) -> list[Opportunity]:
-    """The newest opportunities, with what their rows show already loaded."""
+    """The opportunities last seen or changed most recently, newest first, with what
+    their rows show already loaded (a cycle seen again every block stays on top)."""
     return list(
         Opportunity.objects.select_related("start_token", "network")
         .prefetch_related("pools__dex")
-        .order_by("-detected_at", "-id")[:limit]
+        .order_by("-updated_at", "-id")[:limit]
     )
 
 
@@ -147,7 +148,9 @@ def recent_trades(limit: int = 10) -> list[Trade]:
 def tokens_by_address(addresses: Iterable[str]) -> dict[str, Token]:
     """Tokens keyed by lower-case address (one query, whatever the number of addresses)."""
     wanted = set()
-    for address in addresses:
+    # Checksumming costs a keccak: each distinct spelling once, however many
+    # paths repeat it (an export reads thousands of paths over a few tokens).
+    for address in set(addresses):
         try:
             wanted.add(normalize_address(address))
         except (ValidationError, TypeError):
@@ -385,6 +388,15 @@ def trade_history(filters: HistoryFilters) -> TradeQuerySet:
     if filters.mode:
         qs = qs.in_mode(filters.mode)
     return filters.apply(qs).order_by("-created_at", "-id")
+
+
+def history_cursor(kind: str) -> int:
+    """The highest opportunity (``kind="opportunities"``) or trade id stored now; 0 if none.
+
+    A history page remembers it when it loads: rows with a higher id arrived since.
+    """
+    model = Opportunity if kind == "opportunities" else Trade
+    return model.objects.aggregate(top=Max("id"))["top"] or 0
 
 
 def start_tokens() -> QuerySet[Token]:

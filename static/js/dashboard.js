@@ -90,14 +90,20 @@
   });
 
   // A row already on the page (same id) is replaced where it stands instead of
-  // being inserted again, so status changes do not duplicate rows.
+  // being inserted again, so status changes do not duplicate rows. In a table
+  // ordered by last change (data-move-updated) it leaves its place instead and
+  // the new version is prepended, on top.
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var fragment = evt.detail && evt.detail.fragment;
     if (!fragment || !fragment.children) return;
     Array.prototype.slice.call(fragment.children).forEach(function (el) {
       if (el.tagName !== "TR" || !el.id) return;
       var existing = document.getElementById(el.id);
-      if (existing) {
+      if (!existing) return;
+      var body = existing.parentElement;
+      if (body && body.hasAttribute("data-move-updated")) {
+        existing.remove();
+      } else {
         existing.replaceWith(el);
         htmx.process(el);
       }

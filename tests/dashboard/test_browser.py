@@ -606,3 +606,151 @@ def test_no_page_scrolls_sideways_on_a_phone_and_columns_fit_on_a_desktop(
     page.goto(f"{live_daphne.url}/opportunities/")
     expect(page.locator("table.history th", has_text="Status")).to_be_in_viewport()
     assert errors == []
+
+
+def _send_trade(opp, n: int):
+    from trading.services.execution import trade_record_pending
+
+    return trade_record_pending(
+        opportunity_id=opp.pk,
+        amount_in=10**18,
+        tx_hash="0x" + f"{n:02x}" * 32,
+        nonce=n,
+        max_fee_per_gas=2 * 10**9,
+        max_priority_fee_per_gas=10**8,
+        l1_fee_wei=10**12,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_pages_show_new_and_changed_rows_their_filters_keep(
+    live_daphne, operator, market, chromium, monkeypatch
+):
+    from dashboard import views
+    from trading.services.execution import trade_settle
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)  # the server runs in this process
+    before = off_loop(lambda: [f.trade(cycle(market), status="success") for _ in range(3)])
+    errors: list[str] = []
+    # One browser context (one session cookie) for several tabs.
+    context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    live_asks: list[str] = []
+
+    def open_page(path: str):
+        tab = context.new_page()
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on("request", lambda r: live_asks.append(r.url) if "live=" in r.url else None)
+        tab.goto(f"{live_daphne.url}{path}")
+        expect(tab.locator("#ws-status")).to_have_attribute("data-state", "live")
+        return tab
+
+    trades = open_page("/trades/")
+    reverted = open_page("/trades/?status=reverted")
+    older = open_page("/trades/?page=2")
+    expect(trades.locator("#results tbody tr")).to_have_count(2)
+    expect(reverted.locator("#results")).to_contain_text("No trade matches")
+    trades.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    # Through the engine's own service: the event goes out after the commit.
+    opps = off_loop(lambda: [cycle(market), cycle(market)])
+    first = off_loop(_send_trade, opps[0], 1)
+    second = off_loop(_send_trade, opps[1], 2)
+
+    rows = trades.locator("#results tbody tr")
+    expect(rows).to_have_count(4)
+    ids = [rows.nth(i).get_attribute("id") for i in range(4)]
+    assert ids == [
+        f"trade-{second.pk}",
+        f"trade-{first.pk}",
+        f"trade-{before[2].pk}",
+        f"trade-{before[1].pk}",
+    ]
+    notice = trades.locator("#history-live-notice")
+    expect(notice).to_have_text("2 new")
+    expect(trades.locator(f"#trade-{second.pk}")).to_contain_text("Pending")
+    expect(trades.locator(f"#trade-{second.pk}")).to_have_class(re.compile("live-new"))
+    # A later page only says so, with a link to the first page.
+    older_notice = older.locator("#history-live-notice")
+    expect(older_notice).to_have_text("2 new — show")
+    assert older_notice.get_attribute("href") == "/trades/"
+    expect(older.locator("#results tbody tr")).to_have_count(1)
+
+    # Settled: the row changes in place, nothing is added or counted again.
+    off_loop(
+        lambda: trade_settle(
+            trade_id=first.pk,
+            status="success",
+            realized_profit=4 * 10**15,
+            gas_used=150_000,
+            gas_cost_wei=10**14,
+            block_number=50,
+        )
+    )
+    expect(trades.locator(f"#trade-{first.pk}")).to_contain_text("Success")
+    expect(rows).to_have_count(4)
+    assert rows.nth(1).get_attribute("id") == f"trade-{first.pk}"
+    expect(notice).to_have_text("2 new")
+
+    # Clicking the notice clears it and the highlight.
+    notice.click()
+    expect(notice).to_be_hidden()
+    expect(trades.locator("#results tr.live-new")).to_have_count(0)
+    assert trades.evaluate("window.__sameDocument") is True
+    trades.screenshot(path=ARTIFACTS / "trades-live.png", full_page=True)
+
+    # The filtered page heard of every row and asked, and its filter kept none.
+    assert any("status=reverted" in url for url in live_asks)
+    expect(reverted.locator("#results")).to_contain_text("No trade matches")
+    expect(reverted.locator("#results tbody tr")).to_have_count(0)
+    expect(reverted.locator("#history-live-notice")).to_be_hidden()
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_feed_moves_a_row_seen_again_to_the_top(live_daphne, operator, market, chromium):
+    from trading.models import Opportunity
+
+    base = timezone.now() - dt.timedelta(minutes=30)
+    older, newer = off_loop(
+        lambda: [
+            cycle(market, detected_at=base, block=10),
+            cycle(market, detected_at=base + dt.timedelta(minutes=5), block=11),
+        ]
+    )
+    off_loop(
+        lambda: [
+            Opportunity.objects.filter(pk=o.pk).update(updated_at=base + dt.timedelta(minutes=m))
+            for o, m in ((older, 1), (newer, 6))
+        ]
+    )
+    errors: list[str] = []
+    page = _page(chromium, errors)
+    _log_in(page, live_daphne.url, "operator", "op-secret-pass-1")
+    feed = page.locator("#opportunity-feed-rows tr[id^=opp-]")
+    expect(feed).to_have_count(2)
+    assert [feed.nth(i).get_attribute("id") for i in range(2)] == [
+        f"opp-{newer.pk}",
+        f"opp-{older.pk}",
+    ]
+
+    def seen_again():
+        Opportunity.objects.filter(pk=older.pk).update(block_number=12, updated_at=timezone.now())
+        events.send(events.opportunities_recorded, updated=(older.pk,))
+        return Opportunity.objects.get(pk=older.pk).updated_at
+
+    seen_at = off_loop(seen_again)
+    expect(page.locator(f"#opp-{older.pk}")).to_contain_text("block 12")
+    assert [feed.nth(i).get_attribute("id") for i in range(2)] == [
+        f"opp-{older.pk}",
+        f"opp-{newer.pk}",
+    ]
+    row = page.locator(f"#opp-{older.pk}")
+    local = timezone.localtime(seen_at)
+    expect(row.locator(".last-seen")).to_have_text(local.strftime("%H:%M:%S"))
+    first_seen = timezone.localtime(base).strftime("%H:%M:%S")
+    expect(row.locator(".first-seen")).to_have_text(f"first {first_seen}")
+    assert errors == []

@@ -160,6 +160,31 @@ def test_opportunity_csv_has_exact_integers_and_decimals(operator_client, histor
     assert row["route"] == "WETH → USDC → WETH" and row["start_token"] == "WETH"
 
 
+def test_the_export_starts_with_a_small_chunk_then_sends_full_batches(market, monkeypatch):
+    from asgiref.sync import async_to_sync
+
+    from dashboard import exports
+    from trading.selectors import trade_history
+
+    monkeypatch.setattr(exports, "_FIRST_BATCH", 3)
+    monkeypatch.setattr(exports, "_BATCH", 5)
+    opps = [cycle(market, block=i) for i in range(12)]
+    trades = [f.trade(opp) for opp in opps]
+
+    async def chunks(response) -> list[str]:
+        return [chunk.decode() async for chunk in response.streaming_content]
+
+    for rows, written in (
+        (exports.opportunity_rows(opportunity_history(HistoryFilters())), opps),
+        (exports.trade_rows(trade_history(HistoryFilters())), trades),
+    ):
+        sent = async_to_sync(chunks)(exports.csv_response(rows, "x", asynchronous=True))
+        # The header and three rows first, then batches of five: 13 lines in all.
+        assert [chunk.count("\n") for chunk in sent] == [4, 5, 4]
+        ids = [int(line.split(",")[0]) for line in "".join(sent).splitlines()[1:]]
+        assert ids == [row.pk for row in reversed(written)]  # newest first, each once
+
+
 def test_csv_cells_cannot_become_formulas(operator_client, market):
     evil = f.token(market["net"], "=HYPERLINK(1)", 18)
     f.opportunity(evil)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.urls import reverse
 from django.utils import timezone
@@ -245,3 +246,27 @@ def test_it_shows_unconfirmed_profit_apart_and_the_last_reorg(operator_client, m
     assert "of which 0.003 WETH unconfirmed" in body
     assert 'id="last-reorg"' in body and "reorg of 3 block(s) above 95" in body
     assert "1 trade(s) settled again" in body
+
+
+def test_the_live_feed_is_ordered_by_last_seen_and_shows_both_times(operator_client, market):
+    from trading.models import Opportunity
+
+    base = dt.datetime(2026, 3, 4, 10, 0, 0, tzinfo=dt.UTC)
+    # Detected first, seen again last: it leads the feed.
+    early = cycle(market, detected_at=base, block=10)
+    middle = cycle(market, detected_at=base + dt.timedelta(minutes=1), block=11)
+    late = cycle(market, detected_at=base + dt.timedelta(minutes=2), block=12)
+    for opp, seen in ((early, 30), (middle, 10), (late, 20)):
+        # auto_now would stamp "now": the engine's clock is set by hand here.
+        Opportunity.objects.filter(pk=opp.pk).update(updated_at=base + dt.timedelta(minutes=seen))
+
+    body = operator_client.get(reverse("dashboard:overview")).content.decode()
+
+    feed = body[body.index('id="opportunity-feed-rows"') :]
+    order = [int(pk) for pk in re.findall(r'<tr id="opp-(\d+)"', feed)]
+    assert order == [early.pk, late.pk, middle.pk]
+    row = feed[feed.index(f'id="opp-{early.pk}"') :]
+    row = row[: row.index("</tr>")]
+    # Last seen 10:30 (UTC, the default operator zone), first detected 10:00.
+    assert re.search(r'class="last-seen"[^>]*>Mar 4, 10:30</a>', row), row
+    assert '<span class="sub first-seen" title="First detected">first Mar 4, 10:00</span>' in row

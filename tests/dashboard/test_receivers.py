@@ -101,8 +101,26 @@ def test_a_block_of_rows_is_built_in_a_constant_number_of_queries_and_capped(
     assert queries(created=tuple(ids[:5]), staled=tuple(ids[5:])) == one
     rows = [e.id for e in sent if e.type == "dashboard.opportunity"]
     assert len(rows) == receivers.LIVE_OPPORTUNITIES
-    # The feed prepends: the newest rows of the call go out last, so they end on top.
-    assert rows[-5:] == ids[:5][::-1]
+    # The first ids of the call are kept; the feed prepends, so they go out
+    # oldest first by last seen, and the newest ends on top.
+    assert rows == ids[: receivers.LIVE_OPPORTUNITIES]
+
+
+def test_rows_go_out_oldest_first_by_last_seen_so_the_newest_ends_on_top(market, sent):
+    import datetime as dt
+
+    base = dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC)
+    first, second, third = (cycle(market, block=i) for i in range(3))
+    for opp, minutes in ((first, 9), (second, 1), (third, 5)):
+        Opportunity.objects.filter(pk=opp.pk).update(
+            updated_at=base + dt.timedelta(minutes=minutes)
+        )
+    events.send(events.opportunities_recorded, created=(third.pk,), updated=(first.pk, second.pk))
+    published = [e for e in sent if e.type == "dashboard.opportunity"]
+    assert [e.id for e in published] == [second.pk, third.pk, first.pk]
+    # Each carries both times: the first detection and the last change.
+    assert published[-1].updated_at == (base + dt.timedelta(minutes=9)).isoformat()
+    assert published[-1].detected_at == first.detected_at.isoformat()
 
 
 def test_the_kill_switch_announces_the_new_status(
