@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0022_alert_delivery_queued_at"),
+        ("trading", "0024_network_read_gas_budget"),
     ]
 
     operations = [
