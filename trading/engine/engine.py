@@ -309,6 +309,10 @@ class Engine:
         self.behind_changes: list[BehindChange] = []
         self.thresholds_interval = 10.0
         self._thresholds_at = -float("inf")
+        # Live trades sent and tracked in the background: their start token's terms,
+        # for the profit metric once settled; and whether a settled one moved balances.
+        self._sent_terms: dict[int, Any] = {}
+        self._wallet_due = False
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -340,6 +344,10 @@ class Engine:
                 executor_address=network.executor_address,
                 chain_id=network.chain_id,
                 signer=self.signer,
+                # The block is decided once its trades are sent; their receipts
+                # are awaited beside the next blocks, not before them.
+                wait_for_receipt=False,
+                on_settled=self._trade_settled,
             )
             components.append(self.execution)
         watched = tuple(inputs.tokens[a] for a in inputs.base_tokens if a in inputs.tokens)
@@ -473,7 +481,8 @@ class Engine:
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
-            if simulation_failed(outcome) or outcome.outcome in {"simulated", "success"}:
+            sent = outcome.outcome == "pending" and outcome.trade_id is not None
+            if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:
                 pools = await sync_to_async(backoff_note)(
                     opportunity_id=opportunity_id,
                     block=result.block_number,
@@ -483,12 +492,25 @@ class Engine:
                 )
                 if not simulation_failed(outcome):
                     traded.update(pools)
-            metrics.TRADES.labels(outcome.outcome, mode).inc()
-            if outcome.outcome == "success" and outcome.profit and start is not None:
-                # Start-token units back to native wei, for graphs only.
-                profit_wei = int(outcome.profit / start.native_to_start)
-                metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
+            if sent:
+                # Counted when its receipt settles it (_trade_settled).
+                self._sent_terms[opportunity_id] = start
+                continue
+            self._count_trade(outcome, mode, start)
         return outcomes
+
+    def _count_trade(self, outcome: ExecutionResult, mode: str, start: Any) -> None:
+        metrics.TRADES.labels(outcome.outcome, mode).inc()
+        if outcome.outcome == "success" and outcome.profit and start is not None:
+            # Start-token units back to native wei, for graphs only.
+            profit_wei = int(outcome.profit / start.native_to_start)
+            metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
+
+    def _trade_settled(self, outcome: ExecutionResult) -> None:
+        """A live trade tracked in the background has its outcome."""
+        self._wallet_due = True  # the balances moved: read them with the next block
+        start = self._sent_terms.pop(outcome.opportunity_id, None)
+        self._count_trade(outcome, "live", start)
 
     async def full_scan(self) -> BlockReport:
         started = asyncio.get_running_loop().time()
@@ -546,7 +568,10 @@ class Engine:
         executions = await self.execute_findings(result, recorded)
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
-            traded = any(r.outcome in {"success", "reverted"} for r in executions)
+            traded = self._wallet_due or any(
+                r.outcome in {"success", "reverted"} for r in executions
+            )
+            self._wallet_due = False
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
