@@ -710,6 +710,46 @@ def engine_block_time(engine: Any) -> float:
 # ---- main ---------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def profiled(directory: str | None) -> Any:
+    """cProfile the engine process's event loop; the analysis runs inline on it meanwhile.
+
+    One profiler at a time per interpreter (Python 3.12), so the analysis is
+    not sent to its worker thread while profiling: its cost shows in the same
+    profile, and the figures of a profiled run are not comparable with others.
+    """
+    if directory is None:
+        yield
+        return
+    import cProfile
+    import pstats
+    import types
+
+    from trading.engine import scan
+
+    async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    original = scan.asyncio
+    scan.asyncio = types.SimpleNamespace(  # type: ignore[assignment]
+        **{name: getattr(asyncio, name) for name in dir(asyncio) if not name.startswith("__")}
+    )
+    scan.asyncio.to_thread = inline  # type: ignore[attr-defined]
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        scan.asyncio = original
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = Path(directory) / "engine.prof"
+        profile.dump_stats(path)
+        for order in ("tottime", "cumulative"):
+            print(f"---- engine profile ({path}), top 40 by {order} ----")
+            pstats.Stats(profile).sort_stats(order).print_stats(40)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -741,6 +781,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="cProfile the engine (analysis inline on its event loop); write engine.prof in "
+        "DIR and print the top functions",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=60,
@@ -765,6 +811,8 @@ def main(argv: list[str] | None = None) -> None:
         f"--seed={args.seed}",
         f"--grace={args.grace}",
     ]
+    if args.profile:
+        common.append(f"--profile={args.profile}")
     failed = 0
     for market, pools in runs:
         print(f"==== market {market}, {pools} pools ====", flush=True)
@@ -832,9 +880,10 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
             clock = HeadClock(lambda: int(node.rpc("eth_blockNumber", timeout=5), 16))
             clock.start()
             cpu_before = time.process_time()
-            outcome = asyncio.run(
-                run_engine(args.seconds, samples, grace=args.grace, clock=clock, mode=mode)
-            )
+            with profiled(args.profile):
+                outcome = asyncio.run(
+                    run_engine(args.seconds, samples, grace=args.grace, clock=clock, mode=mode)
+                )
             cpu = time.process_time() - cpu_before
             clock.stop()
             figures = maker.stop()
