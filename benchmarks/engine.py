@@ -747,7 +747,7 @@ def profiled(directory: str | None) -> Any:
         profile.dump_stats(path)
         for order in ("tottime", "cumulative"):
             print(f"---- engine profile ({path}), top 40 by {order} ----")
-            pstats.Stats(profile).sort_stats(order).print_stats(40)
+            pstats.Stats(str(path)).sort_stats(order).print_stats(40)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -80,11 +81,16 @@ class StorageComponent(Component):
 
     name = "storage"
 
-    def __init__(self, network_id: int, *, flush_interval: float = 1.0) -> None:
+    def __init__(
+        self, network_id: int, *, flush_interval: float = 1.0, market_interval: float = 5.0
+    ) -> None:
         super().__init__()
         self.network_id = network_id
         self.flush_interval = flush_interval
         self._pending_state: dict[str, Any] = {}
+        # The market panel (every pool priced) is written at most this often.
+        self.market_interval = market_interval
+        self._market_at = -float("inf")
         self._pending_health: list[Any] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -137,6 +143,16 @@ class StorageComponent(Component):
         self._pending_state, self._pending_health = {}, []
         if not state and not health:
             return
+        market = state.get("market")
+        if callable(market):
+            # The market panel prices every pool: in a thread of its own (not the
+            # ORM's, which the block path uses), and at most every market_interval.
+            now = time.monotonic()
+            if now - self._market_at >= self.market_interval:
+                self._market_at = now
+                state["market"] = await asyncio.to_thread(market)
+            else:
+                del state["market"]
         process = None
         if self.figures is not None:
             state["system"], process = self.figures()
@@ -663,10 +679,16 @@ class Engine:
             return
         with contextlib.suppress(RuntimeError):  # no loop: a synchronous caller
             self._last_health_at = asyncio.get_running_loop().time()
-        market = []
+        market: Callable[[], list[dict[str, Any]]] | list[Any] = []
         if self.inputs is not None:
-            market = state_services.market_panel(
-                self.dex.states, self.dex.pools, self.inputs.base_tokens, self.inputs.tokens
+            # Priced by the flusher, off the block path: only a snapshot of the
+            # (immutable) states is taken here.
+            market = functools.partial(
+                state_services.market_panel,
+                dict(self.dex.states),
+                dict(self.dex.pools),
+                self.inputs.base_tokens,
+                self.inputs.tokens,
             )
         health = self.lifecycle.health()
         metrics.set_components(health)
