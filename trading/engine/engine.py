@@ -423,6 +423,15 @@ class Engine:
 
     async def stop(self) -> None:
         if self.lifecycle is not None:
+            if self.execution is not None and self.execution.initialized:
+                # Trades sent and still tracked settle first, so the state left
+                # behind (balances included) says how they ended.
+                with contextlib.suppress(Exception):
+                    await self.execution.wait_for_trackers()
+            if self._wallet_due and self.wallet.initialized:
+                with contextlib.suppress(Exception):
+                    await self.wallet.refresh(self.last_block or 0, force=True)
+                self._wallet_due = False
             self._publish_health(running=False)
             # The database may be away: releasing the chain and the rest must not wait on it.
             with contextlib.suppress(Exception):
