@@ -1,42 +1,61 @@
-"""The engine under load: per-block latency on ~2,000 pools while the market moves.
+"""The engine under load: block -> decision latency on 2,000-5,000 pools while the market moves.
 
-    .venv/bin/python benchmarks/engine.py [--pools 2000] [--seconds 120] [--block-time 1]
-                                          [--touch 0.05] [--watch {ws,poll}] [--seed 7]
-                                          [--grace 60]
+    .venv/bin/python benchmarks/engine.py [--market {arbitraged,gapped,both}] [--pools N ...]
+                                          [--seconds 120] [--block-time 1] [--touch 0.05]
+                                          [--watch {ws,poll}] [--seed 7] [--grace 60]
 
-Starts a fresh anvil node (automine while deploying) and deploys a market of
-real contracts: a WETH and a USDC base token, long-tail tokens (18, 8 and 6
-decimals) priced between $0.05 and $50, Uniswap V2 pairs on two factories
-(every token against WETH on both, against USDC on one, plus token/token pairs)
-and Uniswap V3 pools (token/WETH and WETH/USDC). The market is registered the
-way an operator registers one (network_add with the base tokens, dex_add,
-pools_sync) in a throwaway SQLite database, and the executor is deployed from
-anvil's first development key.
+Two markets (``--market``, default ``both``; ``--pools`` takes one or more
+sizes, default 2000; every market and size is its own run on a fresh node, in
+a process of its own):
 
-Then anvil mines a block every ``--block-time`` seconds and the engine runs in
-dry-run mode (new blocks from a ``newHeads`` subscription, or ``--watch poll``)
-while a market maker thread swaps on ``--touch`` of the pools every block: one
-JSON-RPC batch of transactions per block, so it keeps up. Swap sizes are random (0.5-3%
-of a V2 pair's reserves, 0.2-1% of a V3 pool's virtual reserves) and the
-direction leans back towards each pool's starting price, since in a dry run
-nobody closes the gaps. For every block the engine reports, the script records:
+- ``arbitraged``: the engine trades LIVE on anvil, from anvil's first
+  development key through its own executor (flash swaps: the executor needs no
+  capital), and closes the gaps it finds, as on mainnet; the market maker's
+  random swaps (0.5-3% of a V2 pair's reserves, 0.2-1% of a V3 pool's virtual
+  reserves, i.e. price moves far above the gas of a trade) re-open them.
+- ``gapped``: the engine runs in dry-run mode; nobody closes the gaps, so they
+  stay open and every block has findings to record and simulate (a stress).
+
+Each run starts a fresh anvil node (automine while deploying) and deploys a
+market of real contracts in batches: a WETH and a USDC base token, long-tail
+tokens (18, 8 and 6 decimals) priced between $0.05 and $50, Uniswap V2 pairs on
+two factories (every token against WETH on both, against USDC on one, plus
+token/token pairs) and Uniswap V3 pools (token/WETH and WETH/USDC). The market
+is registered the way an operator registers one (network_add with the base
+tokens, dex_add, pools_sync) in a throwaway SQLite database, and the executor
+is deployed from anvil's first development key.
+
+Then anvil mines a block every ``--block-time`` seconds and the engine runs
+(new blocks from a ``newHeads`` subscription, or ``--watch poll``) while the
+market maker swaps on ``--touch`` of the pools every block: one JSON-RPC batch
+of transactions per block. The maker runs in its OWN PROCESS (a ``spawn``
+child): the engine's interpreter runs no maker code, so the figures are the
+engine's alone. The direction of the maker's swaps leans back towards each
+pool's starting price. For every block the engine reports, the script records:
 
 - the time from the block's arrival (when the engine's block watcher yields it)
-  to the report, i.e. to the decision; and from its first sight on the node (a
-  separate thread polls the head every 50 ms), which includes any queueing
-  before the watcher hands the block over, with how many blocks the node had
-  beyond it at the decision;
+  to the report, i.e. to the decision (live: the trades sent); and from its
+  first sight on the node (a separate thread polls the head every 50 ms), which
+  includes any queueing before the watcher hands the block over, with how many
+  blocks the node had beyond it at the decision;
 - the engine's own latency (``BlockReport.latency_ms``) and its parts: the pool
-  update (``dex.update``, timed here), analysis, record + dry-run execution;
+  update (``dex.update``, timed here), analysis, record + execution;
 - the wall time between consecutive reports, blocks skipped, pools changed,
-  cycles evaluated and findings.
+  cycles evaluated and findings; trades sent and how they ended.
 
 The first block is the full scan of every pool; it is reported apart. After
 ``--seconds`` the engine is asked to stop and finishes its block (cancelled
 after ``--grace`` seconds). The machine's load average is printed before and
-after: the numbers depend on what else runs. It prints numbers and never fails
-on timing; anvil, the market maker and the temporary database are stopped and
-removed on exit, Ctrl+C included.
+after: the numbers depend on what else runs. The last line of every run is
+machine-readable::
+
+    engine: market=arbitraged pools=2000 blocks=.. p50_ms=.. p95_ms=.. max_ms=..
+        skipped_pct=.. trades=.. succeeded=.. simulated=.. load=..
+
+(one line; wrapped here).
+
+It prints numbers and never fails on timing; anvil, the market maker and the
+temporary database are stopped and removed on exit, Ctrl+C included.
 """
 
 from __future__ import annotations
@@ -46,9 +65,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import multiprocessing
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -168,8 +189,13 @@ def setup_django(directory: Path) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def register(market: Market, node: AnvilNode, *, block_time: float, watch: str) -> dict[str, Any]:
-    """Register network, DEXs and pools, deploy the executor; returns a summary."""
+def register(
+    market: Market, node: AnvilNode, *, block_time: float, watch: str, live: bool
+) -> dict[str, Any]:
+    """Register network, DEXs and pools, deploy the executor; returns a summary.
+
+    ``live``: BotConfig's mode is live (the arbitraged market), else dry run.
+    """
     from trading.chain.signer import Signer
     from trading.models import BotConfig, Pool
     from trading.services.dexes import dex_add
@@ -203,7 +229,8 @@ def register(market: Market, node: AnvilNode, *, block_time: float, watch: str) 
         network.rpc_urls = ",".join([node.rpc_url, node.ws_url])
     network.save()
     config = BotConfig.load()
-    config.mode = "dry_run"
+    config.mode = "live" if live else "dry_run"
+    config.min_gas_balance_wei = 0
     config.paused = False
     config.paused_reason = ""
     config.max_gas_price_wei = 100 * 10**9
@@ -259,6 +286,106 @@ class HeadClock:
             self._thread = None
 
 
+# ---- the market maker, in its own process ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MakerFigures:
+    """What the market maker did, sent back by its process when it stops."""
+
+    per_block: int = 0
+    swaps: int = 0
+    batches: int = 0
+    failures: int = 0
+    reverted: int = 0
+    blocks_with_swaps: int = 0
+    busy_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def _maker_main(
+    market: Market,
+    rpc_url: str,
+    account: str,
+    swaps_per_block: int,
+    seed: int,
+    ready: Any,
+    stop: Any,
+    results: Any,
+) -> None:
+    """The maker process: swap every block until ``stop`` is set, then report the figures."""
+    maker = MarketMaker(market, rpc_url, account, swaps_per_block=swaps_per_block, seed=seed)
+    maker.start()
+    ready.set()
+    try:
+        stop.wait()
+    finally:
+        maker.stop()
+        results.put(
+            MakerFigures(
+                per_block=maker.per_block,
+                swaps=maker.swaps,
+                batches=maker.batches,
+                failures=maker.failures,
+                reverted=maker.reverted,
+                blocks_with_swaps=len(maker.blocks_with_swaps),
+                busy_seconds=maker.busy_seconds,
+                cpu_seconds=time.process_time(),
+            )
+        )
+
+
+class MakerProcess:
+    """A :class:`MarketMaker` in a ``spawn`` child process: none of its work runs here."""
+
+    def __init__(
+        self, market: Market, rpc_url: str, account: str, *, swaps_per_block: int, seed: int
+    ):
+        context = multiprocessing.get_context("spawn")
+        self._ready = context.Event()
+        self._stop = context.Event()
+        self._results: Any = context.Queue()
+        self._process = context.Process(
+            target=_maker_main,
+            args=(
+                market,
+                rpc_url,
+                account,
+                swaps_per_block,
+                seed,
+                self._ready,
+                self._stop,
+                self._results,
+            ),
+            name="market-maker",
+            daemon=True,
+        )
+        self.figures = MakerFigures(per_block=max(1, min(swaps_per_block, len(market.pools))))
+        self._stopped = False
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the process and wait until its maker runs."""
+        self._process.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the market maker process did not start")
+
+    def stop(self) -> MakerFigures:
+        """Stop the maker (it finishes the batch in flight) and collect its figures."""
+        if self._process.pid is None or self._stopped:
+            return self.figures
+        self._stopped = True
+        self._stop.set()
+        try:
+            self.figures = self._results.get(timeout=60)
+        except Exception:  # the child died: keep what is known
+            logger.warning("the market maker process sent no figures")
+        self._process.join(timeout=30)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        return self.figures
+
+
 # ---- the engine, timed --------------------------------------------------------------------
 
 
@@ -281,10 +408,13 @@ class Sample:
     cycles_evaluated: int = 0
     mined_ms: float | None = None  # from the block's first sight on the node to the report
     behind_head: int = 0  # blocks the node had beyond this one at the report
+    outcomes: tuple[str, ...] = ()  # the block's execution outcomes
 
 
-def make_engine(samples: list[Sample], first_report: asyncio.Event, clock: HeadClock) -> Any:
-    """An Engine (dry-run) whose block watcher notes when each block arrives."""
+def make_engine(
+    samples: list[Sample], first_report: asyncio.Event, clock: HeadClock, mode: str
+) -> Any:
+    """An Engine in ``mode`` whose block watcher notes when each block arrives."""
     from trading.engine.engine import BlockReport, Engine
     from trading.engine.watcher import BlockWatcher
 
@@ -344,12 +474,13 @@ def make_engine(samples: list[Sample], first_report: asyncio.Event, clock: HeadC
                 cycles_evaluated=result.cycles_evaluated if result is not None else 0,
                 mined_ms=(now - first_seen) * 1000 if first_seen is not None else None,
                 behind_head=max(0, clock.latest - report.block_number),
+                outcomes=tuple(e.outcome for e in report.executions),
             )
         )
         last_report.append(now)
         first_report.set()
 
-    engine = TimedEngine(mode="dry_run", on_block=on_block)
+    engine = TimedEngine(mode=mode, on_block=on_block)
     return engine
 
 
@@ -365,7 +496,7 @@ class RunOutcome:
 
 
 async def run_engine(
-    seconds: float, samples: list[Sample], grace: float, clock: HeadClock
+    seconds: float, samples: list[Sample], grace: float, clock: HeadClock, mode: str
 ) -> RunOutcome:
     """Run the engine until ``seconds`` after its first block (or Ctrl+C).
 
@@ -373,7 +504,7 @@ async def run_engine(
     longer than ``grace`` seconds, in which case it is cancelled.
     """
     first_report = asyncio.Event()
-    engine = make_engine(samples, first_report, clock)
+    engine = make_engine(samples, first_report, clock, mode)
     engine.install_signal_handlers()
     task = asyncio.create_task(engine.run(), name="engine")
     waiter = asyncio.create_task(first_report.wait())
@@ -438,19 +569,34 @@ def _load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)"
 
 
+def trade_tally() -> dict[str, int]:
+    """Trades in the database by status (live) or simulations (dry run)."""
+    from django.db.models import Count
+
+    from trading.models import Trade
+
+    rows = Trade.objects.values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
 def print_report(
     samples: list[Sample],
     outcome: RunOutcome,
-    maker: MarketMaker,
+    maker: MakerFigures,
     *,
     cpu: float,
     chain_blocks: int,
+    market: str,
+    pools: int,
+    load_before: str,
+    load_after: str,
 ) -> None:
-    """Print the run's numbers."""
+    """Print the run's numbers; the last line is machine-readable."""
     engine = outcome.engine
     print()
     if not samples:
         print("the engine reported no block")
+        print(f"engine: market={market} pools={pools} blocks=0 error=no-report")
         return
     first, steady = samples[0], samples[1:]
     print(
@@ -462,6 +608,7 @@ def print_report(
     processed = len(steady)
     skipped = sum(s.skipped_before for s in steady)
     seen = processed + skipped
+    skipped_pct = (skipped / seen * 100) if seen else 0.0
     block_time = engine_block_time(engine)
     print()
     print(
@@ -473,7 +620,7 @@ def print_report(
     print(f"  blocks processed after the first         {processed}")
     print(
         f"  blocks skipped                           {skipped} "
-        f"(skip share {(skipped / seen * 100) if seen else 0:.1f}% of the {seen} blocks up to "
+        f"(skip share {skipped_pct:.1f}% of the {seen} blocks up to "
         f"the last one processed; engine.blocks_skipped = {engine.blocks_skipped})"
     )
     if outcome.head_at_stop is not None:
@@ -483,42 +630,74 @@ def print_report(
             f"  blocks mined from the first to the stop  {mined}, of which not processed "
             f"{unseen} ({(unseen / mined * 100) if mined else 0:.1f}%)"
         )
-    if not steady:
-        return
-    slow = sum(1 for s in steady if (s.arrival_ms or 0) > 1000 * block_time)
-    print(f"  blocks slower than the block time        {slow} of {processed}")
-    print("per-block latency, ms")
-    print(_line("arrival -> decision (wall clock)", [s.arrival_ms or 0.0 for s in steady]))
-    print(
-        _line(
-            "block seen on the node -> decision",
-            [s.mined_ms for s in steady if s.mined_ms is not None],
+    decisions = [s.arrival_ms or 0.0 for s in steady]
+    if steady:
+        slow = sum(1 for s in steady if (s.arrival_ms or 0) > 1000 * block_time)
+        print(f"  blocks slower than the block time        {slow} of {processed}")
+        print("per-block latency, ms")
+        print(_line("arrival -> decision (wall clock)", decisions))
+        print(
+            _line(
+                "block seen on the node -> decision",
+                [s.mined_ms for s in steady if s.mined_ms is not None],
+            )
         )
+        print(_line("BlockReport.latency_ms", [s.engine_ms for s in steady]))
+        print(_line("  pool update (dex.update)", [s.update_ms for s in steady]))
+        print(_line("  analysis", [s.analysis_ms for s in steady]))
+        print(_line("  record + execution", [s.record_ms for s in steady]))
+        print(_line("between consecutive reports", [s.since_previous_ms or 0.0 for s in steady]))
+        print("per block")
+        print(_line("skipped before it", [s.skipped_before for s in steady], 0))
+        print(_line("blocks behind the head at decision", [s.behind_head for s in steady], 0))
+        print(_line("pools changed", [s.pools_changed for s in steady], 0))
+        print(_line("cycles evaluated", [s.cycles_evaluated for s in steady], 0))
+        print(_line("findings", [s.findings for s in steady], 0))
+        print(_line("opportunities recorded", [s.recorded for s in steady], 0))
+        print(_line("executions", [len(s.outcomes) for s in steady], 0))
+    outcomes: dict[str, int] = {}
+    for sample in samples:
+        for name in sample.outcomes:
+            outcomes[name] = outcomes.get(name, 0) + 1
+    tally = trade_tally()
+    sent = sum(n for status, n in tally.items() if status != "simulated")
+    succeeded = tally.get("success", 0)
+    print(
+        "execution outcomes at decision: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())) or "none")
     )
-    print(_line("BlockReport.latency_ms", [s.engine_ms for s in steady]))
-    print(_line("  pool update (dex.update)", [s.update_ms for s in steady]))
-    print(_line("  analysis", [s.analysis_ms for s in steady]))
-    print(_line("  record + dry-run execution", [s.record_ms for s in steady]))
-    print(_line("between consecutive reports", [s.since_previous_ms or 0.0 for s in steady]))
-    print("per block")
-    print(_line("skipped before it", [s.skipped_before for s in steady], 0))
-    print(_line("blocks behind the head at decision", [s.behind_head for s in steady], 0))
-    print(_line("pools changed", [s.pools_changed for s in steady], 0))
-    print(_line("cycles evaluated", [s.cycles_evaluated for s in steady], 0))
-    print(_line("findings", [s.findings for s in steady], 0))
-    print(_line("opportunities recorded", [s.recorded for s in steady], 0))
-    print(_line("dry-run simulations", [s.simulated for s in steady], 0))
+    print(
+        "trades in the database at the end: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "none")
+        + f" (sent {sent}, succeeded {succeeded})"
+    )
     watcher = engine.watcher
     print(f"block watcher: {watcher.mode}, {watcher.errors} error(s)")
     print(
-        f"market maker (own thread in this process): {maker.swaps} swaps in {maker.batches} "
+        f"market maker (own process): {maker.swaps} swaps in {maker.batches} "
         f"batches of {maker.per_block} pools, {maker.failures} refused batches, "
-        f"{maker.reverted} reverted transactions, swaps in {len(maker.blocks_with_swaps)} blocks "
-        f"({maker.busy_seconds / max(maker.batches, 1):.2f} s per batch, mining included)"
+        f"{maker.reverted} reverted transactions, swaps in {maker.blocks_with_swaps} blocks "
+        f"({maker.busy_seconds / max(maker.batches, 1):.2f} s per batch, mining included; "
+        f"{maker.cpu_seconds:.1f} CPU s)"
     )
     print(
-        f"this process (engine + market maker): {cpu:.1f} CPU s, "
+        f"engine process: {cpu:.1f} CPU s, "
         f"{cpu / max(outcome.wall + outcome.stop_seconds, 1e-9) * 100:.0f}% of one core"
+    )
+    print(f"load average before the run: {load_before}")
+    print(f"load average after the run:  {load_after}")
+    if decisions:
+        figures = (
+            f"p50_ms={percentile(decisions, 0.5):.1f} p95_ms={percentile(decisions, 0.95):.1f} "
+            f"max_ms={max(decisions):.1f}"
+        )
+    else:
+        figures = "p50_ms=nan p95_ms=nan max_ms=nan"
+    print(
+        f"engine: market={market} pools={pools} blocks={processed} {figures} "
+        f"skipped_pct={skipped_pct:.1f} trades={sent} succeeded={succeeded} "
+        f"simulated={tally.get('simulated', 0)} "
+        f"load={load_before.split()[0]}/{load_after.split()[0]}"
     )
 
 
@@ -531,10 +710,62 @@ def engine_block_time(engine: Any) -> float:
 # ---- main ---------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Deploy, register, run the engine under a moving market, print the numbers."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pools", type=int, default=2000, help="pools to deploy (default 2000)")
+@contextlib.contextmanager
+def profiled(directory: str | None) -> Any:
+    """cProfile the engine process's event loop; the analysis runs inline on it meanwhile.
+
+    One profiler at a time per interpreter (Python 3.12), so the analysis is
+    not sent to its worker thread while profiling: its cost shows in the same
+    profile, and the figures of a profiled run are not comparable with others.
+    """
+    if directory is None:
+        yield
+        return
+    import cProfile
+    import pstats
+    import types
+
+    from trading.engine import scan
+
+    async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    original = scan.asyncio
+    scan.asyncio = types.SimpleNamespace(  # type: ignore[assignment]
+        **{name: getattr(asyncio, name) for name in dir(asyncio) if not name.startswith("__")}
+    )
+    scan.asyncio.to_thread = inline  # type: ignore[attr-defined]
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        scan.asyncio = original
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = Path(directory) / "engine.prof"
+        profile.dump_stats(path)
+        for order in ("tottime", "cumulative"):
+            print(f"---- engine profile ({path}), top 40 by {order} ----")
+            pstats.Stats(str(path)).sort_stats(order).print_stats(40)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--market",
+        choices=("arbitraged", "gapped", "both"),
+        default="both",
+        help="arbitraged: the engine trades live and closes gaps; gapped: dry run, gaps stay "
+        "open; both (default): one run of each",
+    )
+    parser.add_argument(
+        "--pools",
+        type=int,
+        nargs="+",
+        default=[2000],
+        help="pools to deploy; several sizes make several runs (default 2000)",
+    )
     parser.add_argument(
         "--seconds", type=float, default=120, help="engine run after its first block (default 120)"
     )
@@ -550,17 +781,58 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="cProfile the engine (analysis inline on its event loop); write engine.prof in "
+        "DIR and print the top functions",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=60,
         help="seconds the engine may take to finish its block after the stop (default 60)",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return parser.parse_args(argv)
 
-    print(f"load average at start: {_load()}")
+
+def main(argv: list[str] | None = None) -> None:
+    """One run per market and size; several runs each get a process and a database."""
+    args = parse_args(argv)
+    markets = ["arbitraged", "gapped"] if args.market == "both" else [args.market]
+    runs = [(market, pools) for pools in args.pools for market in markets]
+    if len(runs) == 1:
+        run_one(args, *runs[0])
+        return
+    common = [
+        f"--seconds={args.seconds}",
+        f"--block-time={args.block_time}",
+        f"--touch={args.touch}",
+        f"--watch={args.watch}",
+        f"--seed={args.seed}",
+        f"--grace={args.grace}",
+    ]
+    if args.profile:
+        common.append(f"--profile={args.profile}")
+    failed = 0
+    for market, pools in runs:
+        print(f"==== market {market}, {pools} pools ====", flush=True)
+        command = [sys.executable, __file__, f"--market={market}", f"--pools={pools}", *common]
+        try:
+            failed += subprocess.run(command, check=False).returncode != 0
+        except KeyboardInterrupt:
+            sys.exit(130)
+        print(flush=True)
+    if failed:
+        sys.exit(1)
+
+
+def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
+    """Deploy, register, run the engine under a moving market, print the numbers."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    live = market_name == "arbitraged"
+    print(f"market {market_name}, {pools} pools; load average at start: {_load()}")
     rng = random.Random(args.seed)
-    maker: MarketMaker | None = None
+    maker: MakerProcess | None = None
     clock: HeadClock | None = None
     interrupted = False
     node = AnvilNode(chain_id=CHAIN_ID, accounts=4, gas_limit=BLOCK_GAS_LIMIT)
@@ -570,22 +842,24 @@ def main(argv: list[str] | None = None) -> None:
             node.start()
             devnet = Devnet(connect(node.rpc_url, timeout=120), node.accounts[0])
             started = time.perf_counter()
-            market = build_market(devnet, *plan_market(args.pools, rng))
+            market = build_market(devnet, *plan_market(pools, rng))
             fund_maker(devnet, market, node.accounts[1])
             n_v2 = sum(1 for p in market.pools if p.kind == "uniswap_v2")
             print(
                 f"deployed {len(market.pools)} pools ({n_v2} Uniswap V2 on 2 factories, "
                 f"{len(market.pools) - n_v2} Uniswap V3) over {len(market.tokens)} tokens "
-                f"in {time.perf_counter() - started:.1f} s"
+                f"in {time.perf_counter() - started:.1f} s (batched)"
             )
-            summary = register(market, node, block_time=args.block_time, watch=args.watch)
+            summary = register(
+                market, node, block_time=args.block_time, watch=args.watch, live=live
+            )
             print(
                 f"registered {summary['pools']} pools ({summary['skipped']} skipped), executor "
                 f"{summary['executor']}, in {summary['seconds']:.1f} s"
             )
             node.rpc("evm_setAutomine", [False])
             node.rpc("evm_setIntervalMining", [args.block_time])
-            maker = MarketMaker(
+            maker = MakerProcess(
                 market,
                 node.rpc_url,
                 node.accounts[1],
@@ -593,23 +867,39 @@ def main(argv: list[str] | None = None) -> None:
                 seed=args.seed,
             )
             maker.start()
+            mode = "live" if live else "dry_run"
             print(
-                f"running the engine (dry run, {args.watch}) for {args.seconds:.0f} s: "
-                f"{args.block_time} s blocks, {maker.per_block} pools swapped per block"
+                f"running the engine ({mode}, {args.watch}) for {args.seconds:.0f} s: "
+                f"{args.block_time} s blocks, {maker.figures.per_block} pools swapped per block "
+                f"by the market maker's own process"
             )
-            print(f"load average before the run: {_load()}")
+            load_before = _load()
+            print(f"load average before the run: {load_before}")
             samples: list[Sample] = []
             first_chain_block = int(node.rpc("eth_blockNumber"), 16)
             clock = HeadClock(lambda: int(node.rpc("eth_blockNumber", timeout=5), 16))
             clock.start()
             cpu_before = time.process_time()
-            outcome = asyncio.run(run_engine(args.seconds, samples, grace=args.grace, clock=clock))
+            with profiled(args.profile):
+                outcome = asyncio.run(
+                    run_engine(args.seconds, samples, grace=args.grace, clock=clock, mode=mode)
+                )
             cpu = time.process_time() - cpu_before
             clock.stop()
-            maker.stop()
+            figures = maker.stop()
             chain_blocks = int(node.rpc("eth_blockNumber"), 16) - first_chain_block
-            print(f"load average after the run: {_load()}")
-            print_report(samples, outcome, maker, cpu=cpu, chain_blocks=chain_blocks)
+            load_after = _load()
+            print_report(
+                samples,
+                outcome,
+                figures,
+                cpu=cpu,
+                chain_blocks=chain_blocks,
+                market=market_name,
+                pools=len(market.pools),
+                load_before=load_before,
+                load_after=load_after,
+            )
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             interrupted = True

@@ -181,3 +181,23 @@ async def test_the_engine_publishes_its_own_figures_for_the_system_page(arb, dev
     assert any(lock["lock"] == "chain.initialize" for lock in system["locks"])
     row = await ProcessVitals.objects.aget(role="engine")
     assert row.figures["rss_bytes"] > 0 and row.figures["pid"] > 0
+
+
+async def test_the_market_panel_is_priced_by_the_flusher_off_the_loop_and_not_every_block():
+    from trading.engine.engine import StorageComponent
+
+    storage = StorageComponent(network_id=1, market_interval=60)
+    threads = []
+    row = {"pair": "WETH/USDC", "prices": [], "best_spread_bps": 7}
+
+    def panel():
+        threads.append(threading.get_ident())
+        return [row]
+
+    for block in (1, 2, 3):
+        storage.note(running=True, last_block=block, market=panel)
+        await storage.flush()
+    # Priced once for three blocks (the interval), in a thread that is not the loop's.
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
+    state = await EngineState.objects.aget(pk=1)
+    assert state.market == [row] and state.last_block == 3

@@ -227,3 +227,28 @@ async def test_new_settings_rebuild_the_index(client: ChainClient, mixed: MixedM
     assert all(len(cycle) == 2 for cycle in scanner.index)
     scanner.set_inputs(mixed.inputs(max_hops=2, pools=mixed.specs[:3]))
     assert scanner.index.pool_addresses == {s.address for s in mixed.specs[:3]}
+
+
+async def test_the_dollar_price_of_the_native_coin_comes_from_the_block_terms(
+    client: ChainClient, mixed: MixedMarket
+) -> None:
+    from trading.analysis.valuation import reference_usd_price
+
+    weth, usdc = mixed.tokens["WETH"].address, mixed.tokens["USDC"].address
+    scanner = MarketScanner(client, mixed.inputs(usd_token=usdc, usd_token_decimals=6))
+    await scanner.initialize()
+    result = await scanner.scan_full()
+    # Every pool walked, as before: the same exact price as the block's terms give.
+    walked = reference_usd_price(scanner.dex.states.values(), weth, usdc, 6)
+    assert walked is not None and 2_000 * E6 < walked < 4_000 * E6
+    assert result.native_usd_price == walked == scanner.usd_price(scanner.terms())
+    # The operator's reference pool (here the V2 pool, not the deepest) is read alone.
+    v2 = next(
+        spec.address
+        for spec in mixed.specs
+        if spec.kind == "uniswap_v2" and {spec.token0, spec.token1} == {weth, usdc}
+    )
+    scanner.set_inputs(replace(scanner.inputs, usd_pool=v2))
+    chosen = reference_usd_price(scanner.dex.states.values(), weth, usdc, 6, v2)
+    assert chosen is not None and chosen != walked
+    assert scanner.usd_price(scanner.terms()) == chosen

@@ -317,3 +317,40 @@ async def test_a_pool_its_factory_does_not_name_is_refused_and_disabled(arb, dev
     assert impostor.enabled is False and impostor.factory_confirmed is False
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce  # nothing sent
     assert not await Trade.objects.aexists()
+
+
+async def test_a_trade_tracked_apart_is_decided_at_the_send_and_settled_by_its_receipt(
+    arb, devnet, anvil, w3
+):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    amount_in = 5 * E18
+    gross = v2_gross(devnet, steps, amount_in)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, amount_in, gross)
+    before = devnet.balance_of(arb.weth.address, arb.executor)
+    settled = []
+    client, manager = await manager_for(arb, anvil)
+    manager.wait_for_receipt = False
+    manager.on_settled = settled.append
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+        # Decided once sent: the row is pending, nothing is mined yet.
+        assert (result.outcome, result.reason) == ("pending", "sent"), result
+        trade = await Trade.objects.aget(pk=result.trade_id)
+        assert trade.status == "pending" and trade.tx_hash
+        assert manager.tracking == 1 and not settled
+        anvil.mine(1)
+        await manager.wait_for_trackers(timeout=20)
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+        await manager.cleanup()
+        await client.cleanup()
+    assert manager.tracking == 0
+    assert [(r.outcome, r.trade_id) for r in settled] == [("success", trade.pk)]
+    await trade.arefresh_from_db()
+    assert trade.status == "success"
+    # Exact to the wei: what the chain paid is what was expected and what is recorded.
+    assert devnet.balance_of(arb.weth.address, arb.executor) - before == trade.realized_profit
+    assert trade.realized_profit == gross == settled[0].profit
+    await opportunity.arefresh_from_db()
+    assert opportunity.status == "executed"

@@ -81,3 +81,37 @@ def test_the_market_panel_lists_every_watched_pair_with_fee_tiers():
 )
 def test_fee_tiers_read_as_percentages(pips, label):
     assert fee_label(pips) == label
+
+
+def test_the_market_panel_of_many_pools_is_what_looking_through_every_pool_per_pair_gives():
+    import random
+
+    rng = random.Random(5)
+    addresses = ["0x" + f"{i:02x}" * 20 for i in range(1, 31)]
+    tokens = {
+        a: SimpleNamespace(symbol=f"T{i}", decimals=rng.choice((6, 8, 18)))
+        for i, a in enumerate(addresses)
+    }
+    base = addresses[:2]
+    states, pools = {}, {}
+    for n in range(400):
+        a, b = rng.sample(addresses, 2)
+        address = f"0xpool{n}"
+        states[address] = _v2(address, a, b, rng.randint(1, 10**24), rng.randint(1, 10**24))
+        pools[address] = PoolSpec(
+            address, "uniswap_v2", a, b, fee=rng.choice((500, 3000)), dex=rng.choice(("A", "B"))
+        )
+    panel = market_panel(states, pools, base, tokens)
+    assert len(panel) > 100
+    # The same rows as scanning every pool for every pair (the panel's definition).
+    for row in panel:
+        listed = {p["pool"] for p in row["prices"]}
+        symbols = set(row["pair"].split("/"))
+        expected = {
+            address
+            for address, state in states.items()
+            if {tokens[state.token0].symbol, tokens[state.token1].symbol} == symbols
+        }
+        assert listed == expected, row["pair"]
+    pairs = {frozenset((s.token0, s.token1)) for s in states.values()}
+    assert len(panel) == len(pairs)

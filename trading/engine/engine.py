@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -80,11 +81,16 @@ class StorageComponent(Component):
 
     name = "storage"
 
-    def __init__(self, network_id: int, *, flush_interval: float = 1.0) -> None:
+    def __init__(
+        self, network_id: int, *, flush_interval: float = 1.0, market_interval: float = 5.0
+    ) -> None:
         super().__init__()
         self.network_id = network_id
         self.flush_interval = flush_interval
         self._pending_state: dict[str, Any] = {}
+        # The market panel (every pool priced) is written at most this often.
+        self.market_interval = market_interval
+        self._market_at = -float("inf")
         self._pending_health: list[Any] = []
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -137,6 +143,16 @@ class StorageComponent(Component):
         self._pending_state, self._pending_health = {}, []
         if not state and not health:
             return
+        market = state.get("market")
+        if callable(market):
+            # The market panel prices every pool: in a thread of its own (not the
+            # ORM's, which the block path uses), and at most every market_interval.
+            now = time.monotonic()
+            if now - self._market_at >= self.market_interval:
+                self._market_at = now
+                state["market"] = await asyncio.to_thread(market)
+            else:
+                del state["market"]
         process = None
         if self.figures is not None:
             state["system"], process = self.figures()
@@ -309,6 +325,10 @@ class Engine:
         self.behind_changes: list[BehindChange] = []
         self.thresholds_interval = 10.0
         self._thresholds_at = -float("inf")
+        # Live trades sent and tracked in the background: their start token's terms,
+        # for the profit metric once settled; and whether a settled one moved balances.
+        self._sent_terms: dict[int, Any] = {}
+        self._wallet_due = False
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -340,6 +360,10 @@ class Engine:
                 executor_address=network.executor_address,
                 chain_id=network.chain_id,
                 signer=self.signer,
+                # The block is decided once its trades are sent; their receipts
+                # are awaited beside the next blocks, not before them.
+                wait_for_receipt=False,
+                on_settled=self._trade_settled,
             )
             components.append(self.execution)
         watched = tuple(inputs.tokens[a] for a in inputs.base_tokens if a in inputs.tokens)
@@ -399,6 +423,15 @@ class Engine:
 
     async def stop(self) -> None:
         if self.lifecycle is not None:
+            if self.execution is not None and self.execution.initialized:
+                # Trades sent and still tracked settle first, so the state left
+                # behind (balances included) says how they ended.
+                with contextlib.suppress(Exception):
+                    await self.execution.wait_for_trackers()
+            if self._wallet_due and self.wallet.initialized:
+                with contextlib.suppress(Exception):
+                    await self.wallet.refresh(self.last_block or 0, force=True)
+                self._wallet_due = False
             self._publish_health(running=False)
             # The database may be away: releasing the chain and the rest must not wait on it.
             with contextlib.suppress(Exception):
@@ -473,7 +506,8 @@ class Engine:
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
-            if simulation_failed(outcome) or outcome.outcome in {"simulated", "success"}:
+            sent = outcome.outcome == "pending" and outcome.trade_id is not None
+            if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:
                 pools = await sync_to_async(backoff_note)(
                     opportunity_id=opportunity_id,
                     block=result.block_number,
@@ -483,12 +517,25 @@ class Engine:
                 )
                 if not simulation_failed(outcome):
                     traded.update(pools)
-            metrics.TRADES.labels(outcome.outcome, mode).inc()
-            if outcome.outcome == "success" and outcome.profit and start is not None:
-                # Start-token units back to native wei, for graphs only.
-                profit_wei = int(outcome.profit / start.native_to_start)
-                metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
+            if sent:
+                # Counted when its receipt settles it (_trade_settled).
+                self._sent_terms[opportunity_id] = start
+                continue
+            self._count_trade(outcome, mode, start)
         return outcomes
+
+    def _count_trade(self, outcome: ExecutionResult, mode: str, start: Any) -> None:
+        metrics.TRADES.labels(outcome.outcome, mode).inc()
+        if outcome.outcome == "success" and outcome.profit and start is not None:
+            # Start-token units back to native wei, for graphs only.
+            profit_wei = int(outcome.profit / start.native_to_start)
+            metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
+
+    def _trade_settled(self, outcome: ExecutionResult) -> None:
+        """A live trade tracked in the background has its outcome."""
+        self._wallet_due = True  # the balances moved: read them with the next block
+        start = self._sent_terms.pop(outcome.opportunity_id, None)
+        self._count_trade(outcome, "live", start)
 
     async def full_scan(self) -> BlockReport:
         started = asyncio.get_running_loop().time()
@@ -546,7 +593,10 @@ class Engine:
         executions = await self.execute_findings(result, recorded)
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
-            traded = any(r.outcome in {"success", "reverted"} for r in executions)
+            traded = self._wallet_due or any(
+                r.outcome in {"success", "reverted"} for r in executions
+            )
+            self._wallet_due = False
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
@@ -638,10 +688,16 @@ class Engine:
             return
         with contextlib.suppress(RuntimeError):  # no loop: a synchronous caller
             self._last_health_at = asyncio.get_running_loop().time()
-        market = []
+        market: Callable[[], list[dict[str, Any]]] | list[Any] = []
         if self.inputs is not None:
-            market = state_services.market_panel(
-                self.dex.states, self.dex.pools, self.inputs.base_tokens, self.inputs.tokens
+            # Priced by the flusher, off the block path: only a snapshot of the
+            # (immutable) states is taken here.
+            market = functools.partial(
+                state_services.market_panel,
+                dict(self.dex.states),
+                dict(self.dex.pools),
+                self.inputs.base_tokens,
+                self.inputs.tokens,
             )
         health = self.lifecycle.health()
         metrics.set_components(health)

@@ -43,7 +43,11 @@ from trading.analysis import (
 )
 from trading.analysis.cycles import Ids
 from trading.analysis.evaluation import EvaluatedKeys
-from trading.analysis.valuation import price_per_native_coin, reference_usd_price
+from trading.analysis.valuation import (
+    price_per_native_coin,
+    reference_usd_price,
+    usd_per_native_coin,
+)
 from trading.chain.client import ChainClient
 from trading.dex.manager import DexManager
 from trading.execution.calldata import representative_transaction
@@ -239,7 +243,7 @@ class MarketScanner(Component):
                 self.gas_model,
                 self.rates,
             )
-            usd_price = self.usd_price()
+            usd_price = self.usd_price(terms)
         except Exception as exc:
             self.record_error(exc)
             raise
@@ -267,14 +271,37 @@ class MarketScanner(Component):
             native_usd_price=usd_price,
         )
 
-    def usd_price(self) -> int | None:
-        """Millionths of a dollar per native coin at the states held now (None: no reference)."""
+    def usd_price(self, terms: Mapping[str, StartTerms] | None = None) -> int | None:
+        """Millionths of a dollar per native coin at the states held now (None: no reference).
+
+        ``terms`` (this block's, from :meth:`terms`) already hold the deepest native
+        pool's price of every base token: a stablecoin among them is not priced
+        again by walking every pool. The operator's reference pool is read alone.
+        """
+        inputs = self.inputs
+        states = self.dex.states
+        if inputs.usd_pool is not None:
+            chosen = states.get(inputs.usd_pool)
+            candidates = [chosen] if chosen is not None else []
+            price = reference_usd_price(
+                candidates,
+                inputs.wrapped_native,
+                inputs.usd_token,
+                inputs.usd_token_decimals,
+                inputs.usd_pool,
+            )
+            if price is not None:
+                return price
+        elif terms is not None and inputs.usd_token is not None and inputs.usd_token in terms:
+            return usd_per_native_coin(
+                terms[inputs.usd_token].native_to_start, inputs.usd_token_decimals
+            )
         return reference_usd_price(
-            self.dex.states.values(),
-            self.inputs.wrapped_native,
-            self.inputs.usd_token,
-            self.inputs.usd_token_decimals,
-            self.inputs.usd_pool,
+            states.values(),
+            inputs.wrapped_native,
+            inputs.usd_token,
+            inputs.usd_token_decimals,
+            inputs.usd_pool,
         )
 
 

@@ -15,8 +15,9 @@ Every opportunity goes through the same gate:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,8 @@ class ExecutionManager(Component):
         bump_after: float = 6.0,
         max_bumps: int = 3,
         poll_interval: float = 0.2,
+        wait_for_receipt: bool = True,
+        on_settled: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
         super().__init__()
         self.client = client
@@ -191,6 +194,14 @@ class ExecutionManager(Component):
         self._owner: str | None = None
         # One transaction at a time per account keeps nonces simple and safe.
         self._send_lock = asyncio.Lock()
+        # False (the engine): a sent trade is tracked to its receipt by a task of
+        # its own, so the block that sent it is decided without waiting a block
+        # for it. The row is pending before the send either way: a crash in
+        # between is settled from the chain (reconcile_pending).
+        self.wait_for_receipt = wait_for_receipt
+        # Called with the final result of a trade tracked in the background.
+        self.on_settled = on_settled
+        self._trackers: set[asyncio.Task[ExecutionResult]] = set()
 
     async def _initialize(self) -> None:
         code = await self.client.request("eth_getCode", [self.executor, "latest"])
@@ -207,6 +218,29 @@ class ExecutionManager(Component):
                 f"the signing account {self.signer.address} does not own the executor "
                 f"{self.executor} (owner {self._owner})"
             )
+
+    async def _cleanup(self) -> None:
+        await self.wait_for_trackers()
+
+    async def wait_for_trackers(self, timeout: float | None = None) -> None:
+        """Let the trades tracked in the background settle (cancelled after ``timeout``).
+
+        A cancelled tracker leaves its row pending, for reconciliation to settle.
+        """
+        if not self._trackers:
+            return
+        limit = self.receipt_timeout if timeout is None else timeout
+        _, unfinished = await asyncio.wait(set(self._trackers), timeout=limit)
+        for task in unfinished:
+            task.cancel()
+        for task in unfinished:
+            with contextlib.suppress(BaseException):
+                await task
+
+    @property
+    def tracking(self) -> int:
+        """Trades sent and still tracked in the background."""
+        return len(self._trackers)
 
     @property
     def owner(self) -> str:
@@ -488,7 +522,7 @@ class ExecutionManager(Component):
                     reason_code=ReasonCode.SEND_REFUSED,
                 )
                 return ExecutionResult(opportunity_id, "failed", reason, trade.pk)
-            return await self._track(
+            track = self._track(
                 trade.pk,
                 opportunity_id,
                 nonce,
@@ -499,6 +533,35 @@ class ExecutionManager(Component):
                 tx_hash,
                 deadline_block=limits.deadline_block,
             )
+            if self.wait_for_receipt:
+                return await track
+            task = asyncio.create_task(self._track_apart(track), name=f"track-trade-{trade.pk}")
+            self._trackers.add(task)
+            task.add_done_callback(self._trackers.discard)
+            self.count("sent")
+            return ExecutionResult(opportunity_id, "pending", "sent", trade.pk)
+
+    async def _track_apart(self, track: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
+        """Run one trade's tracking off the block path; its outcome goes to ``on_settled``."""
+        try:
+            result = await track
+        except asyncio.CancelledError:
+            track.close()
+            raise
+        except Exception as exc:
+            # The row stays pending: reconciliation settles it from the chain.
+            logger.exception("tracking a sent trade failed; reconciliation settles it")
+            self.record_error(exc)
+            raise
+        self.count(result.outcome)
+        if result.outcome == "success":
+            self.record_success()
+        if self.on_settled is not None:
+            try:
+                self.on_settled(result)
+            except Exception:  # a display hook must not lose the result
+                logger.exception("on_settled hook failed")
+        return result
 
     async def _mark_sent(self, trade_id: int) -> None:
         try:
@@ -652,6 +715,21 @@ class ExecutionManager(Component):
         """
         assert self.nonces is not None
         self.count("deadline_passed")
+        if self.wait_for_receipt:  # called inside _send, under the send lock
+            await self._cancel_unmined(trade_id, nonce)
+        else:  # tracked apart: other sends go on meanwhile
+            async with self._send_lock:
+                await self._cancel_unmined(trade_id, nonce)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.receipt_timeout
+        while loop.time() < until and await self.nonces.mined_count() <= nonce:
+            await asyncio.sleep(self.poll_interval)
+        trade = await sync_to_async(services.trade_for_reconcile)(trade_id=trade_id)
+        status = await self._reconcile_one(trade) or "pending"
+        return ExecutionResult(opportunity_id, status, "deadline passed unmined", trade_id)
+
+    async def _cancel_unmined(self, trade_id: int, nonce: int) -> None:
+        assert self.nonces is not None
         mined = await self.nonces.mined_count()
         if mined <= nonce:
             logger.warning(
@@ -663,13 +741,6 @@ class ExecutionManager(Component):
             )
             await self._cancel_nonces(range(mined, nonce + 1))
             await self.nonces.resync()
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self.receipt_timeout
-        while loop.time() < until and await self.nonces.mined_count() <= nonce:
-            await asyncio.sleep(self.poll_interval)
-        trade = await sync_to_async(services.trade_for_reconcile)(trade_id=trade_id)
-        status = await self._reconcile_one(trade) or "pending"
-        return ExecutionResult(opportunity_id, status, "deadline passed unmined", trade_id)
 
     async def settlement_of(
         self, trade_id: int, receipt: dict[str, Any], l1_fee: int

@@ -179,13 +179,16 @@ def market_panel(
     base tokens first. Prices are decimal strings in human units (quote per base
     token); the spread is in basis points between the cheapest and the dearest pool.
     """
+    # Pools by pair, once: every pair a pool trades is listed, so looking through
+    # every pool for each pair would grow with the square of the pools.
+    by_pair: dict[frozenset[str], list[tuple[str, Any]]] = {}
+    for address, state in states.items():
+        by_pair.setdefault(frozenset((state.token0, state.token1)), []).append((address, state))
     panel = []
     for base, quote in _watched_pairs(states, base_tokens, tokens):
         scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
         quotes: list[tuple[Fraction, str, str, str]] = []  # (price, dex, pool, fee)
-        for address, state in states.items():
-            if {state.token0, state.token1} != {base, quote}:
-                continue
+        for address, state in by_pair.get(frozenset((base, quote)), ()):
             raw = _price(state, base)
             if raw is None or raw <= 0:
                 continue
