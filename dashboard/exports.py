@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -94,11 +96,16 @@ def _batches[M: (Opportunity, Trade)](queryset: QuerySet[M]) -> Iterator[list[M]
     queries; the queryset's own prefetching is dropped so it is not done twice
     and does not hold the first rows back until a whole chunk is prefetched.
     """
-    rows = queryset.prefetch_related(None).iterator(chunk_size=_BATCH)
-    size = _FIRST_BATCH
-    while batch := list(itertools.islice(rows, size)):
-        yield batch
-        size = _BATCH
+    # On PostgreSQL a cursor declared outside a transaction is WITH HOLD: the
+    # server builds the whole result before the first row comes. Inside one the
+    # rows stream as they are read.
+    streaming = connections[queryset.db].vendor == "postgresql"
+    with transaction.atomic(using=queryset.db) if streaming else contextlib.nullcontext():
+        rows = queryset.prefetch_related(None).iterator(chunk_size=_BATCH)
+        size = _FIRST_BATCH
+        while batch := list(itertools.islice(rows, size)):
+            yield batch
+            size = _BATCH
 
 
 def opportunity_rows(queryset: QuerySet[Opportunity]) -> Iterator[list[object]]:

@@ -185,6 +185,27 @@ def test_the_export_starts_with_a_small_chunk_then_sends_full_batches(market, mo
         assert ids == [row.pk for row in reversed(written)]  # newest first, each once
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_export_reads_through_a_cursor_that_streams(market, monkeypatch):
+    from django.db import connection
+
+    from dashboard import exports
+
+    monkeypatch.setattr(exports, "_FIRST_BATCH", 1)
+    monkeypatch.setattr(exports, "_BATCH", 2)
+    for i in range(5):
+        cycle(market, block=i)
+    batches = exports._batches(opportunity_history(HistoryFilters()))
+    assert len(next(batches)) == 1  # the cursor stays open for the rest
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
+        # A holdable cursor would have been built whole before its first row.
+        assert cursor.fetchall() == [(False,)]
+    batches.close()
+    assert not connection.in_atomic_block
+
+
 def test_csv_cells_cannot_become_formulas(operator_client, market):
     evil = f.token(market["net"], "=HYPERLINK(1)", 18)
     f.opportunity(evil)
