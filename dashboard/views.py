@@ -253,6 +253,7 @@ def performance(request: HttpRequest) -> HttpResponse:
         "presets": _preset_links(request, form),
         "native_symbol": performance_figures.native_symbol(),
         "total_trades": sum(perf.trades),
+        "gas_total_wei": sum(perf.gas_cost_wei),
         "success_rate": _rate(sum(perf.successful), sum(perf.settled)),
         "query": request.GET.urlencode(),
     }

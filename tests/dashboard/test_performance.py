@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -177,3 +178,14 @@ def test_an_invalid_range_falls_back_to_the_default(operator_client, traded):
 def test_an_empty_range_says_what_to_do(operator_client, db):
     body = operator_client.get(reverse("dashboard:performance")).content.decode()
     assert "No trade in this range" in body and "runbot" in body
+
+
+def test_the_summary_rounds_gas_like_every_other_figure(operator_client, traded):
+    """The summary line once printed gas to the wei (18 decimals) while the rest rounds."""
+    body = operator_client.get(reverse("dashboard:performance"), {"range": "7d"}).content.decode()
+    summary = re.search(r'id="performance-summary">(.*?)</p>', body, re.S)
+    assert summary is not None
+    gas = re.search(r"gas spent ([0-9.,]+) ETH", summary.group(1))
+    assert gas is not None, summary.group(1)
+    assert len(gas.group(1).partition(".")[2]) <= 9
+    assert gas.group(1).startswith("0.0007")
