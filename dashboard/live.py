@@ -33,6 +33,8 @@ LIVE_PARAM = "live"
 CHANGED_PARAM = "changed"
 # The rows a page shows at most (its own plus those added live) bound what it may ask about.
 MAX_CHANGED = 200
+# Primary keys are 64-bit: a larger number overflows the database driver.
+MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def _row_id(text: str, name: str) -> int:
         raise ValueError(f"{name}: expected a row id, got {text[:40]!r}") from None
     if value < 0:
         raise ValueError(f"{name}: a row id is never negative, got {value}")
+    if value > MAX_ROW_ID:
+        raise ValueError(f"{name}: no row has that id (ids end at {MAX_ROW_ID}), got {text[:40]!r}")
     return value
 
 

@@ -266,3 +266,12 @@ def test_many_prices_sum_fast():
     elapsed = time.perf_counter() - started
     assert net == cumulative and result.totals.converted == 20_000
     assert elapsed < 10  # the fraction sum takes minutes
+
+
+def test_a_trade_worth_nothing_needs_no_price():
+    """A dropped trade or a refused send: net 0 and no gas is 0 in every currency."""
+    dropped = trade(USDC, net_profit=0, gas_cost_wei=0, native_price=None, native_usd_price=None)
+    for currency in (Currency(b.NATIVE), Currency(b.USD), Currency(b.TOKEN, token_id=DAI)):
+        assert both(b.convert(dropped, currency)) == (0, 0)
+        totals = b.series([A, dropped], currency, 0).totals
+        assert totals.unconverted == (1 if currency.kind == b.TOKEN else 0)

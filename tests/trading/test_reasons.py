@@ -96,3 +96,28 @@ def test_the_migration_fills_the_category_of_existing_rows() -> None:
 
     assert [code(stale), code(odd), code(fresh)] == ["below_threshold", "other", ""]
     assert [code(reverted), code(refused), code(won)] == ["reverted_on_chain", "send_refused", ""]
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_a_table_of_distinct_words_in_batches(
+    django_assert_max_num_queries,
+) -> None:
+    """Old words carry amounts, so nearly every row's words differ: one pass, by batches."""
+    weth = f.token(f.network(name="Local"), "WETH")
+    rows = [
+        f.opportunity(weth, status="stale", status_reason=f"gross profit below {n} (gas …)")
+        for n in range(1, 1201)
+    ]
+    rows += [
+        f.opportunity(weth, status="failed", status_reason=f"odd words {n}") for n in range(40)
+    ]
+    Opportunity.objects.update(reason_code="")
+    Trade.objects.update(reason_code="")
+
+    # A query per distinct text would be 1,240 queries; batches of 500 rows take a handful.
+    with django_assert_max_num_queries(20):
+        fill.fill_codes(apps, None)
+
+    codes = dict(Opportunity.objects.values_list("pk", "reason_code"))
+    assert [codes[r.pk] for r in rows[:1200]] == ["below_threshold"] * 1200
+    assert [codes[r.pk] for r in rows[1200:]] == ["other"] * 40

@@ -185,6 +185,8 @@ def convert(trade: TradeFacts, currency: Currency) -> Converted | None:
     if net is None:
         return None
     gas_wei = trade.gas_cost_wei or 0
+    if net == 0 and gas_wei == 0:
+        return Converted(0, 1, 0, 1)  # nothing earned, nothing spent: zero in any currency
     price = _native_price(trade)
     if currency.kind == TOKEN and trade.start_token_id == currency.token_id:
         if not gas_wei:

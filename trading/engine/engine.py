@@ -505,6 +505,8 @@ class Engine:
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
+            if outcome.outcome == "deferred":
+                break  # a live trade is in flight: the rest wait for a later block
             outcomes.append(outcome)
             sent = outcome.outcome == "pending" and outcome.trade_id is not None
             if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:

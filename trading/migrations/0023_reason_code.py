@@ -77,17 +77,33 @@ def trade_code_for(status, error):
     return code_for(error)
 
 
+_BATCH = 500
+
+
 def _fill(model, text_field, code):
-    """Give each group of rows with the same words (and status) its category."""
-    groups = model.objects.exclude(**{text_field: ""}).values_list("status", text_field).distinct()
-    by_code = {}
-    for status, text in groups.iterator():
-        by_code.setdefault(code(status, text), []).append((status, text))
-    for value, pairs in by_code.items():
-        if not value:
-            continue
-        for status, text in pairs:
-            model.objects.filter(status=status, **{text_field: text}).update(reason_code=value)
+    """Give every row with words its category, in one pass over the table.
+
+    The old words carry amounts and block numbers, so nearly every row's words
+    are distinct: rows are read once in primary-key order and updated by
+    primary key, a batch at a time (never one scan of the table per text).
+    """
+    rows = model.objects.exclude(**{text_field: ""}).order_by("pk")
+    batch = {}
+    for pk, status, text in rows.values_list("pk", "status", text_field).iterator(
+        chunk_size=2000
+    ):
+        value = code(status, text)
+        if value:
+            batch.setdefault(value, []).append(pk)
+        if sum(len(pks) for pks in batch.values()) >= _BATCH:
+            _write(model, batch)
+            batch = {}
+    _write(model, batch)
+
+
+def _write(model, batch):
+    for value, pks in batch.items():
+        model.objects.filter(pk__in=pks).update(reason_code=value)
 
 
 def fill_codes(apps, schema_editor):
