@@ -339,17 +339,6 @@ async def test_a_trade_tracked_apart_is_decided_at_the_send_and_settled_by_its_r
         trade = await Trade.objects.aget(pk=result.trade_id)
         assert trade.status == "pending" and trade.tx_hash
         assert manager.tracking == 1 and not settled
-        # While it is in flight nothing else is claimed or sent, and no nonce
-        # "gap" is repaired over it: the next trade waits for a later block.
-        other = await sync_to_async(make_opportunity)(arb, steps, amount_in // 2, gross // 4)
-        nonce = w3.eth.get_transaction_count(arb.signer.address, "pending")
-        deferred = await manager.execute(other.pk, limits(), v2_requote(devnet))
-        assert (deferred.outcome, deferred.trade_id) == ("deferred", None), deferred
-        assert await manager.check_nonces() == 0
-        assert w3.eth.get_transaction_count(arb.signer.address, "pending") == nonce
-        await other.arefresh_from_db()
-        assert other.status == "detected"
-        assert await Trade.objects.acount() == 1
         anvil.mine(1)
         await manager.wait_for_trackers(timeout=20)
     finally:

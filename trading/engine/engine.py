@@ -360,9 +360,12 @@ class Engine:
                 executor_address=network.executor_address,
                 chain_id=network.chain_id,
                 signer=self.signer,
-                # The block is decided once its trades are sent; their receipts
-                # are awaited beside the next blocks, not before them.
-                wait_for_receipt=False,
+                # A live trade's receipt is awaited before the next candidate: a
+                # trade tracked apart (wait_for_receipt=False) lets the next one
+                # be simulated on a "pending" state that may not hold the first,
+                # on a pool they share, and lets the nonce repair and the daily
+                # loss limit act with a trade still in flight.
+                wait_for_receipt=True,
                 on_settled=self._trade_settled,
             )
             components.append(self.execution)
@@ -505,8 +508,6 @@ class Engine:
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
-            if outcome.outcome == "deferred":
-                break  # a live trade is in flight: the rest wait for a later block
             outcomes.append(outcome)
             sent = outcome.outcome == "pending" and outcome.trade_id is not None
             if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:

@@ -74,7 +74,7 @@ Requote = Callable[[list[dict[str, str]], int], Awaitable[int | None]]
 @dataclass(frozen=True)
 class ExecutionResult:
     opportunity_id: int
-    # not_claimed, deferred, skipped, stale, simulated, pending, success, reverted, dropped, failed
+    # not_claimed, skipped, stale, simulated, pending, success, reverted, dropped, failed
     outcome: str
     reason: str = ""
     trade_id: int | None = None
@@ -255,14 +255,6 @@ class ExecutionManager(Component):
         self, opportunity_id: int, limits: Limits, requote: Requote
     ) -> ExecutionResult:
         """Run one opportunity through the gate; never raises for a trading outcome."""
-        if self._trackers:
-            # One live trade in flight at a time, as when the send waited for its
-            # receipt: the next is simulated on the state the first one leaves (a
-            # node's "pending" may not hold our own transaction), the nonce repair
-            # never mistakes it for a gap, and the daily loss limit sees it settled.
-            # Nothing is claimed: the opportunity stays detected for a later block.
-            self.count("deferred")
-            return ExecutionResult(opportunity_id, "deferred", "a trade is in flight")
         try:
             with metrics.lock_wait("opportunity_claim"):
                 claimed = await sync_to_async(services.opportunity_claim)(
@@ -599,12 +591,7 @@ class ExecutionManager(Component):
         """
         if self.signer is None or self.nonces is None:
             return 0
-        if self._trackers:
-            # A trade in flight is no gap, whatever a lagging node's pending count says.
-            return 0
         async with self._send_lock:
-            if self._trackers:
-                return 0
             return await self.repair_nonce_gap()
 
     async def repair_nonce_gap(self) -> int:
