@@ -325,6 +325,10 @@ class Engine:
         self.behind_changes: list[BehindChange] = []
         self.thresholds_interval = 10.0
         self._thresholds_at = -float("inf")
+        # Live trades sent and tracked in the background: their start token's terms,
+        # for the profit metric once settled; and whether a settled one moved balances.
+        self._sent_terms: dict[int, Any] = {}
+        self._wallet_due = False
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -362,6 +366,7 @@ class Engine:
                 # on a pool they share, and lets the nonce repair and the daily
                 # loss limit act with a trade still in flight.
                 wait_for_receipt=True,
+                on_settled=self._trade_settled,
             )
             components.append(self.execution)
         watched = tuple(inputs.tokens[a] for a in inputs.base_tokens if a in inputs.tokens)
@@ -421,6 +426,15 @@ class Engine:
 
     async def stop(self) -> None:
         if self.lifecycle is not None:
+            if self.execution is not None and self.execution.initialized:
+                # Trades sent and still tracked settle first, so the state left
+                # behind (balances included) says how they ended.
+                with contextlib.suppress(Exception):
+                    await self.execution.wait_for_trackers()
+            if self._wallet_due and self.wallet.initialized:
+                with contextlib.suppress(Exception):
+                    await self.wallet.refresh(self.last_block or 0, force=True)
+                self._wallet_due = False
             self._publish_health(running=False)
             # The database may be away: releasing the chain and the rest must not wait on it.
             with contextlib.suppress(Exception):
@@ -495,7 +509,8 @@ class Engine:
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
-            if simulation_failed(outcome) or outcome.outcome in {"simulated", "success"}:
+            sent = outcome.outcome == "pending" and outcome.trade_id is not None
+            if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:
                 pools = await sync_to_async(backoff_note)(
                     opportunity_id=opportunity_id,
                     block=result.block_number,
@@ -505,6 +520,10 @@ class Engine:
                 )
                 if not simulation_failed(outcome):
                     traded.update(pools)
+            if sent:
+                # Counted when its receipt settles it (_trade_settled).
+                self._sent_terms[opportunity_id] = start
+                continue
             self._count_trade(outcome, mode, start)
         return outcomes
 
@@ -514,6 +533,12 @@ class Engine:
             # Start-token units back to native wei, for graphs only.
             profit_wei = int(outcome.profit / start.native_to_start)
             metrics.REALIZED_PROFIT_NATIVE.inc(max(0, metrics.native(profit_wei)))
+
+    def _trade_settled(self, outcome: ExecutionResult) -> None:
+        """A live trade tracked in the background has its outcome."""
+        self._wallet_due = True  # the balances moved: read them with the next block
+        start = self._sent_terms.pop(outcome.opportunity_id, None)
+        self._count_trade(outcome, "live", start)
 
     async def full_scan(self) -> BlockReport:
         started = asyncio.get_running_loop().time()
@@ -571,7 +596,10 @@ class Engine:
         executions = await self.execute_findings(result, recorded)
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
-            traded = any(r.outcome in {"success", "reverted"} for r in executions)
+            traded = self._wallet_due or any(
+                r.outcome in {"success", "reverted"} for r in executions
+            )
+            self._wallet_due = False
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
