@@ -6,6 +6,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -139,3 +140,95 @@ def test_evaluate_ids_gives_the_exact_verdicts(
     assert dict(fast.rejections) == dict(exact.rejections)
     assert fast.sized == exact.sized
     assert fast.evaluated_keys == {c.key for c in index}
+
+
+@settings(max_examples=40, deadline=None)
+@given(market=markets(), min_net=st.integers(1, 10**6), max_in=amounts(), data=st.data())
+def test_a_budget_judges_at_most_that_many_exactly_and_defers_the_rest(
+    market: dict[str, PoolState], min_net: int, max_in: int, data: st.DataObject
+) -> None:
+    index = CycleIndex(market.values(), BASES)
+    terms = {BASES[0]: _terms(BASES[0], min_net, max_in), BASES[1]: _terms(BASES[1], 1, max_in)}
+    ids = index.alive_ids()
+    full = evaluate_ids(index, ids, market, terms, GAS)
+    budget = data.draw(st.integers(0, 6))
+    first = np.array(
+        sorted(data.draw(st.sets(st.sampled_from(ids.tolist()), max_size=3))) if len(ids) else [],
+        dtype=np.intp,
+    )
+    part = evaluate_ids(index, ids, market, terms, GAS, budget=budget, first=first)
+    deferred = {index.table.key(cid) for cid in part.deferred.tolist()}
+    found = {f.key for f in part.findings}
+    # Nothing is both judged and deferred, and nothing is lost.
+    assert not deferred & found
+    assert not deferred & set(part.rejections)
+    assert found | set(part.rejections) | deferred == {c.key for c in index}
+    assert deferred.isdisjoint(part.evaluated_keys)
+    # Every verdict given is the unbudgeted one: the budget only chooses what is judged.
+    whole = {f.key: (f.sized, f.evaluation) for f in full.findings}
+    assert {f.key: (f.sized, f.evaluation) for f in part.findings}.items() <= whole.items()
+    for key in part.rejections:
+        assert key not in whole
+        assert part.rejections[key] == full.rejections[key]
+    # At most `budget` cycles past the pre-filter were judged exactly, owed ones first.
+    if len(part.deferred):
+        table = index.table
+        keep = EdgeRates()
+        keep.sync(table, market)
+        min_profit = np.full(len(table.tokens), np.inf)
+        max_amount = np.zeros(len(table.tokens))
+        for token, limits in terms.items():
+            if token in table.token_ids:
+                min_profit[table.token_ids[token]] = float(limits.min_net_profit)
+                max_amount[table.token_ids[token]] = float(limits.max_amount_in)
+        survivors = ids[keep.keep(table, ids, min_profit, max_amount)]
+        judged = np.setdiff1d(survivors, part.deferred)
+        assert len(judged) == budget
+        owed = np.intersect1d(survivors, first)
+        assert set(owed[:budget].tolist()) <= set(judged.tolist())
+
+
+def test_the_estimate_is_the_closed_form_on_constant_product_pools() -> None:
+    weth, usdc = BASES
+    a = V2PoolState(f"0x{0xA1:040x}", weth, usdc, 10**21, 3 * 10**12, 30)
+    b = V2PoolState(f"0x{0xA2:040x}", weth, usdc, 10**21, 33 * 10**11, 30)
+    states: dict[str, PoolState] = {a.address: a, b.address: b}
+    index = CycleIndex(states.values(), [weth])
+    rates = EdgeRates()
+    rates.sync(index.table, states)
+    ids = index.alive_ids()
+    estimate = rates.estimate(index.table, ids, np.array([1e30, 0.0]))
+    terms = {weth: _terms(weth, 1, 10**30)}
+    analysis = evaluate_ids(index, ids, states, terms, GasTerms(0, {}))
+    (finding,) = analysis.findings
+    paying = int(np.argmax(estimate))
+    assert index.table.key(int(ids[paying])) == finding.key
+    assert estimate[paying] == pytest.approx(finding.sized.gross_profit, rel=1e-6)
+    assert estimate[1 - paying] == 0.0
+    # A trade size below the optimum caps the input.
+    capped = rates.estimate(index.table, ids, np.array([1e18, 0.0]))[paying]
+    assert capped == pytest.approx(
+        evaluate_ids(index, ids, states, {weth: _terms(weth, 1, 10**18)}, GasTerms(0, {}))
+        .findings[0]
+        .sized.gross_profit,
+        rel=1e-6,
+    )
+
+
+def test_the_budget_sizes_the_richest_gaps_first() -> None:
+    weth, usdc = BASES
+    base = V2PoolState(f"0x{0xA0:040x}", weth, usdc, 10**22, 3 * 10**13, 30)
+    # Gaps of growing size against the deep pool: the biggest pays the most.
+    gaps = [
+        V2PoolState(f"0x{0xB0 + i:040x}", weth, usdc, 10**21, (31 + i) * 10**11, 30)
+        for i in range(6)
+    ]
+    states: dict[str, PoolState] = {s.address: s for s in [base, *gaps]}
+    index = CycleIndex(states.values(), [weth], max_hops=2)
+    terms = {weth: _terms(weth, 1, 10**24)}
+    ids = index.alive_ids()
+    full = evaluate_ids(index, ids, states, terms, GasTerms(0, {}))
+    part = evaluate_ids(index, ids, states, terms, GasTerms(0, {}), budget=2)
+    assert [f.key for f in part.findings] == [f.key for f in full.findings[:2]]
+    waiting = {index.table.key(cid) for cid in part.deferred.tolist()}
+    assert {f.key for f in full.findings[2:]} <= waiting

@@ -21,7 +21,7 @@ from trading.devchain.anvil import AnvilNode
 from trading.devchain.devnet import Devnet, TokenInfo, V3Deployment
 from trading.devchain.market import DexPlan, PoolPlan, Position, TokenPlan, build_market
 from trading.dex.base import PoolSpec
-from trading.engine.scan import MarketScanner
+from trading.engine.scan import OVERDUE_BLOCKS, MarketScanner
 from trading.execution.calldata import representative_transaction
 from trading.gas.oracle import GAS_PRICE_ORACLE, GasOracle
 from trading.services.opportunities import AnalysisInputs, TokenFacts
@@ -252,3 +252,62 @@ async def test_the_dollar_price_of_the_native_coin_comes_from_the_block_terms(
     chosen = reference_usd_price(scanner.dex.states.values(), weth, usdc, 6, v2)
     assert chosen is not None and chosen != walked
     assert scanner.usd_price(scanner.terms()) == chosen
+
+
+async def test_a_sizing_budget_leaves_cycles_for_later_blocks_and_loses_none(
+    client: ChainClient, mixed: MixedMarket
+) -> None:
+    whole = MarketScanner(client, mixed.inputs(), max_sized_per_block=None)
+    await whole.initialize()
+    full = await whole.scan_full()
+    assert len(full.findings) >= 3
+    every = [spec.address for spec in mixed.specs]
+    expected = {f.key: (f.sized, f.evaluation) for f in full.findings}
+
+    scanner = MarketScanner(client, mixed.inputs(), max_sized_per_block=2)
+    await scanner.initialize()
+    await scanner.dex.refresh_all()
+    block = scanner.dex.last_block or 0
+    first = await scanner.scan_changed(every, block)
+    # The two most promising are judged now; the other candidates wait.
+    assert first.cycles_sized <= 2 and first.cycles_deferred == scanner.deferred > 0
+    # The best of them is among the two (the estimate orders, it does not decide).
+    assert first.findings[0].key == full.findings[0].key
+    found = {f.key: (f.sized, f.evaluation) for f in first.findings}
+    judged = set(first.evaluated_keys)
+    # Later blocks with nothing changed judge what waits, two at a time, until none is left.
+    blocks = 0
+    while scanner.deferred:
+        blocks += 1
+        assert blocks <= len(scanner.index)
+        later = await scanner.scan_changed([], block + blocks)
+        assert later.cycles_sized <= 2
+        assert judged.isdisjoint(later.evaluated_keys)
+        judged |= set(later.evaluated_keys)
+        found.update({f.key: (f.sized, f.evaluation) for f in later.findings})
+    # Every verdict is the one a pass without a budget gives.
+    assert found == expected
+    assert judged == {c.key for c in scanner.index}
+
+
+async def test_a_cycle_left_waiting_too_long_is_judged_first(
+    client: ChainClient, mixed: MixedMarket
+) -> None:
+    scanner = MarketScanner(client, mixed.inputs(), max_sized_per_block=1)
+    await scanner.initialize()
+    await scanner.dex.refresh_all()
+    every = [spec.address for spec in mixed.specs]
+    block = 100
+    first = await scanner.scan_changed(every, block)
+    waiting = set(scanner._deferred)
+    assert len(waiting) >= 2
+    # The same pools change every block: the best candidate would win every time,
+    # but a cycle left waiting OVERDUE_BLOCKS blocks goes before it.
+    best = first.findings[0].key
+    for offset in range(1, OVERDUE_BLOCKS):
+        again = await scanner.scan_changed(every, block + offset)
+        assert [f.key for f in again.findings] == [best]
+    await scanner.scan_changed(every, block + OVERDUE_BLOCKS)
+    # One waiting cycle (the budget) had its verdict instead; the best waits this once.
+    assert scanner.index.table.find(best) in scanner._deferred
+    assert len(waiting - set(scanner._deferred)) == 1

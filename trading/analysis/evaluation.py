@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 
 from trading.amm import AmmError, PoolState, other_token, pool_holdings
 from trading.amm.base import token_index
@@ -178,6 +179,8 @@ class Analysis:
     findings: tuple[Finding, ...]
     rejections: Mapping[str, Rejection]
     sized: int = 0
+    # Cycle ids left unjudged by a budget (evaluate_ids): neither found nor rejected.
+    deferred: Ids = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @property
     def evaluated(self) -> int:
@@ -479,6 +482,8 @@ def evaluate_ids(
     gas_model: GasModel = DEFAULT_GAS_MODEL,
     rates: EdgeRates | None = None,
     changed: Iterable[str] | None = None,
+    budget: int | None = None,
+    first: Ids | None = None,
 ) -> Analysis:
     """:func:`evaluate_cycles` on the cycles ``ids`` (ascending) of ``index``, pre-filtered
     in floats.
@@ -487,6 +492,13 @@ def evaluate_ids(
     whose state changed are recomputed; ``changed``, when given, names the
     only pools that may have changed since its last use); ``states`` must not
     change while the result's rejections may still be asked for a reason.
+
+    ``budget`` caps the cycles judged exactly (the pre-filter's survivors):
+    those among ``first`` (ids owed a verdict, e.g. deferred for long) come
+    first, then the best estimated gross profit in native terms
+    (:meth:`EdgeRates.estimate`). The rest are returned in ``deferred``: no
+    verdict, so a row recorded for one of them stays as it is. The estimate
+    only orders; every verdict is still the exact one.
     """
     table = index.table
     rates = rates if rates is not None else EdgeRates()
@@ -499,6 +511,11 @@ def evaluate_ids(
             min_profit[tid] = float(limits.min_net_profit)
             max_amount_in[tid] = float(limits.max_amount_in)
     survivors = ids[rates.keep(table, ids, min_profit, max_amount_in)]
+    deferred = np.zeros(0, dtype=np.intp)
+    if budget is not None and len(survivors) > budget:
+        survivors, deferred = _within_budget(
+            table, rates, survivors, terms, max_amount_in, budget, first
+        )
 
     findings: list[Finding] = []
     reasons: dict[str, Rejection] = {}
@@ -530,9 +547,42 @@ def evaluate_ids(
             return verdict
         return Rejection(cycle.key, NO_LONGER_PAYS, token=cycle.start_token)
 
-    rejected = np.setdiff1d(ids, np.asarray(found, dtype=np.intp), assume_unique=True)
+    judged = np.union1d(np.asarray(found, dtype=np.intp), deferred)
+    rejected = np.setdiff1d(ids, judged, assume_unique=True)
     return Analysis(
         tuple(findings),
         LazyRejections(table, rejected, reasons, explain),
         len(findings) + sized,
+        deferred,
     )
+
+
+def _within_budget(
+    table: CycleTable,
+    rates: EdgeRates,
+    survivors: Ids,
+    terms: Mapping[str, StartTerms],
+    max_amount_in: npt.NDArray[np.float64],
+    budget: int,
+    first: Ids | None,
+) -> tuple[Ids, Ids]:
+    """``(chosen, deferred)``: at most ``budget`` of ``survivors`` (ascending), ``first`` first,
+    then by estimated gross profit in native terms, the largest first."""
+    owed = np.zeros(0, dtype=np.intp)
+    if first is not None and len(first):
+        owed = np.intersect1d(survivors, first, assume_unique=True)[:budget]
+    rest = np.setdiff1d(survivors, owed, assume_unique=True)
+    room = budget - len(owed)
+    # Start-token units per native wei, as floats: profits of different tokens compared.
+    per_native = np.full(len(table.tokens), np.inf)
+    for token, limits in terms.items():
+        tid = table.token_ids.get(token)
+        if tid is not None and limits.native_to_start > 0:
+            per_native[tid] = float(limits.native_to_start)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = rates.estimate(table, rest, max_amount_in) / per_native.take(table.start.take(rest))
+    value = np.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
+    # Best first; equal estimates in id order (stable), so the choice is reproducible.
+    order = np.argsort(-value, kind="stable")
+    chosen = np.sort(np.concatenate([owed, rest[order[:room]]]))
+    return chosen, np.sort(rest[order[room:]])

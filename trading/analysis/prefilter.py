@@ -16,8 +16,16 @@ ceiling would also stay below the minimum profit. The property test in
 reserves and decimals included. A cycle the floats cannot judge (an infinite
 or NaN value) is kept, and everything kept goes to the exact evaluation.
 
-Public API: ``EdgeRates`` with ``sync(table, states)`` and ``keep(table, ids,
-min_profit, max_amount_in)``; ``MARGIN``.
+The same pass keeps each edge's local curve for ranking: within its current
+range a hop pays about ``s*x / (1 + k*x)`` (a constant-product pool on its
+reserves, a V3 pool on its virtual reserves), and such maps compose, so
+``estimate`` gives every cycle's best gross profit on those curves in one numpy
+expression. It only orders cycles (which to size first when a block has more
+than its sizing budget); it never decides a verdict.
+
+Public API: ``EdgeRates`` with ``sync(table, states)``, ``keep(table, ids,
+min_profit, max_amount_in)`` and ``estimate(table, ids, max_amount_in)``;
+``MARGIN``.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState
+from trading.amm import AmmError, PoolState, SolidlyPoolState, V2PoolState, V3PoolState
 from trading.analysis.ceiling import hop_ceiling
 from trading.analysis.cycles import CycleTable, Ids
 
@@ -79,6 +87,36 @@ def edge_line(state: PoolState, token_in: str) -> tuple[float, float]:
     return log_slope, float(slack) * (1 + MARGIN)
 
 
+def edge_curve(state: PoolState, token_in: str) -> float:
+    """``k`` of the hop's local curve ``s*x / (1 + k*x)`` in floats (for ranking only).
+
+    Constant product: ``k = (1 - fee) / reserve_in``; V3: the same on the
+    virtual reserves of the active liquidity. A stable Solidly pool is taken
+    as flat (0), an empty one or one that cannot be judged as ``inf`` (it
+    ranks last).
+    """
+    try:
+        if isinstance(state, V3PoolState):
+            if state.liquidity <= 0 or state.sqrt_price_x96 <= 0 or state.fee >= _PIPS:
+                return math.inf
+            keep = (_PIPS - state.fee) / _PIPS
+            sqrt_price = state.sqrt_price_x96 / 2**96
+            first = token_in == state.token0
+            # token0 in: virtual reserve L / sqrtP; token1 in: L * sqrtP.
+            return keep * (sqrt_price if first else 1 / sqrt_price) / state.liquidity
+        if isinstance(state, V2PoolState | SolidlyPoolState):
+            if isinstance(state, SolidlyPoolState) and state.stable:
+                return 0.0
+            first = token_in == state.token0
+            reserve_in = state.reserve0 if first else state.reserve1
+            if reserve_in <= 0 or state.fee_bps >= _BPS:
+                return math.inf
+            return (_BPS - state.fee_bps) / _BPS / reserve_in
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
+    return math.inf
+
+
 class EdgeRates:
     """Per edge of one :class:`CycleTable`: the float line of its hop at the current states.
 
@@ -91,6 +129,7 @@ class EdgeRates:
         self.log_slope: Floats = np.zeros(1)
         self.slope: Floats = np.ones(1)
         self.slack: Floats = np.zeros(1)
+        self.curve: Floats = np.zeros(1)  # k of each edge's local curve (identity: 0)
         self.slack_edges = 0  # edges with slack (only Solidly pools have any)
         self._seen: list[object | None] = []
 
@@ -117,12 +156,13 @@ class EdgeRates:
         if len(self._seen) < len(pools):
             size = 2 * len(pools) + 1
             old = len(self._seen) * 2
-            log_slope, slack = np.zeros(size), np.zeros(size)
+            log_slope, slack, curve = np.zeros(size), np.zeros(size), np.zeros(size)
             log_slope[:old], slack[:old] = self.log_slope[:old], self.slack[:old]
-            self.log_slope, self.slack = log_slope, slack
+            curve[:old] = self.curve[:old]
+            self.log_slope, self.slack, self.curve = log_slope, slack, curve
             self._seen.extend([False] * (len(pools) - len(self._seen)))  # never a state
         seen = self._seen
-        log_slope, slack = self.log_slope, self.slack
+        log_slope, slack, curve = self.log_slope, self.slack, self.curve
         if changed is None:
             look: Iterable[tuple[int, str]] = enumerate(pools)
         else:
@@ -139,10 +179,13 @@ class EdgeRates:
             if state is None:
                 log_slope[2 * pid] = log_slope[2 * pid + 1] = -math.inf
                 slack[2 * pid] = slack[2 * pid + 1] = 0.0
+                curve[2 * pid] = curve[2 * pid + 1] = math.inf
                 continue
             ref = table.refs[pid]
             log_slope[2 * pid], slack[2 * pid] = edge_line(state, ref.token0)
             log_slope[2 * pid + 1], slack[2 * pid + 1] = edge_line(state, ref.token1)
+            curve[2 * pid] = edge_curve(state, ref.token0)
+            curve[2 * pid + 1] = edge_curve(state, ref.token1)
         if recomputed:
             with np.errstate(over="ignore"):
                 self.slope = np.exp(log_slope)
@@ -185,6 +228,31 @@ class EdgeRates:
                         max_amount_in,
                     )  # fmt: skip
         return ~dropped
+
+    def estimate(self, table: CycleTable, ids: Ids, max_amount_in: Floats) -> Floats:
+        """Each cycle's best gross profit on its hops' local curves, in start-token units.
+
+        Hop maps ``s*x / (1 + k*x)`` compose into one (``s = s1*s2``, ``k = k1
+        + s1*k2``), whose profit ``S*x / (1 + K*x) - x`` peaks at ``x* =
+        (sqrt(S) - 1) / K``, taken no larger than the start token's trade size
+        (``max_amount_in`` per start token id). An estimate for ordering
+        cycles, not a bound: a V3 pool's liquidity can change past its tick.
+        A cycle the floats cannot judge gets 0.
+        """
+        if table is not self.table:
+            raise ValueError("sync the rates with this table first")
+        hops = table.hops
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            total = np.ones(len(ids))
+            curve = np.zeros(len(ids))
+            for position in range(table.max_hops):
+                edges = hops[:, position].take(ids)
+                curve += total * self.curve.take(edges)
+                total *= self.slope.take(edges)
+            limit = max_amount_in.take(table.start.take(ids))
+            best = np.minimum((np.sqrt(total) - 1) / curve, limit)
+            profit = total * best / (1 + curve * best) - best
+        return np.where(np.isfinite(profit) & (total > 1), np.maximum(profit, 0.0), 0.0)
 
     def _slack_dropped(
         self,

@@ -28,6 +28,8 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
     CycleIndex,
@@ -65,6 +67,12 @@ from trading.services.opportunities import (
 
 logger = logging.getLogger(__name__)
 
+# Cycles sized exactly per block: a block with more candidates judges the most
+# promising (estimated gross profit in native terms) and leaves the rest for the
+# next blocks; a cycle left waiting this many blocks is judged first.
+MAX_SIZED_PER_BLOCK = 128
+OVERDUE_BLOCKS = 5
+
 
 @dataclass(frozen=True)
 class ScanResult:
@@ -90,6 +98,7 @@ class ScanResult:
     native_prices: Mapping[str, int] = field(default_factory=dict)
     native_usd_price: int | None = None
     cycles_sized: int = 0  # cycles that reached the optimal sizing, findings included
+    cycles_deferred: int = 0  # cycles the sizing budget left for a later block
 
     @property
     def cycles_evaluated(self) -> int:
@@ -114,10 +123,13 @@ class MarketScanner(Component):
         dex: DexManager | None = None,
         gas: GasOracle | None = None,
         gas_model: GasModel = DEFAULT_GAS_MODEL,
+        max_sized_per_block: int | None = MAX_SIZED_PER_BLOCK,
     ) -> None:
         super().__init__()
         self.client = client
         self.inputs = inputs
+        # Cycles sized exactly per changed-pools pass (None: all); the rest wait.
+        self.max_sized_per_block = max_sized_per_block
         self.dex = (
             dex
             if dex is not None
@@ -131,6 +143,13 @@ class MarketScanner(Component):
         self._gas_terms: GasTerms | None = None
         self._terms: tuple[int, dict[str, StartTerms]] | None = None
         self._pricer: tuple[AnalysisInputs, NativePricer] | None = None
+        # Cycles left unjudged by the sizing budget: id -> block they were first left at.
+        self._deferred: dict[int, int] = {}
+
+    @property
+    def deferred(self) -> int:
+        """Cycles waiting for a verdict that a block's sizing budget left for later."""
+        return len(self._deferred)
 
     async def _initialize(self) -> None:
         await self.gas.initialize()
@@ -143,6 +162,7 @@ class MarketScanner(Component):
         if (old.base_tokens, old.max_hops) != (inputs.base_tokens, inputs.max_hops):
             self.index.max_hops = inputs.max_hops
             self.index.rebuild(inputs.pools, inputs.base_tokens)
+            self._deferred.clear()  # the ids were renumbered
             return
         new = {spec.address: spec for spec in inputs.pools}
         for address in self.index.pool_addresses - new.keys():
@@ -205,7 +225,21 @@ class MarketScanner(Component):
         changed = list(pools_changed)
         block = block_number if block_number is not None else (self.dex.last_block or 0)
         ids = self.index.ids_through(changed)
-        return await self._analyze(ids, block, False, len(changed), started, started)
+        owed = None
+        if self._deferred:
+            waiting = np.fromiter(self._deferred, dtype=np.intp, count=len(self._deferred))
+            waiting = waiting[self.index.table.alive[waiting]]
+            ids = np.union1d(ids, waiting)
+            # Left waiting for OVERDUE_BLOCKS: judged before any newer cycle.
+            since = self._deferred
+            owed = np.array(
+                sorted(cid for cid, at in since.items() if block - at >= OVERDUE_BLOCKS),
+                dtype=np.intp,
+            )
+        return await self._analyze(
+            ids, block, False, len(changed), started, started, budget=self.max_sized_per_block,
+            first=owed,
+        )  # fmt: skip
 
     async def scan_block(self, block_number: int) -> ScanResult:
         """Re-read the pools block ``block_number`` touched, then evaluate their cycles."""
@@ -225,6 +259,9 @@ class MarketScanner(Component):
         pools_read: int,
         started: float,
         refreshed: float,
+        *,
+        budget: int | None = None,
+        first: Ids | None = None,
     ) -> ScanResult:
         try:
             gas = await self.gas_terms(block_number)
@@ -242,12 +279,16 @@ class MarketScanner(Component):
                 gas,
                 self.gas_model,
                 self.rates,
+                budget=budget,
+                first=first,
             )
             usd_price = self.usd_price(terms)
         except Exception as exc:
             self.record_error(exc)
             raise
         finished = time.perf_counter()
+        waited = self._deferred
+        self._deferred = {cid: waited.get(cid, block_number) for cid in analysis.deferred.tolist()}
         self.record_success()
         self.count("full_scans" if full else "block_scans")
         self.count("cycles_evaluated", analysis.evaluated)
@@ -265,6 +306,7 @@ class MarketScanner(Component):
             refresh_ms=(refreshed - started) * 1000,
             analysis_ms=(finished - begun) * 1000,
             cycles_sized=analysis.sized,
+            cycles_deferred=len(analysis.deferred),
             native_prices={
                 t: price_per_native_coin(term.native_to_start) for t, term in terms.items()
             },
