@@ -230,6 +230,35 @@ async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
     assert config.paused and "daily loss limit" in config.paused_reason
 
 
+async def test_gas_in_flight_counts_against_the_daily_loss_limit(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    first = await sync_to_async(make_opportunity)(
+        arb, steps, E18, v2_gross(devnet, steps, E18)
+    )
+    other = path(arb.cheap, arb.dear, arb.weth)
+    second = await sync_to_async(make_opportunity)(arb, other, E18, 1)
+    client, manager = await manager_for(arb, anvil)
+    manager.wait_for_receipt = False
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
+        assert sent.outcome == "pending"
+        worst = manager.in_flight_cost()
+        assert worst > 0
+        # Nothing is settled yet, but the first trade could still cost `worst`.
+        result = await manager.execute(
+            second.pk, limits(daily_loss_limit_wei=worst), v2_requote(devnet)
+        )
+        assert result.outcome == "skipped" and "daily loss limit" in result.reason
+        anvil.mine(1)
+        await manager.wait_for_trackers(timeout=20)
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+        await manager.cleanup()
+        await client.cleanup()
+    await BotConfig.objects.filter(pk=1).aupdate(paused=False)
+
+
 async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet, anvil, w3):
     from trading.execution.calldata import encode_execute
     from trading.execution.hops import encode_hops
@@ -339,6 +368,13 @@ async def test_a_trade_tracked_apart_is_decided_at_the_send_and_settled_by_its_r
         trade = await Trade.objects.aget(pk=result.trade_id)
         assert trade.status == "pending" and trade.tx_hash
         assert manager.tracking == 1 and not settled
+        # In flight: its pools are taken, its worst gas cost counts, and the nonce
+        # repair and the reconciliation leave it to its tracker.
+        head = w3.eth.block_number
+        assert manager.in_flight_pools(head) == {s["pool"].lower() for s in steps}
+        assert manager.in_flight_cost() >= 21_000
+        assert await manager.check_nonces() == 0
+        assert await manager.reconcile_pending() == []
         anvil.mine(1)
         await manager.wait_for_trackers(timeout=20)
     finally:
@@ -346,6 +382,7 @@ async def test_a_trade_tracked_apart_is_decided_at_the_send_and_settled_by_its_r
         await manager.cleanup()
         await client.cleanup()
     assert manager.tracking == 0
+    assert manager.in_flight_pools(head) == frozenset() and manager.in_flight_cost() == 0
     assert [(r.outcome, r.trade_id) for r in settled] == [("success", trade.pk)]
     await trade.arefresh_from_db()
     assert trade.status == "success"

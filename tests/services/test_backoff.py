@@ -119,3 +119,17 @@ def test_a_v4_pool_id_on_the_route_is_backed_off_like_any_pool(cycle) -> None:
     assert pools == {normalize_address(there.address), "0x" + "ab" * 32}
     griefer = f.opportunity(weth, pools=[there, v4], block=BACKOFF_AFTER + 1)
     assert best_detected([griefer.pk], 5, block=BACKOFF_AFTER + 1) == []
+
+
+def test_cycles_through_a_pool_in_flight_are_left_out(cycle) -> None:
+    _, weth, fot, there, back = cycle
+    across = f.pool(there.dex, weth, fot)
+    home = f.pool(there.dex, fot, weth)
+    rich = f.opportunity(weth, pools=[there, back], block=1, net_profit=10**18)
+    shared = f.opportunity(weth, pools=[across, back], block=1, net_profit=10**15)
+    apart = f.opportunity(weth, pools=[across, home], block=1, net_profit=10**14)
+    ids = [rich.pk, shared.pk, apart.pk]
+    assert [pk for pk, _ in best_detected(ids, 3)] == [rich.pk, shared.pk, apart.pk]
+    # A trade through `there` and `back` is in flight: only the cycle clear of both is left.
+    flying = {there.address.lower(), back.address.lower()}
+    assert [pk for pk, _ in best_detected(ids, 3, avoid_pools=flying)] == [apart.pk]

@@ -360,12 +360,12 @@ class Engine:
                 executor_address=network.executor_address,
                 chain_id=network.chain_id,
                 signer=self.signer,
-                # A live trade's receipt is awaited before the next candidate: a
-                # trade tracked apart (wait_for_receipt=False) lets the next one
-                # be simulated on a "pending" state that may not hold the first,
-                # on a pool they share, and lets the nonce repair and the daily
-                # loss limit act with a trade still in flight.
-                wait_for_receipt=True,
+                # A live trade's receipt is followed by a task of its own: the
+                # block that sent it is decided without waiting a block for it.
+                # Until it settles, no other trade goes through its pools, its
+                # worst gas cost counts against the daily loss limit, and the
+                # nonce repair leaves the account alone (see ExecutionManager).
+                wait_for_receipt=False,
                 on_settled=self._trade_settled,
             )
             components.append(self.execution)
@@ -487,28 +487,42 @@ class Engine:
         if self.execution is None or not self._leading():
             return []
         terms = self.scanner.terms_at(result.block_number)
-        candidates = await sync_to_async(state_services.best_detected)(
-            recorded.created + recorded.updated,
-            self.max_executions_per_block,
-            native_to_start={token: t.native_to_start for token, t in terms.items()},
-            block=result.block_number,
-        )
-        if not candidates:
-            return []
-        limits = await self.limits()
-        if limits.live and self.wallet.address is not None:
-            allowed = await self.wallet.check(result.block_number, limits.min_gas_balance_wei)
-            if not allowed:
-                return []
-        mode = "live" if limits.live else "dry_run"
+        ids = recorded.created + recorded.updated
+        native_to_start = {token: t.native_to_start for token, t in terms.items()}
+        limits: Limits | None = None
+        mode = "dry_run"
         outcomes = []
         traded: set[str] = set()  # pools this block's trades moved
-        for opportunity_id, start_token in candidates:
+        for _ in range(self.max_executions_per_block):
+            # Chosen one at a time: a trade sent a moment ago is in flight, and no
+            # other trade goes through its pools before it settles (it could be
+            # simulated on a state without the first, and revert on chain).
+            flying = self.execution.in_flight_pools(result.block_number)
+            candidates = await sync_to_async(state_services.best_detected)(
+                ids,
+                1,
+                native_to_start=native_to_start,
+                block=result.block_number,
+                avoid_pools=flying,
+            )
+            if not candidates:
+                break
+            if limits is None:
+                limits = await self.limits()
+                mode = "live" if limits.live else "dry_run"
+                if limits.live and self.wallet.address is not None:
+                    allowed = await self.wallet.check(
+                        result.block_number, limits.min_gas_balance_wei
+                    )
+                    if not allowed:
+                        break
+            opportunity_id, start_token = candidates[0]
             start = terms.get(start_token)
             per_token = limits if start is None else _with_max(limits, start.max_amount_in)
             per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
             outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
             outcomes.append(outcome)
+            ids = [i for i in ids if i != opportunity_id]
             sent = outcome.outcome == "pending" and outcome.trade_id is not None
             if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:
                 pools = await sync_to_async(backoff_note)(

@@ -85,6 +85,16 @@ class ExecutionResult:
 SIMULATION_FAILURES = ("simulation reverted", "simulated profit")
 
 
+@dataclass
+class InFlight:
+    """A live trade sent and not settled: what it trades through and may still cost."""
+
+    pools: frozenset[str]
+    deadline_block: int
+    worst_cost: int  # gas limit at the fee cap, plus the L1 data fee (native wei)
+    tracked: bool = True  # False once its tracker failed: reconciliation settles it
+
+
 def simulation_failed(result: ExecutionResult) -> bool:
     """True when the opportunity failed its simulation (as opposed to any other refusal)."""
     return result.outcome == "stale" and result.reason.startswith(SIMULATION_FAILURES)
@@ -203,6 +213,8 @@ class ExecutionManager(Component):
         # Called with the final result of a trade tracked in the background.
         self.on_settled = on_settled
         self._trackers: set[asyncio.Task[ExecutionResult]] = set()
+        # Live trades sent and not settled yet, by trade id (see InFlight).
+        self._in_flight: dict[int, InFlight] = {}
 
     async def _initialize(self) -> None:
         code = await self.client.request("eth_getCode", [self.executor, "latest"])
@@ -242,6 +254,25 @@ class ExecutionManager(Component):
     def tracking(self) -> int:
         """Trades sent and still tracked in the background."""
         return len(self._trackers)
+
+    def in_flight_pools(self, block_number: int) -> frozenset[str]:
+        """Pools (lower case) of live trades sent and not settled at ``block_number``.
+
+        Another trade through one of them would be simulated on a state that
+        may not hold the first, and could revert on chain: the engine leaves
+        such candidates for a later block. A trade whose tracking failed keeps
+        its pools until its deadline block has passed (after it, it can only
+        revert, and a revert moves no pool).
+        """
+        pools: set[str] = set()
+        for flight in self._in_flight.values():
+            if flight.tracked or block_number <= flight.deadline_block:
+                pools |= flight.pools
+        return frozenset(pools)
+
+    def in_flight_cost(self) -> int:
+        """Native wei the live trades in flight could still cost (gas limit at the fee cap)."""
+        return sum(flight.worst_cost for flight in self._in_flight.values() if flight.tracked)
 
     @property
     def owner(self) -> str:
@@ -324,7 +355,10 @@ class ExecutionManager(Component):
             )
         if limits.live:
             network = await sync_to_async(services.active_network)()
+            # Trades still in flight count at the most they can cost: sent back to
+            # back, they could otherwise carry the day's loss past the limit.
             loss = await sync_to_async(services.daily_loss_wei)(network=network)
+            loss += self.in_flight_cost()
             if loss >= limits.daily_loss_limit_wei:
                 await sync_to_async(services.daily_loss_limit_hit)(
                     loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
@@ -450,8 +484,9 @@ class ExecutionManager(Component):
                     f"{in_native(limits.min_gas_balance_wei)}",
                     ReasonCode.ACCOUNT,
                 )
+        pools = frozenset(step["pool"].lower() for step in context.path)
         return await self._send(
-            opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits
+            opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits, pools
         )
 
     # --- sending -----------------------------------------------------------------
@@ -478,6 +513,7 @@ class ExecutionManager(Component):
         fee: Fee,
         l1_fee: int,
         limits: Limits,
+        pools: frozenset[str] = frozenset(),
     ) -> ExecutionResult:
         assert self.signer is not None and self.nonces is not None
         async with self._send_lock:
@@ -536,24 +572,37 @@ class ExecutionManager(Component):
             )
             if self.wait_for_receipt:
                 return await track
-            task = asyncio.create_task(self._track_apart(track), name=f"track-trade-{trade.pk}")
+            self._in_flight[trade.pk] = InFlight(
+                pools=pools,
+                deadline_block=limits.deadline_block,
+                worst_cost=gas_limit * fee.max_fee_per_gas + l1_fee,
+            )
+            task = asyncio.create_task(
+                self._track_apart(trade.pk, track), name=f"track-trade-{trade.pk}"
+            )
             self._trackers.add(task)
             task.add_done_callback(self._trackers.discard)
             self.count("sent")
             return ExecutionResult(opportunity_id, "pending", "sent", trade.pk)
 
-    async def _track_apart(self, track: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
+    async def _track_apart(
+        self, trade_id: int, track: Coroutine[Any, Any, ExecutionResult]
+    ) -> ExecutionResult:
         """Run one trade's tracking off the block path; its outcome goes to ``on_settled``."""
         try:
             result = await track
-        except asyncio.CancelledError:
-            track.close()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                track.close()
+            else:
+                # The row stays pending: reconciliation settles it from the chain.
+                logger.exception("tracking a sent trade failed; reconciliation settles it")
+                self.record_error(exc)
+            flight = self._in_flight.get(trade_id)
+            if flight is not None:  # its pools stay taken until its deadline has passed
+                flight.tracked = False
             raise
-        except Exception as exc:
-            # The row stays pending: reconciliation settles it from the chain.
-            logger.exception("tracking a sent trade failed; reconciliation settles it")
-            self.record_error(exc)
-            raise
+        self._in_flight.pop(trade_id, None)
         self.count(result.outcome)
         if result.outcome == "success":
             self.record_success()
@@ -592,6 +641,11 @@ class ExecutionManager(Component):
         if self.signer is None or self.nonces is None:
             return 0
         async with self._send_lock:
+            if any(flight.tracked for flight in self._in_flight.values()):
+                # A trade in flight is not a gap, even where a lagging node does not
+                # show it yet; a real gap before it is filled at its deadline
+                # (_abandon cancels every unmined nonce up to its own).
+                return 0
             return await self.repair_nonce_gap()
 
     async def repair_nonce_gap(self) -> int:
@@ -835,6 +889,9 @@ class ExecutionManager(Component):
         trades = await sync_to_async(services.pending_live_trades)()
         settled: list[tuple[int, str]] = []
         for trade in trades:
+            flight = self._in_flight.get(trade.pk)
+            if flight is not None and flight.tracked:
+                continue  # its tracker settles it (with its fee bumps and deadline)
             status = await self._reconcile_one(trade)
             if status:
                 settled.append((trade.pk, status))

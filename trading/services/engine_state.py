@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -83,13 +83,15 @@ def best_detected(
     *,
     native_to_start: Mapping[str, Fraction] | None = None,
     block: int | None = None,
+    avoid_pools: Collection[str] = (),
 ) -> list[tuple[int, str]]:
     """The most valuable still-detected opportunities among ``ids``: (id, start token).
 
     Profits in different start tokens are compared by their value in native
     wei (``native_to_start``: start-token units per native wei); one whose
     start token has no price comes after every priced one. With ``block``,
-    cycles through a pool or token backed off at that block are left out.
+    cycles through a pool or token backed off at that block are left out;
+    cycles through any of ``avoid_pools`` (lower case: trades in flight) too.
     """
     from trading.services.backoff import backed_off
 
@@ -108,6 +110,12 @@ def best_detected(
                 for hop in row[3] or []
                 for key in ("pool", "token_in", "token_out")
             )
+        ]
+    if avoid_pools:
+        rows = [
+            row
+            for row in rows
+            if not any(hop["pool"].lower() in avoid_pools for hop in row[3] or [])
         ]
     prices = native_to_start or {}
 
