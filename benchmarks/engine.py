@@ -405,7 +405,10 @@ class Sample:
     update_ms: float = 0.0
     analysis_ms: float = 0.0
     record_ms: float = 0.0
+    recording_ms: float = 0.0  # of record_ms: the rows written (the engine's own stage)
+    execution_ms: float = 0.0  # of record_ms: candidates chosen, simulated and sent
     cycles_evaluated: int = 0
+    cycles_deferred: int = 0
     mined_ms: float | None = None  # from the block's first sight on the node to the report
     behind_head: int = 0  # blocks the node had beyond this one at the report
     outcomes: tuple[str, ...] = ()  # the block's execution outcomes
@@ -471,7 +474,10 @@ def make_engine(
                 update_ms=refresh + own_refresh,
                 analysis_ms=analysis,
                 record_ms=report.latency_ms - own_refresh - analysis,
+                recording_ms=report.stages.get("recording", 0.0) * 1000,
+                execution_ms=report.stages.get("execution", 0.0) * 1000,
                 cycles_evaluated=result.cycles_evaluated if result is not None else 0,
+                cycles_deferred=getattr(result, "cycles_deferred", 0) if result else 0,
                 mined_ms=(now - first_seen) * 1000 if first_seen is not None else None,
                 behind_head=max(0, clock.latest - report.block_number),
                 outcomes=tuple(e.outcome for e in report.executions),
@@ -646,12 +652,15 @@ def print_report(
         print(_line("  pool update (dex.update)", [s.update_ms for s in steady]))
         print(_line("  analysis", [s.analysis_ms for s in steady]))
         print(_line("  record + execution", [s.record_ms for s in steady]))
+        print(_line("    recording", [s.recording_ms for s in steady]))
+        print(_line("    execution", [s.execution_ms for s in steady]))
         print(_line("between consecutive reports", [s.since_previous_ms or 0.0 for s in steady]))
         print("per block")
         print(_line("skipped before it", [s.skipped_before for s in steady], 0))
         print(_line("blocks behind the head at decision", [s.behind_head for s in steady], 0))
         print(_line("pools changed", [s.pools_changed for s in steady], 0))
         print(_line("cycles evaluated", [s.cycles_evaluated for s in steady], 0))
+        print(_line("cycles left for later blocks", [s.cycles_deferred for s in steady], 0))
         print(_line("findings", [s.findings for s in steady], 0))
         print(_line("opportunities recorded", [s.recorded for s in steady], 0))
         print(_line("executions", [len(s.outcomes) for s in steady], 0))

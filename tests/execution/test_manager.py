@@ -232,9 +232,7 @@ async def test_the_daily_loss_limit_pauses_trading(arb, devnet, anvil, w3):
 
 async def test_gas_in_flight_counts_against_the_daily_loss_limit(arb, devnet, anvil, w3):
     steps = path(arb.dear, arb.cheap, arb.weth)
-    first = await sync_to_async(make_opportunity)(
-        arb, steps, E18, v2_gross(devnet, steps, E18)
-    )
+    first = await sync_to_async(make_opportunity)(arb, steps, E18, v2_gross(devnet, steps, E18))
     other = path(arb.cheap, arb.dear, arb.weth)
     second = await sync_to_async(make_opportunity)(arb, other, E18, 1)
     client, manager = await manager_for(arb, anvil)
