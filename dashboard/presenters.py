@@ -488,6 +488,7 @@ STAGE_LABELS = {
     "analysis": "Analysis",
     "recording": "Recording",
     "execution": "Execution",
+    "recording_after": "Recording after the decision",
     "publishing": "Publishing",
 }
 # A process that has not written its figures for this long is called stale.

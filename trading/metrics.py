@@ -52,7 +52,15 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 NATIVE_DECIMALS = 18
 
 # The per-block stages, in pipeline order.
-STAGES = ("logs", "pool_update", "analysis", "recording", "execution", "publishing")
+STAGES = (
+    "logs",
+    "pool_update",
+    "analysis",
+    "recording",
+    "execution",
+    "recording_after",
+    "publishing",
+)
 
 # Block work ranges from a millisecond (nothing changed) to seconds (a full scan).
 _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

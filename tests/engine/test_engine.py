@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from fractions import Fraction
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -201,3 +202,50 @@ async def test_the_market_panel_is_priced_by_the_flusher_off_the_loop_and_not_ev
     assert len(threads) == 1 and threads[0] != threading.get_ident()
     state = await EngineState.objects.aget(pk=1)
     assert state.market == [row] and state.last_block == 3
+
+
+async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
+    arb, devnet, anvil, monkeypatch
+):
+    # One trade per block, decided among the one best row: every other finding of
+    # a block is written after the decision.
+    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
+    engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
+    stop_mining = threading.Event()
+
+    def chain_activity():
+        for i in range(60):
+            if stop_mining.is_set():
+                return
+            if i == 4:
+                devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
+            else:
+                anvil.mine(1)
+            time.sleep(0.1)
+
+    miner = threading.Thread(target=chain_activity, daemon=True)
+    miner.start()
+    try:
+        await asyncio.wait_for(engine.run(blocks=10), timeout=60)
+    finally:
+        stop_mining.set()
+        miner.join()
+    busy = [r for r in engine.recent if "recording_after" in r.stages]
+    assert busy, [(r.block_number, r.findings) for r in engine.recent]
+    for report in busy:
+        assert report.findings >= 2
+        # Every finding has its row, one before the decision and the rest after it.
+        assert report.recorded == report.findings
+        assert len(report.executions) <= 1
+    # The one decided on is worth the most of its block in native terms.
+    report = busy[0]
+    (decided,) = report.executions
+    rows = [
+        o
+        async for o in Opportunity.objects.filter(block_number=report.block_number).select_related(
+            "start_token"
+        )
+    ]
+    assert len(rows) == report.findings
+    best = max(rows, key=lambda o: Fraction(o.net_profit, o.native_price))
+    assert decided.opportunity_id == best.pk

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -51,9 +52,14 @@ from trading.lifecycle import Backoff, Component, Lifecycle
 from trading.services import engine_state as state_services
 from trading.services import reorgs as reorg_services
 from trading.services.backoff import backoff_note
-from trading.services.opportunities import AnalysisInputs, analysis_inputs
+from trading.services.opportunities import AnalysisInputs, RecordResult, analysis_inputs
 
 logger = logging.getLogger(__name__)
+
+# Findings whose rows are written before the block's trades are decided, per
+# trade the block may send: the best in native terms, with room for some to go
+# stale. The others are written after the decision.
+DECIDE_FROM = 4
 
 
 @dataclass
@@ -74,8 +80,9 @@ class BlockReport:
 class StorageComponent(Component):
     """The memory bank's engine side: records opportunities, keeps engine state current.
 
-    Opportunities are written in one bulk call per block (execution needs their
-    ids); engine state and component health are coalesced and flushed by a
+    Opportunities are written in bulk, twice per busy block: the best few
+    before the decision (execution needs their ids), the rest after it.
+    Engine state and component health are coalesced and flushed by a
     background task, off the hot path.
     """
 
@@ -603,8 +610,8 @@ class Engine:
             # than written every block (their rows, if any, stay as they are).
             result = replace(result, findings=result.findings[: self.max_recorded_per_block])
         began = time.perf_counter()
-        recorded = await self.storage.record(result)
-        self.last_scan = (result, recorded)
+        first, rest = self._decision_rows(result)
+        recorded = await self.storage.record(first)
         recorded_at = time.perf_counter()
         stages["recording"] = recorded_at - began
         executions = await self.execute_findings(result, recorded)
@@ -617,7 +624,20 @@ class Engine:
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
-        stages["execution"] = time.perf_counter() - recorded_at
+        decided_at = time.perf_counter()
+        stages["execution"] = decided_at - recorded_at
+        # From the block's arrival (before the pool update) to the decision.
+        latency_ms = (asyncio.get_running_loop().time() - started) * 1000
+        if rest is not None:
+            # The other findings' rows, for the pages and later blocks: after the decision.
+            later = await self.storage.record(rest)
+            recorded = RecordResult(
+                created=recorded.created + later.created,
+                updated=recorded.updated + later.updated,
+                staled=recorded.staled + later.staled,
+            )
+            stages["recording_after"] = time.perf_counter() - decided_at
+        self.last_scan = (result, recorded)
         self.last_block = result.block_number
         self.blocks_processed += 1
         self.blocks_skipped += skipped
@@ -628,8 +648,7 @@ class Engine:
             findings=len(result.findings),
             recorded=len(recorded.created) + len(recorded.updated),
             executions=executions,
-            # From the block's arrival (before the pool update) to the decision.
-            latency_ms=(asyncio.get_running_loop().time() - started) * 1000,
+            latency_ms=latency_ms,
             stages=stages,
         )
         began = time.perf_counter()
@@ -640,6 +659,34 @@ class Engine:
         self._record_metrics(result, report)
         self.recent.append(report)
         return report
+
+    def _decision_rows(self, result: ScanResult) -> tuple[ScanResult, ScanResult | None]:
+        """The part of ``result`` to record before deciding, and the rest (None: nothing left).
+
+        Only the findings worth the most in native terms can be traded this block
+        (``max_executions_per_block``, with room for some to go stale): their
+        rows are written first and the trades decided; the other findings and
+        the rows made stale are written after the decision. A full scan, which
+        retires every other row of the network, is written at once.
+        """
+        room = DECIDE_FROM * max(1, self.max_executions_per_block)
+        if result.full or len(result.findings) <= room:
+            return result, None
+        terms = self.scanner.terms_at(result.block_number)
+
+        def value(finding: Any) -> tuple[bool, Fraction]:
+            start = terms.get(finding.cycle.start_token)
+            if start is None or start.native_to_start <= 0:
+                return (False, Fraction(finding.evaluation.net))
+            return (True, finding.evaluation.net / start.native_to_start)
+
+        ranked = sorted(result.findings, key=value, reverse=True)
+        head = {finding.key for finding in ranked[:room]}
+        first = tuple(f for f in result.findings if f.key in head)
+        others = tuple(f for f in result.findings if f.key not in head)
+        # No rejections in the first part: nothing is made stale before the decision,
+        # and the second part's judged keys leave the first part's rows alone.
+        return replace(result, findings=first, rejections={}), replace(result, findings=others)
 
     def _record_metrics(self, result: ScanResult, report: BlockReport) -> None:
         metrics.observe_stages(report.stages)

@@ -429,7 +429,12 @@ class ExecutionManager(Component):
         call = {"from": sender, "to": self.executor, "data": data}
         # Simulate against the pending block: what the transaction would meet next,
         # including transactions already waiting (someone closing the gap first).
-        simulated = await self.client.request_raw("eth_call", [call, "pending"])
+        # The gas estimate is asked in the same round trip time: it is only used
+        # when the simulation pays.
+        simulated, estimated = await asyncio.gather(
+            self.client.request_raw("eth_call", [call, "pending"]),
+            self.client.request_raw("eth_estimateGas", [call]),
+        )
         if "error" in simulated:
             return await refuse(
                 "stale",
@@ -445,7 +450,6 @@ class ExecutionManager(Component):
                 ReasonCode.REVERT_UNPROFITABLE,
             )
 
-        estimated = await self.client.request_raw("eth_estimateGas", [call])
         if "error" in estimated:
             return await refuse(
                 "stale",
