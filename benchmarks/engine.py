@@ -34,7 +34,8 @@ engine's alone. The direction of the maker's swaps leans back towards each
 pool's starting price. For every block the engine reports, the script records:
 
 - the time from the block's arrival (when the engine's block watcher yields it)
-  to the report, i.e. to the decision (live: the trades sent); and from its
+  to the decision (live: the trades sent; a busy block writes its other rows
+  after it, which the wall time between reports includes); and from its
   first sight on the node (a separate thread polls the head every 50 ms), which
   includes any queueing before the watcher hands the block over, with how many
   blocks the node had beyond it at the decision;
@@ -453,7 +454,9 @@ def make_engine(
     update_ms: list[float] = []
 
     def on_block(report: BlockReport) -> None:
-        now = time.perf_counter()
+        reported = time.perf_counter()
+        # The decision (trades sent), before the rows a busy block writes after it.
+        now = report.decided_at or reported
         arrived = engine.watcher.arrived_at
         result = engine.last_scan[0] if engine.last_scan is not None else None
         refresh = update_ms[-1] if update_ms and not getattr(result, "full", True) else 0.0
@@ -470,7 +473,7 @@ def make_engine(
                 simulated=sum(1 for e in report.executions if e.outcome == "simulated"),
                 engine_ms=report.latency_ms,
                 arrival_ms=(now - arrived) * 1000 if arrived is not None else None,
-                since_previous_ms=(now - last_report[-1]) * 1000 if last_report else None,
+                since_previous_ms=(reported - last_report[-1]) * 1000 if last_report else None,
                 update_ms=refresh + own_refresh,
                 analysis_ms=analysis,
                 record_ms=report.latency_ms - own_refresh - analysis,
@@ -483,7 +486,7 @@ def make_engine(
                 outcomes=tuple(e.outcome for e in report.executions),
             )
         )
-        last_report.append(now)
+        last_report.append(reported)
         first_report.set()
 
     engine = TimedEngine(mode=mode, on_block=on_block)

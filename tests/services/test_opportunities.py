@@ -338,3 +338,30 @@ def test_a_stale_reason_says_its_amounts_in_the_start_tokens_units(net, weth, po
         "below_threshold",
         "stale",
     ]
+
+
+@pytest.mark.parametrize("few", [True, False])
+def test_a_partial_scan_writes_the_same_rows_whether_it_judged_few_keys_or_many(
+    net, weth, pools, monkeypatch, few
+) -> None:
+    # Few judged keys read only their own rows; many read every open row.
+    monkeypatch.setattr("trading.services.opportunities.FEW_KEYS", 10 if few else 0)
+    one = finding(weth, pools[0], pools[1])
+    two = finding(weth, pools[2], pools[3])
+    three = finding(weth, pools[1], pools[2])
+    opportunities_record(network=net, block_number=1, evaluations=[one, two])
+    Opportunity.objects.filter(cycle_key=two.key).update(status=OpportunityStatus.EXECUTING)
+    result = opportunities_record(
+        network=net,
+        block_number=2,
+        evaluations=[three, two],
+        evaluated_keys={one.key, two.key, three.key},
+    )
+    # `one` is judged and gone: stale; `two` is being executed: left alone; `three` is new.
+    assert len(result.staled) == 1 and len(result.created) == 1 and result.updated == ()
+    statuses = dict(Opportunity.objects.values_list("cycle_key", "status"))
+    assert statuses == {
+        one.key: OpportunityStatus.STALE,
+        two.key: OpportunityStatus.EXECUTING,
+        three.key: OpportunityStatus.DETECTED,
+    }

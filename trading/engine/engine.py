@@ -73,6 +73,9 @@ class BlockReport:
     recorded: int
     executions: list[ExecutionResult] = field(default_factory=list)
     latency_ms: float = 0.0
+    # time.perf_counter() when the block's trades were decided (sent), before the
+    # rows written after the decision.
+    decided_at: float = 0.0
     # Seconds per pipeline stage (trading.metrics.STAGES) that ran for this block.
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -649,6 +652,7 @@ class Engine:
             recorded=len(recorded.created) + len(recorded.updated),
             executions=executions,
             latency_ms=latency_ms,
+            decided_at=decided_at,
             stages=stages,
         )
         began = time.perf_counter()

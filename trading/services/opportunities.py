@@ -209,6 +209,10 @@ class RecordResult:
         return self.created + self.updated + self.staled
 
 
+# Up to this many judged cycle keys, only their own rows are read (one indexed lookup).
+FEW_KEYS = 500
+
+
 def opportunities_record(
     *,
     network: Network,
@@ -239,14 +243,17 @@ def opportunities_record(
         latest[item.sized.cycle.key] = item  # a key seen twice keeps its last evaluation
     now = timezone.now()
     with transaction.atomic():
+        open_rows = Opportunity.objects.filter(
+            network=network,
+            status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
+        )
+        if evaluated_keys is not None and len(evaluated_keys) <= FEW_KEYS:
+            # A few cycles judged (the best of a busy block): only their rows can change.
+            open_rows = open_rows.filter(cycle_key__in={*latest, *evaluated_keys})
         open_rows = list(
             # The start token comes along (not locked) to say a stale row's reason in its units.
-            Opportunity.objects.select_for_update(of=("self",))
+            open_rows.select_for_update(of=("self",))
             .select_related("start_token")
-            .filter(
-                network=network,
-                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
-            )
             .only("id", "cycle_key", "status", "start_token__decimals", "start_token__symbol")
         )
         detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
