@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/engine.py [--market {arbitraged,gapped,both}] [--pools N ...]
                                           [--seconds 120] [--block-time 1] [--touch 0.05]
                                           [--watch {ws,poll}] [--seed 7] [--grace 60]
+                                          [--database-url postgres://…/listonian_bench]
 
 Two markets (``--market``, default ``both``; ``--pools`` takes one or more
 sizes, default 2000; every market and size is its own run on a fresh node, in
@@ -22,8 +23,10 @@ tokens (18, 8 and 6 decimals) priced between $0.05 and $50, Uniswap V2 pairs on
 two factories (every token against WETH on both, against USDC on one, plus
 token/token pairs) and Uniswap V3 pools (token/WETH and WETH/USDC). The market
 is registered the way an operator registers one (network_add with the base
-tokens, dex_add, pools_sync) in a throwaway SQLite database, and the executor
-is deployed from anvil's first development key.
+tokens, dex_add, pools_sync) in a throwaway SQLite database (or the database
+of ``--database-url``, emptied first: PostgreSQL is what a busy engine runs
+on, and only there are the pages' messages sent by a thread of their own),
+and the executor is deployed from anvil's first development key.
 
 Then anvil mines a block every ``--block-time`` seconds and the engine runs
 (new blocks from a ``newHeads`` subscription, or ``--watch poll``) while the
@@ -176,9 +179,10 @@ def _noise(rng: random.Random) -> Fraction:
 # ---- registration through the services ----------------------------------------------------
 
 
-def setup_django(directory: Path) -> None:
-    """Point Django at a fresh SQLite file in ``directory`` and migrate it."""
-    os.environ["DATABASE_URL"] = f"sqlite:///{directory / 'bench.sqlite3'}"
+def setup_django(directory: Path, database_url: str = "") -> None:
+    """Point Django at a fresh SQLite file in ``directory`` (or emptied ``database_url``)
+    and migrate it."""
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{directory / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "listonian_site.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "engine-benchmark-throwaway-secret")
     for name in ("REDIS_URL", "LISTONIAN_RPC_URL", "LISTONIAN_PRIVATE_KEY_FILE"):
@@ -188,6 +192,8 @@ def setup_django(directory: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    if database_url:  # a database of the operator's: emptied for this run
+        call_command("flush", verbosity=0, interactive=False)
 
 
 def register(
@@ -793,6 +799,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument(
+        "--database-url",
+        default="",
+        help="a database to use instead of a throwaway SQLite file, emptied before each run "
+        "(e.g. postgres://postgres@127.0.0.1:5432/listonian_bench)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DIR",
         help="cProfile the engine (analysis inline on its event loop); write engine.prof in "
@@ -823,6 +835,8 @@ def main(argv: list[str] | None = None) -> None:
         f"--seed={args.seed}",
         f"--grace={args.grace}",
     ]
+    if args.database_url:
+        common.append(f"--database-url={args.database_url}")
     if args.profile:
         common.append(f"--profile={args.profile}")
     failed = 0
@@ -850,7 +864,7 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
     node = AnvilNode(chain_id=CHAIN_ID, accounts=4, gas_limit=BLOCK_GAS_LIMIT)
     with tempfile.TemporaryDirectory(prefix="listonian-bench-", ignore_cleanup_errors=True) as tmp:
         try:
-            setup_django(Path(tmp))
+            setup_django(Path(tmp), args.database_url)
             node.start()
             devnet = Devnet(connect(node.rpc_url, timeout=120), node.accounts[0])
             started = time.perf_counter()

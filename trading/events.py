@@ -21,15 +21,24 @@ logged and never breaks the service that sent the event.
 - ``balances_changed``: ``distribution_id`` (or ``None``) after profit moved;
 - ``system_changed``: no arguments (a process stored its own figures: stage
   timings, RPC, memory, CPU …).
+
+A process on a latency budget (the engine) calls :func:`deliver_apart`: from
+then on events are delivered in order by a thread of its own, so building and
+publishing the pages' messages never holds up the block that wrote the rows
+(on PostgreSQL; SQLite's table locks keep delivery at commit).
+:func:`deliver_inline` delivers what is queued and goes back to sending at
+commit.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
@@ -55,9 +64,76 @@ def send(signal: Signal, **kwargs: Any) -> None:
             )
 
 
+class _Courier:
+    """One thread that sends queued events in the order they were committed."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Signal, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="event-courier", daemon=True)
+        self._thread.start()
+
+    def put(self, signal: Signal, kwargs: dict[str, Any]) -> None:
+        self._queue.put((signal, kwargs))
+
+    def _run(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                signal, kwargs = item
+                try:
+                    send(signal, **kwargs)
+                except Exception:  # send_robust logs receivers; this is anything else
+                    logger.exception("delivering a domain event failed")
+        finally:
+            connections.close_all()  # this thread's own database connections
+
+    def close(self, timeout: float) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning("domain events still queued after %.0f s: left undelivered", timeout)
+
+
+_courier: _Courier | None = None
+_courier_lock = threading.Lock()
+
+
+def deliver_apart() -> bool:
+    """From now on, deliver events on a thread of their own (in commit order).
+
+    Only on a database that lets a reader work beside a writer: on SQLite one
+    writer locks the tables, so a second thread reading them would make the
+    writer fail; events are then still sent at commit. Returns whether they
+    are delivered apart.
+    """
+    global _courier
+    if connections["default"].vendor == "sqlite":
+        return False
+    with _courier_lock:
+        if _courier is None:
+            _courier = _Courier()
+    return True
+
+
+def deliver_inline(timeout: float = 10.0) -> None:
+    """Deliver what is queued (waiting up to ``timeout`` seconds), then send at commit again."""
+    global _courier
+    with _courier_lock:
+        courier, _courier = _courier, None
+    if courier is not None:
+        courier.close(timeout)
+
+
+def _deliver(signal: Signal, kwargs: dict[str, Any]) -> None:
+    courier = _courier
+    if courier is not None:
+        courier.put(signal, kwargs)
+    else:
+        send(signal, **kwargs)
+
+
 def send_after_commit(signal: Signal, *, using: str | None = None, **kwargs: Any) -> None:
     """Send ``signal`` once the current transaction commits (now if there is none)."""
-    transaction.on_commit(lambda: send(signal, **kwargs), using=using, robust=True)
+    transaction.on_commit(lambda: _deliver(signal, kwargs), using=using, robust=True)
 
 
 def opportunities_recorded_after_commit(

@@ -28,7 +28,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError, close_old_connections
 
-from trading import metrics, vitals
+from trading import events, metrics, vitals
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
@@ -416,6 +416,9 @@ class Engine:
         """Build and initialize every component; reconcile trades a crash left pending."""
         await self._build()
         assert self.lifecycle is not None
+        # The pages' messages are built and published by a thread of their own,
+        # never on the block path.
+        events.deliver_apart()
         try:
             await self.lifecycle.initialize()
         except BaseException:
@@ -424,6 +427,7 @@ class Engine:
             with contextlib.suppress(Exception):
                 await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
+            await asyncio.to_thread(events.deliver_inline)
             raise
         assert self.lease is not None
         await self.lease.refresh(force=True)
@@ -455,6 +459,7 @@ class Engine:
                 await self.lease.release()
             await self.lifecycle.cleanup()
             await close_quietly(self.watch_client)
+            await asyncio.to_thread(events.deliver_inline)
 
     # --- the pipeline -------------------------------------------------------------------
 
