@@ -20,7 +20,7 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 # trade the block may send: the best in native terms, with room for some to go
 # stale. The others are written after the decision.
 DECIDE_FROM = 4
+# Rows not traded by the block that wrote them stay candidates this many blocks
+# (at most this many rows, the newest first).
+UNTRADED_BLOCKS = 10
+UNTRADED_ROWS = 256
 
 
 @dataclass
@@ -339,6 +343,11 @@ class Engine:
         # for the profit metric once settled; and whether a settled one moved balances.
         self._sent_terms: dict[int, Any] = {}
         self._wallet_due = False
+        # Detected rows not traded in the block that wrote them (a pool in flight,
+        # the per-block limit, written after the decision): id -> that block. They
+        # stay candidates for a few blocks, since a row whose pools do not change
+        # is not written again.
+        self._untraded: dict[int, int] = {}
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -502,7 +511,7 @@ class Engine:
         if self.execution is None or not self._leading():
             return []
         terms = self.scanner.terms_at(result.block_number)
-        ids = recorded.created + recorded.updated
+        ids = list(dict.fromkeys([*recorded.created, *recorded.updated, *self._untraded]))
         native_to_start = {token: t.native_to_start for token, t in terms.items()}
         limits: Limits | None = None
         mode = "dry_run"
@@ -554,7 +563,21 @@ class Engine:
                 self._sent_terms[opportunity_id] = start
                 continue
             self._count_trade(outcome, mode, start)
+        left = set(ids)  # the rows chosen this block are no longer candidates
+        self._untraded = {i: b for i, b in self._untraded.items() if i in left}
+        self._keep_untraded(ids, result.block_number)
         return outcomes
+
+    def _keep_untraded(self, ids: Iterable[int], block_number: int) -> None:
+        """Keep ``ids`` as candidates for the next blocks (the newest few, for a few blocks)."""
+        untraded = self._untraded
+        for opportunity_id in ids:
+            untraded.setdefault(opportunity_id, block_number)
+        oldest = block_number - UNTRADED_BLOCKS
+        kept = sorted(((b, i) for i, b in untraded.items() if b > oldest), reverse=True)[
+            :UNTRADED_ROWS
+        ]
+        self._untraded = {i: b for b, i in kept}
 
     def _count_trade(self, outcome: ExecutionResult, mode: str, start: Any) -> None:
         metrics.TRADES.labels(outcome.outcome, mode).inc()
@@ -645,6 +668,8 @@ class Engine:
                 staled=recorded.staled + later.staled,
             )
             stages["recording_after"] = time.perf_counter() - decided_at
+            if self.execution is not None and self._leading():
+                self._keep_untraded([*later.created, *later.updated], result.block_number)
         self.last_scan = (result, recorded)
         self.last_block = result.block_number
         self.blocks_processed += 1
