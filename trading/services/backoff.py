@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from trading.addresses import normalize_address, normalize_pool_address
 from trading.models import Opportunity, SimulationBackoff
@@ -72,8 +72,12 @@ def backoff_note(
         return pools
     rows = SimulationBackoff.objects.filter(network=opportunity.network)
     if not failed:
+        # One statement for every subject, and only rows that hold a count.
+        held = Q()
         for kind, address in subjects:
-            rows.filter(kind=kind, address=address).update(failures=0, until_block=0)
+            held |= Q(kind=kind, address=address)
+        if subjects:  # (an empty Q would match every row)
+            rows.filter(held).exclude(failures=0, until_block=0).update(failures=0, until_block=0)
         return pools
     with transaction.atomic():
         for kind, address in subjects:
