@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from eth_utils import to_checksum_address
@@ -10,6 +11,10 @@ from eth_utils import to_checksum_address
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _POOL_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+# The EIP-55 checksum is a keccak hash in Python: every row written or filtered by
+# address asks for it, mostly of the same few thousand addresses.
+_checksummed = lru_cache(maxsize=1 << 16)(to_checksum_address)
 
 
 def normalize_address(value: str) -> str:
@@ -26,7 +31,7 @@ def normalize_address(value: str) -> str:
             code="invalid_address",
             params={"value": text or "(empty)"},
         )
-    checksummed = to_checksum_address(text)
+    checksummed = _checksummed(text)
     body = text[2:]
     if body != body.lower() and body != body.upper() and text != checksummed:
         raise ValidationError(

@@ -134,6 +134,10 @@ class Cycle:
         return len(self.hops)
 
 
+# Keys remembered by CycleTable.find (forgotten all at once past this many).
+FOUND_KEYS = 1 << 17
+
+
 class CycleTable:
     """Cycles as integer arrays: the storage behind :class:`CycleIndex`.
 
@@ -160,6 +164,8 @@ class CycleTable:
         self.size = 0  # ids handed out (alive or not)
         self.count = 0  # alive cycles
         self.by_pool: dict[int, array[int]] = {}
+        # Keys found before -> id (a key asked every block, e.g. a detected row's).
+        self._found: dict[str, int] = {}
 
     @property
     def edges(self) -> int:
@@ -189,6 +195,7 @@ class CycleTable:
         n = len(rows)
         if n == 0:
             return np.zeros(0, dtype=np.intp)
+        self._found = {}  # a key stored again gets a newer id
         if self.size + n > len(self.start):
             capacity = max(self.size + n, 2 * len(self.start), 64)
             hops = np.full((capacity, self.max_hops), -1, dtype=np.int32, order="F")
@@ -250,6 +257,9 @@ class CycleTable:
 
     def find(self, key: str) -> int | None:
         """The id of the cycle with this key, alive or not (None if never stored)."""
+        known = self._found.get(key)
+        if known is not None:
+            return known
         route, _, start = key.partition("|")
         pids = [self.pool_ids.get(name) for name in route.split(">")]
         sid = self.token_ids.get(start)
@@ -265,7 +275,12 @@ class CycleTable:
                 return None
             match &= (column < 0) if wanted < 0 else (column >= 0) & ((column >> 1) == wanted)
         found = candidates[match]
-        return int(found[-1]) if len(found) else None
+        if not len(found):
+            return None
+        if len(self._found) >= FOUND_KEYS:
+            self._found = {}
+        cid = self._found[key] = int(found[-1])
+        return cid
 
 
 class CycleIndex:
