@@ -77,12 +77,20 @@ class _Courier:
 
     def _run(self) -> None:
         try:
-            while (item := self._queue.get()) is not None:
-                signal, kwargs = item
-                try:
-                    send(signal, **kwargs)
-                except Exception:  # send_robust logs receivers; this is anything else
-                    logger.exception("delivering a domain event failed")
+            stop = False
+            while not stop:
+                batch = [self._queue.get()]
+                while True:  # whatever queued up meanwhile goes out together
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = None in batch
+                for signal, kwargs in coalesced([item for item in batch if item is not None]):
+                    try:
+                        send(signal, **kwargs)
+                    except Exception:  # send_robust logs receivers; this is anything else
+                        logger.exception("delivering a domain event failed")
         finally:
             connections.close_all()  # this thread's own database connections
 
@@ -91,6 +99,26 @@ class _Courier:
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning("domain events still queued after %.0f s: left undelivered", timeout)
+
+
+def coalesced(
+    items: Iterable[tuple[Signal, dict[str, Any]]],
+) -> list[tuple[Signal, dict[str, Any]]]:
+    """Events queued together, sent once each: recorded rows merged into one event, an
+    event repeated with the same arguments sent once (receivers read the rows as they
+    are when it is sent, so nothing is lost)."""
+    merged: list[tuple[Signal, dict[str, Any]]] = []
+    rows: dict[str, tuple[int, ...]] | None = None
+    for signal, kwargs in items:
+        if signal is opportunities_recorded:
+            if rows is None:
+                rows = {"created": (), "updated": (), "staled": ()}
+                merged.append((signal, rows))
+            for name in rows:
+                rows[name] += tuple(kwargs.get(name, ()))
+        elif not any(s is signal and k == kwargs for s, k in merged):
+            merged.append((signal, kwargs))
+    return merged
 
 
 _courier: _Courier | None = None

@@ -1,0 +1,80 @@
+"""Domain events delivered apart from the process's own work, in commit order."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+
+from trading import events
+
+
+def test_events_queued_together_go_out_once_each() -> None:
+    items = [
+        (events.opportunities_recorded, {"created": (1, 2), "updated": (), "staled": ()}),
+        (events.status_changed, {}),
+        (events.trade_changed, {"trade_id": 7}),
+        (events.opportunities_recorded, {"created": (3,), "updated": (1,), "staled": (4,)}),
+        (events.status_changed, {}),
+        (events.trade_changed, {"trade_id": 8}),
+        (events.trade_changed, {"trade_id": 7}),
+    ]
+    assert events.coalesced(items) == [
+        (events.opportunities_recorded, {"created": (1, 2, 3), "updated": (1,), "staled": (4,)}),
+        (events.status_changed, {}),
+        (events.trade_changed, {"trade_id": 7}),
+        (events.trade_changed, {"trade_id": 8}),
+    ]
+
+
+def test_a_courier_delivers_on_its_own_thread_and_everything_before_it_closes() -> None:
+    seen: list[tuple[str, int, str]] = []
+    gate = threading.Event()
+
+    def receiver(sender: object, *, trade_id: int, **kwargs: object) -> None:
+        gate.wait(5)  # the first delivery waits: the rest queue up behind it
+        seen.append(("trade", trade_id, threading.current_thread().name))
+
+    events.trade_changed.connect(receiver, dispatch_uid="test-courier")
+    try:
+        courier = events._Courier()
+        for trade_id in (1, 2, 3, 2):
+            courier.put(events.trade_changed, {"trade_id": trade_id})
+        gate.set()
+        courier.close(timeout=5)
+    finally:
+        events.trade_changed.disconnect(dispatch_uid="test-courier")
+    # In order, each once per batch, none on the caller's thread.
+    # (the second 2 goes out again only when it came in a batch of its own)
+    assert [t for _, t, _ in seen][:3] == [1, 2, 3] and len(seen) <= 4
+    assert {name for _, _, name in seen} == {"event-courier"}
+
+
+@pytest.mark.django_db
+def test_delivery_stays_at_commit_on_sqlite(monkeypatch) -> None:
+    if connections["default"].vendor != "sqlite":
+        pytest.skip("the SQLite case")
+    assert events.deliver_apart() is False
+    assert events._courier is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_engine_s_events_leave_from_their_own_thread() -> None:
+    if connections["default"].vendor == "sqlite":
+        pytest.skip("the PostgreSQL case")
+    threads: list[str] = []
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    events.status_changed.connect(receiver, dispatch_uid="test-apart")
+    try:
+        assert events.deliver_apart() is True
+        events.status_changed_after_commit()
+        events.deliver_inline(timeout=5)
+        events.status_changed_after_commit()  # back at commit, on this thread
+    finally:
+        events.status_changed.disconnect(dispatch_uid="test-apart")
+        events.deliver_inline()
+    assert threads == ["event-courier", threading.current_thread().name]
