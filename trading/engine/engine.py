@@ -646,6 +646,31 @@ class Engine:
         recorded_at = time.perf_counter()
         stages["recording"] = recorded_at - began
         executions = await self.execute_findings(result, recorded)
+        decided_at = time.perf_counter()
+        stages["execution"] = decided_at - recorded_at
+        # From the block's arrival (before the pool update) to the decision.
+        latency_ms = (asyncio.get_running_loop().time() - started) * 1000
+        if rest is not None:
+            # The other findings' rows, for the pages and later blocks: after the decision.
+            try:
+                later = await self.storage.record(rest)
+            except Exception as exc:
+                # The trades are sent: the block stands. The next block judges every
+                # cycle again (a full scan), so the rows catch up with the chain.
+                logger.warning(
+                    "block %s: rows after the decision not written: %s", result.block_number, exc
+                )
+                self.storage.record_error(exc)
+                self._needs_full_scan = True
+            else:
+                recorded = RecordResult(
+                    created=recorded.created + later.created,
+                    updated=recorded.updated + later.updated,
+                    staled=recorded.staled + later.staled,
+                )
+                if self.execution is not None and self._leading():
+                    self._keep_untraded([*later.created, *later.updated], result.block_number)
+            stages["recording_after"] = time.perf_counter() - decided_at
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
             traded = self._wallet_due or any(
@@ -655,21 +680,6 @@ class Engine:
             await self.wallet.refresh(result.block_number, force=traded)
         except Exception as exc:  # balances are for display; never fail a block on them
             self.wallet.record_error(exc)
-        decided_at = time.perf_counter()
-        stages["execution"] = decided_at - recorded_at
-        # From the block's arrival (before the pool update) to the decision.
-        latency_ms = (asyncio.get_running_loop().time() - started) * 1000
-        if rest is not None:
-            # The other findings' rows, for the pages and later blocks: after the decision.
-            later = await self.storage.record(rest)
-            recorded = RecordResult(
-                created=recorded.created + later.created,
-                updated=recorded.updated + later.updated,
-                staled=recorded.staled + later.staled,
-            )
-            stages["recording_after"] = time.perf_counter() - decided_at
-            if self.execution is not None and self._leading():
-                self._keep_untraded([*later.created, *later.updated], result.block_number)
         self.last_scan = (result, recorded)
         self.last_block = result.block_number
         self.blocks_processed += 1
