@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 
 from tests.execution.conftest import E18
 from trading.engine.engine import Engine
@@ -249,3 +250,31 @@ async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
     assert len(rows) == report.findings
     best = max(rows, key=lambda o: Fraction(o.net_profit, o.native_price))
     assert decided.opportunity_id == best.pk
+
+
+async def test_rows_that_cannot_be_written_after_the_decision_leave_the_block_standing(
+    arb, devnet, anvil, monkeypatch
+):
+    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
+    engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
+    await engine.start()
+    try:
+        await engine.full_scan()
+        devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
+        record = engine.storage.record
+        calls = []
+
+        async def second_fails(result):
+            calls.append(len(result.findings))
+            if len(calls) == 2:
+                raise DatabaseError("the database went away")
+            return await record(result)
+
+        monkeypatch.setattr(engine.storage, "record", second_fails)
+        report = await engine.process_block(await engine.client.block_number())
+    finally:
+        await engine.stop()
+    assert len(calls) == 2 and calls[0] == 1, calls  # the best row, then the rest
+    assert len(report.executions) == 1 and report.executions[0].outcome == "simulated"
+    assert "recording_after" in report.stages
+    assert engine._needs_full_scan  # the next block judges every cycle again
