@@ -46,6 +46,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -63,6 +65,7 @@ from trading.analysis import (  # noqa: E402
     native_prices,
     start_terms,
 )
+from trading.analysis.evaluation import SIZING_BUDGET  # noqa: E402
 from trading.analysis.sizing import local_optimum, search_optimum  # noqa: E402
 
 E18 = 10**18
@@ -278,8 +281,13 @@ def time_blocks(
     blocks: int,
     hubs: Sequence[str] = (),
     drift: bool = False,
+    budget: int | None = None,
 ) -> tuple[list[float], list[int], list[int]]:
     """Per block: ``hubs`` and a uniform 5% of the pools swap; their cycles are re-judged.
+
+    ``budget``: at most that many cycles judged exactly per block, the most
+    promising first, as the engine's scanner does (``SIZING_BUDGET``); the
+    others wait and join the next block's cycles.
 
     Arbitraged (the default): each block's swaps start from the market as
     arbitrage left it, as on mainnet where the gaps of a block are closed in
@@ -292,6 +300,7 @@ def time_blocks(
     pricer = NativePricer(market.states.values(), market.native, market.base)
     timings, counts, sized_counts = [], [], []
     previous: list[str] = []
+    waiting = np.zeros(0, dtype=np.intp)
     for _ in range(blocks):
         if not drift:
             for address in previous:  # arbitrage closed last block's gaps
@@ -302,9 +311,12 @@ def time_blocks(
         changed = sorted(set(changed) | set(hubs))
         previous = changed
         with stopwatch() as block:
-            affected = index.ids_through(changed)
+            affected = np.union1d(index.ids_through(changed), waiting)
             terms = terms_for(Market([], states, market.base, market.native), pricer)
-            verdicts = evaluate_ids(index, affected, dict(states), terms, BASE_GAS, rates=rates)
+            verdicts = evaluate_ids(
+                index, affected, dict(states), terms, BASE_GAS, rates=rates, budget=budget
+            )
+            waiting = verdicts.deferred
         timings.append(block[0])
         counts.append(len(affected))
         sized_counts.append(verdicts.sized)
@@ -340,13 +352,19 @@ def run_scenario(
     )
 
     hubs = busiest_pools(index, HUB_POOLS)
-    workloads = [("uniform 5%", [], False), ("hubs + 5%", hubs, False)]
+    workloads: list[tuple[str, Sequence[str], bool, int | None]] = [
+        ("uniform 5%", [], False, None),
+        ("hubs + 5%", hubs, False, None),
+    ]
     if stress:
-        workloads.append(("hubs + 5%, drifting", hubs, True))
+        workloads.append(("hubs + 5%, drifting", hubs, True, None))
+        workloads.append(
+            (f"hubs + 5%, drifting, budget {SIZING_BUDGET}", hubs, True, SIZING_BUDGET)
+        )
     summary: list[float] = []
-    for label, changed_hubs, drift in workloads:
+    for label, changed_hubs, drift, budget in workloads:
         timings, counts, sized_counts = time_blocks(
-            index, market, random.Random(seed + 1), blocks, changed_hubs, drift
+            index, market, random.Random(seed + 1), blocks, changed_hubs, drift, budget
         )
         print(
             f"block ({label}): {statistics.mean(counts):>9,.0f} cycles per block in "

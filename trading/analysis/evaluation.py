@@ -465,6 +465,11 @@ def evaluate_cycles(
     return Analysis(tuple(findings), rejections, len(findings) + sized)
 
 
+# Cycles judged exactly per block on the engine's path (evaluate_ids' budget): a
+# block with more candidates judges the most promising and leaves the rest for the
+# next blocks.
+SIZING_BUDGET = 128
+
 # Rejections after the optimal sizing ran (the others stopped before it).
 SIZED_REJECTIONS = frozenset({GROSS_BELOW_NEEDED, NET_BELOW_MINIMUM})
 

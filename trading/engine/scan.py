@@ -44,7 +44,7 @@ from trading.analysis import (
     start_terms,
 )
 from trading.analysis.cycles import Ids
-from trading.analysis.evaluation import EvaluatedKeys
+from trading.analysis.evaluation import SIZING_BUDGET, EvaluatedKeys
 from trading.analysis.valuation import (
     price_per_native_coin,
     reference_usd_price,
@@ -69,8 +69,8 @@ logger = logging.getLogger(__name__)
 
 # Cycles sized exactly per block: a block with more candidates judges the most
 # promising (estimated gross profit in native terms) and leaves the rest for the
-# next blocks; a cycle left waiting this many blocks is judged first.
-MAX_SIZED_PER_BLOCK = 128
+# next blocks; a cycle left waiting OVERDUE_BLOCKS blocks is judged first.
+MAX_SIZED_PER_BLOCK = SIZING_BUDGET
 OVERDUE_BLOCKS = 5
 
 
