@@ -265,9 +265,11 @@ class ExecutionManager(Component):
         revert, and a revert moves no pool).
         """
         pools: set[str] = set()
-        for flight in self._in_flight.values():
+        for trade_id, flight in list(self._in_flight.items()):
             if flight.tracked or block_number <= flight.deadline_block:
                 pools |= flight.pools
+            else:  # untracked and past its deadline: reconciliation has it
+                del self._in_flight[trade_id]
         return frozenset(pools)
 
     def in_flight_cost(self) -> int:
