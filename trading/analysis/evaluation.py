@@ -469,6 +469,8 @@ def evaluate_cycles(
 # block with more candidates judges the most promising and leaves the rest for the
 # next blocks.
 SIZING_BUDGET = 128
+# At most 1/OWED_SHARE of a budget goes to the cycles owed a verdict (evaluate_ids' first).
+OWED_SHARE = 4
 
 # Rejections after the optimal sizing ran (the others stopped before it).
 SIZED_REJECTIONS = frozenset({GROSS_BELOW_NEEDED, NET_BELOW_MINIMUM})
@@ -499,8 +501,9 @@ def evaluate_ids(
     change while the result's rejections may still be asked for a reason.
 
     ``budget`` caps the cycles judged exactly (the pre-filter's survivors):
-    those among ``first`` (ids owed a verdict, e.g. deferred for long) come
-    first, then the best estimated gross profit in native terms
+    those among ``first`` (ids owed a verdict, e.g. deferred for long, in the
+    order given) come first, up to a quarter of the budget, then the best
+    estimated gross profit in native terms
     (:meth:`EdgeRates.estimate`). The rest are returned in ``deferred``: no
     verdict, so a row recorded for one of them stays as it is. The estimate
     only orders; every verdict is still the exact one.
@@ -571,11 +574,12 @@ def _within_budget(
     budget: int,
     first: Ids | None,
 ) -> tuple[Ids, Ids]:
-    """``(chosen, deferred)``: at most ``budget`` of ``survivors`` (ascending), ``first`` first,
-    then by estimated gross profit in native terms, the largest first."""
+    """``(chosen, deferred)``: at most ``budget`` of ``survivors`` (ascending): ``first`` in
+    its order, up to a quarter of the budget, then by estimated gross profit in native
+    terms, the largest first."""
     owed = np.zeros(0, dtype=np.intp)
-    if first is not None and len(first):
-        owed = np.intersect1d(survivors, first, assume_unique=True)[:budget]
+    if first is not None and len(first) and budget > 0:
+        owed = first[np.isin(first, survivors)][: max(1, budget // OWED_SHARE)]
     rest = np.setdiff1d(survivors, owed, assume_unique=True)
     room = budget - len(owed)
     # Start-token units per native wei, as floats: profits of different tokens compared.

@@ -230,12 +230,14 @@ class MarketScanner(Component):
             waiting = np.fromiter(self._deferred, dtype=np.intp, count=len(self._deferred))
             waiting = waiting[self.index.table.alive[waiting]]
             ids = np.union1d(ids, waiting)
-            # Left waiting for OVERDUE_BLOCKS: judged before any newer cycle.
+            # Left waiting for OVERDUE_BLOCKS: the longest waiting are judged first
+            # (a share of the budget, so new gaps are judged too).
             since = self._deferred
             owed = np.array(
-                sorted(cid for cid, at in since.items() if block - at >= OVERDUE_BLOCKS),
+                [cid for at, cid in sorted((at, cid) for cid, at in since.items())
+                 if block - at >= OVERDUE_BLOCKS],
                 dtype=np.intp,
-            )
+            )  # fmt: skip
         return await self._analyze(
             ids, block, False, len(changed), started, started, budget=self.max_sized_per_block,
             first=owed,
