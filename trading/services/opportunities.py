@@ -243,16 +243,16 @@ def opportunities_record(
         latest[item.sized.cycle.key] = item  # a key seen twice keeps its last evaluation
     now = timezone.now()
     with transaction.atomic():
-        open_rows = Opportunity.objects.filter(
+        candidates = Opportunity.objects.filter(
             network=network,
             status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
         )
         if evaluated_keys is not None and len(evaluated_keys) <= FEW_KEYS:
             # A few cycles judged (the best of a busy block): only their rows can change.
-            open_rows = open_rows.filter(cycle_key__in={*latest, *evaluated_keys})
+            candidates = candidates.filter(cycle_key__in={*latest, *evaluated_keys})
         open_rows = list(
             # The start token comes along (not locked) to say a stale row's reason in its units.
-            open_rows.select_for_update(of=("self",))
+            candidates.select_for_update(of=("self",))
             .select_related("start_token")
             .only("id", "cycle_key", "status", "start_token__decimals", "start_token__symbol")
         )
