@@ -105,6 +105,36 @@ def test_a_slow_endpoint_never_slows_the_caller(endpoint_server, in_process_aler
     assert AlertDelivery.objects.get(pk=delivery_id).status == "delivered"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_over_that_meets_a_busy_database_is_tried_again(
+    endpoint_server, in_process_alerts, monkeypatch
+):
+    from django.db import OperationalError
+
+    from trading.services import alerts
+
+    _Endpoint.status = 200
+    WebhookEndpoint.objects.create(name="ok", url=endpoint_server, events=["component_down"])
+    real = alerts._hand_over
+    tries = []
+
+    def busy_once(delivery_id):
+        tries.append(delivery_id)
+        if len(tries) == 1:
+            raise OperationalError("database table is locked: trading_alertdelivery")
+        return real(delivery_id)
+
+    monkeypatch.setattr(alerts, "_hand_over", busy_once)
+    with transaction.atomic():
+        (delivery_id,) = alert_raise(event="component_down", payload={"component": "dex"})
+    deadline = time.monotonic() + 10
+    while AlertDelivery.objects.get(pk=delivery_id).status == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert AlertDelivery.objects.get(pk=delivery_id).status == "delivered"
+    assert tries == [delivery_id, delivery_id]
+
+
 @pytest.mark.django_db
 def test_the_celery_task_delivers(endpoint_server):
     from trading.tasks import deliver_alert

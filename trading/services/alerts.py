@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from trading.models import AlertDelivery, AlertDeliveryStatus, AlertEvent, WebhookEndpoint
@@ -32,6 +32,9 @@ BACKOFF_MAX_SECONDS = 300.0
 # A delivery still unqueued this long after it was raised is queued again.
 REQUEUE_AFTER = dt.timedelta(minutes=1)
 REQUEUE_LIMIT = 100
+# A hand-over that meets a busy database (SQLite while another connection writes)
+# is tried this many times, a moment apart.
+BUSY_ATTEMPTS = 3
 # Publishing gives up after about a second: the requeue job tries again later.
 PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -95,15 +98,35 @@ def _hand_over(delivery_id: int) -> bool:
             return False
         return True
     except Exception as exc:  # a database outage: the row stays as it was
+        if _busy(exc):
+            # Released for the next try (the hand-over may have claimed it already).
+            with contextlib.suppress(Exception):
+                AlertDelivery.objects.filter(
+                    pk=delivery_id, status=AlertDeliveryStatus.PENDING
+                ).update(queued_at=None)
+            raise
         logger.warning("alert %s not queued: %s", delivery_id, exc)
         return False
+
+
+def _busy(exc: BaseException) -> bool:
+    """SQLite's answer while another connection writes: worth another try in a moment."""
+    return isinstance(exc, OperationalError) and "locked" in str(exc)
 
 
 def _hand_over_in_thread(delivery_id: int) -> None:
     from django.db import close_old_connections
 
     try:
-        _hand_over(delivery_id)
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                _hand_over(delivery_id)
+                return
+            except OperationalError as exc:
+                if attempt + 1 == BUSY_ATTEMPTS:
+                    logger.warning("alert %s not queued: %s", delivery_id, exc)
+                    return
+                time.sleep(0.2 * (attempt + 1))
     finally:
         # The thread's own connection; the database may be gone by now.
         with contextlib.suppress(Exception):
