@@ -78,17 +78,15 @@ async def test_dry_run_override_sends_nothing(arb, devnet, anvil, w3):
     assert trades and all(t.mode == "dry_run" and t.status == "simulated" for t in trades)
 
 
-async def test_block_by_block_a_new_gap_is_traded(arb, devnet, anvil):
-    await sync_to_async(_live)()
-    engine = Engine(poll_interval=0.05)
-    stop_mining = threading.Event()
+def _mine_with_a_gap(arb, devnet, anvil, stop: threading.Event, gap_at: int) -> threading.Thread:
+    """Blocks keep coming (one per 0.1 s); at block ``gap_at`` someone opens a gap on the
+    dear pool. Returns the started thread; set ``stop`` to end it."""
 
     def chain_activity():
-        # Blocks keep coming; after a few, someone opens a gap on the dear pool.
         for i in range(60):
-            if stop_mining.is_set():
+            if stop.is_set():
                 return
-            if i == 6:
+            if i == gap_at:
                 devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
             else:
                 anvil.mine(1)
@@ -96,6 +94,14 @@ async def test_block_by_block_a_new_gap_is_traded(arb, devnet, anvil):
 
     miner = threading.Thread(target=chain_activity, daemon=True)
     miner.start()
+    return miner
+
+
+async def test_block_by_block_a_new_gap_is_traded(arb, devnet, anvil):
+    await sync_to_async(_live)()
+    engine = Engine(poll_interval=0.05)
+    stop_mining = threading.Event()
+    miner = _mine_with_a_gap(arb, devnet, anvil, stop_mining, gap_at=6)
     try:
         processed = await asyncio.wait_for(engine.run(blocks=12), timeout=60)
     finally:
@@ -213,19 +219,7 @@ async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
     monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
     engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
     stop_mining = threading.Event()
-
-    def chain_activity():
-        for i in range(60):
-            if stop_mining.is_set():
-                return
-            if i == 4:
-                devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
-            else:
-                anvil.mine(1)
-            time.sleep(0.1)
-
-    miner = threading.Thread(target=chain_activity, daemon=True)
-    miner.start()
+    miner = _mine_with_a_gap(arb, devnet, anvil, stop_mining, gap_at=4)
     try:
         await asyncio.wait_for(engine.run(blocks=10), timeout=60)
     finally:
