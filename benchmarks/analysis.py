@@ -65,6 +65,7 @@ from trading.analysis import (  # noqa: E402
     native_prices,
     start_terms,
 )
+from trading.analysis.cycles import union_ids  # noqa: E402
 from trading.analysis.evaluation import SIZING_BUDGET  # noqa: E402
 from trading.analysis.sizing import local_optimum, search_optimum  # noqa: E402
 
@@ -311,7 +312,7 @@ def time_blocks(
         changed = sorted(set(changed) | set(hubs))
         previous = changed
         with stopwatch() as block:
-            affected = np.union1d(index.ids_through(changed), waiting)
+            affected = union_ids(index.ids_through(changed), waiting)
             terms = terms_for(Market([], states, market.base, market.native), pricer)
             verdicts = evaluate_ids(
                 index, affected, dict(states), terms, BASE_GAS, rates=rates, budget=budget

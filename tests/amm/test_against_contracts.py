@@ -266,11 +266,15 @@ def check_v3_swap(
     state = read_v3_state(chain, pool.address, pool.token0, pool.token1, fee)
     helper = chain.contract(project_artifact("V3PoolHelper"), v3.helper)
     swap = helper.functions.swapExactInput(pool.address, zero_for_one, amount, 0, receiver)
+    token_in = state.token0 if zero_for_one else state.token1
     try:
         result = quote_exact_input(state, zero_for_one, amount)
     except ContractRevert:
+        with pytest.raises(ContractRevert):
+            state.quote(token_in, amount)  # the state's own quick loop refuses it too
         assert reverts(swap, chain.deployer)
         return None
+    assert state.quote(token_in, amount) == result
     delta0, delta1 = swap.call({"from": chain.deployer})
     chain.transact(swap, gas=5_000_000)
     paid_in, paid_out = (delta0, -delta1) if zero_for_one else (delta1, -delta0)

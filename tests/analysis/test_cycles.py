@@ -6,12 +6,13 @@ import random
 import time
 from itertools import permutations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trading.amm import V2PoolState
-from trading.analysis.cycles import Cycle, CycleIndex, Hop, PoolRef
+from trading.analysis.cycles import Cycle, CycleIndex, Hop, PoolRef, union_ids
 
 WETH, USDC, DAI, ARB = "WETH", "USDC", "DAI", "ARB"
 
@@ -186,3 +187,16 @@ def test_it_scales_to_five_thousand_pools() -> None:
     # generous bounds: a quadratic blow-up would take minutes, not seconds
     assert built < 20
     assert looked_up < 2
+
+
+@given(st.lists(st.lists(st.integers(0, 5_000), max_size=300), max_size=4))
+def test_union_ids_is_numpys_union(parts: list[list[int]]) -> None:
+    expected = np.unique(np.concatenate([np.zeros(0, dtype=np.intp), *map(np.asarray, parts)]))
+    got = union_ids(*parts)
+    assert got.dtype == np.intp
+    assert got.tolist() == expected.astype(np.intp).tolist()
+
+
+def test_union_ids_refuses_a_negative_id() -> None:
+    with pytest.raises(ValueError, match="never negative"):
+        union_ids([3, -1])

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from trading.amm.base import UINT112_MAX, UINT256_MAX, checked_uint256, token_index
+from trading.amm.base import UINT112_MAX, checked_uint256, token_index
 from trading.amm.errors import (
     ContractRevert,
     InsufficientInputAmount,
@@ -119,14 +119,17 @@ class V2PoolState:
         else:
             reserve_in, reserve_out = self.reserves_for(token_in)
         fee = self.fee_bps
-        if amount_in > 0 and reserve_in > 0 and reserve_out > 0 and 0 <= fee < BPS:
-            with_fee = amount_in * (BPS - fee)
-            numerator = with_fee * reserve_out
-            denominator = reserve_in * BPS + with_fee
-            if numerator <= UINT256_MAX and denominator <= UINT256_MAX:
-                if reserve_in + amount_in > UINT112_MAX:
-                    raise ContractRevert("UniswapV2: OVERFLOW")
-                return numerator // denominator
+        # Both reserves and the new input reserve within uint112 (as the pair holds them):
+        # then no product below can pass 2**256, so the library's SafeMath never reverts.
+        if (
+            amount_in > 0
+            and reserve_in > 0
+            and reserve_in + amount_in <= UINT112_MAX
+            and 0 < reserve_out <= UINT112_MAX
+            and 0 <= fee < 10_000
+        ):
+            with_fee = amount_in * (10_000 - fee)
+            return with_fee * reserve_out // (reserve_in * 10_000 + with_fee)
         out = get_amount_out(amount_in, reserve_in, reserve_out, fee)
         if reserve_in + amount_in > UINT112_MAX:
             raise ContractRevert("UniswapV2: OVERFLOW")

@@ -188,6 +188,17 @@ class V4PoolState(V3PoolState):
         """Full result of selling ``amount_in`` of ``token_in`` with no price limit."""
         return quote_exact_input(self, self.zero_for_one(token_in), amount_in)
 
+    def quote_no_tick(self, token_in: str, amount_in: int) -> tuple[int, int, int, int, int]:
+        """V4's :meth:`quote` as ``V3PoolState.quote_no_tick``'s tuple (V4's own loop)."""
+        result = self.quote(token_in, amount_in)
+        return (
+            result.amount_in_used,
+            result.amount_out,
+            result.sqrt_price_x96_after,
+            result.liquidity_after,
+            result.ticks_crossed,
+        )
+
     def amount_out(self, token_in: str, amount_in: int) -> int:
         """Exact output of selling ``amount_in`` of ``token_in`` (the whole input or an error)."""
         result = self.quote(token_in, amount_in)

@@ -16,6 +16,7 @@ from outside (ticks, prices) check them like the contract does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from trading.amm.base import (
     INT256_MAX,
@@ -112,8 +113,13 @@ _TICK_FACTORS = (
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def get_sqrt_ratio_at_tick(tick: int) -> int:
-    """``TickMath.getSqrtRatioAtTick``: sqrt(1.0001**tick) as a Q64.96, rounded up."""
+    """``TickMath.getSqrtRatioAtTick``: sqrt(1.0001**tick) as a Q64.96, rounded up.
+
+    Remembered per tick: a swap asks for the same initialized ticks and word
+    edges again and again, and each answer costs up to 20 wide products.
+    """
     abs_tick = -tick if tick < 0 else tick
     if abs_tick > MAX_TICK:
         raise ContractRevert("T")

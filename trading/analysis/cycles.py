@@ -48,6 +48,25 @@ import numpy.typing as npt
 type Ids = npt.NDArray[np.intp]
 
 
+def union_ids(*parts: npt.ArrayLike) -> Ids:
+    """The ids in any of ``parts``, ascending, each once.
+
+    ``np.union1d`` gives the same, but its hash table takes tens of
+    milliseconds on the 200,000 ids a block through the hub pools touches;
+    marking the ids in a mask as long as the largest takes well under one.
+    """
+    arrays = [np.asarray(part, dtype=np.intp) for part in parts]
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return np.zeros(0, dtype=np.intp)
+    if min(int(a.min()) for a in arrays) < 0:
+        raise ValueError("cycle ids are never negative")
+    mask = np.zeros(max(int(a.max()) for a in arrays) + 1, dtype=bool)
+    for a in arrays:
+        mask[a] = True
+    return np.flatnonzero(mask)
+
+
 class PoolRef(NamedTuple):
     """The three facts the index needs about a pool."""
 

@@ -41,7 +41,15 @@ import numpy.typing as npt
 from trading.amm import AmmError, PoolState, other_token, pool_holdings
 from trading.amm.base import token_index
 from trading.analysis.ceiling import Line, ceiling_ratio
-from trading.analysis.cycles import Cycle, CycleIndex, CycleTable, Ids, PoolInput, as_pool_ref
+from trading.analysis.cycles import (
+    Cycle,
+    CycleIndex,
+    CycleTable,
+    Ids,
+    PoolInput,
+    as_pool_ref,
+    union_ids,
+)
 from trading.analysis.prefilter import EdgeRates
 from trading.analysis.profit import (
     DEFAULT_GAS_MODEL,
@@ -555,7 +563,7 @@ def evaluate_ids(
             return verdict
         return Rejection(cycle.key, NO_LONGER_PAYS, token=cycle.start_token)
 
-    judged = np.union1d(np.asarray(found, dtype=np.intp), deferred)
+    judged = union_ids(found, deferred)
     rejected = np.setdiff1d(ids, judged, assume_unique=True)
     return Analysis(
         tuple(findings),

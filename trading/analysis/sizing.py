@@ -135,11 +135,11 @@ def _state_for(states: Mapping[str, PoolState], pool: str) -> PoolState:
 def _hop(state: PoolState, token_in: str, amount: int) -> tuple[int, int]:
     """(output, initialized ticks crossed) of one exact hop."""
     if isinstance(state, V3PoolState):
-        result = state.quote(token_in, amount)
-        if result.amount_in_used != amount:
+        used, out, _, _, crossed = state.quote_no_tick(token_in, amount)
+        if used != amount:
             # the pool runs out of range: the real swap would take less than offered
             raise InsufficientLiquidity(f"V3 pool {state.address} cannot take {amount}")
-        return result.amount_out, result.ticks_crossed
+        return out, crossed
     return state.amount_out(token_in, amount), 0
 
 
@@ -417,15 +417,14 @@ def _local_hop(
     Raises ``TypeError`` for a family with no constant-product piece (a stable pool).
     """
     if isinstance(state, V3PoolState):
-        result = state.quote(token_in, amount)
-        if result.amount_in_used != amount:
+        used, out, price, liquidity, crossed = state.quote_no_tick(token_in, amount)
+        if used != amount:
             raise InsufficientLiquidity(f"V3 pool {state.address} cannot take {amount}")
-        liquidity, price = result.liquidity_after, result.sqrt_price_x96_after
         virtual0 = liquidity * Q96 / price if price else 0.0
         virtual1 = liquidity * price / Q96
         zero_for_one = token_index(state.token0, state.token1, token_in) == 0
         x, y = (virtual0, virtual1) if zero_for_one else (virtual1, virtual0)
-        return result.amount_out, result.ticks_crossed, x, y, (_PIPS - state.fee) / _PIPS
+        return out, crossed, x, y, (_PIPS - state.fee) / _PIPS
     if isinstance(state, V2PoolState) or (isinstance(state, SolidlyPoolState) and not state.stable):
         out = state.amount_out(token_in, amount)
         first = token_index(state.token0, state.token1, token_in) == 0

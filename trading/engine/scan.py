@@ -43,7 +43,7 @@ from trading.analysis import (
     evaluate_ids,
     start_terms,
 )
-from trading.analysis.cycles import Ids
+from trading.analysis.cycles import Ids, union_ids
 from trading.analysis.evaluation import SIZING_BUDGET, EvaluatedKeys
 from trading.analysis.valuation import (
     price_per_native_coin,
@@ -229,7 +229,7 @@ class MarketScanner(Component):
         if self._deferred:
             waiting = np.fromiter(self._deferred, dtype=np.intp, count=len(self._deferred))
             waiting = waiting[self.index.table.alive[waiting]]
-            ids = np.union1d(ids, waiting)
+            ids = union_ids(ids, waiting)
             # Left waiting for OVERDUE_BLOCKS: the longest waiting are judged first
             # (a share of the budget, so new gaps are judged too).
             since = self._deferred
