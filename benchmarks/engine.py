@@ -78,7 +78,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -729,6 +729,36 @@ def engine_block_time(engine: Any) -> float:
 
 
 @contextlib.contextmanager
+def rpc_timed() -> Iterator[dict[str, list[float]]]:
+    """The engine process's RPC round trips, in ms by method (a batch counts as one)."""
+    from trading.chain.client import ChainClient
+
+    times: dict[str, list[float]] = {}
+    original = ChainClient._post
+
+    async def timed(self: ChainClient, endpoint: Any, payload: Any) -> Any:
+        method = payload.get("method", "?") if isinstance(payload, dict) else "batch"
+        started = time.perf_counter()
+        try:
+            return await original(self, endpoint, payload)
+        finally:
+            times.setdefault(method, []).append((time.perf_counter() - started) * 1000)
+
+    ChainClient._post = timed  # type: ignore[method-assign]
+    try:
+        yield times
+    finally:
+        ChainClient._post = original  # type: ignore[method-assign]
+
+
+def print_rpc_times(times: dict[str, list[float]]) -> None:
+    print("RPC round trips of the engine process, by method (ms; the most total time first)")
+    ranked = sorted(times.items(), key=lambda item: -sum(item[1]))
+    for method, values in ranked[:12]:
+        print(_line(f"  {method} x{len(values):,}", values))
+
+
+@contextlib.contextmanager
 def profiled(directory: str | None) -> Any:
     """cProfile the engine process's event loop; the analysis runs inline on it meanwhile.
 
@@ -906,7 +936,7 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
             clock = HeadClock(lambda: int(node.rpc("eth_blockNumber", timeout=5), 16))
             clock.start()
             cpu_before = time.process_time()
-            with profiled(args.profile):
+            with profiled(args.profile), rpc_timed() as rpc_times:
                 outcome = asyncio.run(
                     run_engine(args.seconds, samples, grace=args.grace, clock=clock, mode=mode)
                 )
@@ -915,6 +945,7 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
             figures = maker.stop()
             chain_blocks = int(node.rpc("eth_blockNumber"), 16) - first_chain_block
             load_after = _load()
+            print_rpc_times(rpc_times)
             print_report(
                 samples,
                 outcome,
