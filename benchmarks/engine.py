@@ -751,6 +751,57 @@ def rpc_timed() -> Iterator[dict[str, list[float]]]:
         ChainClient._post = original  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def db_timed() -> Iterator[dict[str, list[float]]]:
+    """The execution path's database calls (services) in the engine process, in ms by name,
+    the thread hand-over included."""
+    import functools
+
+    from trading.engine import engine as engine_module
+    from trading.services import engine_state, execution
+
+    times: dict[str, list[float]] = {}
+    patched: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+
+        patched.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    for module in (execution, engine_state):
+        for name in dir(module):
+            value = getattr(module, name)
+            if (
+                callable(value)
+                and not name.startswith("_")
+                and getattr(value, "__module__", None) == module.__name__
+                and not isinstance(value, type)
+            ):
+                wrap(module, name)
+    wrap(engine_module, "backoff_note")
+    try:
+        yield times
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+def print_db_times(times: dict[str, list[float]]) -> None:
+    print("database calls of the execution path, by service (ms, in the worker thread)")
+    ranked = sorted(times.items(), key=lambda item: -sum(item[1]))
+    for name, values in ranked[:14]:
+        print(_line(f"  {name} x{len(values):,}", values))
+
+
 def print_rpc_times(times: dict[str, list[float]]) -> None:
     print("RPC round trips of the engine process, by method (ms; the most total time first)")
     ranked = sorted(times.items(), key=lambda item: -sum(item[1]))
@@ -936,7 +987,7 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
             clock = HeadClock(lambda: int(node.rpc("eth_blockNumber", timeout=5), 16))
             clock.start()
             cpu_before = time.process_time()
-            with profiled(args.profile), rpc_timed() as rpc_times:
+            with profiled(args.profile), rpc_timed() as rpc_times, db_timed() as db_times:
                 outcome = asyncio.run(
                     run_engine(args.seconds, samples, grace=args.grace, clock=clock, mode=mode)
                 )
@@ -946,6 +997,7 @@ def run_one(args: argparse.Namespace, market_name: str, pools: int) -> None:
             chain_blocks = int(node.rpc("eth_blockNumber"), 16) - first_chain_block
             load_after = _load()
             print_rpc_times(rpc_times)
+            print_db_times(db_times)
             print_report(
                 samples,
                 outcome,

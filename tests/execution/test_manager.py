@@ -257,6 +257,116 @@ async def test_gas_in_flight_counts_against_the_daily_loss_limit(arb, devnet, an
     await BotConfig.objects.filter(pk=1).aupdate(paused=False)
 
 
+async def test_trades_run_side_by_side_cannot_both_pass_the_daily_loss_limit(
+    arb, devnet, anvil, w3
+):
+    first = await sync_to_async(make_opportunity)(
+        arb,
+        path(arb.dear, arb.cheap, arb.weth),
+        E18,
+        v2_gross(devnet, path(arb.dear, arb.cheap, arb.weth), E18),
+    )
+    second = await sync_to_async(make_opportunity)(arb, path(arb.dear, arb.v3, arb.weth), E18, 1)
+    client, manager = await manager_for(arb, anvil)
+    manager.wait_for_receipt = False
+    second_checked = asyncio.Event()
+
+    async def first_requote(steps, amount_in):
+        await second_checked.wait()  # both passed the first loss check, nothing in flight
+        return v2_gross(devnet, steps, amount_in)
+
+    async def second_requote(steps, amount_in):
+        second_checked.set()
+        while manager.in_flight_cost() == 0:  # the first trade is sent meanwhile
+            await asyncio.sleep(0.01)
+        return 1
+
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        manager.begin_block(100)
+        sent, refused = await asyncio.wait_for(
+            asyncio.gather(
+                manager.execute(first.pk, limits(daily_loss_limit_wei=1), first_requote),
+                manager.execute(second.pk, limits(daily_loss_limit_wei=1), second_requote),
+            ),
+            timeout=30,
+        )
+        manager.end_block()
+        assert sent.outcome == "pending"
+        # Checked again right before its send: the first trade was in flight by then.
+        assert refused.outcome == "skipped" and "daily loss limit" in refused.reason
+        assert w3.eth.get_transaction_count(arb.signer.address, "pending") == nonce + 1
+        anvil.mine(1)
+        await manager.wait_for_trackers(timeout=20)
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+        await manager.cleanup()
+        await client.cleanup()
+    await second.arefresh_from_db()
+    assert second.reason_code == "daily_loss"
+    await BotConfig.objects.filter(pk=1).aupdate(paused=False)
+
+
+async def test_a_blocks_trades_read_fees_and_todays_loss_once(arb, devnet, anvil, monkeypatch):
+    from trading.services import execution as services
+
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    first = await sync_to_async(make_opportunity)(arb, steps, E18, v2_gross(devnet, steps, E18))
+    others = [
+        path(arb.cheap, arb.dear, arb.weth),
+        path(arb.v3, arb.dear, arb.weth),
+        path(arb.cheap, arb.v3, arb.weth),
+    ]
+    later = [await sync_to_async(make_opportunity)(arb, other, E18, 1) for other in others]
+
+    async def gone(steps, amount_in):
+        return None  # stale once quoted: after the loss check and the fee suggestion
+
+    losses: list[int] = []
+    read_loss = services.daily_loss_wei
+
+    def counted_loss(**kwargs):
+        losses.append(loss := read_loss(**kwargs))
+        return loss
+
+    monkeypatch.setattr(services, "daily_loss_wei", counted_loss)
+    client, manager = await manager_for(arb, anvil)
+    suggestions = 0
+    suggest = manager.gas.suggest
+
+    async def counted_suggest():
+        nonlocal suggestions
+        suggestions += 1
+        return await suggest()
+
+    manager.gas.suggest = counted_suggest
+    manager.wait_for_receipt = False
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        manager.begin_block(100)
+        sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
+        assert sent.outcome == "pending"
+        stale = await manager.execute(later[0].pk, limits(), gone)
+        assert stale.outcome == "stale"
+        assert (len(losses), suggestions) == (1, 1)  # read once for both
+        anvil.mine(1)
+        await manager.wait_for_trackers(timeout=20)
+        trade = await Trade.objects.aget(pk=sent.trade_id)
+        assert trade.status == "success" and trade.gas_cost_wei > 0
+        # The settled trade left the in-flight cost: today's loss is read again.
+        assert manager.in_flight_cost() == 0
+        assert (await manager.execute(later[1].pk, limits(), gone)).outcome == "stale"
+        assert (len(losses), suggestions) == (2, 1)
+        manager.end_block()
+        assert (await manager.execute(later[2].pk, limits(), gone)).outcome == "stale"
+        assert (len(losses), suggestions) == (3, 2)  # outside a block, each reads its own
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+        await manager.cleanup()
+        await client.cleanup()
+
+
 async def test_a_pending_trade_left_by_a_killed_engine_is_reconciled(arb, devnet, anvil, w3):
     from trading.execution.calldata import encode_execute
     from trading.execution.hops import encode_hops

@@ -8,9 +8,10 @@ import pytest
 
 from tests.trading import factories as f
 from trading.addresses import normalize_address
+from trading.engine.engine import disjoint_routes
 from trading.models import SimulationBackoff
 from trading.services.backoff import BACKOFF_AFTER, backoff_blocks, backoff_note, backoff_reset
-from trading.services.engine_state import best_detected
+from trading.services.engine_state import best_detected, best_detected_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +134,25 @@ def test_cycles_through_a_pool_in_flight_are_left_out(cycle) -> None:
     # A trade through `there` and `back` is in flight: only the cycle clear of both is left.
     flying = {there.address.lower(), back.address.lower()}
     assert [pk for pk, _ in best_detected(ids, 3, avoid_pools=flying)] == [apart.pk]
+
+
+def test_a_blocks_trades_are_chosen_through_pools_no_other_uses(cycle) -> None:
+    _, weth, fot, there, back = cycle
+    across = f.pool(there.dex, weth, fot)
+    home = f.pool(there.dex, fot, weth)
+    rich = f.opportunity(weth, pools=[there, back], block=1, net_profit=10**18)
+    shared = f.opportunity(weth, pools=[across, back], block=1, net_profit=10**15)
+    apart = f.opportunity(weth, pools=[across, home], block=1, net_profit=10**14)
+    ids = [rich.pk, shared.pk, apart.pk]
+    ranked = best_detected_routes(ids, 3)
+    assert [(pk, pools) for pk, _, pools in ranked] == [
+        (rich.pk, frozenset({there.address.lower(), back.address.lower()})),
+        (shared.pk, frozenset({across.address.lower(), back.address.lower()})),
+        (apart.pk, frozenset({across.address.lower(), home.address.lower()})),
+    ]
+    # `shared` goes through `back` like the richer one: the next clear one is taken.
+    assert [pk for pk, _ in disjoint_routes(ranked, 2)] == [rich.pk, apart.pk]
+    assert [pk for pk, _ in disjoint_routes(ranked, 1)] == [rich.pk]
+    # A trade in flight through `there` keeps its pools: `shared` is now first.
+    flying = {there.address.lower()}
+    assert [pk for pk, _ in disjoint_routes(ranked, 3, flying)] == [shared.pk]

@@ -64,6 +64,29 @@ DECIDE_FROM = 4
 # (at most this many rows, the newest first).
 UNTRADED_BLOCKS = 10
 UNTRADED_ROWS = 256
+# Ranked candidates read per trade the block may send, to find routes that share no pool.
+RANKED_PER_EXECUTION = 8
+
+
+def disjoint_routes(
+    ranked: Iterable[tuple[int, str, frozenset[str]]], count: int, taken: Iterable[str] = ()
+) -> list[tuple[int, str]]:
+    """The first ``count`` of ``ranked`` routes (id, start token, pools) that share no pool
+    with an earlier one chosen or with ``taken`` (the pools of trades in flight).
+
+    Routes chosen together run side by side: none moves a pool another was
+    simulated on, and none goes through a pool a trade in flight may still move
+    (it could revert on chain).
+    """
+    chosen: list[tuple[int, str]] = []
+    used = set(taken)
+    for opportunity_id, start_token, pools in ranked:
+        if len(chosen) == count:
+            break
+        if not pools & used:
+            chosen.append((opportunity_id, start_token))
+            used |= pools
+    return chosen
 
 
 @dataclass
@@ -513,59 +536,75 @@ class Engine:
         terms = self.scanner.terms_at(result.block_number)
         ids = list(dict.fromkeys([*recorded.created, *recorded.updated, *self._untraded]))
         native_to_start = {token: t.native_to_start for token, t in terms.items()}
-        limits: Limits | None = None
-        mode = "dry_run"
-        outcomes = []
-        traded: set[str] = set()  # pools this block's trades moved
-        for _ in range(self.max_executions_per_block):
-            # Chosen one at a time: a trade sent a moment ago is in flight, and no
-            # other trade goes through its pools before it settles (it could be
-            # simulated on a state without the first, and revert on chain).
-            flying = self.execution.in_flight_pools(result.block_number)
-            candidates = await sync_to_async(state_services.best_detected)(
-                ids,
-                1,
-                native_to_start=native_to_start,
-                block=result.block_number,
-                avoid_pools=flying,
-            )
-            if not candidates:
-                break
-            if limits is None:
-                limits = await self.limits()
-                mode = "live" if limits.live else "dry_run"
-                if limits.live and self.wallet.address is not None:
-                    allowed = await self.wallet.check(
-                        result.block_number, limits.min_gas_balance_wei
-                    )
-                    if not allowed:
-                        break
-            opportunity_id, start_token = candidates[0]
-            start = terms.get(start_token)
-            per_token = limits if start is None else _with_max(limits, start.max_amount_in)
-            per_token = replace(per_token, deadline_block=result.block_number + DEADLINE_BLOCKS)
-            outcome = await self.execution.execute(opportunity_id, per_token, self.requote)
-            outcomes.append(outcome)
-            ids = [i for i in ids if i != opportunity_id]
-            sent = outcome.outcome == "pending" and outcome.trade_id is not None
-            if simulation_failed(outcome) or sent or outcome.outcome in {"simulated", "success"}:
-                pools = await sync_to_async(backoff_note)(
-                    opportunity_id=opportunity_id,
-                    block=result.block_number,
-                    failed=simulation_failed(outcome),
-                    reason=outcome.reason,
-                    traded_pools=traded,
+        flying = self.execution.in_flight_pools(result.block_number)
+        ranked = await sync_to_async(state_services.best_detected_routes)(
+            ids,
+            RANKED_PER_EXECUTION * self.max_executions_per_block,
+            native_to_start=native_to_start,
+            block=result.block_number,
+            avoid_pools=flying,
+        )
+        chosen = disjoint_routes(ranked, self.max_executions_per_block, flying)
+        outcomes: list[ExecutionResult] = []
+        failure: BaseException | None = None
+        if chosen:
+            limits = await self.limits()
+            mode = "live" if limits.live else "dry_run"
+            wallet_checked = limits.live and self.wallet.address is not None
+            if wallet_checked and not await self.wallet.check(
+                result.block_number, limits.min_gas_balance_wei
+            ):
+                chosen = []
+            deadline = result.block_number + DEADLINE_BLOCKS
+
+            def limits_for(start_token: str) -> Limits:
+                start = terms.get(start_token)
+                per_token = limits if start is None else _with_max(limits, start.max_amount_in)
+                return replace(per_token, deadline_block=deadline)
+
+            # The fee suggestion and today's loss are read once for the block's trades;
+            # the loss is checked again right before each send (one send at a time).
+            self.execution.begin_block(result.block_number)
+            try:
+                results = await asyncio.gather(
+                    *(
+                        self.execution.execute(opportunity_id, limits_for(token), self.requote)
+                        for opportunity_id, token in chosen
+                    ),
+                    return_exceptions=True,
                 )
-                if not simulation_failed(outcome):
-                    traded.update(pools)
-            if sent:
-                # Counted when its receipt settles it (_trade_settled).
-                self._sent_terms[opportunity_id] = start
-                continue
-            self._count_trade(outcome, mode, start)
+            finally:
+                self.execution.end_block()
+            traded: set[str] = set()  # pools this block's trades moved
+            for (opportunity_id, start_token), outcome in zip(chosen, results, strict=True):
+                if isinstance(outcome, BaseException):
+                    failure = failure or outcome
+                    continue
+                outcomes.append(outcome)
+                ids = [i for i in ids if i != opportunity_id]
+                sent = outcome.outcome == "pending" and outcome.trade_id is not None
+                failed = simulation_failed(outcome)
+                if failed or sent or outcome.outcome in {"simulated", "success"}:
+                    moved = await sync_to_async(backoff_note)(
+                        opportunity_id=opportunity_id,
+                        block=result.block_number,
+                        failed=failed,
+                        reason=outcome.reason,
+                        traded_pools=traded,
+                    )
+                    if not failed:
+                        traded.update(moved)
+                start = terms.get(start_token)
+                if sent:
+                    # Counted when its receipt settles it (_trade_settled).
+                    self._sent_terms[opportunity_id] = start
+                    continue
+                self._count_trade(outcome, mode, start)
         left = set(ids)  # the rows chosen this block are no longer candidates
         self._untraded = {i: b for i, b in self._untraded.items() if i in left}
         self._keep_untraded(ids, result.block_number)
+        if failure is not None:
+            raise failure
         return outcomes
 
     def _keep_untraded(self, ids: Iterable[int], block_number: int) -> None:

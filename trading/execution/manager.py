@@ -46,7 +46,14 @@ from trading.execution.reverts import (
     revert_data_from_error,
 )
 from trading.formatting import format_amount
-from trading.gas.fees import Fee, Speed, bump_fee, gas_limit_with_margin, transaction_cost
+from trading.gas.fees import (
+    Fee,
+    FeeSuggestion,
+    Speed,
+    bump_fee,
+    gas_limit_with_margin,
+    transaction_cost,
+)
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Component
 from trading.reasons import ReasonCode, revert_code
@@ -215,6 +222,11 @@ class ExecutionManager(Component):
         self._trackers: set[asyncio.Task[ExecutionResult]] = set()
         # Live trades sent and not settled yet, by trade id (see InFlight).
         self._in_flight: dict[int, InFlight] = {}
+        # What a block's executions read once (begin_block): the fee suggestion and
+        # today's loss. None outside a block: every execution reads its own.
+        self._memo: dict[str, Any] | None = None
+        # Trades this manager settled: a loss read while one settles is not kept.
+        self._settlements = 0
 
     async def _initialize(self) -> None:
         code = await self.client.request("eth_getCode", [self.executor, "latest"])
@@ -271,6 +283,73 @@ class ExecutionManager(Component):
             else:  # untracked and past its deadline: reconciliation has it
                 del self._in_flight[trade_id]
         return frozenset(pools)
+
+    def begin_block(self, block_number: int) -> None:
+        """The engine starts deciding block ``block_number``'s trades.
+
+        Its executions then read the fee suggestion for the next block and today's
+        loss once, not once each. Today's loss is read again after any trade this
+        manager settles (a trade in flight counts at its worst cost until then).
+        """
+        self._memo = {"block": block_number}
+
+    def end_block(self) -> None:
+        """The block's trades are decided: later executions read everything afresh
+        (a block that raised is ended by the next ``begin_block``)."""
+        self._memo = None
+
+    async def _fee_suggestion(self) -> FeeSuggestion:
+        memo = self._memo
+        if memo is not None and "fees" in memo:
+            cached: FeeSuggestion = memo["fees"]
+            return cached
+        suggestion = await self.gas.suggest()
+        if memo is not None:
+            memo["fees"] = suggestion
+        return suggestion
+
+    async def _todays_loss(self) -> int:
+        """Today's realized loss of live trading (native wei), trades in flight not included."""
+        memo = self._memo
+        if memo is not None and "loss" in memo:
+            cached: int = memo["loss"]
+            return cached
+        settlements = self._settlements
+
+        def read() -> int:
+            return services.daily_loss_wei(network=services.active_network())
+
+        loss = await sync_to_async(read)()
+        if memo is not None and self._settlements == settlements:
+            memo["loss"] = loss
+        return loss
+
+    async def _over_loss_limit(self, limits: Limits) -> str | None:
+        """Why no live trade may go now (the kill switch is turned on), or None.
+
+        Trades still in flight count at the most they can cost: sent back to back,
+        they could otherwise carry the day's loss past the limit.
+        """
+        loss = await self._todays_loss() + self.in_flight_cost()
+        if loss < limits.daily_loss_limit_wei:
+            return None
+        await sync_to_async(services.daily_loss_limit_hit)(
+            loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
+        )
+        return (
+            f"daily loss limit reached ({in_native(loss)} lost today, limit "
+            f"{in_native(limits.daily_loss_limit_wei)})"
+        )
+
+    async def _trade_settle(self, **settled: Any) -> None:
+        """``services.trade_settle``; today's loss is read again after it."""
+        self._settlements += 1
+        if self._memo is not None:
+            self._memo.pop("loss", None)
+        await sync_to_async(services.trade_settle)(**settled)
+        self._settlements += 1
+        if self._memo is not None:
+            self._memo.pop("loss", None)
 
     def in_flight_cost(self) -> int:
         """Native wei the live trades in flight could still cost (gas limit at the fee cap)."""
@@ -355,22 +434,8 @@ class ExecutionManager(Component):
                 f"{in_units(limits.max_trade_size)}",
                 ReasonCode.TRADE_SIZE,
             )
-        if limits.live:
-            network = await sync_to_async(services.active_network)()
-            # Trades still in flight count at the most they can cost: sent back to
-            # back, they could otherwise carry the day's loss past the limit.
-            loss = await sync_to_async(services.daily_loss_wei)(network=network)
-            loss += self.in_flight_cost()
-            if loss >= limits.daily_loss_limit_wei:
-                await sync_to_async(services.daily_loss_limit_hit)(
-                    loss_wei=loss, limit_wei=limits.daily_loss_limit_wei
-                )
-                return await refuse(
-                    "skipped",
-                    f"daily loss limit reached ({in_native(loss)} lost today, limit "
-                    f"{in_native(limits.daily_loss_limit_wei)})",
-                    ReasonCode.DAILY_LOSS,
-                )
+        if limits.live and (over := await self._over_loss_limit(limits)):
+            return await refuse("skipped", over, ReasonCode.DAILY_LOSS)
 
         # A pool is only trusted once its DEX's factory names it: a route through
         # a pool posing as another cannot even be simulated.
@@ -390,7 +455,7 @@ class ExecutionManager(Component):
                 addresses=[claim.address for claim in context.unconfirmed]
             )
 
-        suggestion = await self.gas.suggest()
+        suggestion = await self._fee_suggestion()
         fee = suggestion.for_speed(self.speed)
         price = fee.effective_price(suggestion.base_fee)
         if price > limits.max_gas_price_wei:
@@ -429,13 +494,21 @@ class ExecutionManager(Component):
         )
         sender = self.signer.address if self.signer else self.owner
         call = {"from": sender, "to": self.executor, "data": data}
+
+        async def sender_balance() -> int | None:
+            if not (limits.live and limits.min_gas_balance_wei):
+                return None
+            return int(await self.client.request("eth_getBalance", [sender, "latest"]), 16)
+
         # Simulate against the pending block: what the transaction would meet next,
         # including transactions already waiting (someone closing the gap first).
-        # The gas estimate is asked in the same round trip time: it is only used
-        # when the simulation pays.
-        simulated, estimated = await asyncio.gather(
+        # The gas estimate, the L1 data fee and the account's balance are asked at
+        # the same time: they are only used when the simulation pays.
+        simulated, estimated, l1_fee, balance = await asyncio.gather(
             self.client.request_raw("eth_call", [call, "pending"]),
             self.client.request_raw("eth_estimateGas", [call]),
+            self.gas.l1_fee(bytes.fromhex(data[2:])),
+            sender_balance(),
         )
         if "error" in simulated:
             return await refuse(
@@ -463,7 +536,6 @@ class ExecutionManager(Component):
         # Unused gas is not paid for: a generous margin costs nothing and keeps a
         # trade from failing on a slightly different path at inclusion.
         gas_limit = gas_limit_with_margin(int(estimate, 16), 5_000)
-        l1_fee = await self.gas.l1_fee(bytes.fromhex(data[2:]))
 
         if not limits.live:
             trade = await sync_to_async(services.trade_record_simulated)(
@@ -481,15 +553,13 @@ class ExecutionManager(Component):
                 "live mode needs a signing key (LISTONIAN_PRIVATE_KEY)",
                 ReasonCode.ACCOUNT,
             )
-        if limits.min_gas_balance_wei:
-            balance = int(await self.client.request("eth_getBalance", [sender, "latest"]), 16)
-            if balance < limits.min_gas_balance_wei:
-                return await refuse(
-                    "skipped",
-                    f"signing account balance {in_native(balance)} below the minimum "
-                    f"{in_native(limits.min_gas_balance_wei)}",
-                    ReasonCode.ACCOUNT,
-                )
+        if balance is not None and balance < limits.min_gas_balance_wei:
+            return await refuse(
+                "skipped",
+                f"signing account balance {in_native(balance)} below the minimum "
+                f"{in_native(limits.min_gas_balance_wei)}",
+                ReasonCode.ACCOUNT,
+            )
         pools = frozenset(step["pool"].lower() for step in context.path)
         return await self._send(
             opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits, pools
@@ -527,6 +597,11 @@ class ExecutionManager(Component):
             if config.paused:  # the kill switch is honoured right before every send
                 await self._finish(opportunity_id, "skipped", "kill switch on", ReasonCode.PAUSED)
                 return ExecutionResult(opportunity_id, "skipped", "kill switch on")
+            # Again here: a trade sent by another execution of the block since the
+            # first check is in flight now, and counts.
+            if over := await self._over_loss_limit(limits):
+                await self._finish(opportunity_id, "skipped", over, ReasonCode.DAILY_LOSS)
+                return ExecutionResult(opportunity_id, "skipped", over)
             nonce = await self.nonces.next_nonce()
             raw, tx_hash = self.signer.sign_transaction(
                 self._transaction(nonce, data, gas_limit, fee)
@@ -558,7 +633,7 @@ class ExecutionManager(Component):
             if "error" in sent:
                 await self.nonces.resync()
                 reason = decode_revert(sent["error"])
-                await sync_to_async(services.trade_settle)(
+                await self._trade_settle(
                     trade_id=trade.pk,
                     status="failed",
                     error=f"send refused: {reason}",
@@ -873,7 +948,7 @@ class ExecutionManager(Component):
         self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
     ) -> ExecutionResult:
         settled = await self.settlement_of(trade_id, receipt, l1_fee)
-        await sync_to_async(services.trade_settle)(trade_id=trade_id, **settled)
+        await self._trade_settle(trade_id=trade_id, **settled)
         metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
         return ExecutionResult(
             opportunity_id,
@@ -942,7 +1017,7 @@ class ExecutionManager(Component):
                 ) or settled["realized_profit"] != trade.realized_profit:
                     # Replayed only when written: an unchanged revert is not asked again.
                     settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
-                    await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                    await self._trade_settle(trade_id=trade.pk, **settled)
                     changed.append((trade.pk, str(settled["status"])))
                 continue
             reason = f"reorg: block {trade.block_number} left the chain; settling again"
@@ -965,7 +1040,7 @@ class ExecutionManager(Component):
                     receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                     if receipt:
                         settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
-                        await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                        await self._trade_settle(trade_id=trade.pk, **settled)
                         corrected.append((trade.pk, str(settled["status"])))
                         break
                 continue
@@ -978,7 +1053,7 @@ class ExecutionManager(Component):
             receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
             if receipt:
                 settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
-                await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                await self._trade_settle(trade_id=trade.pk, **settled)
                 metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
                 return settled["status"]
         known = False
@@ -993,16 +1068,14 @@ class ExecutionManager(Component):
                 receipt = await self.client.request("eth_getTransactionReceipt", [tx_hash])
                 if receipt:
                     settled = await self.settlement_of(trade.pk, receipt, trade.l1_fee_wei or 0)
-                    await sync_to_async(services.trade_settle)(trade_id=trade.pk, **settled)
+                    await self._trade_settle(trade_id=trade.pk, **settled)
                     return str(settled["status"])
             reason = "its nonce was used by another transaction"
         elif not known:
             reason = "the node no longer knows the transaction"
         else:
             return None
-        await sync_to_async(services.trade_settle)(
-            trade_id=trade.pk, status="dropped", error=reason
-        )
+        await self._trade_settle(trade_id=trade.pk, status="dropped", error=reason)
         return "dropped"
 
 

@@ -93,6 +93,21 @@ def best_detected(
     cycles through a pool or token backed off at that block are left out;
     cycles through any of ``avoid_pools`` (lower case: trades in flight) too.
     """
+    ranked = best_detected_routes(
+        ids, limit, native_to_start=native_to_start, block=block, avoid_pools=avoid_pools
+    )
+    return [(pk, token) for pk, token, _ in ranked]
+
+
+def best_detected_routes(
+    ids: Iterable[int],
+    limit: int,
+    *,
+    native_to_start: Mapping[str, Fraction] | None = None,
+    block: int | None = None,
+    avoid_pools: Collection[str] = (),
+) -> list[tuple[int, str, frozenset[str]]]:
+    """:func:`best_detected` with each route's pools (lower case): (id, start token, pools)."""
     from trading.services.backoff import backed_off
 
     rows = list(
@@ -126,7 +141,10 @@ def best_detected(
         return (True, Fraction(row[2]) / Fraction(price), -row[0])
 
     rows.sort(key=value, reverse=True)
-    return [(row[0], row[1]) for row in rows[:limit]]
+    return [
+        (row[0], row[1], frozenset(hop["pool"].lower() for hop in row[3] or []))
+        for row in rows[:limit]
+    ]
 
 
 def low_balance_alert(*, address: str, balance: int, minimum: int) -> None:
