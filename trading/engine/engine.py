@@ -28,7 +28,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError, close_old_connections
 
-from trading import events, metrics, vitals
+from trading import events, metrics, orm, vitals
 from trading.amm import AmmError, quote
 from trading.chain.client import ChainClient, close_quietly, resolve_rpc_urls
 from trading.chain.erc20 import balance_of
@@ -193,8 +193,9 @@ class StorageComponent(Component):
         process = None
         if self.figures is not None:
             state["system"], process = self.figures()
-        await sync_to_async(state_services.engine_state_save)(
-            state=state, health=health, process=process
+        # Off the ORM thread (PostgreSQL): the block's own queries never wait behind it.
+        await orm.apart(
+            state_services.engine_state_save, state=state, health=health, process=process
         )
 
     async def _flush_loop(self) -> None:
@@ -371,6 +372,8 @@ class Engine:
         # stay candidates for a few blocks, since a row whose pools do not change
         # is not written again.
         self._untraded: dict[int, int] = {}
+        # The last block's back-off notes, written after its decision (write_backoff).
+        self._backoff_due: tuple[int, list[tuple[int, bool, str]]] | None = None
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -575,7 +578,7 @@ class Engine:
                 )
             finally:
                 self.execution.end_block()
-            traded: set[str] = set()  # pools this block's trades moved
+            notes: list[tuple[int, bool, str]] = []
             for (opportunity_id, start_token), outcome in zip(chosen, results, strict=True):
                 if isinstance(outcome, BaseException):
                     failure = failure or outcome
@@ -585,27 +588,39 @@ class Engine:
                 sent = outcome.outcome == "pending" and outcome.trade_id is not None
                 failed = simulation_failed(outcome)
                 if failed or sent or outcome.outcome in {"simulated", "success"}:
-                    moved = await sync_to_async(backoff_note)(
-                        opportunity_id=opportunity_id,
-                        block=result.block_number,
-                        failed=failed,
-                        reason=outcome.reason,
-                        traded_pools=traded,
-                    )
-                    if not failed:
-                        traded.update(moved)
+                    notes.append((opportunity_id, failed, outcome.reason))
                 start = terms.get(start_token)
                 if sent:
                     # Counted when its receipt settles it (_trade_settled).
                     self._sent_terms[opportunity_id] = start
                     continue
                 self._count_trade(outcome, mode, start)
+            # Written after the decision (write_backoff), before the next block's.
+            self._backoff_due = (result.block_number, notes)
         left = set(ids)  # the rows chosen this block are no longer candidates
         self._untraded = {i: b for i, b in self._untraded.items() if i in left}
         self._keep_untraded(ids, result.block_number)
         if failure is not None:
             raise failure
         return outcomes
+
+    async def write_backoff(self) -> None:
+        """Note the last block's simulation failures and trades for the back-off."""
+        due, self._backoff_due = self._backoff_due, None
+        if due is None:
+            return
+        block, notes = due
+        traded: set[str] = set()  # pools this block's trades moved
+        for opportunity_id, failed, reason in notes:
+            moved = await sync_to_async(backoff_note)(
+                opportunity_id=opportunity_id,
+                block=block,
+                failed=failed,
+                reason=reason,
+                traded_pools=traded,
+            )
+            if not failed:
+                traded.update(moved)
 
     def _keep_untraded(self, ids: Iterable[int], block_number: int) -> None:
         """Keep ``ids`` as candidates for the next blocks (the newest few, for a few blocks)."""
@@ -689,6 +704,12 @@ class Engine:
         stages["execution"] = decided_at - recorded_at
         # From the block's arrival (before the pool update) to the decision.
         latency_ms = (asyncio.get_running_loop().time() - started) * 1000
+        try:
+            await self.write_backoff()
+        except DatabaseError as exc:
+            # The trades are sent: the block stands; a failure only goes unnoted.
+            logger.warning("block %s: back-off notes not written: %s", result.block_number, exc)
+            self.storage.record_error(exc)
         if rest is not None:
             # The other findings' rows, for the pages and later blocks: after the decision.
             try:

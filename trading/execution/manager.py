@@ -25,7 +25,7 @@ from asgiref.sync import sync_to_async
 from eth_abi import decode
 from eth_utils import to_checksum_address
 
-from trading import metrics
+from trading import metrics, orm
 from trading.chain.nonces import NonceManager
 from trading.chain.signer import Signer
 from trading.dex.confirm import UnsupportedKind, factory_names
@@ -346,7 +346,9 @@ class ExecutionManager(Component):
         self._settlements += 1
         if self._memo is not None:
             self._memo.pop("loss", None)
-        await sync_to_async(services.trade_settle)(**settled)
+        # Off the ORM thread (PostgreSQL): a receipt settled in the background never
+        # holds up the block being decided.
+        await orm.apart(services.trade_settle, **settled)
         self._settlements += 1
         if self._memo is not None:
             self._memo.pop("loss", None)
