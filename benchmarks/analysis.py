@@ -1,6 +1,6 @@
 """Market analyzer benchmark: cycle index, per-block and full re-evaluation, quote speed.
 
-    .venv/bin/python benchmarks/analysis.py              # 1,000 and 5,000 V2 pools + 500 V3
+    .venv/bin/python benchmarks/analysis.py              # 5,000 V2 + 500 V3, 10,000 V2 + 1,000 V3
     .venv/bin/python benchmarks/analysis.py --quick      # a small market, for a smoke run
     .venv/bin/python benchmarks/analysis.py --no-degenbot
 
