@@ -114,6 +114,10 @@ async def test_the_books_match_the_chain_after_random_faults(
                     monkeypatch.setattr(
                         celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_port()}/0"
                     )
+                    # The pools made for the dead port are dropped after the test (and
+                    # ones made before would keep using the real broker).
+                    monkeypatch.setattr(celery_app, "_pool", None)
+                    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
                 elif fault == "database":
                     db_proxy.set_mode(REFUSE)
                     await asyncio.sleep(rng.uniform(1, 6))
@@ -128,6 +132,7 @@ async def test_the_books_match_the_chain_after_random_faults(
                 60,
                 f"a trade after the faults {faults}",
             )
+
             async def settled() -> bool:
                 return not await Trade.objects.filter(status="pending").aexists()
 

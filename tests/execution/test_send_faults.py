@@ -88,6 +88,7 @@ async def test_a_refusing_alert_queue_does_not_touch_a_settled_trade(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_port()}/0")
     monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)  # none kept for the dead port
     await WebhookEndpoint.objects.acreate(
         name="ops", url="http://127.0.0.1:9/hook", events=["trade_executed"]
     )
