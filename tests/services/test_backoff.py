@@ -122,13 +122,21 @@ def test_a_v4_pool_id_on_the_route_is_backed_off_like_any_pool(cycle) -> None:
     assert best_detected([griefer.pk], 5, block=BACKOFF_AFTER + 1) == []
 
 
-def test_cycles_through_a_pool_in_flight_are_left_out(cycle) -> None:
+@pytest.fixture
+def routes(cycle):
+    """Pools and three routes, the richest first: `shared` shares `back` with `rich`,
+    `apart` shares no pool with `rich`."""
     _, weth, fot, there, back = cycle
     across = f.pool(there.dex, weth, fot)
     home = f.pool(there.dex, fot, weth)
     rich = f.opportunity(weth, pools=[there, back], block=1, net_profit=10**18)
     shared = f.opportunity(weth, pools=[across, back], block=1, net_profit=10**15)
     apart = f.opportunity(weth, pools=[across, home], block=1, net_profit=10**14)
+    return (there, back, across, home), (rich, shared, apart)
+
+
+def test_cycles_through_a_pool_in_flight_are_left_out(routes) -> None:
+    (there, back, _, _), (rich, shared, apart) = routes
     ids = [rich.pk, shared.pk, apart.pk]
     assert [pk for pk, _ in best_detected(ids, 3)] == [rich.pk, shared.pk, apart.pk]
     # A trade through `there` and `back` is in flight: only the cycle clear of both is left.
@@ -136,13 +144,8 @@ def test_cycles_through_a_pool_in_flight_are_left_out(cycle) -> None:
     assert [pk for pk, _ in best_detected(ids, 3, avoid_pools=flying)] == [apart.pk]
 
 
-def test_a_blocks_trades_are_chosen_through_pools_no_other_uses(cycle) -> None:
-    _, weth, fot, there, back = cycle
-    across = f.pool(there.dex, weth, fot)
-    home = f.pool(there.dex, fot, weth)
-    rich = f.opportunity(weth, pools=[there, back], block=1, net_profit=10**18)
-    shared = f.opportunity(weth, pools=[across, back], block=1, net_profit=10**15)
-    apart = f.opportunity(weth, pools=[across, home], block=1, net_profit=10**14)
+def test_a_blocks_trades_are_chosen_through_pools_no_other_uses(routes) -> None:
+    (there, back, across, home), (rich, shared, apart) = routes
     ids = [rich.pk, shared.pk, apart.pk]
     ranked = best_detected_routes(ids, 3)
     assert [(pk, pools) for pk, _, pools in ranked] == [

@@ -291,11 +291,10 @@ class ExecutionManager(Component):
         loss once, not once each. Today's loss is read again after any trade this
         manager settles (a trade in flight counts at its worst cost until then).
         """
-        self._memo = {"block": block_number}
+        self._memo = {}
 
     def end_block(self) -> None:
-        """The block's trades are decided: later executions read everything afresh
-        (a block that raised is ended by the next ``begin_block``)."""
+        """The block's trades are decided: later executions read everything afresh."""
         self._memo = None
 
     async def _fee_suggestion(self) -> FeeSuggestion:
@@ -342,10 +341,8 @@ class ExecutionManager(Component):
         )
 
     async def _trade_settle(self, **settled: Any) -> None:
-        """``services.trade_settle``; today's loss is read again after it."""
-        self._settlements += 1
-        if self._memo is not None:
-            self._memo.pop("loss", None)
+        """``services.trade_settle``; today's loss is read again after it (a read that
+        was under way meanwhile is not kept: ``_todays_loss``)."""
         # Off the ORM thread (PostgreSQL): a receipt settled in the background never
         # holds up the block being decided.
         await orm.apart(services.trade_settle, **settled)
