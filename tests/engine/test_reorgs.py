@@ -103,47 +103,51 @@ async def test_trades_of_reorged_blocks_are_settled_again_and_alerted(
             anvil.mine(1)
             time.sleep(0.2)
 
-    engine = Engine(poll_interval=0.05)
-    thread = threading.Thread(target=miner, daemon=True)
-    thread.start()
-    run = asyncio.create_task(engine.run())
-    try:
-        await _until(Trade.objects.filter(status="success").aexists, 30, "the first trade")
-        mining.clear()
-        thread.join()
-        traded = await Trade.objects.filter(status="success").afirst()
-        head = await asyncio.to_thread(lambda: w3.eth.block_number)
-        depth = head - traded.block_number + 1
-        # The engine has seen the trade's block: the reorg shows in the block hashes.
-        await _until(lambda: (engine.heads.head or 0) >= head, 10, "the engine at the head")
-        # The trade's block and everything after it are replaced by empty blocks.
-        anvil.rpc("anvil_reorg", [depth, []])
-        mining.set()
+    # Blocks come from the miner alone: once it stops, a transaction the engine
+    # sends waits in the pool, and the head read below is the head reorged.
+    with anvil.automine_paused():
+        engine = Engine(poll_interval=0.05)
         thread = threading.Thread(target=miner, daemon=True)
         thread.start()
-        await _until(Reorg.objects.aexists, 20, "the reorg to be recorded")
-        reorg = await Reorg.objects.aget()
-        # Blocks the engine skipped have no remembered hash: the ancestor may be lower.
-        assert head - depth - 3 <= reorg.common_ancestor <= traded.block_number - 1
-        assert reorg.depth == head - reorg.common_ancestor
-        assert traded.pk in reorg.trades_reopened
+        run = asyncio.create_task(engine.run())
+        try:
+            await _until(Trade.objects.filter(status="success").aexists, 30, "the first trade")
+            mining.clear()
+            thread.join()
+            traded = await Trade.objects.filter(status="success").afirst()
+            head = await asyncio.to_thread(lambda: w3.eth.block_number)
+            depth = head - traded.block_number + 1
+            # The engine has seen the trade's block: the reorg shows in the block hashes.
+            await _until(lambda: (engine.heads.head or 0) >= head, 10, "the engine at the head")
+            # The trade's block and everything after it are replaced by empty blocks.
+            anvil.rpc("anvil_reorg", [depth, []])
+            assert await asyncio.to_thread(lambda: w3.eth.block_number) == head
+            mining.set()
+            thread = threading.Thread(target=miner, daemon=True)
+            thread.start()
+            await _until(Reorg.objects.aexists, 20, "the reorg to be recorded")
+            reorg = await Reorg.objects.aget()
+            # Blocks the engine skipped have no remembered hash: the ancestor may be lower.
+            assert head - depth - 3 <= reorg.common_ancestor <= traded.block_number - 1
+            assert reorg.depth == head - reorg.common_ancestor
+            assert traded.pk in reorg.trades_reopened
 
-        async def settled_again() -> bool:
-            row = await Trade.objects.aget(pk=traded.pk)
-            return row.status != "success" or row.block_number != traded.block_number
+            async def settled_again() -> bool:
+                row = await Trade.objects.aget(pk=traded.pk)
+                return row.status != "success" or row.block_number != traded.block_number
 
-        await _until(settled_again, 20, "the reorged trade to be settled again")
-        # The gap is back on the new chain: the engine trades it again.
-        await _until(
-            Trade.objects.filter(status="success", block_number__gt=head - depth).aexists,
-            30,
-            "a trade on the new chain",
-        )
-    finally:
-        mining.clear()
-        engine.request_stop()
-        await asyncio.wait_for(run, timeout=30)
-        thread.join()
+            await _until(settled_again, 20, "the reorged trade to be settled again")
+            # The gap is back on the new chain: the engine trades it again.
+            await _until(
+                Trade.objects.filter(status="success", block_number__gt=head - depth).aexists,
+                30,
+                "a trade on the new chain",
+            )
+        finally:
+            mining.clear()
+            engine.request_stop()
+            await asyncio.wait_for(run, timeout=30)
+            thread.join()
     wrong = await sync_to_async(rows_disagreeing_with_chain)(w3, arb.executor)
     assert wrong == []
     row = await Trade.objects.aget(pk=traded.pk)

@@ -237,21 +237,20 @@ async def test_gas_in_flight_counts_against_the_daily_loss_limit(arb, devnet, an
     second = await sync_to_async(make_opportunity)(arb, other, E18, 1)
     client, manager = await manager_for(arb, anvil)
     manager.wait_for_receipt = False
-    anvil.rpc("evm_setAutomine", [False])
     try:
-        sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
-        assert sent.outcome == "pending"
-        worst = manager.in_flight_cost()
-        assert worst > 0
-        # Nothing is settled yet, but the first trade could still cost `worst`.
-        result = await manager.execute(
-            second.pk, limits(daily_loss_limit_wei=worst), v2_requote(devnet)
-        )
-        assert result.outcome == "skipped" and "daily loss limit" in result.reason
-        anvil.mine(1)
-        await manager.wait_for_trackers(timeout=20)
+        with anvil.automine_paused():
+            sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
+            assert sent.outcome == "pending"
+            worst = manager.in_flight_cost()
+            assert worst > 0
+            # Nothing is settled yet, but the first trade could still cost `worst`.
+            result = await manager.execute(
+                second.pk, limits(daily_loss_limit_wei=worst), v2_requote(devnet)
+            )
+            assert result.outcome == "skipped" and "daily loss limit" in result.reason
+            anvil.mine(1)
+            await manager.wait_for_trackers(timeout=20)
     finally:
-        anvil.rpc("evm_setAutomine", [True])
         await manager.cleanup()
         await client.cleanup()
     await BotConfig.objects.filter(pk=1).aupdate(paused=False)
@@ -282,25 +281,24 @@ async def test_trades_run_side_by_side_cannot_both_pass_the_daily_loss_limit(
         return 1
 
     nonce = w3.eth.get_transaction_count(arb.signer.address)
-    anvil.rpc("evm_setAutomine", [False])
     try:
-        manager.begin_block(100)
-        sent, refused = await asyncio.wait_for(
-            asyncio.gather(
-                manager.execute(first.pk, limits(daily_loss_limit_wei=1), first_requote),
-                manager.execute(second.pk, limits(daily_loss_limit_wei=1), second_requote),
-            ),
-            timeout=30,
-        )
-        manager.end_block()
-        assert sent.outcome == "pending"
-        # Checked again right before its send: the first trade was in flight by then.
-        assert refused.outcome == "skipped" and "daily loss limit" in refused.reason
-        assert w3.eth.get_transaction_count(arb.signer.address, "pending") == nonce + 1
-        anvil.mine(1)
-        await manager.wait_for_trackers(timeout=20)
+        with anvil.automine_paused():
+            manager.begin_block(100)
+            sent, refused = await asyncio.wait_for(
+                asyncio.gather(
+                    manager.execute(first.pk, limits(daily_loss_limit_wei=1), first_requote),
+                    manager.execute(second.pk, limits(daily_loss_limit_wei=1), second_requote),
+                ),
+                timeout=30,
+            )
+            manager.end_block()
+            assert sent.outcome == "pending"
+            # Checked again right before its send: the first trade was in flight by then.
+            assert refused.outcome == "skipped" and "daily loss limit" in refused.reason
+            assert w3.eth.get_transaction_count(arb.signer.address, "pending") == nonce + 1
+            anvil.mine(1)
+            await manager.wait_for_trackers(timeout=20)
     finally:
-        anvil.rpc("evm_setAutomine", [True])
         await manager.cleanup()
         await client.cleanup()
     await second.arefresh_from_db()
@@ -342,27 +340,26 @@ async def test_a_blocks_trades_read_fees_and_todays_loss_once(arb, devnet, anvil
 
     manager.gas.suggest = counted_suggest
     manager.wait_for_receipt = False
-    anvil.rpc("evm_setAutomine", [False])
     try:
-        manager.begin_block(100)
-        sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
-        assert sent.outcome == "pending"
-        stale = await manager.execute(later[0].pk, limits(), gone)
-        assert stale.outcome == "stale"
-        assert (len(losses), suggestions) == (1, 1)  # read once for both
-        anvil.mine(1)
-        await manager.wait_for_trackers(timeout=20)
-        trade = await Trade.objects.aget(pk=sent.trade_id)
-        assert trade.status == "success" and trade.gas_cost_wei > 0
-        # The settled trade left the in-flight cost: today's loss is read again.
-        assert manager.in_flight_cost() == 0
-        assert (await manager.execute(later[1].pk, limits(), gone)).outcome == "stale"
-        assert (len(losses), suggestions) == (2, 1)
-        manager.end_block()
-        assert (await manager.execute(later[2].pk, limits(), gone)).outcome == "stale"
-        assert (len(losses), suggestions) == (3, 2)  # outside a block, each reads its own
+        with anvil.automine_paused():
+            manager.begin_block(100)
+            sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
+            assert sent.outcome == "pending"
+            stale = await manager.execute(later[0].pk, limits(), gone)
+            assert stale.outcome == "stale"
+            assert (len(losses), suggestions) == (1, 1)  # read once for both
+            anvil.mine(1)
+            await manager.wait_for_trackers(timeout=20)
+            trade = await Trade.objects.aget(pk=sent.trade_id)
+            assert trade.status == "success" and trade.gas_cost_wei > 0
+            # The settled trade left the in-flight cost: today's loss is read again.
+            assert manager.in_flight_cost() == 0
+            assert (await manager.execute(later[1].pk, limits(), gone)).outcome == "stale"
+            assert (len(losses), suggestions) == (2, 1)
+            manager.end_block()
+            assert (await manager.execute(later[2].pk, limits(), gone)).outcome == "stale"
+            assert (len(losses), suggestions) == (3, 2)  # outside a block, each reads its own
     finally:
-        anvil.rpc("evm_setAutomine", [True])
         await manager.cleanup()
         await client.cleanup()
 
@@ -468,25 +465,24 @@ async def test_a_trade_tracked_apart_is_decided_at_the_send_and_settled_by_its_r
     client, manager = await manager_for(arb, anvil)
     manager.wait_for_receipt = False
     manager.on_settled = settled.append
-    anvil.rpc("evm_setAutomine", [False])
     try:
-        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
-        # Decided once sent: the row is pending, nothing is mined yet.
-        assert (result.outcome, result.reason) == ("pending", "sent"), result
-        trade = await Trade.objects.aget(pk=result.trade_id)
-        assert trade.status == "pending" and trade.tx_hash
-        assert manager.tracking == 1 and not settled
-        # In flight: its pools are taken, its worst gas cost counts, and the nonce
-        # repair and the reconciliation leave it to its tracker.
-        head = w3.eth.block_number
-        assert manager.in_flight_pools(head) == {s["pool"].lower() for s in steps}
-        assert manager.in_flight_cost() >= 21_000
-        assert await manager.check_nonces() == 0
-        assert await manager.reconcile_pending() == []
-        anvil.mine(1)
-        await manager.wait_for_trackers(timeout=20)
+        with anvil.automine_paused():
+            result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+            # Decided once sent: the row is pending, nothing is mined yet.
+            assert (result.outcome, result.reason) == ("pending", "sent"), result
+            trade = await Trade.objects.aget(pk=result.trade_id)
+            assert trade.status == "pending" and trade.tx_hash
+            assert manager.tracking == 1 and not settled
+            # In flight: its pools are taken, its worst gas cost counts, and the nonce
+            # repair and the reconciliation leave it to its tracker.
+            head = w3.eth.block_number
+            assert manager.in_flight_pools(head) == {s["pool"].lower() for s in steps}
+            assert manager.in_flight_cost() >= 21_000
+            assert await manager.check_nonces() == 0
+            assert await manager.reconcile_pending() == []
+            anvil.mine(1)
+            await manager.wait_for_trackers(timeout=20)
     finally:
-        anvil.rpc("evm_setAutomine", [True])
         await manager.cleanup()
         await client.cleanup()
     assert manager.tracking == 0

@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -269,6 +270,15 @@ class AnvilNode:
     def mine(self, blocks: int = 1) -> None:
         """Mine ``blocks`` empty blocks (or the pending transactions) now."""
         self.rpc("anvil_mine", [hex(blocks)])
+
+    @contextlib.contextmanager
+    def automine_paused(self) -> Iterator[None]:
+        """Within: a sent transaction waits in the pool until ``mine`` is called."""
+        self.rpc("evm_setAutomine", [False])
+        try:
+            yield
+        finally:
+            self.rpc("evm_setAutomine", [True])
 
     # ---- internals -------------------------------------------------------
 
