@@ -131,6 +131,93 @@ async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, 
     assert not await Trade.objects.aexists()
 
 
+def counting(client: ChainClient, method: str) -> list[int]:
+    """Count ``client``'s raw requests of ``method``: one list item per call."""
+    calls: list[int] = []
+    ask = client.request_raw
+
+    async def counted(name, params=None):
+        if name == method:
+            calls.append(1)
+        return await ask(name, params)
+
+    client.request_raw = counted
+    return calls
+
+
+V2_ROUTE = ("uniswap_v2", "uniswap_v2")
+
+
+async def test_a_route_of_a_kind_estimated_before_is_sent_with_its_learned_limit(
+    arb, devnet, anvil, w3
+):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    client, manager = await manager_for(arb, anvil)
+    estimates = counting(client, "eth_estimateGas")
+    manager.gas_limits.learn(V2_ROUTE, 400_000)
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert result.outcome == "success", result
+    assert estimates == []  # the simulation with the learned limit stood for it
+    trade = await Trade.objects.aget(pk=result.trade_id)
+    assert w3.eth.get_transaction(trade.tx_hash)["gas"] == 600_000  # 400,000 + 50%
+    assert trade.realized_profit == gross
+    assert manager.health().counters["learned_gas_limits"] == 1
+
+
+async def test_a_learned_limit_too_small_for_the_route_is_estimated_again(
+    arb, devnet, anvil, w3
+):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    client, manager = await manager_for(arb, anvil)
+    estimates = counting(client, "eth_estimateGas")
+    manager.gas_limits.learn(V2_ROUTE, 40_000)  # far below what two swaps take
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert result.outcome == "success", result
+    assert len(estimates) == 1
+    assert manager.health().counters["learned_gas_refused"] == 1
+    trade = await Trade.objects.aget(pk=result.trade_id)
+    sent = w3.eth.get_transaction(trade.tx_hash)["gas"]
+    assert trade.gas_used < sent and sent > 60_000
+    # Learned: the next route of its kind gets the estimate's limit.
+    assert manager.gas_limits.limit(V2_ROUTE) == sent
+    assert trade.realized_profit == gross
+
+
+async def test_a_stale_route_with_a_learned_limit_is_refused_with_its_reason(
+    arb, devnet, anvil, w3
+):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    opportunity = await sync_to_async(make_opportunity)(
+        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
+    )
+    devnet.swap_v2(arb.dear.address, arb.weth.address, 40 * E18)  # closes the gap
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    client, manager = await manager_for(arb, anvil)
+    manager.gas_limits.learn(V2_ROUTE, 400_000)
+
+    async def stale_detection(steps, amount):
+        return opportunity.expected_profit
+
+    try:
+        result = await manager.execute(opportunity.pk, limits(), stale_detection)
+    finally:
+        await client.cleanup()
+    assert result.outcome == "stale" and "simulation reverted" in result.reason
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
+    await opportunity.arefresh_from_db()
+    assert opportunity.reason_code == "revert_other"
+
+
 async def test_two_engines_racing_send_one_transaction(arb, devnet, anvil, w3):
     steps = path(arb.dear, arb.cheap, arb.weth)
     opportunity = await sync_to_async(make_opportunity)(

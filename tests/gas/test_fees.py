@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from trading.gas.fees import (
     Fee,
     FeeHistory,
+    LearnedGasLimits,
     base_fee_after,
     bump_fee,
     gas_limit_with_margin,
@@ -96,3 +97,22 @@ def test_price_limit_uses_the_effective_price():
     assert fee.effective_price(95) == 100
     assert within_price_limit(fee, 50, 60)
     assert not within_price_limit(fee, 51, 60)
+
+
+def test_learned_gas_limits_offer_the_largest_recent_estimate_with_its_margin():
+    limits = LearnedGasLimits(keep=3, margin_bps=5_000)
+    route = ("uniswap_v2", "uniswap_v3")
+    assert limits.limit(route) is None
+    for estimate in (100_000, 180_000, 120_000):
+        limits.learn(route, estimate)
+    assert limits.limit(route) == 270_000
+    assert limits.limit(("uniswap_v2", "uniswap_v2")) is None  # another kind
+    limits.learn(route, 90_000)
+    limits.learn(route, 90_000)
+    assert limits.limit(route) == 180_000  # 180,000 is no longer among the last three
+    limits.learn(route, 90_000)
+    assert limits.limit(route) == 135_000
+    with pytest.raises(ValueError):
+        limits.learn(route, 0)
+    with pytest.raises(ValueError):
+        LearnedGasLimits(keep=0)

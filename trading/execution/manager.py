@@ -49,6 +49,7 @@ from trading.formatting import format_amount
 from trading.gas.fees import (
     Fee,
     FeeSuggestion,
+    LearnedGasLimits,
     Speed,
     bump_fee,
     gas_limit_with_margin,
@@ -227,6 +228,8 @@ class ExecutionManager(Component):
         self._memo: dict[str, Any] | None = None
         # Trades this manager settled: a loss read while one settles is not kept.
         self._settlements = 0
+        # Gas limits of route kinds estimated before (live trades skip the estimate).
+        self.gas_limits = LearnedGasLimits(margin_bps=5_000)
 
     async def _initialize(self) -> None:
         code = await self.client.request("eth_getCode", [self.executor, "latest"])
@@ -501,14 +504,29 @@ class ExecutionManager(Component):
 
         # Simulate against the pending block: what the transaction would meet next,
         # including transactions already waiting (someone closing the gap first).
-        # The gas estimate, the L1 data fee and the account's balance are asked at
-        # the same time: they are only used when the simulation pays.
-        simulated, estimated, l1_fee, balance = await asyncio.gather(
-            self.client.request_raw("eth_call", [call, "pending"]),
-            self.client.request_raw("eth_estimateGas", [call]),
+        # The L1 data fee and the account's balance are asked at the same time: they
+        # are only used when the simulation pays. A live route of a kind estimated
+        # before is simulated with its learned gas limit instead of asking for an
+        # estimate: the simulation then proves the limit is enough.
+        kind = tuple(context.pools[step["pool"]].dex_kind for step in context.path)
+        learned = self.gas_limits.limit(kind) if limits.live else None
+        simulate = call if learned is None else {**call, "gas": hex(learned)}
+        asks: list[Awaitable[Any]] = [
+            self.client.request_raw("eth_call", [simulate, "pending"]),
             self.gas.l1_fee(bytes.fromhex(data[2:])),
             sender_balance(),
-        )
+        ]
+        if learned is None:
+            asks.append(self.client.request_raw("eth_estimateGas", [call]))
+        simulated, l1_fee, balance, *estimated = await asyncio.gather(*asks)
+        if learned is not None and "error" in simulated:
+            # A revert, or a route needing more gas than its kind did: asked in full.
+            self.count("learned_gas_refused")
+            learned = None
+            simulated, *estimated = await asyncio.gather(
+                self.client.request_raw("eth_call", [call, "pending"]),
+                self.client.request_raw("eth_estimateGas", [call]),
+            )
         if "error" in simulated:
             return await refuse(
                 "stale",
@@ -524,25 +542,31 @@ class ExecutionManager(Component):
                 ReasonCode.REVERT_UNPROFITABLE,
             )
 
-        if "error" in estimated:
-            return await refuse(
-                "stale",
-                "simulation reverted: "
-                + decode_revert(estimated["error"], in_units, context.start_token),
-                revert_reason_code(estimated["error"]),
-            )
-        estimate = estimated["result"]
-        # Unused gas is not paid for: a generous margin costs nothing and keeps a
-        # trade from failing on a slightly different path at inclusion.
-        gas_limit = gas_limit_with_margin(int(estimate, 16), 5_000)
+        if learned is not None:
+            self.count("learned_gas_limits")
+            gas_limit = estimate = learned
+        else:
+            answer = estimated[0]
+            if "error" in answer:
+                return await refuse(
+                    "stale",
+                    "simulation reverted: "
+                    + decode_revert(answer["error"], in_units, context.start_token),
+                    revert_reason_code(answer["error"]),
+                )
+            estimate = int(answer["result"], 16)
+            self.gas_limits.learn(kind, estimate)
+            # Unused gas is not paid for: a generous margin costs nothing and keeps
+            # a trade from failing on a slightly different path at inclusion.
+            gas_limit = gas_limit_with_margin(estimate, 5_000)
 
         if not limits.live:
             trade = await sync_to_async(services.trade_record_simulated)(
                 opportunity_id=opportunity_id,
                 amount_in=context.amount_in,
                 profit=profit,
-                gas_used=int(estimate, 16),
-                gas_cost_wei=transaction_cost(int(estimate, 16), price, l1_fee),
+                gas_used=estimate,
+                gas_cost_wei=transaction_cost(estimate, price, l1_fee),
             )
             return ExecutionResult(opportunity_id, "simulated", trade_id=trade.pk, profit=profit)
 

@@ -6,6 +6,7 @@ L1 fee; this module turns those numbers into fees to send with.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -143,6 +144,38 @@ def gas_limit_with_margin(estimate: int, margin_bps: int = 2_000) -> int:
     if estimate <= 0:
         raise ValueError("a gas estimate must be positive")
     return -(-estimate * (BPS + margin_bps) // BPS)
+
+
+class LearnedGasLimits:
+    """Gas limits for routes of a kind already estimated: no ``eth_estimateGas`` round trip.
+
+    A route's kind is the DEX kind of each hop, in order. The limit offered for
+    a kind is the largest of its last ``keep`` estimates plus ``margin_bps``. It
+    is only a proposal: the exact transaction is simulated with it as its gas
+    limit, and a simulation that fails with it is asked again in full (estimate
+    included), so a route that needs more gas than its kind did before only
+    costs a round trip, never a trade.
+    """
+
+    def __init__(self, *, keep: int = 32, margin_bps: int = 5_000) -> None:
+        if keep < 1:
+            raise ValueError("keep at least one estimate per kind")
+        self.keep = keep
+        self.margin_bps = margin_bps
+        self._estimates: dict[tuple[str, ...], deque[int]] = {}
+
+    def learn(self, kind: tuple[str, ...], estimate: int) -> None:
+        """Remember an ``eth_estimateGas`` answer for a route of this kind."""
+        if estimate <= 0:
+            raise ValueError("a gas estimate must be positive")
+        self._estimates.setdefault(kind, deque(maxlen=self.keep)).append(estimate)
+
+    def limit(self, kind: tuple[str, ...]) -> int | None:
+        """The gas limit to simulate and send with; None before any estimate of the kind."""
+        seen = self._estimates.get(kind)
+        if not seen:
+            return None
+        return gas_limit_with_margin(max(seen), self.margin_bps)
 
 
 def bump_fee(fee: Fee, bump_bps: int = 1_250) -> Fee:
