@@ -27,6 +27,18 @@ async def test_nonces_are_handed_out_locally_and_resynced(client, w3, deployer):
     assert await manager.mined_count() == start + 1
 
 
+async def test_a_nonce_taken_but_not_sent_is_given_back(client, w3, deployer):
+    manager = NonceManager(client, deployer)
+    start = w3.eth.get_transaction_count(deployer, "pending")
+    first, second = await manager.next_nonce(), await manager.next_nonce()
+    manager.give_back(second)  # the newest: used again next
+    assert await manager.next_nonce() == second
+    # An older one cannot be: the counter is read from the node again.
+    manager.give_back(first)
+    w3.eth.send_transaction({"from": deployer, "to": deployer, "value": 0})
+    assert await manager.next_nonce() == start + 1
+
+
 async def test_fee_suggestion_from_fee_history(client, w3, deployer):
     for _ in range(3):  # a few blocks with transactions so the history has rewards
         w3.eth.send_transaction(

@@ -169,9 +169,7 @@ async def test_a_route_of_a_kind_estimated_before_is_sent_with_its_learned_limit
     assert manager.health().counters["learned_gas_limits"] == 1
 
 
-async def test_a_learned_limit_too_small_for_the_route_is_estimated_again(
-    arb, devnet, anvil, w3
-):
+async def test_a_learned_limit_too_small_for_the_route_is_estimated_again(arb, devnet, anvil, w3):
     steps = path(arb.dear, arb.cheap, arb.weth)
     gross = v2_gross(devnet, steps, 5 * E18)
     opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
@@ -216,6 +214,37 @@ async def test_a_stale_route_with_a_learned_limit_is_refused_with_its_reason(
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce
     await opportunity.arefresh_from_db()
     assert opportunity.reason_code == "revert_other"
+
+
+async def test_the_kill_switch_turned_on_during_an_execution_stops_its_send(arb, devnet, anvil, w3):
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    await sync_to_async(BotConfig.load)()
+    nonce = w3.eth.get_transaction_count(arb.signer.address)
+    client, manager = await manager_for(arb, anvil)
+
+    async def paused_meanwhile(steps, amount_in):
+        # The operator turns the kill switch on after the first check.
+        await BotConfig.objects.filter(pk=1).aupdate(paused=True)
+        return v2_gross(devnet, steps, amount_in)
+
+    try:
+        result = await manager.execute(opportunity.pk, limits(), paused_meanwhile)
+        assert (result.outcome, result.reason) == ("skipped", "kill switch on")
+        assert not await Trade.objects.aexists()
+        await opportunity.arefresh_from_db()
+        assert (opportunity.status, opportunity.reason_code) == ("skipped", "paused")
+        await BotConfig.objects.filter(pk=1).aupdate(paused=False)
+        again = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+        sent = await manager.execute(again.pk, limits(), v2_requote(devnet))
+    finally:
+        await client.cleanup()
+    assert sent.outcome == "success", sent
+    # The nonce taken for the stopped send went to the next trade: no gap to fill.
+    trade = await Trade.objects.aget()
+    assert trade.nonce == nonce
+    assert w3.eth.get_transaction_count(arb.signer.address) == nonce + 1
 
 
 async def test_two_engines_racing_send_one_transaction(arb, devnet, anvil, w3):

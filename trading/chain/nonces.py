@@ -58,6 +58,17 @@ class NonceManager:
         """
         self._next = None
 
+    def give_back(self, nonce: int) -> None:
+        """``nonce`` was taken but never sent: the next transaction uses it.
+
+        Only the newest nonce can be given back; for any other the counter is
+        dropped (``forget``) rather than left ahead of what the node will see.
+        """
+        if self._next == nonce + 1:
+            self._next = nonce
+        else:
+            self._next = None
+
     async def gap(self) -> tuple[int, int] | None:
         """``(first missing, local next)`` when the counter is ahead of the node, else None."""
         async with self._lock:

@@ -616,10 +616,6 @@ class ExecutionManager(Component):
     ) -> ExecutionResult:
         assert self.signer is not None and self.nonces is not None
         async with self._send_lock:
-            config = await sync_to_async(services.load_config)()
-            if config.paused:  # the kill switch is honoured right before every send
-                await self._finish(opportunity_id, "skipped", "kill switch on", ReasonCode.PAUSED)
-                return ExecutionResult(opportunity_id, "skipped", "kill switch on")
             # Again here: a trade sent by another execution of the block since the
             # first check is in flight now, and counts.
             if over := await self._over_loss_limit(limits):
@@ -629,16 +625,27 @@ class ExecutionManager(Component):
             raw, tx_hash = self.signer.sign_transaction(
                 self._transaction(nonce, data, gas_limit, fee)
             )
+            # The kill switch is honoured right before every send: read in the
+            # transaction that records the trade as pending.
+            try:
+                trade = await sync_to_async(services.trade_record_pending)(
+                    opportunity_id=opportunity_id,
+                    amount_in=amount_in,
+                    tx_hash=tx_hash,
+                    nonce=nonce,
+                    max_fee_per_gas=fee.max_fee_per_gas,
+                    max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
+                    l1_fee_wei=l1_fee,
+                    unless_paused=True,
+                )
+            except Exception:
+                self.nonces.give_back(nonce)  # nothing was sent with it
+                raise
+            if trade is None:
+                self.nonces.give_back(nonce)
+                await self._finish(opportunity_id, "skipped", "kill switch on", ReasonCode.PAUSED)
+                return ExecutionResult(opportunity_id, "skipped", "kill switch on")
             self._remember_fee(nonce, fee)
-            trade = await sync_to_async(services.trade_record_pending)(
-                opportunity_id=opportunity_id,
-                amount_in=amount_in,
-                tx_hash=tx_hash,
-                nonce=nonce,
-                max_fee_per_gas=fee.max_fee_per_gas,
-                max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
-                l1_fee_wei=l1_fee,
-            )
             try:
                 sent = await self.client.request_raw("eth_sendRawTransaction", ["0x" + raw.hex()])
             except Exception:

@@ -182,9 +182,16 @@ def trade_record_pending(
     max_fee_per_gas: int,
     max_priority_fee_per_gas: int,
     l1_fee_wei: int,
-) -> Trade:
-    """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile."""
+    unless_paused: bool = False,
+) -> Trade | None:
+    """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile.
+
+    ``unless_paused``: the kill switch is read in the same transaction, and
+    nothing is recorded (None) when it is on.
+    """
     with transaction.atomic():
+        if unless_paused and BotConfig.objects.filter(pk=1, paused=True).exists():
+            return None
         native_price, native_usd_price = _reference_prices(opportunity_id)
         trade = Trade.objects.create(
             native_price=native_price,
