@@ -5,7 +5,9 @@ Every opportunity goes through the same gate:
 1. claim it (detected -> executing) or leave it to whoever claimed it first;
 2. honour the kill switch, the daily loss limit and the maximum gas price;
 3. re-quote it on the newest pool state and refuse if it no longer pays;
-4. simulate the exact transaction with ``eth_call`` (as the executor's owner);
+4. simulate the exact transaction with ``eth_call`` (as the executor's owner),
+   with the gas limit learned for its kind of route (``LearnedGasLimits``) or
+   beside an ``eth_estimateGas`` for a kind not estimated yet;
 5. dry run: record the simulated trade and stop. Live: sign, record the trade as
    pending, send, wait for the receipt (replacing a stuck transaction with
    higher fees), and record success / reverted / dropped with the profit the
