@@ -96,3 +96,46 @@ async def test_a_receipt_a_reorg_took_away_reopens_its_trade(arb, devnet, anvil,
     trade = await Trade.objects.select_related("opportunity").aget(pk=result.trade_id)
     assert trade.status == "dropped" and trade.realized_profit is None
     assert trade.opportunity.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sent_trade_whose_row_could_not_be_written_is_settled_without_the_grace(
+    arb, devnet, anvil, monkeypatch
+):
+    """The database went away around a send: its own engine knows the send is over."""
+    from asgiref.sync import sync_to_async
+    from django.db import OperationalError
+
+    from tests.execution.test_manager import limits, manager_for, v2_requote
+    from trading.services import execution as services
+
+    steps = path(arb.dear, arb.cheap, arb.weth)
+    gross = v2_gross(devnet, steps, 5 * E18)
+    opportunity = await sync_to_async(make_opportunity)(arb, steps, 5 * E18, gross)
+    failing = {"trade_mark_sent", "trade_settle"}
+    for name in failing:
+        real = getattr(services, name)
+
+        def once(*args, _name=name, _real=real, **kwargs):
+            if _name in failing:
+                failing.discard(_name)
+                raise OperationalError("server closed the connection unexpectedly")
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(services, name, once)
+    client, manager = await manager_for(arb, anvil)
+    manager.wait_for_receipt = False
+    try:
+        result = await manager.execute(opportunity.pk, limits(), v2_requote(devnet))
+        assert result.outcome == "pending"
+        await manager.wait_for_trackers(timeout=20)
+        row = await Trade.objects.aget(pk=result.trade_id)
+        # Neither the end of the send nor the receipt could be written.
+        assert not failing and row.status == "pending" and row.sending
+        settled = await manager.reconcile_pending()
+    finally:
+        await manager.cleanup()
+        await client.cleanup()
+    assert settled == [(result.trade_id, "success")]
+    row = await Trade.objects.aget(pk=result.trade_id)
+    assert row.status == "success" and not row.sending and row.realized_profit == gross

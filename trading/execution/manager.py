@@ -210,6 +210,8 @@ class ExecutionManager(Component):
         self.nonces = NonceManager(client, signer.address) if signer else None
         # Claims whose failure could not be written (database away): id -> reason.
         self._unfinished: dict[int, str] = {}
+        # Trades whose send is over but whose row still says it is in progress.
+        self._unmarked: set[int] = set()
         # The fee last sent at each recent nonce: a replacement must outbid it.
         self._fees: dict[int, Fee] = {}
         self._owner: str | None = None
@@ -729,8 +731,11 @@ class ExecutionManager(Component):
     async def _mark_sent(self, trade_id: int) -> None:
         try:
             await sync_to_async(services.trade_mark_sent)(trade_id=trade_id)
-        except Exception as exc:  # the row then waits out the send grace before reconciling
+        except Exception as exc:
+            # Marked by the next reconciliation (reconcile_pending): until then only
+            # this manager knows the send is over; another process waits the grace.
             logger.warning("cannot mark trade %s as sent: %s", trade_id, exc)
+            self._unmarked.add(trade_id)
 
     async def _node_knows(self, tx_hash: str) -> bool:
         try:
@@ -999,6 +1004,9 @@ class ExecutionManager(Component):
         by another transaction, or unknown to the node -> dropped; otherwise it is
         still in flight and stays pending.
         """
+        for trade_id in sorted(self._unmarked):  # sends over whose row could not say so
+            await sync_to_async(services.trade_mark_sent)(trade_id=trade_id)
+            self._unmarked.discard(trade_id)
         trades = await sync_to_async(services.pending_live_trades)()
         settled: list[tuple[int, str]] = []
         for trade in trades:
