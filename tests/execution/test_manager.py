@@ -187,7 +187,7 @@ async def test_a_learned_limit_too_small_for_the_route_is_estimated_again(arb, d
     sent = w3.eth.get_transaction(trade.tx_hash)["gas"]
     assert trade.gas_used < sent and sent > 60_000
     # Learned: the next route of its kind gets the estimate's limit.
-    assert manager.gas_limits.limit(V2_ROUTE) == sent
+    assert manager.gas_limits.limits(V2_ROUTE)[1] == sent
     assert trade.realized_profit == gross
 
 

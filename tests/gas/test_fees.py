@@ -99,20 +99,23 @@ def test_price_limit_uses_the_effective_price():
     assert not within_price_limit(fee, 51, 60)
 
 
-def test_learned_gas_limits_offer_the_largest_recent_estimate_with_its_margin():
-    limits = LearnedGasLimits(keep=3, margin_bps=5_000)
+def test_learned_gas_limits_come_from_the_largest_recent_estimate():
+    limits = LearnedGasLimits(keep=3, margin_bps=5_000, probe_bps=1_000)
     route = ("uniswap_v2", "uniswap_v3")
-    assert limits.limit(route) is None
+    assert limits.limits(route) is None
     for estimate in (100_000, 180_000, 120_000):
         limits.learn(route, estimate)
-    assert limits.limit(route) == 270_000
-    assert limits.limit(("uniswap_v2", "uniswap_v2")) is None  # another kind
+    # Simulated with 10% above the largest, sent with 50% above it.
+    assert limits.limits(route) == (198_000, 270_000)
+    assert limits.limits(("uniswap_v2", "uniswap_v2")) is None  # another kind
     limits.learn(route, 90_000)
     limits.learn(route, 90_000)
-    assert limits.limit(route) == 180_000  # 180,000 is no longer among the last three
+    assert limits.limits(route) == (132_000, 180_000)  # 180,000 is no longer among the last three
     limits.learn(route, 90_000)
-    assert limits.limit(route) == 135_000
+    assert limits.limits(route) == (99_000, 135_000)
     with pytest.raises(ValueError):
         limits.learn(route, 0)
     with pytest.raises(ValueError):
         LearnedGasLimits(keep=0)
+    with pytest.raises(ValueError):
+        LearnedGasLimits(margin_bps=1_000, probe_bps=2_000)

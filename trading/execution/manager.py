@@ -510,11 +510,11 @@ class ExecutionManager(Component):
         # including transactions already waiting (someone closing the gap first).
         # The L1 data fee and the account's balance are asked at the same time: they
         # are only used when the simulation pays. A live route of a kind estimated
-        # before is simulated with its learned gas limit instead of asking for an
-        # estimate: the simulation then proves the limit is enough.
+        # before is simulated with a gas limit just above its kind's largest estimate
+        # instead of asking for an estimate, and sent with 50% above it.
         kind = tuple(context.pools[step["pool"]].dex_kind for step in context.path)
-        learned = self.gas_limits.limit(kind) if limits.live else None
-        simulate = call if learned is None else {**call, "gas": hex(learned)}
+        learned = self.gas_limits.limits(kind) if limits.live else None
+        simulate = call if learned is None else {**call, "gas": hex(learned[0])}
         asks: list[Awaitable[Any]] = [
             self.client.request_raw("eth_call", [simulate, "pending"]),
             self.gas.l1_fee(bytes.fromhex(data[2:])),
@@ -548,7 +548,7 @@ class ExecutionManager(Component):
 
         if learned is not None:
             self.count("learned_gas_limits")
-            gas_limit = estimate = learned
+            gas_limit = estimate = learned[1]  # (the dry run below always estimates)
         else:
             answer = estimated[0]
             if "error" in answer:

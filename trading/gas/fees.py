@@ -149,19 +149,25 @@ def gas_limit_with_margin(estimate: int, margin_bps: int = 2_000) -> int:
 class LearnedGasLimits:
     """Gas limits for routes of a kind already estimated: no ``eth_estimateGas`` round trip.
 
-    A route's kind is the DEX kind of each hop, in order. The limit offered for
-    a kind is the largest of its last ``keep`` estimates plus ``margin_bps``. It
-    is only a proposal: the exact transaction is simulated with it as its gas
-    limit, and a simulation that fails with it is asked again in full (estimate
-    included), so a route that needs more gas than its kind did before only
-    costs a round trip, never a trade.
+    A route's kind is the DEX kind of each hop, in order. For a kind seen
+    before, ``limits`` gives two figures from the largest of its last ``keep``
+    estimates: a probe (``probe_bps`` above it) to simulate the exact
+    transaction with as its gas limit, and the limit to send with
+    (``margin_bps`` above it). A simulation that passes with the probe proves
+    the trade needs no more than the probe, so the limit sent keeps at least
+    (margin - probe) / probe of headroom for a state that moves before
+    inclusion; a simulation that fails with it is asked again with an estimate,
+    so a route needing more gas than its kind did only costs a round trip.
     """
 
-    def __init__(self, *, keep: int = 32, margin_bps: int = 5_000) -> None:
+    def __init__(self, *, keep: int = 32, margin_bps: int = 5_000, probe_bps: int = 1_000) -> None:
         if keep < 1:
             raise ValueError("keep at least one estimate per kind")
+        if not 0 <= probe_bps <= margin_bps:
+            raise ValueError("the probe lies between the estimate and the limit sent")
         self.keep = keep
         self.margin_bps = margin_bps
+        self.probe_bps = probe_bps
         self._estimates: dict[tuple[str, ...], deque[int]] = {}
 
     def learn(self, kind: tuple[str, ...], estimate: int) -> None:
@@ -170,12 +176,16 @@ class LearnedGasLimits:
             raise ValueError("a gas estimate must be positive")
         self._estimates.setdefault(kind, deque(maxlen=self.keep)).append(estimate)
 
-    def limit(self, kind: tuple[str, ...]) -> int | None:
-        """The gas limit to simulate and send with; None before any estimate of the kind."""
+    def limits(self, kind: tuple[str, ...]) -> tuple[int, int] | None:
+        """(gas to simulate with, gas limit to send with); None before any estimate."""
         seen = self._estimates.get(kind)
         if not seen:
             return None
-        return gas_limit_with_margin(max(seen), self.margin_bps)
+        largest = max(seen)
+        return (
+            gas_limit_with_margin(largest, self.probe_bps),
+            gas_limit_with_margin(largest, self.margin_bps),
+        )
 
 
 def bump_fee(fee: Fee, bump_bps: int = 1_250) -> Fee:
