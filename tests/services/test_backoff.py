@@ -159,3 +159,19 @@ def test_a_blocks_trades_are_chosen_through_pools_no_other_uses(routes) -> None:
     # A trade in flight through `there` keeps its pools: `shared` is now first.
     flying = {there.address.lower()}
     assert [pk for pk, _ in disjoint_routes(ranked, 3, flying)] == [shared.pk]
+
+
+def test_routes_are_read_past_many_richer_candidates_left_out(routes) -> None:
+    # More richer candidates in flight than one read of paths holds (32): the
+    # clear route behind them is still found, and only `limit` routes come back.
+    (there, back, _, _), (rich, shared, apart) = routes
+    weth = rich.start_token
+    crowd = [
+        f.opportunity(weth, pools=[there, back], block=1, net_profit=10**18 + n) for n in range(40)
+    ]
+    ids = [*(o.pk for o in crowd), rich.pk, shared.pk, apart.pk]
+    flying = {there.address.lower(), back.address.lower()}
+    assert [pk for pk, _ in best_detected(ids, 1, avoid_pools=flying)] == [apart.pk]
+    # Without pools in flight: the richest first (equal profits: the newest first).
+    assert [pk for pk, _ in best_detected(ids, 3)] == [crowd[-1].pk, crowd[-2].pk, crowd[-3].pk]
+    assert best_detected(ids, 0) == []

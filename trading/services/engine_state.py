@@ -107,44 +107,63 @@ def best_detected_routes(
     block: int | None = None,
     avoid_pools: Collection[str] = (),
 ) -> list[tuple[int, str, frozenset[str]]]:
-    """:func:`best_detected` with each route's pools (lower case): (id, start token, pools)."""
+    """:func:`best_detected` with each route's pools (lower case): (id, start token, pools).
+
+    The candidates are ranked on their profit alone; the paths (for the
+    back-off and the pools in flight) are read for the best ones only, a
+    chunk at a time, until ``limit`` routes are found.
+    """
     from trading.services.backoff import backed_off
 
     rows = list(
         Opportunity.objects.filter(pk__in=list(ids), status=OpportunityStatus.DETECTED).values_list(
-            "pk", "start_token__address", "net_profit", "path", "network_id"
+            "pk", "start_token__address", "net_profit", "network_id"
         )
     )
-    if block is not None and rows:
-        blocked = backed_off(network_ids={row[4] for row in rows}, block=block)
-        rows = [
-            row
-            for row in rows
-            if not any(
-                hop[key].lower() in blocked
-                for hop in row[3] or []
-                for key in ("pool", "token_in", "token_out")
-            )
-        ]
-    if avoid_pools:
-        rows = [
-            row
-            for row in rows
-            if not any(hop["pool"].lower() in avoid_pools for hop in row[3] or [])
-        ]
+    if not rows or limit <= 0:
+        return []
     prices = native_to_start or {}
+    # Native value in units of 2**-64 native wei: integer keys sort fast, and two
+    # profits closer than that are ranked by id (the newer first), as equal ones.
+    per_token: dict[str, tuple[int, int] | None] = {}
+    for token in {row[1] for row in rows}:
+        price = prices.get(token)
+        per_token[token] = (
+            (price.denominator << 64, price.numerator) if price is not None and price > 0 else None
+        )
 
-    def value(row: tuple[Any, ...]) -> tuple[bool, Fraction, int]:
-        price = prices.get(row[1])
-        if price is None or price <= 0:
-            return (False, Fraction(row[2]), -row[0])
-        return (True, Fraction(row[2]) / Fraction(price), -row[0])
+    def value(row: tuple[Any, ...]) -> tuple[bool, int, int]:
+        scale = per_token[row[1]]
+        net = int(row[2])
+        if scale is None:
+            return (False, net, -row[0])
+        return (True, net * scale[0] // scale[1], -row[0])
 
     rows.sort(key=value, reverse=True)
-    return [
-        (row[0], row[1], frozenset(hop["pool"].lower() for hop in row[3] or []))
-        for row in rows[:limit]
-    ]
+    networks = {row[3] for row in rows}
+    blocked = backed_off(network_ids=networks, block=block) if block is not None else set()
+    chosen: list[tuple[int, str, frozenset[str]]] = []
+    chunk = max(2 * limit, 32)
+    for first in range(0, len(rows), chunk):
+        part = rows[first : first + chunk]
+        paths = dict(
+            Opportunity.objects.filter(pk__in=[row[0] for row in part]).values_list("pk", "path")
+        )
+        for row in part:
+            path = paths.get(row[0]) or []
+            if blocked and any(
+                hop[key].lower() in blocked
+                for hop in path
+                for key in ("pool", "token_in", "token_out")
+            ):
+                continue
+            pools = frozenset(hop["pool"].lower() for hop in path)
+            if avoid_pools and not pools.isdisjoint(avoid_pools):
+                continue
+            chosen.append((row[0], row[1], pools))
+            if len(chosen) == limit:
+                return chosen
+    return chosen
 
 
 def low_balance_alert(*, address: str, balance: int, minimum: int) -> None:
