@@ -18,6 +18,9 @@ from .conftest import E18, make_opportunity, path, v2_gross
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
 
+V2_ROUTE = ("uniswap_v2", "uniswap_v2")  # a route's kind: the DEX kind of each hop
+
+
 def limits(**overrides) -> Limits:
     values = {
         "paused": False,
@@ -101,7 +104,8 @@ async def test_a_v2_to_v3_gap_trades_live(arb, devnet, anvil):
     assert devnet.balance_of(arb.weth.address, arb.executor) - before == trade.realized_profit
 
 
-async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, w3):
+@pytest.mark.parametrize("learned", [None, 400_000], ids=["estimated", "learned-limit"])
+async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, w3, learned):
     steps = path(arb.dear, arb.cheap, arb.weth)
     amount_in = 5 * E18
     opportunity = await sync_to_async(make_opportunity)(
@@ -111,6 +115,8 @@ async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, 
     devnet.swap_v2(arb.dear.address, arb.weth.address, 40 * E18)
     nonce = w3.eth.get_transaction_count(arb.signer.address)
     client, manager = await manager_for(arb, anvil)
+    if learned is not None:  # simulated with a learned limit first, then asked in full
+        manager.gas_limits.learn(V2_ROUTE, learned)
 
     async def stale_detection(steps, amount):
         return opportunity.expected_profit  # pretend the engine has not seen the swap yet
@@ -120,6 +126,7 @@ async def test_a_front_run_gap_is_stale_and_nothing_is_sent(arb, devnet, anvil, 
     finally:
         await client.cleanup()
     assert result.outcome == "stale" and "simulation reverted" in result.reason
+    assert manager.health().counters.get("learned_gas_refused", 0) == (learned is not None)
     assert w3.eth.get_transaction_count(arb.signer.address) == nonce
     await opportunity.arefresh_from_db()
     assert opportunity.status == "stale" and "simulation reverted" in opportunity.status_reason
@@ -143,9 +150,6 @@ def counting(client: ChainClient, method: str) -> list[int]:
 
     client.request_raw = counted
     return calls
-
-
-V2_ROUTE = ("uniswap_v2", "uniswap_v2")
 
 
 async def test_a_route_of_a_kind_estimated_before_is_sent_with_its_learned_limit(
@@ -189,31 +193,6 @@ async def test_a_learned_limit_too_small_for_the_route_is_estimated_again(arb, d
     # Learned: the next route of its kind gets the estimate's limit.
     assert manager.gas_limits.limits(V2_ROUTE)[1] == sent
     assert trade.realized_profit == gross
-
-
-async def test_a_stale_route_with_a_learned_limit_is_refused_with_its_reason(
-    arb, devnet, anvil, w3
-):
-    steps = path(arb.dear, arb.cheap, arb.weth)
-    opportunity = await sync_to_async(make_opportunity)(
-        arb, steps, 5 * E18, v2_gross(devnet, steps, 5 * E18)
-    )
-    devnet.swap_v2(arb.dear.address, arb.weth.address, 40 * E18)  # closes the gap
-    nonce = w3.eth.get_transaction_count(arb.signer.address)
-    client, manager = await manager_for(arb, anvil)
-    manager.gas_limits.learn(V2_ROUTE, 400_000)
-
-    async def stale_detection(steps, amount):
-        return opportunity.expected_profit
-
-    try:
-        result = await manager.execute(opportunity.pk, limits(), stale_detection)
-    finally:
-        await client.cleanup()
-    assert result.outcome == "stale" and "simulation reverted" in result.reason
-    assert w3.eth.get_transaction_count(arb.signer.address) == nonce
-    await opportunity.arefresh_from_db()
-    assert opportunity.reason_code == "revert_other"
 
 
 async def test_the_kill_switch_turned_on_during_an_execution_stops_its_send(arb, devnet, anvil, w3):

@@ -531,13 +531,16 @@ class ExecutionManager(Component):
                 self.client.request_raw("eth_call", [call, "pending"]),
                 self.client.request_raw("eth_estimateGas", [call]),
             )
-        if "error" in simulated:
+
+        async def reverted(error: Any) -> ExecutionResult:
             return await refuse(
                 "stale",
-                "simulation reverted: "
-                + decode_revert(simulated["error"], in_units, context.start_token),
-                revert_reason_code(simulated["error"]),
+                "simulation reverted: " + decode_revert(error, in_units, context.start_token),
+                revert_reason_code(error),
             )
+
+        if "error" in simulated:
+            return await reverted(simulated["error"])
         profit = decode_execute_result(bytes.fromhex(simulated["result"][2:]))
         if profit < min_profit:  # the contract enforces it too; belt and braces
             return await refuse(
@@ -552,12 +555,7 @@ class ExecutionManager(Component):
         else:
             answer = estimated[0]
             if "error" in answer:
-                return await refuse(
-                    "stale",
-                    "simulation reverted: "
-                    + decode_revert(answer["error"], in_units, context.start_token),
-                    revert_reason_code(answer["error"]),
-                )
+                return await reverted(answer["error"])
             estimate = int(answer["result"], 16)
             self.gas_limits.learn(kind, estimate)
             # Unused gas is not paid for: a generous margin costs nothing and keeps
