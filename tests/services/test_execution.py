@@ -57,3 +57,55 @@ def test_a_reverted_trade_records_the_gas_it_burned_as_a_loss(usdc_opportunity) 
         error="execution reverted",
     )
     assert Trade.objects.get(pk=trade.pk).net_profit == -600_000  # 0.6 USDC
+
+
+def test_a_claim_reads_the_context_once_and_only_for_its_claimer(usdc_opportunity) -> None:
+    from trading.services.execution import opportunity_claim_context
+
+    context = opportunity_claim_context(opportunity_id=usdc_opportunity.pk)
+    assert context is not None and context.opportunity_id == usdc_opportunity.pk
+    assert context.reference_prices == (3_000 * E6, 3_001 * E6)
+    usdc_opportunity.refresh_from_db()
+    assert usdc_opportunity.status == "executing"
+    assert opportunity_claim_context(opportunity_id=usdc_opportunity.pk) is None  # taken
+
+
+@pytest.mark.parametrize("record", ["pending", "simulated"])
+def test_a_trade_given_the_contexts_prices_keeps_them_without_reading_them(
+    usdc_opportunity, record
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trading.services.execution import execution_context
+
+    context = execution_context(opportunity_id=usdc_opportunity.pk)
+
+    def write(**given):
+        if record == "simulated":
+            return trade_record_simulated(
+                opportunity_id=usdc_opportunity.pk,
+                amount_in=10**9,
+                profit=2 * E6,
+                gas_used=200_000,
+                gas_cost_wei=10**14,
+                **given,
+            )
+        return trade_record_pending(
+            opportunity_id=usdc_opportunity.pk,
+            amount_in=10**9,
+            tx_hash="0x" + "ab" * 32,
+            nonce=1,
+            max_fee_per_gas=10**9,
+            max_priority_fee_per_gas=10**8,
+            l1_fee_wei=0,
+            **given,
+        )
+
+    with CaptureQueriesContext(connection) as read:
+        write()
+    with CaptureQueriesContext(connection) as given:
+        trade = write(reference_prices=context.reference_prices)
+    assert len(given.captured_queries) == len(read.captured_queries) - 1
+    trade.refresh_from_db()
+    assert (trade.native_price, trade.native_usd_price) == (3_000 * E6, 3_001 * E6)

@@ -45,6 +45,16 @@ def opportunity_claim(*, opportunity_id: int) -> bool:
     return changed == 1
 
 
+def opportunity_claim_context(*, opportunity_id: int) -> ExecutionContext | None:
+    """Claim a detected opportunity and read what its execution needs, in one call.
+
+    None if someone else claimed it first (nothing is read then).
+    """
+    if not opportunity_claim(opportunity_id=opportunity_id):
+        return None
+    return execution_context(opportunity_id=opportunity_id)
+
+
 def opportunity_finish(
     *, opportunity_id: int, status: str, reason: str = "", reason_code: str | None = None
 ) -> None:
@@ -77,6 +87,9 @@ class ExecutionContext:
     pools: dict[str, PoolInfo]
     # Pools on the path that their factory has not been asked about yet.
     unconfirmed: tuple[PoolClaim, ...] = ()
+    # The prices recorded with the opportunity (its last block): its trade keeps them.
+    # None: not read (the trade's row reads them).
+    reference_prices: tuple[int | None, int | None] | None = None
 
 
 def _v4_pool_info(row: Pool) -> dict[str, Any]:
@@ -130,6 +143,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
         path=list(opportunity.path),
         pools=pools,
         unconfirmed=unconfirmed,
+        reference_prices=(opportunity.native_price, opportunity.native_usd_price),
     )
 
 
@@ -145,11 +159,22 @@ def pool_refuse(*, address: str, reason: str) -> int:
 
 
 def trade_record_simulated(
-    *, opportunity_id: int, amount_in: int, profit: int, gas_used: int, gas_cost_wei: int
+    *,
+    opportunity_id: int,
+    amount_in: int,
+    profit: int,
+    gas_used: int,
+    gas_cost_wei: int,
+    reference_prices: tuple[int | None, int | None] | None = None,
 ) -> Trade:
-    """A dry-run trade: the simulated numbers, nothing sent."""
+    """A dry-run trade: the simulated numbers, nothing sent.
+
+    ``reference_prices``: the opportunity's (``ExecutionContext``); read when not given.
+    """
     with transaction.atomic():
-        native_price, native_usd_price = _reference_prices(opportunity_id)
+        native_price, native_usd_price = (
+            reference_prices if reference_prices is not None else _reference_prices(opportunity_id)
+        )
         trade = Trade.objects.create(
             opportunity_id=opportunity_id,
             mode=TradeMode.DRY_RUN,
@@ -183,16 +208,20 @@ def trade_record_pending(
     max_priority_fee_per_gas: int,
     l1_fee_wei: int,
     unless_paused: bool = False,
+    reference_prices: tuple[int | None, int | None] | None = None,
 ) -> Trade | None:
     """Record a live trade *before* it is broadcast, so a crash leaves a trace to reconcile.
 
     ``unless_paused``: the kill switch is read in the same transaction, and
-    nothing is recorded (None) when it is on.
+    nothing is recorded (None) when it is on. ``reference_prices``: the
+    opportunity's (``ExecutionContext``); read when not given.
     """
     with transaction.atomic():
         if unless_paused and BotConfig.objects.filter(pk=1, paused=True).exists():
             return None
-        native_price, native_usd_price = _reference_prices(opportunity_id)
+        native_price, native_usd_price = (
+            reference_prices if reference_prices is not None else _reference_prices(opportunity_id)
+        )
         trade = Trade.objects.create(
             native_price=native_price,
             native_usd_price=native_usd_price,
