@@ -751,6 +751,10 @@ def rpc_timed() -> Iterator[dict[str, list[float]]]:
         ChainClient._post = original  # type: ignore[method-assign]
 
 
+# Helpers of the services that make no query (a label per priced pool, thousands a block).
+NOT_DATABASE_CALLS = {"fee_label"}
+
+
 @contextlib.contextmanager
 def db_timed() -> Iterator[dict[str, list[float]]]:
     """The execution path's database calls (services) in the engine process, in ms by name,
@@ -785,6 +789,7 @@ def db_timed() -> Iterator[dict[str, list[float]]]:
                 and not name.startswith("_")
                 and getattr(value, "__module__", None) == module.__name__
                 and not isinstance(value, type)
+                and name not in NOT_DATABASE_CALLS
             ):
                 wrap(module, name)
     wrap(engine_module, "backoff_note")

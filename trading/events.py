@@ -25,7 +25,8 @@ logged and never breaks the service that sent the event.
 A process on a latency budget (the engine) calls :func:`deliver_apart`: from
 then on events are delivered in order by a thread of its own, so building and
 publishing the pages' messages never holds up the block that wrote the rows
-(on PostgreSQL; SQLite's table locks keep delivery at commit).
+(on PostgreSQL; SQLite's table locks keep delivery at commit). That thread
+waits while a block is being decided (``trading.orm.deciding``).
 :func:`deliver_inline` delivers what is queued and goes back to sending at
 commit.
 """
@@ -40,6 +41,8 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.dispatch import Signal
+
+from trading import orm
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ class _Courier:
             stop = False
             while not stop:
                 batch = [self._queue.get()]
+                # Not while the engine decides a block: the block's queries would
+                # wait for this thread's turn after each round trip.
+                orm.wait_for_decision()
                 while True:  # whatever queued up meanwhile goes out together
                     try:
                         batch.append(self._queue.get_nowait())

@@ -7,12 +7,21 @@ such a write on a worker thread with its own connection instead, closed when
 the call ends, on a database that lets writers work side by side
 (PostgreSQL). On SQLite one writer locks the tables, so it stays on the ORM
 thread there.
+
+Threads of one process share one interpreter lock: a thread building the
+pages' messages or the engine's state takes it from the block's own queries,
+which then wait for it after every round trip. While the engine decides a
+block (:func:`deciding`), work that can wait (:func:`behind`, the domain
+events' courier) waits until the decision is made, at most ``HOLD_LIMIT``
+seconds, so a block decided late never starves the pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -36,3 +45,54 @@ async def apart[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> 
     if not side_by_side():
         return await sync_to_async(function)(*args, **kwargs)
     return await asyncio.to_thread(_closing, function, args, kwargs)
+
+
+# Longest a piece of background work waits for a decision (seconds).
+HOLD_LIMIT = 1.0
+
+_windows = 0  # decisions under way in this process
+_windows_lock = threading.Lock()
+_decided = threading.Event()
+_decided.set()
+
+
+@contextlib.contextmanager
+def deciding() -> Iterator[None]:
+    """A block is being decided: work that can wait holds back until the block exits."""
+    global _windows
+    with _windows_lock:
+        _windows += 1
+        _decided.clear()
+    try:
+        yield
+    finally:
+        with _windows_lock:
+            _windows -= 1
+            if _windows == 0:
+                _decided.set()
+
+
+def wait_for_decision(limit: float = HOLD_LIMIT) -> bool:
+    """Block this thread until no decision is under way (at most ``limit`` seconds).
+
+    True when none is; never call it on the thread the decision itself uses.
+    """
+    return _decided.wait(limit)
+
+
+def once_decided[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` in this thread once no decision is under way
+    (``wait_for_decision``): for a worker thread, never the decision's own."""
+    wait_for_decision()
+    return function(*args, **kwargs)
+
+
+async def behind[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """:func:`apart`, once the block being decided is decided (work that can wait).
+
+    On SQLite it runs on the ORM thread at once, as :func:`apart` does: that
+    thread is the decision's own.
+    """
+    if not side_by_side():
+        return await sync_to_async(function)(*args, **kwargs)
+    return await asyncio.to_thread(once_decided, _closing, function, args, kwargs)

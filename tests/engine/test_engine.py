@@ -272,3 +272,39 @@ async def test_rows_that_cannot_be_written_after_the_decision_leave_the_block_st
     assert len(report.executions) == 1 and report.executions[0].outcome == "simulated"
     assert "recording_after" in report.stages
     assert engine._needs_full_scan  # the next block judges every cycle again
+
+
+async def test_work_that_can_wait_holds_back_from_a_blocks_arrival_to_its_decision(
+    arb, devnet, anvil, monkeypatch
+):
+    from trading import orm
+
+    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
+    engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
+    await engine.start()
+    decided: list[bool] = []  # at each recording: no decision under way?
+    try:
+        record = engine.storage.record
+
+        async def recording(result):
+            decided.append(orm.wait_for_decision(0))
+            return await record(result)
+
+        monkeypatch.setattr(engine.storage, "record", recording)
+        await engine.full_scan()
+        assert decided == [False] and orm.wait_for_decision(0)
+        devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
+        report = await engine.process_block(await engine.client.block_number())
+        # The best row before the decision, the rest after it.
+        assert "recording_after" in report.stages and decided == [False, False, True]
+        assert orm.wait_for_decision(0)
+
+        async def broken(*args):
+            raise RuntimeError("the analysis failed")
+
+        monkeypatch.setattr(engine.scanner, "scan_changed", broken)
+        with pytest.raises(RuntimeError):
+            await engine.process_block(await engine.client.block_number())
+        assert orm.wait_for_decision(0)  # a failed block closes its window
+    finally:
+        await engine.stop()

@@ -440,6 +440,8 @@ async def test_a_blocks_trades_read_fees_and_todays_loss_once(arb, devnet, anvil
             manager.begin_block(100)
             sent = await manager.execute(first.pk, limits(), v2_requote(devnet))
             assert sent.outcome == "pending"
+            # Marked as sent (after the send lock) before the execution returns.
+            assert not (await Trade.objects.aget(pk=sent.trade_id)).sending
             stale = await manager.execute(later[0].pk, limits(), gone)
             assert stale.outcome == "stale"
             assert (len(losses), suggestions) == (1, 1)  # read once for both
@@ -454,6 +456,62 @@ async def test_a_blocks_trades_read_fees_and_todays_loss_once(arb, devnet, anvil
             manager.end_block()
             assert (await manager.execute(later[2].pk, limits(), gone)).outcome == "stale"
             assert (len(losses), suggestions) == (3, 2)  # outside a block, each reads its own
+    finally:
+        await manager.cleanup()
+        await client.cleanup()
+
+
+async def test_trades_started_together_share_one_read_and_a_failed_read_is_asked_again(
+    arb, anvil, monkeypatch
+):
+    from trading.services import execution as services
+
+    steps = [
+        path(arb.dear, arb.cheap, arb.weth),
+        path(arb.cheap, arb.dear, arb.weth),
+        path(arb.v3, arb.dear, arb.weth),
+        path(arb.cheap, arb.v3, arb.weth),
+    ]
+    rows = [await sync_to_async(make_opportunity)(arb, s, E18, 1) for s in steps]
+
+    async def gone(steps, amount_in):
+        return None
+
+    losses = 0
+    read_loss = services.daily_loss_wei
+
+    def counted_loss(**kwargs):
+        nonlocal losses
+        losses += 1
+        return read_loss(**kwargs)
+
+    monkeypatch.setattr(services, "daily_loss_wei", counted_loss)
+    client, manager = await manager_for(arb, anvil)
+    asked = 0
+    suggest = manager.gas.suggest
+
+    async def failing_first(*args):
+        nonlocal asked
+        asked += 1
+        await asyncio.sleep(0.05)  # long enough for the others to ask meanwhile
+        if asked == 1:
+            raise ConnectionError("fee history: node away")
+        return await suggest()
+
+    manager.gas.suggest = failing_first
+    try:
+        manager.begin_block(100)
+        together = await asyncio.gather(
+            *(manager.execute(row.pk, limits(), gone) for row in rows[:3])
+        )
+        # One loss read and one fee read for the three; the fee read failed for all.
+        assert (losses, asked) == (1, 1)
+        assert [r.outcome for r in together] == ["failed"] * 3
+        assert all("node away" in r.reason for r in together)
+        # Forgotten: the block's next execution asks again, and gets its answer.
+        assert (await manager.execute(rows[3].pk, limits(), gone)).outcome == "stale"
+        assert (losses, asked) == (1, 2)
+        manager.end_block()
     finally:
         await manager.cleanup()
         await client.cleanup()

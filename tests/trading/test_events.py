@@ -78,3 +78,47 @@ def test_on_postgresql_the_engine_s_events_leave_from_their_own_thread() -> None
         events.status_changed.disconnect(dispatch_uid="test-apart")
         events.deliver_inline()
     assert threads == ["event-courier", threading.current_thread().name]
+
+
+def test_the_courier_holds_back_while_a_block_is_being_decided() -> None:
+    from trading import orm
+
+    delivered = threading.Event()
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        delivered.set()
+
+    events.status_changed.connect(receiver, dispatch_uid="test-deciding")
+    try:
+        with orm.deciding():
+            courier = events._Courier()
+            courier.put(events.status_changed, {})
+            assert not delivered.wait(0.3)  # the decision is not made yet
+        assert delivered.wait(5)  # made: the event goes out
+        courier.close(timeout=5)
+    finally:
+        events.status_changed.disconnect(dispatch_uid="test-deciding")
+
+
+def test_a_decision_window_closes_with_the_last_of_them_and_holds_for_at_most_the_limit() -> None:
+    import time
+
+    from trading import orm
+
+    assert orm.wait_for_decision(0)  # none under way
+    with orm.deciding():
+        with orm.deciding():  # two engines of one process
+            assert not orm.wait_for_decision(0)
+        assert not orm.wait_for_decision(0)  # the other is still deciding
+        began = time.monotonic()
+        assert (
+            orm.once_decided(
+                lambda: "ran",
+            )
+            == "ran"
+        )  # after the limit, at most
+        assert orm.HOLD_LIMIT <= time.monotonic() - began < orm.HOLD_LIMIT + 1
+    assert orm.wait_for_decision(0)
+    with pytest.raises(RuntimeError), orm.deciding():
+        raise RuntimeError("a failed block closes its window too")
+    assert orm.wait_for_decision(0)

@@ -20,7 +20,7 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -153,12 +153,16 @@ class StorageComponent(Component):
         finally:
             await sync_to_async(state_services.engine_stopped)()
 
-    async def record(self, result: ScanResult) -> Any:
+    def _record(self, result: ScanResult) -> Any:
         from trading.engine.scan import scan_record
         from trading.models import Network
 
-        network = await Network.objects.aget(pk=self.network_id)
-        recorded = await sync_to_async(scan_record)(network=network, result=result)
+        network = Network.objects.get(pk=self.network_id)
+        return scan_record(network=network, result=result)
+
+    async def record(self, result: ScanResult) -> Any:
+        # The network and the rows in one hop to the ORM thread.
+        recorded = await sync_to_async(self._record)(result)
         self.count("opportunities_recorded", len(recorded.created) + len(recorded.updated))
         detected = len(recorded.created) + len(recorded.updated)
         if detected:
@@ -187,14 +191,15 @@ class StorageComponent(Component):
             now = time.monotonic()
             if now - self._market_at >= self.market_interval:
                 self._market_at = now
-                state["market"] = await asyncio.to_thread(market)
+                state["market"] = await asyncio.to_thread(orm.once_decided, market)
             else:
                 del state["market"]
         process = None
         if self.figures is not None:
             state["system"], process = self.figures()
-        # Off the ORM thread (PostgreSQL): the block's own queries never wait behind it.
-        await orm.apart(
+        # Off the ORM thread (PostgreSQL), once the block being decided is: the
+        # block's own queries never wait behind it.
+        await orm.behind(
             state_services.engine_state_save, state=state, health=health, process=process
         )
 
@@ -374,6 +379,8 @@ class Engine:
         self._untraded: dict[int, int] = {}
         # The last block's back-off notes, written after its decision (write_backoff).
         self._backoff_due: tuple[int, list[tuple[int, bool, str]]] | None = None
+        # Open from a block's arrival to its decision (_deciding).
+        self._decision = contextlib.ExitStack()
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -648,15 +655,29 @@ class Engine:
 
     async def full_scan(self) -> BlockReport:
         started = asyncio.get_running_loop().time()
-        result = await self.scanner.scan_full()
-        self._needs_full_scan = False
-        return await self._finish_block(
-            result,
-            skipped=0,
-            changed=result.pools_read,
-            started=started,
-            stages={"pool_update": result.refresh_ms / 1000},
-        )
+        with self._deciding():
+            result = await self.scanner.scan_full()
+            self._needs_full_scan = False
+            return await self._finish_block(
+                result,
+                skipped=0,
+                changed=result.pools_read,
+                started=started,
+                stages={"pool_update": result.refresh_ms / 1000},
+            )
+
+    @contextlib.contextmanager
+    def _deciding(self) -> Iterator[None]:
+        """From a block's arrival to its decision (``_decided``, or the block's end):
+        the process's work that can wait holds back (``orm.deciding``)."""
+        self._decision.enter_context(orm.deciding())
+        try:
+            yield
+        finally:
+            self._decision.close()
+
+    def _decided(self) -> None:
+        self._decision.close()
 
     async def process_block(self, block_number: int) -> BlockReport:
         """Bring the pools to ``block_number`` and act on what changed."""
@@ -665,20 +686,21 @@ class Engine:
         if self.last_block is not None and block_number > self.last_block + 1:
             skipped = block_number - self.last_block - 1
         from_block = self.last_block + 1 if self.last_block is not None else None
-        # Gas terms do not depend on the logs: fetched beside them, not after.
-        changed, _ = await asyncio.gather(
-            self.dex.update(block_number, from_block=from_block),
-            self.scanner.gas_terms(block_number),
-        )
-        logs, pool_update = self.dex.last_update_seconds
-        result = await self.scanner.scan_changed(changed, block_number)
-        return await self._finish_block(
-            result,
-            skipped=skipped,
-            changed=len(changed),
-            started=started,
-            stages={"logs": logs, "pool_update": pool_update},
-        )
+        with self._deciding():
+            # Gas terms do not depend on the logs: fetched beside them, not after.
+            changed, _ = await asyncio.gather(
+                self.dex.update(block_number, from_block=from_block),
+                self.scanner.gas_terms(block_number),
+            )
+            logs, pool_update = self.dex.last_update_seconds
+            result = await self.scanner.scan_changed(changed, block_number)
+            return await self._finish_block(
+                result,
+                skipped=skipped,
+                changed=len(changed),
+                started=started,
+                stages={"logs": logs, "pool_update": pool_update},
+            )
 
     async def _finish_block(
         self,
@@ -701,6 +723,7 @@ class Engine:
         stages["recording"] = recorded_at - began
         executions = await self.execute_findings(result, recorded)
         decided_at = time.perf_counter()
+        self._decided()
         stages["execution"] = decided_at - recorded_at
         # From the block's arrival (before the pool update) to the decision.
         latency_ms = (asyncio.get_running_loop().time() - started) * 1000

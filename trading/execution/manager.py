@@ -230,8 +230,6 @@ class ExecutionManager(Component):
         # What a block's executions read once (begin_block): the fee suggestion and
         # today's loss. None outside a block: every execution reads its own.
         self._memo: dict[str, Any] | None = None
-        # Trades this manager settled: a loss read while one settles is not kept.
-        self._settlements = 0
         # Gas limits of route kinds estimated before (live trades skip the estimate).
         self.gas_limits = LearnedGasLimits(margin_bps=5_000)
 
@@ -304,31 +302,42 @@ class ExecutionManager(Component):
         """The block's trades are decided: later executions read everything afresh."""
         self._memo = None
 
-    async def _fee_suggestion(self) -> FeeSuggestion:
+    async def _once[T](self, key: str, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, once for the block's executions (``begin_block``), each outside one.
+
+        The executions of a block start together: the first starts the read and
+        the others wait for the same answer. A read that fails is forgotten, so
+        the next execution asks again.
+        """
         memo = self._memo
-        if memo is not None and "fees" in memo:
-            cached: FeeSuggestion = memo["fees"]
-            return cached
-        suggestion = await self.gas.suggest()
-        if memo is not None:
-            memo["fees"] = suggestion
-        return suggestion
+        if memo is None:
+            return await read()
+        shared: asyncio.Future[T] | None = memo.get(key)
+        if shared is None:
+            shared = memo[key] = asyncio.ensure_future(read())
+
+            def forget_failure(done: asyncio.Future[T]) -> None:
+                if (done.cancelled() or done.exception() is not None) and memo.get(key) is done:
+                    del memo[key]
+
+            shared.add_done_callback(forget_failure)
+        # Shielded: one execution cancelled leaves the others' read running.
+        return await asyncio.shield(shared)
+
+    async def _fee_suggestion(self) -> FeeSuggestion:
+        return await self._once("fees", self.gas.suggest)
 
     async def _todays_loss(self) -> int:
-        """Today's realized loss of live trading (native wei), trades in flight not included."""
-        memo = self._memo
-        if memo is not None and "loss" in memo:
-            cached: int = memo["loss"]
-            return cached
-        settlements = self._settlements
+        """Today's realized loss of live trading (native wei), trades in flight not included.
+
+        A settlement by this manager forgets the block's answer (``_trade_settle``):
+        a read under way meanwhile is not kept for the executions after it.
+        """
 
         def read() -> int:
             return services.daily_loss_wei(network=services.active_network())
 
-        loss = await sync_to_async(read)()
-        if memo is not None and self._settlements == settlements:
-            memo["loss"] = loss
-        return loss
+        return await self._once("loss", sync_to_async(read))
 
     async def _over_loss_limit(self, limits: Limits) -> str | None:
         """Why no live trade may go now (the kill switch is turned on), or None.
@@ -347,13 +356,17 @@ class ExecutionManager(Component):
             f"{in_native(limits.daily_loss_limit_wei)})"
         )
 
-    async def _trade_settle(self, **settled: Any) -> None:
+    async def _trade_settle(self, *, when_decided: bool = False, **settled: Any) -> None:
         """``services.trade_settle``; today's loss is read again after it (a read that
-        was under way meanwhile is not kept: ``_todays_loss``)."""
+        was under way meanwhile is not kept: ``_todays_loss``).
+
+        ``when_decided``: written once the block being decided is (``orm.behind``);
+        only for a settlement no decision waits for.
+        """
         # Off the ORM thread (PostgreSQL): a receipt settled in the background never
         # holds up the block being decided.
-        await orm.apart(services.trade_settle, **settled)
-        self._settlements += 1
+        write = orm.behind if when_decided else orm.apart
+        await write(services.trade_settle, **settled)
         if self._memo is not None:
             self._memo.pop("loss", None)
 
@@ -374,19 +387,20 @@ class ExecutionManager(Component):
     ) -> ExecutionResult:
         """Run one opportunity through the gate; never raises for a trading outcome."""
         try:
+            # The claim and what the execution needs about the opportunity: one call.
             with metrics.lock_wait("opportunity_claim"):
-                claimed = await sync_to_async(services.opportunity_claim)(
+                context = await sync_to_async(services.opportunity_claim_context)(
                     opportunity_id=opportunity_id
                 )
         except Exception:
             # The claim may have been written with its answer lost: released later.
             self._unfinished[opportunity_id] = "claim interrupted: the database went away"
             raise
-        if not claimed:
+        if context is None:
             self.count("not_claimed")
             return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
         try:
-            result = await self._execute_claimed(opportunity_id, limits, requote)
+            result = await self._execute_claimed(context, limits, requote)
         except Exception as exc:  # an unexpected failure must not leave the claim hanging
             logger.exception("execution of opportunity %s failed", opportunity_id)
             self.record_error(exc)
@@ -416,9 +430,9 @@ class ExecutionManager(Component):
         )
 
     async def _execute_claimed(
-        self, opportunity_id: int, limits: Limits, requote: Requote
+        self, context: services.ExecutionContext, limits: Limits, requote: Requote
     ) -> ExecutionResult:
-        context = await sync_to_async(services.execution_context)(opportunity_id=opportunity_id)
+        opportunity_id = context.opportunity_id
 
         def in_units(amount: int) -> str:
             return format_amount(amount, context.start_token_decimals, context.start_token_symbol)
@@ -569,6 +583,7 @@ class ExecutionManager(Component):
                 profit=profit,
                 gas_used=estimate,
                 gas_cost_wei=transaction_cost(estimate, price, l1_fee),
+                reference_prices=context.reference_prices,
             )
             return ExecutionResult(opportunity_id, "simulated", trade_id=trade.pk, profit=profit)
 
@@ -586,9 +601,7 @@ class ExecutionManager(Component):
                 ReasonCode.ACCOUNT,
             )
         pools = frozenset(step["pool"].lower() for step in context.path)
-        return await self._send(
-            opportunity_id, context.amount_in, data, gas_limit, fee, l1_fee, limits, pools
-        )
+        return await self._send(context, data, gas_limit, fee, l1_fee, limits, pools)
 
     # --- sending -----------------------------------------------------------------
 
@@ -607,8 +620,7 @@ class ExecutionManager(Component):
 
     async def _send(
         self,
-        opportunity_id: int,
-        amount_in: int,
+        context: services.ExecutionContext,
         data: str,
         gas_limit: int,
         fee: Fee,
@@ -617,6 +629,7 @@ class ExecutionManager(Component):
         pools: frozenset[str] = frozenset(),
     ) -> ExecutionResult:
         assert self.signer is not None and self.nonces is not None
+        opportunity_id = context.opportunity_id
         async with self._send_lock:
             # Again here: a trade sent by another execution of the block since the
             # first check is in flight now, and counts.
@@ -632,13 +645,14 @@ class ExecutionManager(Component):
             try:
                 trade = await sync_to_async(services.trade_record_pending)(
                     opportunity_id=opportunity_id,
-                    amount_in=amount_in,
+                    amount_in=context.amount_in,
                     tx_hash=tx_hash,
                     nonce=nonce,
                     max_fee_per_gas=fee.max_fee_per_gas,
                     max_priority_fee_per_gas=fee.max_priority_fee_per_gas,
                     l1_fee_wei=l1_fee,
                     unless_paused=True,
+                    reference_prices=context.reference_prices,
                 )
             except Exception:
                 self.nonces.give_back(nonce)  # nothing was sent with it
@@ -656,7 +670,9 @@ class ExecutionManager(Component):
                 self.nonces.forget()
                 await self._mark_sent(trade.pk)
                 raise
-            await self._mark_sent(trade.pk)
+            marked = "error" in sent or self.wait_for_receipt
+            if marked:
+                await self._mark_sent(trade.pk)
             if "error" in sent and await self._node_knows(tx_hash):
                 # A retried send refused as "already known" / "nonce too low"
                 # because the first attempt got through: it is in flight.
@@ -696,7 +712,10 @@ class ExecutionManager(Component):
             self._trackers.add(task)
             task.add_done_callback(self._trackers.discard)
             self.count("sent")
-            return ExecutionResult(opportunity_id, "pending", "sent", trade.pk)
+        if not marked:
+            # After the lock: the block's next send does not wait for this write.
+            await self._mark_sent(trade.pk)
+        return ExecutionResult(opportunity_id, "pending", "sent", trade.pk)
 
     async def _track_apart(
         self, trade_id: int, track: Coroutine[Any, Any, ExecutionResult]
@@ -983,7 +1002,11 @@ class ExecutionManager(Component):
         self, trade_id: int, opportunity_id: int, receipt: dict[str, Any], l1_fee: int
     ) -> ExecutionResult:
         settled = await self.settlement_of(trade_id, receipt, l1_fee)
-        await self._trade_settle(trade_id=trade_id, **settled)
+        # Tracked apart, nothing waits for it: the trade counts as in flight, at its
+        # worst cost, until it is written.
+        await self._trade_settle(
+            trade_id=trade_id, when_decided=not self.wait_for_receipt, **settled
+        )
         metrics.GAS_SPENT_NATIVE.inc(metrics.native(settled["gas_cost_wei"]))
         return ExecutionResult(
             opportunity_id,
