@@ -56,6 +56,21 @@ def test_signing_produces_the_hash_the_node_reports(w3):
     assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
 
 
+def test_trades_are_signed_by_the_native_secp256k1_backend():
+    # The pure-Python backend takes about 5 ms a signature, under the send lock.
+    from eth_keys.backends import CoinCurveECCBackend, get_backend
+
+    assert isinstance(get_backend(), CoinCurveECCBackend)
+    # Both backends sign deterministically (RFC 6979): the same bytes either way.
+    from eth_keys.backends import NativeECCBackend
+    from eth_keys.datatypes import PrivateKey
+
+    digest = bytes(range(32))
+    native = PrivateKey(bytes.fromhex(DEV_KEY[2:]), backend=NativeECCBackend())
+    fast = PrivateKey(bytes.fromhex(DEV_KEY[2:]), backend=CoinCurveECCBackend())
+    assert native.sign_msg_hash(digest) == fast.sign_msg_hash(digest)
+
+
 def test_a_held_key_signs_while_the_environment_no_longer_has_it(monkeypatch, tmp_path):
     import os
     import subprocess
