@@ -179,3 +179,44 @@ async def test_swaps_are_applied_from_their_logs_without_a_read(
         fresh = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
         await fresh.refresh_all(head)
         assert _comparable(dict(manager.states)) == _comparable(dict(fresh.states))
+
+
+async def test_a_block_announced_before_the_node_serves_it_is_waited_for(
+    anvil: AnvilNode, devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from trading.chain.client import RpcError
+
+    market = deploy_fresh_market(devnet, n_tokens=3)
+    async with RpcProxy(anvil.rpc_url) as proxy, ChainClient([proxy.url], chain_id=31337) as client:
+        manager = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
+        await manager.initialize()
+        start = (manager.last_block or 0) + 1
+        pair = market.v2_pairs[0]
+        devnet.swap_v2(pair.address, pair.token0, 10**18)
+        head = devnet.w3.eth.block_number
+        assert pair.address in await manager.update(head, from_block=start)
+        # Announced (as by a subscription) before the node has it: mined a moment later.
+        ahead = head + 1
+
+        async def mine_soon() -> None:
+            await asyncio.sleep(0.15)
+            await asyncio.to_thread(anvil.mine, 1)
+
+        mining = asyncio.create_task(mine_soon())
+        proxy.reset()
+        changed = await manager.update(ahead)
+        await mining
+        assert changed == set() and manager.last_block == ahead
+        assert proxy.methods["eth_getLogs"] == 2  # refused once, asked again once mined
+        assert manager.health().counters["logs_asked_again"] == 1
+        fresh = DexManager(client, pool_specs(market), solidly_factories=[market.solidly.factory])
+        await fresh.refresh_all(ahead)
+        assert _comparable(dict(manager.states)) == _comparable(dict(fresh.states))
+
+        # A block that does not come within the wait fails the update, as before.
+        monkeypatch.setattr("trading.dex.manager.HEAD_WAIT", 0.1)
+        with pytest.raises(RpcError, match="eth_getLogs"):
+            await manager.update(ahead + 5)
+        assert manager.last_block == ahead

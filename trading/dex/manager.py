@@ -15,6 +15,7 @@ next update. Processing the same block twice rewrites the same states.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 
 from trading.amm import PoolState, SolidlyPoolState, V2PoolState, V3PoolState
 from trading.chain import readers
-from trading.chain.client import ChainClient
+from trading.chain.client import ChainClient, RpcError
 from trading.dex import solidly, uniswap_v2, uniswap_v3
 from trading.dex.base import PoolSpec
 from trading.dex.reading import DEFAULT_GAS_BUDGET, DEFAULT_WORD_RADIUS, StateBatch, read_states
@@ -35,6 +36,11 @@ from trading.dex.uniswap_v4 import pool_id_topic
 from trading.lifecycle import Component
 
 logger = logging.getLogger(__name__)
+
+# How long a block announced before the node serves its logs is waited for (seconds),
+# and how often the node's head is asked meanwhile.
+HEAD_WAIT = 0.5
+HEAD_POLL = 0.02
 
 
 def state_topics() -> list[str]:
@@ -142,6 +148,32 @@ class DexManager(Component):
         self._apply(specs, batch)
         return batch
 
+    async def _logs(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """``eth_getLogs``; asked again once when the node had not reached ``toBlock`` yet.
+
+        A block is announced (a subscription, another endpoint) a moment before
+        the node asked serves its logs ("block height is N but requested was
+        N+1"): waited for, at most ``HEAD_WAIT`` seconds, rather than failing
+        the block.
+        """
+        try:
+            return await self.client.get_logs(params)
+        except RpcError:
+            if not await self._reached(params["toBlock"]):
+                raise
+            self.count("logs_asked_again")
+            return await self.client.get_logs(params)
+
+    async def _reached(self, block_number: int) -> bool:
+        """Whether the node's head reaches ``block_number`` within ``HEAD_WAIT`` seconds."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + HEAD_WAIT
+        while await self.client.block_number() < block_number:
+            if loop.time() >= until:
+                return False
+            await asyncio.sleep(HEAD_POLL)
+        return True
+
     async def update(self, block_number: int, *, from_block: int | None = None) -> set[str]:
         """Bring states to ``block_number`` from its logs (or from ``from_block`` on).
 
@@ -149,7 +181,7 @@ class DexManager(Component):
         """
         start = block_number if from_block is None else from_block
         began = time.perf_counter()
-        logs = await self.client.get_logs(
+        logs = await self._logs(
             {"fromBlock": start, "toBlock": block_number, "topics": [self._topics()]}
         )
         logs_read = time.perf_counter()
