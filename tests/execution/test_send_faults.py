@@ -6,6 +6,8 @@ refuses: the trade is mined with profit, and the rows must say so.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -108,3 +110,31 @@ async def test_a_refusing_alert_queue_does_not_touch_a_settled_trade(
     delivery = await AlertDelivery.objects.aget()
     assert delivery.event == "trade_executed" and delivery.status == "pending"
     assert await Opportunity.objects.filter(status="failed").acount() == 0
+
+
+async def test_a_failed_tracker_is_reported_once_not_again_as_never_retrieved() -> None:
+    import gc
+
+    from trading.execution.manager import _seen
+
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    try:
+
+        async def fails() -> None:
+            raise RuntimeError("ChainClient is not initialized")
+
+        for marked in (False, True):
+            task = asyncio.create_task(fails())
+            if marked:
+                task.add_done_callback(_seen)
+            await asyncio.wait({task})
+            del task
+            gc.collect()
+            await asyncio.sleep(0)
+            # Unmarked, asyncio complains when the task is collected; marked, it does not.
+            assert len(unretrieved) == 1, unretrieved
+    finally:
+        loop.set_exception_handler(previous)

@@ -163,6 +163,12 @@ def decode_revert(error: Any, amount: Amount = str, start_token: str | None = No
     return str(error)
 
 
+def _seen(task: asyncio.Task[Any]) -> None:
+    """Mark a finished task's failure as seen (reported where it happened)."""
+    if not task.cancelled():
+        task.exception()
+
+
 def executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
     """The profit of the executor's ``Executed`` event in a receipt, if any."""
     for log in receipt.get("logs", []):
@@ -711,6 +717,8 @@ class ExecutionManager(Component):
             )
             self._trackers.add(task)
             task.add_done_callback(self._trackers.discard)
+            # Its failure is logged by _track_apart and settled by reconciliation.
+            task.add_done_callback(_seen)
             self.count("sent")
         if not marked:
             # After the lock: the block's next send does not wait for this write.
