@@ -11,17 +11,20 @@ thread there.
 Threads of one process share one interpreter lock: a thread building the
 pages' messages or the engine's state takes it from the block's own queries,
 which then wait for it after every round trip. While the engine decides a
-block (:func:`deciding`), work that can wait (:func:`behind`, the domain
-events' courier) waits until the decision is made, at most ``HOLD_LIMIT``
-seconds, so a block decided late never starves the pages.
+block (:func:`deciding`), work that can wait (:func:`behind`,
+:func:`after_decision`, the domain events' courier) waits until the decision
+is made, at most ``HOLD_LIMIT`` seconds, so a block decided late never
+starves the pages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -80,11 +83,30 @@ def wait_for_decision(limit: float = HOLD_LIMIT) -> bool:
     return _decided.wait(limit)
 
 
-def once_decided[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """``function(*args, **kwargs)`` in this thread once no decision is under way
-    (``wait_for_decision``): for a worker thread, never the decision's own."""
+def _once_decided[T](call: Callable[[], T]) -> T:
     wait_for_decision()
-    return function(*args, **kwargs)
+    return call()
+
+
+# Threads of their own for work that waits for a decision: the loop's default
+# executor (DNS lookups of new RPC connections among others) never waits behind it.
+WAITING_THREADS = 4
+_waiting_pool: ThreadPoolExecutor | None = None
+
+
+def _waiting_threads() -> ThreadPoolExecutor:
+    global _waiting_pool
+    if _waiting_pool is None:
+        _waiting_pool = ThreadPoolExecutor(WAITING_THREADS, thread_name_prefix="after-decision")
+    return _waiting_pool
+
+
+async def after_decision[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` in a worker thread once no decision is under way
+    (at most ``HOLD_LIMIT`` seconds later)."""
+    call = functools.partial(function, *args, **kwargs)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_waiting_threads(), _once_decided, call)
 
 
 async def behind[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -95,4 +117,4 @@ async def behind[T](function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     """
     if not side_by_side():
         return await sync_to_async(function)(*args, **kwargs)
-    return await asyncio.to_thread(once_decided, _closing, function, args, kwargs)
+    return await after_decision(_closing, function, args, kwargs)

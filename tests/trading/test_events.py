@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -100,7 +101,7 @@ def test_the_courier_holds_back_while_a_block_is_being_decided() -> None:
         events.status_changed.disconnect(dispatch_uid="test-deciding")
 
 
-def test_a_decision_window_closes_with_the_last_of_them_and_holds_for_at_most_the_limit() -> None:
+async def test_a_decision_window_closes_with_the_last_of_them_and_holds_for_at_most_the_limit():
     import time
 
     from trading import orm
@@ -111,14 +112,24 @@ def test_a_decision_window_closes_with_the_last_of_them_and_holds_for_at_most_th
             assert not orm.wait_for_decision(0)
         assert not orm.wait_for_decision(0)  # the other is still deciding
         began = time.monotonic()
-        assert (
-            orm.once_decided(
-                lambda: "ran",
-            )
-            == "ran"
-        )  # after the limit, at most
-        assert orm.HOLD_LIMIT <= time.monotonic() - began < orm.HOLD_LIMIT + 1
+        ran = await orm.after_decision(threading.current_thread)
+        assert orm.HOLD_LIMIT <= time.monotonic() - began < orm.HOLD_LIMIT + 1  # the limit
+        assert ran.name.startswith("after-decision")  # not the loop's default threads
     assert orm.wait_for_decision(0)
     with pytest.raises(RuntimeError), orm.deciding():
         raise RuntimeError("a failed block closes its window too")
     assert orm.wait_for_decision(0)
+
+
+async def test_work_behind_a_decision_runs_as_soon_as_it_is_made() -> None:
+    import time
+
+    from trading import orm
+
+    with orm.deciding():
+        waiting = asyncio.ensure_future(orm.after_decision(time.monotonic))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        decided = time.monotonic()
+    ran = await waiting
+    assert decided <= ran < decided + 0.5

@@ -191,7 +191,7 @@ class StorageComponent(Component):
             now = time.monotonic()
             if now - self._market_at >= self.market_interval:
                 self._market_at = now
-                state["market"] = await asyncio.to_thread(orm.once_decided, market)
+                state["market"] = await orm.after_decision(market)
             else:
                 del state["market"]
         process = None
