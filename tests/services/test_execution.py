@@ -24,29 +24,41 @@ def usdc_opportunity():
     return f.opportunity(usdc, native_price=3_000 * E6, native_usd_price=3_001 * E6)
 
 
-def test_a_simulated_trade_keeps_the_prices_and_its_net(usdc_opportunity) -> None:
-    trade = trade_record_simulated(
-        opportunity_id=usdc_opportunity.pk,
+def _simulated(opportunity, **given) -> Trade:
+    return trade_record_simulated(
+        opportunity_id=opportunity.pk,
         amount_in=10**9,
         profit=2 * E6,
         gas_used=200_000,
         gas_cost_wei=10**14,  # 0.3 USDC at 3,000 per ETH
+        **given,
     )
-    trade.refresh_from_db()
-    assert (trade.native_price, trade.native_usd_price) == (3_000 * E6, 3_001 * E6)
-    assert trade.net_profit == 2 * E6 - 300_000
 
 
-def test_a_reverted_trade_records_the_gas_it_burned_as_a_loss(usdc_opportunity) -> None:
-    pending = trade_record_pending(
-        opportunity_id=usdc_opportunity.pk,
+def _pending(opportunity, **given) -> Trade:
+    trade = trade_record_pending(
+        opportunity_id=opportunity.pk,
         amount_in=10**9,
         tx_hash="0x" + "ab" * 32,
         nonce=1,
         max_fee_per_gas=10**9,
         max_priority_fee_per_gas=10**8,
         l1_fee_wei=0,
+        **given,
     )
+    assert trade is not None
+    return trade
+
+
+def test_a_simulated_trade_keeps_the_prices_and_its_net(usdc_opportunity) -> None:
+    trade = _simulated(usdc_opportunity)
+    trade.refresh_from_db()
+    assert (trade.native_price, trade.native_usd_price) == (3_000 * E6, 3_001 * E6)
+    assert trade.net_profit == 2 * E6 - 300_000
+
+
+def test_a_reverted_trade_records_the_gas_it_burned_as_a_loss(usdc_opportunity) -> None:
+    pending = _pending(usdc_opportunity)
     assert pending.net_profit is None  # nothing known before it settles
     trade = trade_settle(
         trade_id=pending.pk,
@@ -81,31 +93,12 @@ def test_a_trade_given_the_contexts_prices_keeps_them_without_reading_them(
 
     context = execution_context(opportunity_id=usdc_opportunity.pk)
 
-    def write(**given):
-        if record == "simulated":
-            return trade_record_simulated(
-                opportunity_id=usdc_opportunity.pk,
-                amount_in=10**9,
-                profit=2 * E6,
-                gas_used=200_000,
-                gas_cost_wei=10**14,
-                **given,
-            )
-        return trade_record_pending(
-            opportunity_id=usdc_opportunity.pk,
-            amount_in=10**9,
-            tx_hash="0x" + "ab" * 32,
-            nonce=1,
-            max_fee_per_gas=10**9,
-            max_priority_fee_per_gas=10**8,
-            l1_fee_wei=0,
-            **given,
-        )
+    write = _simulated if record == "simulated" else _pending
 
     with CaptureQueriesContext(connection) as read:
-        write()
+        write(usdc_opportunity)
     with CaptureQueriesContext(connection) as given:
-        trade = write(reference_prices=context.reference_prices)
+        trade = write(usdc_opportunity, reference_prices=context.reference_prices)
     assert len(given.captured_queries) == len(read.captured_queries) - 1
     trade.refresh_from_db()
     assert (trade.native_price, trade.native_usd_price) == (3_000 * E6, 3_001 * E6)
