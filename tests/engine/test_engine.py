@@ -211,12 +211,21 @@ async def test_the_market_panel_is_priced_by_the_flusher_off_the_loop_and_not_ev
     assert state.market == [row] and state.last_block == 3
 
 
-async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
+async def test_a_busy_block_decides_from_memory_and_writes_only_its_trades_rows_before(
     arb, devnet, anvil, monkeypatch
 ):
-    # One trade per block, decided among the one best row: every other finding of
-    # a block is written after the decision.
-    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
+    # One trade per block, chosen among every finding in memory: only its row is
+    # written before the decision, every other one after it.
+    from trading.services import execution as execution_services
+
+    claim = execution_services.decision_claim
+    claimed: list[list[str]] = []
+
+    def claiming(**kwargs):
+        claimed.append([finding.key for finding, _ in kwargs["items"]])
+        return claim(**kwargs)
+
+    monkeypatch.setattr(execution_services, "decision_claim", claiming)
     engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
     stop_mining = threading.Event()
     miner = _mine_with_a_gap(arb, devnet, anvil, stop_mining, gap_at=4)
@@ -225,13 +234,13 @@ async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
     finally:
         stop_mining.set()
         miner.join()
-    busy = [r for r in engine.recent if "recording_after" in r.stages]
+    busy = [r for r in engine.recent if r.findings >= 2 and r.executions]
     assert busy, [(r.block_number, r.findings) for r in engine.recent]
+    assert claimed and all(len(keys) == 1 for keys in claimed)
     for report in busy:
-        assert report.findings >= 2
-        # Every finding has its row, one before the decision and the rest after it.
+        # Every finding has its row: the one traded before the decision, the rest after it.
         assert report.recorded == report.findings
-        assert len(report.executions) <= 1
+        assert len(report.executions) == 1
     # The one decided on is worth the most of its block in native terms.
     report = busy[0]
     (decided,) = report.executions
@@ -244,31 +253,29 @@ async def test_a_busy_block_decides_on_its_best_rows_and_writes_the_rest_after(
     assert len(rows) == report.findings
     best = max(rows, key=lambda o: Fraction(o.net_profit, o.native_price))
     assert decided.opportunity_id == best.pk
+    assert (await Opportunity.objects.aget(pk=best.pk)).cycle_key == claimed[0][0]
 
 
 async def test_rows_that_cannot_be_written_after_the_decision_leave_the_block_standing(
     arb, devnet, anvil, monkeypatch
 ):
-    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
     engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
     await engine.start()
     try:
         await engine.full_scan()
         devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
-        record = engine.storage.record
         calls = []
 
-        async def second_fails(result):
+        async def failing(result):
             calls.append(len(result.findings))
-            if len(calls) == 2:
-                raise DatabaseError("the database went away")
-            return await record(result)
+            raise DatabaseError("the database went away")
 
-        monkeypatch.setattr(engine.storage, "record", second_fails)
+        monkeypatch.setattr(engine.storage, "record", failing)
         report = await engine.process_block(await engine.client.block_number())
     finally:
         await engine.stop()
-    assert len(calls) == 2 and calls[0] == 1, calls  # the best row, then the rest
+    # The traded row was claimed before the decision; the others' write failed after it.
+    assert calls == [report.findings - 1], (calls, report.findings)
     assert len(report.executions) == 1 and report.executions[0].outcome == "simulated"
     assert "recording_after" in report.stages
     assert engine._needs_full_scan  # the next block judges every cycle again
@@ -278,25 +285,33 @@ async def test_work_that_can_wait_holds_back_from_a_blocks_arrival_to_its_decisi
     arb, devnet, anvil, monkeypatch
 ):
     from trading import orm
+    from trading.services import execution as execution_services
 
-    monkeypatch.setattr("trading.engine.engine.DECIDE_FROM", 1)
     engine = Engine(mode="dry_run", poll_interval=0.05, max_executions_per_block=1)
     await engine.start()
-    decided: list[bool] = []  # at each recording: no decision under way?
+    decided: list[tuple[str, bool]] = []  # at each write: no decision under way?
     try:
         record = engine.storage.record
+        claim = execution_services.decision_claim
 
         async def recording(result):
-            decided.append(orm.wait_for_decision(0))
+            decided.append(("rows", orm.wait_for_decision(0)))
             return await record(result)
 
+        def claiming(**kwargs):
+            decided.append(("claim", orm.wait_for_decision(0)))
+            return claim(**kwargs)
+
         monkeypatch.setattr(engine.storage, "record", recording)
-        await engine.full_scan()
-        assert decided == [False] and orm.wait_for_decision(0)
+        monkeypatch.setattr(execution_services, "decision_claim", claiming)
+        first = await engine.full_scan()
+        # The traded rows are claimed before the decision, the rest written after it.
+        assert decided == [("claim", False)] * bool(first.executions) + [("rows", True)]
+        assert orm.wait_for_decision(0)
         devnet.swap_v2(arb.cheap.address, arb.weth.address, 30 * E18)
+        decided.clear()
         report = await engine.process_block(await engine.client.block_number())
-        # The best row before the decision, the rest after it.
-        assert "recording_after" in report.stages and decided == [False, False, True]
+        assert report.executions and decided == [("claim", False), ("rows", True)]
         assert orm.wait_for_decision(0)
 
         async def broken(*args):

@@ -10,7 +10,7 @@ from trading.analysis import evaluation as verdicts
 from trading.chain.client import ChainClient
 from trading.dex.reading import DEFAULT_GAS_BUDGET
 from trading.engine.scan import MarketScanner
-from trading.models import BotConfig, Opportunity, OpportunityStatus, Pool, Token
+from trading.models import BotConfig, Network, Opportunity, OpportunityStatus, Pool, Token, Trade
 from trading.services.opportunities import analysis_inputs, opportunities_record
 
 pytestmark = pytest.mark.django_db
@@ -188,12 +188,15 @@ def test_writes_are_bulk_whatever_the_number_of_cycles(
 ) -> None:
     cycles = [finding(weth, a, b) for a in pools for b in pools if a != b]
     assert len(cycles) == 56
+    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
     with django_assert_max_num_queries(9):
         opportunities_record(network=net, block_number=1, evaluations=cycles[:1])
+    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
     with django_assert_max_num_queries(9):
         first = opportunities_record(network=net, block_number=2, evaluations=cycles[:40])
     assert (len(first.created), len(first.updated)) == (39, 1)
     # New, updated and staled rows at once, still the same handful of queries.
+    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
     with django_assert_max_num_queries(9):
         second = opportunities_record(network=net, block_number=3, evaluations=cycles[20:])
     assert (len(second.created), len(second.updated), len(second.staled)) == (16, 20, 20)
@@ -365,3 +368,100 @@ def test_a_partial_scan_writes_the_same_rows_whether_it_judged_few_keys_or_many(
         two.key: OpportunityStatus.EXECUTING,
         three.key: OpportunityStatus.DETECTED,
     }
+
+
+def test_a_claim_writes_the_traded_rows_claimed_and_leaves_an_executing_cycle_alone(
+    net, weth, pools
+) -> None:
+    from trading.services.opportunities import opportunities_claim
+
+    seen = finding(weth, pools[0], pools[1])
+    busy = finding(weth, pools[2], pools[3])
+    opportunities_record(network=net, block_number=10, evaluations=[seen, busy])
+    Opportunity.objects.filter(cycle_key=busy.key).update(status=OpportunityStatus.EXECUTING)
+    newer = finding(weth, pools[0], pools[1], amount_in=3 * E18, gross=4 * 10**16)
+    fresh = finding(weth, pools[4], pools[5])
+    claimed = opportunities_claim(
+        network=net,
+        items=[(newer, 12), (busy, 12), (fresh, 11)],
+        native_prices={weth.address: E18},
+        native_usd_price=3_000 * 10**8,
+    )
+    # The detected row is updated and claimed; a new one is created claimed; the
+    # row an execution holds already is not claimed again.
+    assert list(claimed) == [newer.key, fresh.key]
+    row = Opportunity.objects.get(pk=claimed[newer.key])
+    assert row.status == OpportunityStatus.EXECUTING and row.amount_in == 3 * E18
+    assert (row.block_number, row.first_block, row.native_price) == (12, 10, E18)
+    new = Opportunity.objects.get(pk=claimed[fresh.key])
+    assert new.status == OpportunityStatus.EXECUTING
+    assert (new.block_number, new.first_block) == (11, 11)
+    assert set(new.pools.all()) == {pools[4], pools[5]}
+    assert Opportunity.objects.filter(cycle_key=busy.key).count() == 1
+    assert Opportunity.objects.filter(status=OpportunityStatus.DETECTED).count() == 0
+    # A block recording the same cycle again meanwhile writes no second row.
+    again = opportunities_record(network=net, block_number=12, evaluations=[newer])
+    assert not again.created and not again.updated
+    assert Opportunity.objects.filter(cycle_key=newer.key).count() == 1
+
+
+def test_a_decision_claim_reads_the_limits_the_contexts_and_todays_loss_in_one_call(
+    net, weth, pools, django_assert_max_num_queries
+) -> None:
+    from trading.services.execution import decision_claim, execution_context
+
+    found = [finding(weth, pools[0], pools[1]), finding(weth, pools[2], pools[3])]
+    config = BotConfig.load()
+    config.mode = "live"
+    config.save()
+    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
+    with django_assert_max_num_queries(9):
+        claim = decision_claim(
+            network=net,
+            items=[(x, 7) for x in found],
+            native_prices={weth.address: E18},
+            native_usd_price=3_000 * 10**8,
+        )
+    assert claim.config.mode == "live" and claim.loss == 0
+    assert list(claim.contexts) == [x.key for x in found]
+    for x in found:
+        context = claim.contexts[x.key]
+        row = Opportunity.objects.get(pk=context.opportunity_id)
+        assert row.status == OpportunityStatus.EXECUTING and row.cycle_key == x.key
+        assert context.path == x.cycle.path() and context.amount_in == x.sized.amount_in
+        assert set(context.pools) == set(x.cycle.pools)
+        assert (context.start_token, context.start_token_decimals) == (weth.address, 18)
+        # The context made from the finding is the one read back from its row.
+        assert context == execution_context(opportunity_id=context.opportunity_id)
+        assert context.reference_prices == (E18, 3_000 * 10**8)
+    # Dry run: today's loss is not read; nothing left to claim: nothing is written.
+    dry = decision_claim(network=net, items=[(found[0], 8)], live=False)
+    assert dry.loss is None and dry.contexts == {}
+
+
+def test_todays_loss_is_live_gas_less_the_wrapped_native_profit_of_todays_successes(
+    net, weth, usdc, django_assert_num_queries
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from trading.services.execution import daily_loss_wei
+
+    net.wrapped_native_token = weth
+    net.save()
+    in_weth, in_usdc = f.opportunity(weth), f.opportunity(usdc)
+    f.trade(in_weth, realized_profit=3 * 10**14, gas_cost_wei=10**15)  # offsets
+    f.trade(in_weth, status="reverted", realized_profit=5 * 10**14, gas_cost_wei=2 * 10**15)
+    f.trade(in_usdc, realized_profit=10**20, gas_cost_wei=4 * 10**15)  # no offset
+    f.trade(in_weth, mode="dry_run", realized_profit=0, gas_cost_wei=10**18)  # not counted
+    yesterday = f.trade(in_weth, realized_profit=0, gas_cost_wei=10**18)
+    Trade.objects.filter(pk=yesterday.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    with django_assert_num_queries(1):
+        assert daily_loss_wei(network=net) == 7 * 10**15 - 3 * 10**14
+    net.wrapped_native_token = None
+    assert daily_loss_wei(network=net) == 7 * 10**15
+    assert daily_loss_wei(network=None) == 7 * 10**15
+    # In profit: no loss.
+    f.trade(in_weth, realized_profit=10**17, gas_cost_wei=0)
+    assert daily_loss_wei(network=Network.objects.get(pk=net.pk)) == 0

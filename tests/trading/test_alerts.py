@@ -197,3 +197,29 @@ def test_an_alert_left_pending_by_a_dead_broker_is_delivered_by_the_requeue_job(
     assert AlertDelivery.objects.get(pk=delivery_id).status == "delivered"
     assert requeue_alerts.apply().get() == {"queued": 0}
     assert _Endpoint.hits == 1
+
+
+@pytest.mark.django_db
+def test_a_post_that_went_out_is_recorded_though_the_database_was_busy(
+    endpoint_server, monkeypatch
+):
+    from django.db import OperationalError
+
+    endpoint = WebhookEndpoint.objects.create(name="ops", url=endpoint_server, events=["reorg"])
+    delivery = AlertDelivery.objects.create(endpoint=endpoint, event="reorg", payload={})
+    _Endpoint.status = 200
+    save = AlertDelivery.save
+    refused = []
+
+    def busy_once(self, *args, **kwargs):
+        if not refused:
+            refused.append(self.pk)
+            raise OperationalError("database table is locked")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(AlertDelivery, "save", busy_once)
+    # The endpoint has it: the outcome is written, not left pending (nor sent twice).
+    assert alert_attempt(delivery_id=delivery.pk) == "delivered"
+    delivery.refresh_from_db()
+    assert refused == [delivery.pk] and delivery.status == "delivered"
+    assert [a["status_code"] for a in delivery.attempts] == [200] and _Endpoint.hits == 1

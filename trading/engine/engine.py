@@ -20,7 +20,7 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -49,28 +49,25 @@ from trading.execution.manager import (
 )
 from trading.gas.oracle import GasOracle
 from trading.lifecycle import Backoff, Component, Lifecycle
+from trading.reasons import ReasonCode
 from trading.services import engine_state as state_services
+from trading.services import execution as execution_services
 from trading.services import reorgs as reorg_services
-from trading.services.backoff import backoff_note
+from trading.services.backoff import backed_off_until, backoff_note
 from trading.services.opportunities import AnalysisInputs, RecordResult, analysis_inputs
 
 logger = logging.getLogger(__name__)
 
-# Findings whose rows are written before the block's trades are decided, per
-# trade the block may send: the best in native terms, with room for some to go
-# stale. The others are written after the decision.
-DECIDE_FROM = 4
-# Rows not traded by the block that wrote them stay candidates this many blocks
-# (at most this many rows, the newest first).
+# Findings not traded by the block that found them stay candidates this many
+# blocks (at most this many, the newest first), unless a later block judges
+# their cycle again.
 UNTRADED_BLOCKS = 10
 UNTRADED_ROWS = 256
-# Ranked candidates read per trade the block may send, to find routes that share no pool.
-RANKED_PER_EXECUTION = 8
 
 
-def disjoint_routes(
-    ranked: Iterable[tuple[int, str, frozenset[str]]], count: int, taken: Iterable[str] = ()
-) -> list[tuple[int, str]]:
+def disjoint_routes[K](
+    ranked: Iterable[tuple[K, str, frozenset[str]]], count: int, taken: Iterable[str] = ()
+) -> list[tuple[K, str]]:
     """The first ``count`` of ``ranked`` routes (id, start token, pools) that share no pool
     with an earlier one chosen or with ``taken`` (the pools of trades in flight).
 
@@ -78,15 +75,41 @@ def disjoint_routes(
     simulated on, and none goes through a pool a trade in flight may still move
     (it could revert on chain).
     """
-    chosen: list[tuple[int, str]] = []
+    chosen: list[tuple[K, str]] = []
     used = set(taken)
-    for opportunity_id, start_token, pools in ranked:
+    for route_id, start_token, pools in ranked:
         if len(chosen) == count:
             break
         if not pools & used:
-            chosen.append((opportunity_id, start_token))
+            chosen.append((route_id, start_token))
             used |= pools
     return chosen
+
+
+def native_value_key(
+    native_to_start: Mapping[str, Fraction],
+) -> Callable[[Any, int], tuple[bool, int, int]]:
+    """A sort key of (finding, block): its net profit in native terms (units of 2**-64
+    native wei, so integer keys sort fast), the newer first among equals; a start
+    token without a native price ranks below every priced one, by its raw profit."""
+    scales: dict[str, tuple[int, int] | None] = {}
+
+    def key(finding: Any, block: int) -> tuple[bool, int, int]:
+        token = finding.cycle.start_token
+        if token not in scales:
+            price = native_to_start.get(token)
+            scales[token] = (
+                (price.denominator << 64, price.numerator)
+                if price is not None and price > 0
+                else None
+            )
+        scale = scales[token]
+        net = finding.evaluation.net
+        if scale is None:
+            return (False, net, block)
+        return (True, net * scale[0] // scale[1], block)
+
+    return key
 
 
 @dataclass
@@ -372,11 +395,14 @@ class Engine:
         # for the profit metric once settled; and whether a settled one moved balances.
         self._sent_terms: dict[int, Any] = {}
         self._wallet_due = False
-        # Detected rows not traded in the block that wrote them (a pool in flight,
-        # the per-block limit, written after the decision): id -> that block. They
-        # stay candidates for a few blocks, since a row whose pools do not change
-        # is not written again.
-        self._untraded: dict[int, int] = {}
+        # The findings the engine decides from, in memory: cycle key -> (finding, the
+        # block that judged it). A finding not traded by its block (a pool in
+        # flight, the per-block limit) stays a candidate for a few blocks, since a
+        # cycle whose pools do not change is not judged again.
+        self._candidates: dict[str, tuple[Any, int]] = {}
+        # Pools and tokens backed off (lower case) -> the last block they are left
+        # out at; read after each decision (refresh_backoff), never before one.
+        self._backed_off: dict[str, int] = {}
         # The last block's back-off notes, written after its decision (write_backoff).
         self._backoff_due: tuple[int, list[tuple[int, bool, str]]] | None = None
         # Open from a block's arrival to its decision (_deciding).
@@ -474,6 +500,8 @@ class Engine:
         assert self.lease is not None
         await self.lease.refresh(force=True)
         await self.refresh_thresholds()
+        if self.execution is not None:
+            await self.refresh_backoff(0)
         if self.execution is not None and self.lease.valid:
             settled = await self.execution.reconcile_pending()
             if settled:
@@ -508,7 +536,10 @@ class Engine:
     async def limits(self) -> Limits:
         from trading.models import BotConfig
 
-        config = await sync_to_async(BotConfig.load)()
+        return self.limits_from(await sync_to_async(BotConfig.load)())
+
+    def limits_from(self, config: Any) -> Limits:
+        """The operator's limits in ``config`` (a BotConfig), the engine's mode applied."""
         live = (self.mode_override or config.mode) == "live"
         return Limits(
             paused=config.paused,
@@ -538,78 +569,146 @@ class Engine:
         """True while this engine holds the lease (a standby sends nothing)."""
         return self.lease is None or self.lease.valid
 
-    async def execute_findings(self, result: ScanResult, recorded: Any) -> list[ExecutionResult]:
+    def remember(self, result: ScanResult) -> None:
+        """Bring the candidates up to ``result``: the cycles it judged drop their older
+        findings, its findings join, and findings past their blocks leave."""
+        block = result.block_number
+        if result.full:
+            self._candidates.clear()
+        else:
+            judged = result.evaluated_keys
+            for key in [k for k in self._candidates if k in judged]:
+                del self._candidates[key]
+        for finding in result.findings:
+            self._candidates[finding.key] = (finding, block)
+        oldest = block - UNTRADED_BLOCKS
+        if len(self._candidates) > UNTRADED_ROWS or any(
+            b <= oldest for _, b in self._candidates.values()
+        ):
+            kept = sorted(
+                ((b, k) for k, (_, b) in self._candidates.items() if b > oldest), reverse=True
+            )[:UNTRADED_ROWS]
+            self._candidates = {k: self._candidates[k] for _, k in reversed(kept)}
+
+    def ranked_routes(
+        self, native_to_start: Mapping[str, Fraction], block: int
+    ) -> Iterator[tuple[str, str, frozenset[str]]]:
+        """The candidates, worth the most in native terms first, as (key, start token,
+        pools); cycles through a pool or token backed off at ``block`` are left out."""
+        blocked = {a for a, until in self._backed_off.items() if until >= block}
+        value = native_value_key(native_to_start)
+        ordered = sorted(self._candidates.items(), key=lambda c: value(*c[1]), reverse=True)
+        for key, (finding, _) in ordered:
+            cycle = finding.cycle
+            pools = frozenset(p.lower() for p in cycle.pools)
+            if blocked and (
+                not pools.isdisjoint(blocked) or any(t.lower() in blocked for t in cycle.tokens)
+            ):
+                continue
+            yield key, cycle.start_token, pools
+
+    async def decide(
+        self, result: ScanResult, stages: dict[str, float] | None = None
+    ) -> tuple[list[ExecutionResult], dict[str, int]]:
+        """Choose the block's trades from the findings in memory and run them.
+
+        Only the chosen findings' rows are written before the trades go, claimed,
+        in one call that also reads the operator's limits (and, trading live,
+        today's loss); every other row is written after the decision. Returns the
+        executions and the rows claimed (cycle key -> id).
+        """
+        self.remember(result)
         if self.lease is not None:
             await self.lease.refresh()  # renewed here too when no supervisor runs (--once)
         if self.execution is None or not self._leading():
-            return []
-        terms = self.scanner.terms_at(result.block_number)
-        ids = list(dict.fromkeys([*recorded.created, *recorded.updated, *self._untraded]))
+            return [], {}
+        block = result.block_number
+        terms = self.scanner.terms_at(block)
         native_to_start = {token: t.native_to_start for token, t in terms.items()}
-        flying = self.execution.in_flight_pools(result.block_number)
-        ranked = await sync_to_async(state_services.best_detected_routes)(
-            ids,
-            RANKED_PER_EXECUTION * self.max_executions_per_block,
-            native_to_start=native_to_start,
-            block=result.block_number,
-            avoid_pools=flying,
+        flying = self.execution.in_flight_pools(block)
+        chosen = disjoint_routes(
+            self.ranked_routes(native_to_start, block), self.max_executions_per_block, flying
         )
-        chosen = disjoint_routes(ranked, self.max_executions_per_block, flying)
-        outcomes: list[ExecutionResult] = []
-        failure: BaseException | None = None
-        if chosen:
-            limits = await self.limits()
-            mode = "live" if limits.live else "dry_run"
-            wallet_checked = limits.live and self.wallet.address is not None
-            if wallet_checked and not await self.wallet.check(
-                result.block_number, limits.min_gas_balance_wei
-            ):
-                chosen = []
-            deadline = result.block_number + DEADLINE_BLOCKS
+        if not chosen:
+            return [], {}
+        # Chosen, they are no longer candidates, whatever comes of them.
+        items = [self._candidates.pop(key) for key, _ in chosen]
+        began = time.perf_counter()
+        live = None if self.mode_override is None else self.mode_override == "live"
+        claim = await sync_to_async(execution_services.decision_claim)(
+            network=self.network,
+            items=items,
+            native_prices=result.native_prices,
+            native_usd_price=result.native_usd_price,
+            live=live,
+        )
+        if stages is not None:
+            stages["recording"] = time.perf_counter() - began
+        limits = self.limits_from(claim.config)
+        mode = "live" if limits.live else "dry_run"
+        claimed = [(claim.contexts[key], token) for key, token in chosen if key in claim.contexts]
+        if len(claimed) < len(chosen):
+            self.execution.count("not_claimed", len(chosen) - len(claimed))
+        deadline = block + DEADLINE_BLOCKS
 
-            def limits_for(start_token: str) -> Limits:
-                start = terms.get(start_token)
-                per_token = limits if start is None else _with_max(limits, start.max_amount_in)
-                return replace(per_token, deadline_block=deadline)
+        def limits_for(start_token: str) -> Limits:
+            start = terms.get(start_token)
+            per_token = limits if start is None else _with_max(limits, start.max_amount_in)
+            return replace(per_token, deadline_block=deadline)
 
+        wallet_checked = limits.live and self.wallet.address is not None
+        if wallet_checked and not await self.wallet.check(block, limits.min_gas_balance_wei):
+            results: list[ExecutionResult | BaseException] = list(
+                await asyncio.gather(
+                    *(
+                        self.execution.refuse_claimed(
+                            context,
+                            "skipped",
+                            "signing account balance below the minimum: live trading stopped",
+                            ReasonCode.ACCOUNT,
+                        )
+                        for context, _ in claimed
+                    ),
+                    return_exceptions=True,
+                )
+            )
+        else:
             # The fee suggestion and today's loss are read once for the block's trades;
             # the loss is checked again right before each send (one send at a time).
-            self.execution.begin_block(result.block_number)
+            self.execution.begin_block(block, loss=claim.loss)
             try:
                 results = await asyncio.gather(
                     *(
-                        self.execution.execute(opportunity_id, limits_for(token), self.requote)
-                        for opportunity_id, token in chosen
+                        self.execution.execute_claimed(context, limits_for(token), self.requote)
+                        for context, token in claimed
                     ),
                     return_exceptions=True,
                 )
             finally:
                 self.execution.end_block()
-            notes: list[tuple[int, bool, str]] = []
-            for (opportunity_id, start_token), outcome in zip(chosen, results, strict=True):
-                if isinstance(outcome, BaseException):
-                    failure = failure or outcome
-                    continue
-                outcomes.append(outcome)
-                ids = [i for i in ids if i != opportunity_id]
-                sent = outcome.outcome == "pending" and outcome.trade_id is not None
-                failed = simulation_failed(outcome)
-                if failed or sent or outcome.outcome in {"simulated", "success"}:
-                    notes.append((opportunity_id, failed, outcome.reason))
-                start = terms.get(start_token)
-                if sent:
-                    # Counted when its receipt settles it (_trade_settled).
-                    self._sent_terms[opportunity_id] = start
-                    continue
-                self._count_trade(outcome, mode, start)
-            # Written after the decision (write_backoff), before the next block's.
-            self._backoff_due = (result.block_number, notes)
-        left = set(ids)  # the rows chosen this block are no longer candidates
-        self._untraded = {i: b for i, b in self._untraded.items() if i in left}
-        self._keep_untraded(ids, result.block_number)
+        outcomes: list[ExecutionResult] = []
+        failure: BaseException | None = None
+        notes: list[tuple[int, bool, str]] = []
+        for (context, start_token), outcome in zip(claimed, results, strict=True):
+            if isinstance(outcome, BaseException):
+                failure = failure or outcome
+                continue
+            outcomes.append(outcome)
+            sent = outcome.outcome == "pending" and outcome.trade_id is not None
+            failed = simulation_failed(outcome)
+            if failed or sent or outcome.outcome in {"simulated", "success"}:
+                notes.append((context.opportunity_id, failed, outcome.reason))
+            start = terms.get(start_token)
+            if sent:
+                # Counted when its receipt settles it (_trade_settled).
+                self._sent_terms[context.opportunity_id] = start
+                continue
+            self._count_trade(outcome, mode, start)
+        # Written after the decision (write_backoff), before the next block's.
+        self._backoff_due = (block, notes)
         if failure is not None:
             raise failure
-        return outcomes
+        return outcomes, {key: claim.contexts[key].opportunity_id for key in claim.contexts}
 
     async def write_backoff(self) -> None:
         """Note the last block's simulation failures and trades for the back-off."""
@@ -629,16 +728,11 @@ class Engine:
             if not failed:
                 traded.update(moved)
 
-    def _keep_untraded(self, ids: Iterable[int], block_number: int) -> None:
-        """Keep ``ids`` as candidates for the next blocks (the newest few, for a few blocks)."""
-        untraded = self._untraded
-        for opportunity_id in ids:
-            untraded.setdefault(opportunity_id, block_number)
-        oldest = block_number - UNTRADED_BLOCKS
-        kept = sorted(((b, i) for i, b in untraded.items() if b > oldest), reverse=True)[
-            :UNTRADED_ROWS
-        ]
-        self._untraded = {i: b for b, i in kept}
+    async def refresh_backoff(self, block: int) -> None:
+        """Read the pools and tokens backed off from ``block`` on (after a decision)."""
+        self._backed_off = await sync_to_async(backed_off_until)(
+            network_ids=[self.network.pk], block=block
+        )
 
     def _count_trade(self, outcome: ExecutionResult, mode: str, start: Any) -> None:
         metrics.TRADES.labels(outcome.outcome, mode).inc()
@@ -717,43 +811,46 @@ class Engine:
             # than written every block (their rows, if any, stay as they are).
             result = replace(result, findings=result.findings[: self.max_recorded_per_block])
         began = time.perf_counter()
-        first, rest = self._decision_rows(result)
-        recorded = await self.storage.record(first)
-        recorded_at = time.perf_counter()
-        stages["recording"] = recorded_at - began
-        executions = await self.execute_findings(result, recorded)
+        stages["recording"] = 0.0
+        executions, claimed = await self.decide(result, stages)
         decided_at = time.perf_counter()
         self._decided()
-        stages["execution"] = decided_at - recorded_at
+        stages["execution"] = decided_at - began - stages["recording"]
         # From the block's arrival (before the pool update) to the decision.
         latency_ms = (asyncio.get_running_loop().time() - started) * 1000
         try:
             await self.write_backoff()
+            if self.execution is not None:
+                await self.refresh_backoff(result.block_number + 1)
         except DatabaseError as exc:
             # The trades are sent: the block stands; a failure only goes unnoted.
             logger.warning("block %s: back-off notes not written: %s", result.block_number, exc)
             self.storage.record_error(exc)
-        if rest is not None:
-            # The other findings' rows, for the pages and later blocks: after the decision.
-            try:
-                later = await self.storage.record(rest)
-            except Exception as exc:
-                # The trades are sent: the block stands. The next block judges every
-                # cycle again (a full scan), so the rows catch up with the chain.
-                logger.warning(
-                    "block %s: rows after the decision not written: %s", result.block_number, exc
-                )
-                self.storage.record_error(exc)
-                self._needs_full_scan = True
-            else:
-                recorded = RecordResult(
-                    created=recorded.created + later.created,
-                    updated=recorded.updated + later.updated,
-                    staled=recorded.staled + later.staled,
-                )
-                if self.execution is not None and self._leading():
-                    self._keep_untraded([*later.created, *later.updated], result.block_number)
-            stages["recording_after"] = time.perf_counter() - decided_at
+        # The rows of every other finding, and of the cycles that no longer pay, for
+        # the pages and later blocks: after the decision. The claimed rows are the
+        # executions' own.
+        rest = result
+        if claimed:
+            others = tuple(f for f in result.findings if f.key not in claimed)
+            rest = replace(result, findings=others)
+        recorded = RecordResult(created=tuple(claimed.values()))
+        try:
+            later = await self.storage.record(rest)
+        except Exception as exc:
+            # The trades are sent: the block stands. The next block judges every
+            # cycle again (a full scan), so the rows catch up with the chain.
+            logger.warning(
+                "block %s: rows after the decision not written: %s", result.block_number, exc
+            )
+            self.storage.record_error(exc)
+            self._needs_full_scan = True
+        else:
+            recorded = RecordResult(
+                created=recorded.created + later.created,
+                updated=later.updated,
+                staled=later.staled,
+            )
+        stages["recording_after"] = time.perf_counter() - decided_at
         try:
             # A trade just moved the balances: read them now rather than in a few blocks.
             traded = self._wallet_due or any(
@@ -786,34 +883,6 @@ class Engine:
         self._record_metrics(result, report)
         self.recent.append(report)
         return report
-
-    def _decision_rows(self, result: ScanResult) -> tuple[ScanResult, ScanResult | None]:
-        """The part of ``result`` to record before deciding, and the rest (None: nothing left).
-
-        Only the findings worth the most in native terms can be traded this block
-        (``max_executions_per_block``, with room for some to go stale): their
-        rows are written first and the trades decided; the other findings and
-        the rows made stale are written after the decision. A full scan, which
-        retires every other row of the network, is written at once.
-        """
-        room = DECIDE_FROM * max(1, self.max_executions_per_block)
-        if result.full or len(result.findings) <= room:
-            return result, None
-        terms = self.scanner.terms_at(result.block_number)
-
-        def value(finding: Any) -> tuple[bool, Fraction]:
-            start = terms.get(finding.cycle.start_token)
-            if start is None or start.native_to_start <= 0:
-                return (False, Fraction(finding.evaluation.net))
-            return (True, finding.evaluation.net / start.native_to_start)
-
-        ranked = sorted(result.findings, key=value, reverse=True)
-        head = {finding.key for finding in ranked[:room]}
-        first = tuple(f for f in result.findings if f.key in head)
-        others = tuple(f for f in result.findings if f.key not in head)
-        # No rejections in the first part: nothing is made stale before the decision,
-        # and the second part's judged keys leave the first part's rows alone.
-        return replace(result, findings=first, rejections={}), replace(result, findings=others)
 
     def _record_metrics(self, result: ScanResult, report: BlockReport) -> None:
         metrics.observe_stages(report.stages)

@@ -295,14 +295,19 @@ class ExecutionManager(Component):
                 del self._in_flight[trade_id]
         return frozenset(pools)
 
-    def begin_block(self, block_number: int) -> None:
+    def begin_block(self, block_number: int, *, loss: int | None = None) -> None:
         """The engine starts deciding block ``block_number``'s trades.
 
         Its executions then read the fee suggestion for the next block and today's
-        loss once, not once each. Today's loss is read again after any trade this
-        manager settles (a trade in flight counts at its worst cost until then).
+        loss once, not once each; ``loss``: today's loss read already (with the
+        claims). Today's loss is read again after any trade this manager settles
+        (a trade in flight counts at its worst cost until then).
         """
         self._memo = {}
+        if loss is not None:
+            known: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            known.set_result(loss)
+            self._memo["loss"] = known
 
     def end_block(self) -> None:
         """The block's trades are decided: later executions read everything afresh."""
@@ -391,7 +396,8 @@ class ExecutionManager(Component):
     async def execute(
         self, opportunity_id: int, limits: Limits, requote: Requote
     ) -> ExecutionResult:
-        """Run one opportunity through the gate; never raises for a trading outcome."""
+        """Claim one opportunity and run it through the gate; never raises for a trading
+        outcome."""
         try:
             # The claim and what the execution needs about the opportunity: one call.
             with metrics.lock_wait("opportunity_claim"):
@@ -405,6 +411,14 @@ class ExecutionManager(Component):
         if context is None:
             self.count("not_claimed")
             return ExecutionResult(opportunity_id, "not_claimed", "another engine claimed it")
+        return await self.execute_claimed(context, limits, requote)
+
+    async def execute_claimed(
+        self, context: services.ExecutionContext, limits: Limits, requote: Requote
+    ) -> ExecutionResult:
+        """Run an opportunity claimed already (``context``) through the gate; never raises
+        for a trading outcome."""
+        opportunity_id = context.opportunity_id
         try:
             result = await self._execute_claimed(context, limits, requote)
         except Exception as exc:  # an unexpected failure must not leave the claim hanging
@@ -427,6 +441,14 @@ class ExecutionManager(Component):
         if result.outcome in {"simulated", "success"}:
             self.record_success()
         return result
+
+    async def refuse_claimed(
+        self, context: services.ExecutionContext, status: str, reason: str, code: str
+    ) -> ExecutionResult:
+        """Let a claimed opportunity go without trying it: ``status`` for ``reason``."""
+        await self._finish(context.opportunity_id, status, reason, code)
+        self.count(status)
+        return ExecutionResult(context.opportunity_id, status, reason)
 
     async def _finish(
         self, opportunity_id: int, status: str, reason: str, code: str | None = None

@@ -204,7 +204,16 @@ def alert_attempt(*, delivery_id: int) -> str:
         delivery.delivered_at = timezone.now()
     elif len(delivery.attempts) >= endpoint.max_attempts:
         delivery.status = AlertDeliveryStatus.FAILED
-    delivery.save(update_fields=["attempts", "status", "delivered_at"])
+    # The POST is over: its outcome is written even if the database is busy a moment
+    # (a delivery left pending after its claim would never be sent or recorded).
+    for busy in range(BUSY_ATTEMPTS):
+        try:
+            delivery.save(update_fields=["attempts", "status", "delivered_at"])
+            break
+        except OperationalError:
+            if busy + 1 == BUSY_ATTEMPTS:
+                raise
+            time.sleep(0.2 * (busy + 1))
     if ok:
         return "delivered"
     logger.info("alert %s to %s failed: %s", delivery.event, endpoint.name, error or status_code)

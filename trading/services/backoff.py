@@ -93,12 +93,19 @@ def backoff_note(
 
 def backed_off(*, network_ids: Iterable[int], block: int) -> set[str]:
     """Addresses (lower case) of the pools and tokens left out at ``block`` on these networks."""
-    return {
-        address.lower()
-        for address in SimulationBackoff.objects.filter(
-            network_id__in=list(network_ids), until_block__gte=block, failures__gt=0
-        ).values_list("address", flat=True)
-    }
+    return set(backed_off_until(network_ids=network_ids, block=block))
+
+
+def backed_off_until(*, network_ids: Iterable[int], block: int) -> dict[str, int]:
+    """The pools and tokens (lower case) left out at ``block`` on these networks -> the
+    last block each is left out at."""
+    until: dict[str, int] = {}
+    for address, last in SimulationBackoff.objects.filter(
+        network_id__in=list(network_ids), until_block__gte=block, failures__gt=0
+    ).values_list("address", "until_block"):
+        key = address.lower()
+        until[key] = max(last, until.get(key, last))
+    return until
 
 
 def backoff_reset(rows: QuerySet[SimulationBackoff] | Sequence[Any]) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from trading import events
@@ -28,6 +29,7 @@ from trading.models import (
     Opportunity,
     OpportunityStatus,
     Pool,
+    Token,
     Trade,
     TradeMode,
     TradeStatus,
@@ -101,9 +103,51 @@ def _v4_pool_info(row: Pool) -> dict[str, Any]:
 
 
 def execution_context(*, opportunity_id: int) -> ExecutionContext:
-    opportunity = Opportunity.objects.select_related("start_token").get(pk=opportunity_id)
-    addresses = [step["pool"] for step in opportunity.path]
-    rows = Pool.objects.filter(address__in=addresses).select_related("dex", "token0", "token1")
+    return execution_contexts(ids=[opportunity_id])[opportunity_id]
+
+
+def execution_contexts(*, ids: Sequence[int]) -> dict[int, ExecutionContext]:
+    """What the execution of each of these opportunities needs: two queries for all."""
+    opportunities = list(Opportunity.objects.select_related("start_token").filter(pk__in=ids))
+    if len(opportunities) != len(set(ids)):
+        found = {o.pk for o in opportunities}
+        raise Opportunity.DoesNotExist(f"no opportunity {sorted(set(ids) - found)}")
+    rows = _pool_rows(Pool.objects.all(), {step["pool"] for o in opportunities for step in o.path})
+    return {
+        opportunity.pk: _context(
+            opportunity.pk,
+            opportunity.network_id,
+            opportunity.start_token,
+            amounts=(opportunity.amount_in, opportunity.expected_profit, opportunity.gas_cost),
+            path=list(opportunity.path),
+            rows=rows,
+            reference_prices=(opportunity.native_price, opportunity.native_usd_price),
+        )
+        for opportunity in opportunities
+    }
+
+
+def _pool_rows(pools: QuerySet[Pool], addresses: Iterable[str]) -> dict[str, Pool]:
+    """Pool rows (their DEX and tokens along) by address as spelled in ``addresses``."""
+    wanted = {address.lower(): address for address in addresses}
+    found = pools.filter(address__in=sorted(wanted.values())).select_related(
+        "dex", "token0", "token1"
+    )
+    return {wanted[row.address.lower()]: row for row in found if row.address.lower() in wanted}
+
+
+def _context(
+    opportunity_id: int,
+    network_id: int | None,
+    token: Token,
+    *,
+    amounts: tuple[int, int, int],
+    path: list[dict[str, str]],
+    rows: Mapping[str, Pool],
+    reference_prices: tuple[int | None, int | None],
+) -> ExecutionContext:
+    """An execution's context; ``amounts``: (amount in, expected profit, gas cost)."""
+    mine = [rows[a] for a in dict.fromkeys(step["pool"] for step in path) if a in rows]
     pools = {
         row.address: PoolInfo(
             address=row.address,
@@ -113,7 +157,7 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             fee_bps=row.fee // 100 if row.dex.kind == "uniswap_v2" else 0,
             **_v4_pool_info(row),
         )
-        for row in rows
+        for row in mine
     }
     unconfirmed = tuple(
         PoolClaim(
@@ -128,22 +172,96 @@ def execution_context(*, opportunity_id: int) -> ExecutionContext:
             hooks=row.hooks or ZERO_ADDRESS,
             dynamic_fee=row.dynamic_fee,
         )
-        for row in rows
+        for row in mine
         if not row.factory_confirmed
     )
+    amount_in, expected_profit, gas_cost = amounts
     return ExecutionContext(
-        opportunity_id=opportunity.pk,
-        network_id=opportunity.network_id,
-        start_token=opportunity.start_token.address,
-        start_token_decimals=opportunity.start_token.decimals,
-        start_token_symbol=opportunity.start_token.symbol,
-        amount_in=opportunity.amount_in,
-        expected_profit=opportunity.expected_profit,
-        gas_cost=opportunity.gas_cost,
-        path=list(opportunity.path),
+        opportunity_id=opportunity_id,
+        network_id=network_id,
+        start_token=token.address,
+        start_token_decimals=token.decimals,
+        start_token_symbol=token.symbol,
+        amount_in=amount_in,
+        expected_profit=expected_profit,
+        gas_cost=gas_cost,
+        path=path,
         pools=pools,
         unconfirmed=unconfirmed,
-        reference_prices=(opportunity.native_price, opportunity.native_usd_price),
+        reference_prices=reference_prices,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionClaim:
+    """What a block's trades need from the database, read and written in one call."""
+
+    config: BotConfig
+    # Per cycle key claimed: the execution's context (a key not claimed is absent).
+    contexts: dict[str, ExecutionContext]
+    # Today's realized live loss (native wei); None when not asked (dry run).
+    loss: int | None
+
+
+def decision_claim(
+    *,
+    network: Network,
+    items: Sequence[tuple[Any, int]],
+    native_prices: Mapping[str, int] | None = None,
+    native_usd_price: int | None = None,
+    live: bool | None = None,
+) -> DecisionClaim:
+    """The rows of the findings a block trades, written and claimed; their contexts;
+    the bot's configuration; and, for live trading, today's loss: one call.
+
+    ``items`` are (finding, the block it was judged at). ``live``: today's loss
+    is read when True, or when None and the configuration says live. The
+    contexts are made from the findings and one read of their pools and start
+    tokens, which also gives the new rows their links.
+    """
+    from trading.services.opportunities import Prices, RowIds, opportunities_claim
+
+    config = BotConfig.load()
+    findings = [finding for finding, _ in items]
+    tokens = {
+        row.address.lower(): row
+        for row in Token.objects.filter(
+            network=network, address__in=sorted({f.cycle.start_token for f in findings})
+        )
+    }
+    rows = _pool_rows(
+        Pool.objects.filter(dex__network=network), {p for f in findings for p in f.cycle.pools}
+    )
+    claimed = opportunities_claim(
+        network=network,
+        items=items,
+        native_prices=native_prices,
+        native_usd_price=native_usd_price,
+        ids=RowIds(
+            tokens={address: row.pk for address, row in tokens.items()},
+            pools={address.lower(): row.pk for address, row in rows.items()},
+        ),
+    )
+    prices = Prices(native_prices or {}, native_usd_price)
+    contexts = {}
+    for finding in findings:
+        if finding.key not in claimed:
+            continue
+        start, evaluation = finding.cycle.start_token, finding.evaluation
+        contexts[finding.key] = _context(
+            claimed[finding.key],
+            network.pk,
+            tokens[start.lower()],
+            amounts=(finding.sized.amount_in, evaluation.gross, evaluation.gas_cost_start_token),
+            path=finding.cycle.path(),
+            rows=rows,
+            reference_prices=(prices.native_price(start), prices.usd),
+        )
+    trading_live = config.mode == "live" if live is None else live
+    return DecisionClaim(
+        config=config,
+        contexts=contexts,
+        loss=daily_loss_wei(network=network) if trading_live and claimed else None,
     )
 
 
@@ -540,14 +658,17 @@ def daily_loss_wei(*, network: Network | None, now: dt.datetime | None = None) -
     now = now or timezone.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = Trade.objects.live().filter(created_at__gte=midnight)
-    gas = today.aggregate(total=AmountSum("gas_cost_wei"))["total"]
-    offset = 0
+    sums: dict[str, Any] = {"gas": AmountSum("gas_cost_wei")}
     if network is not None and network.wrapped_native_token_id:
-        offset = today.filter(
-            Q(status=TradeStatus.SUCCESS),
-            opportunity__start_token_id=network.wrapped_native_token_id,
-        ).aggregate(total=AmountSum("realized_profit"))["total"]
-    return max(0, gas - offset)
+        sums["offset"] = AmountSum(
+            "realized_profit",
+            filter=Q(
+                status=TradeStatus.SUCCESS,
+                opportunity__start_token_id=network.wrapped_native_token_id,
+            ),
+        )
+    totals = today.aggregate(**sums)  # one query
+    return max(0, totals["gas"] - totals.get("offset", 0))
 
 
 def daily_loss_limit_hit(*, loss_wei: int, limit_wei: int) -> BotConfig:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -269,7 +269,7 @@ def opportunities_record(
             elif key not in executing:
                 fresh.append(item)
 
-        created = _create(network, block_number, fresh, now, prices)
+        created = list(_create(network, block_number, fresh, now, prices).values())
         if to_update:
             Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
                 to_update,
@@ -307,6 +307,75 @@ def opportunities_record(
         updated=tuple(row.pk for row in to_update),
         staled=tuple(row.pk for row in staled),
     )
+
+
+@dataclass(frozen=True)
+class RowIds:
+    """Row ids by lower-case address, of start tokens and of pools."""
+
+    tokens: Mapping[str, int]
+    pools: Mapping[str, int]
+
+
+def opportunities_claim(
+    *,
+    network: Network,
+    items: Sequence[tuple[ProfitableCycle, int]],
+    native_prices: Mapping[str, int] | None = None,
+    native_usd_price: int | None = None,
+    ids: RowIds | None = None,
+) -> dict[str, int]:
+    """Write the rows of the findings a block trades, claimed (``executing``): key -> id.
+
+    ``items`` are (finding, the block it was judged at). A cycle with a detected
+    row gets that row updated and claimed, one without an open row a new one; a
+    cycle whose row is being executed already is not claimed (not in the answer).
+    ``ids``: the start tokens' and pools' row ids, when the caller has read them.
+    The engine decides from its findings in memory: these are the only rows it
+    writes before its trades are sent.
+    """
+    prices = Prices(native_prices or {}, native_usd_price)
+    latest = {item.sized.cycle.key: (item, block) for item, block in items}
+    if not latest:
+        return {}
+    now = timezone.now()
+    with transaction.atomic():
+        open_rows = list(
+            Opportunity.objects.filter(
+                network=network,
+                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
+                cycle_key__in=sorted(latest),
+            )
+            .select_for_update()
+            .only("id", "cycle_key", "status")
+        )
+        detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
+        executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
+        to_update = []
+        fresh: dict[int, list[ProfitableCycle]] = {}
+        for key, (item, block) in latest.items():
+            row = detected.get(key)
+            if row is not None:
+                _apply(row, item, block, now, prices)
+                row.status = OpportunityStatus.EXECUTING
+                to_update.append(row)
+            elif key not in executing:
+                fresh.setdefault(block, []).append(item)
+        created: dict[str, int] = {}
+        for block, found in fresh.items():
+            created.update(
+                _create(network, block, found, now, prices, OpportunityStatus.EXECUTING, ids)
+            )
+        if to_update:
+            Opportunity.objects.filter(status=OpportunityStatus.DETECTED).bulk_update(
+                to_update, [*UPDATED_FIELDS, "status"]
+            )
+        events.opportunities_recorded_after_commit(
+            created=list(created.values()), updated=[row.pk for row in to_update]
+        )
+    claimed = {row.cycle_key: row.pk for row in to_update}
+    claimed.update(created)
+    return {key: claimed[key] for key in latest if key in claimed}
 
 
 # A rejection's kind (trading.analysis.evaluation) -> the reason category of its row.
@@ -375,25 +444,32 @@ def _create(
     items: list[ProfitableCycle],
     now: dt.datetime,
     prices: Prices,
-) -> list[int]:
-    """Insert new detected rows and their pool links: two queries plus two lookups."""
+    status: str = OpportunityStatus.DETECTED,
+    ids: RowIds | None = None,
+) -> dict[str, int]:
+    """Insert new rows and their pool links (two queries, plus two lookups unless
+    ``ids`` has them): key -> id."""
     if not items:
-        return []
-    start_addresses = {item.sized.cycle.start_token for item in items}
-    pool_addresses = {pool for item in items for pool in item.sized.cycle.pools}
-    # Keyed by lower case: a cycle may spell an address in another case than the row.
-    tokens = {
-        address.lower(): pk
-        for address, pk in Token.objects.filter(
-            network=network, address__in=sorted(start_addresses)
-        ).values_list("address", "id")
-    }
-    pools = {
-        address.lower(): pk
-        for address, pk in Pool.objects.filter(
-            dex__network=network, address__in=sorted(pool_addresses)
-        ).values_list("address", "id")
-    }
+        return {}
+    if ids is None:
+        start_addresses = {item.sized.cycle.start_token for item in items}
+        pool_addresses = {pool for item in items for pool in item.sized.cycle.pools}
+        # Keyed by lower case: a cycle may spell an address in another case than the row.
+        ids = RowIds(
+            tokens={
+                address.lower(): pk
+                for address, pk in Token.objects.filter(
+                    network=network, address__in=sorted(start_addresses)
+                ).values_list("address", "id")
+            },
+            pools={
+                address.lower(): pk
+                for address, pk in Pool.objects.filter(
+                    dex__network=network, address__in=sorted(pool_addresses)
+                ).values_list("address", "id")
+            },
+        )
+    tokens, pools = ids.tokens, ids.pools
     rows = []
     links = []
     for item in items:
@@ -409,7 +485,7 @@ def _create(
             first_block=block_number,
             block_number=block_number,
             detected_at=now,
-            status=OpportunityStatus.DETECTED,
+            status=status,
         )
         _apply(row, item, block_number, now, prices)
         rows.append(row)
@@ -423,4 +499,4 @@ def _create(
             for pool_id in dict.fromkeys(pool_ids)
         ]
     )
-    return [row.pk for row in rows]
+    return {row.cycle_key: row.pk for row in rows}
