@@ -567,6 +567,14 @@ class Opportunity(models.Model):
             # The history pages and their CSV exports read newest first, in this
             # order: an index lets the first rows come without sorting the table.
             models.Index(fields=["-detected_at", "-id"], name="opportunity_newest"),
+            # The open rows of a block's cycles (recording, claiming): found by key
+            # through this index whatever the table's statistics say (a planner on
+            # a young or never-analysed table otherwise scans every open row).
+            models.Index(
+                fields=["cycle_key", "network"],
+                condition=Q(status__in=["detected", "executing"]),
+                name="opportunity_open_by_cycle",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -465,3 +465,35 @@ def test_todays_loss_is_live_gas_less_the_wrapped_native_profit_of_todays_succes
     # In profit: no loss.
     f.trade(in_weth, realized_profit=10**17, gas_cost_wei=0)
     assert daily_loss_wei(network=Network.objects.get(pk=net.pk)) == 0
+
+
+def test_the_open_rows_of_a_few_cycles_are_found_by_key_on_a_table_never_analysed(
+    net, weth, pools
+) -> None:
+    from django.db import connection
+
+    from trading.services.opportunities import open_by_cycle
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    rows = [
+        Opportunity(
+            network=net,
+            start_token=weth,
+            cycle_key=f"0x{i:040x}|{weth.address}",
+            status=("detected", "executing", "stale")[i % 3],
+            first_block=1,
+            block_number=1,
+            amount_in=E18,
+            expected_profit=10**16,
+            gas_cost=10**14,
+            net_profit=10**16 - 10**14,
+            path=[],
+        )
+        for i in range(3_000)
+    ]
+    Opportunity.objects.bulk_create(rows)
+    keys = [rows[0].cycle_key, rows[1].cycle_key]
+    plan = open_by_cycle(net, keys).select_for_update().explain()
+    assert "opportunity_open_by_cycle" in plan, plan
+    assert {r.cycle_key for r in open_by_cycle(net, [*keys, rows[2].cycle_key])} == set(keys)

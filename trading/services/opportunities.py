@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from trading import events
@@ -243,13 +244,14 @@ def opportunities_record(
         latest[item.sized.cycle.key] = item  # a key seen twice keeps its last evaluation
     now = timezone.now()
     with transaction.atomic():
-        candidates = Opportunity.objects.filter(
-            network=network,
-            status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
-        )
         if evaluated_keys is not None and len(evaluated_keys) <= FEW_KEYS:
             # A few cycles judged (the best of a busy block): only their rows can change.
-            candidates = candidates.filter(cycle_key__in={*latest, *evaluated_keys})
+            candidates = open_by_cycle(network, {*latest, *evaluated_keys})
+        else:
+            candidates = Opportunity.objects.filter(
+                network=network,
+                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
+            )
         open_rows = list(
             # The start token comes along (not locked) to say a stale row's reason in its units.
             candidates.select_for_update(of=("self",))
@@ -309,6 +311,16 @@ def opportunities_record(
     )
 
 
+def open_by_cycle(network: Network, keys: Iterable[str]) -> QuerySet[Opportunity]:
+    """The open (detected or executing) rows of these cycles: by key, through the
+    ``opportunity_open_by_cycle`` index."""
+    return Opportunity.objects.filter(
+        cycle_key__in=sorted(keys),
+        network=network,
+        status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
+    )
+
+
 @dataclass(frozen=True)
 class RowIds:
     """Row ids by lower-case address, of start tokens and of pools."""
@@ -341,13 +353,7 @@ def opportunities_claim(
     now = timezone.now()
     with transaction.atomic():
         open_rows = list(
-            Opportunity.objects.filter(
-                network=network,
-                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
-                cycle_key__in=sorted(latest),
-            )
-            .select_for_update()
-            .only("id", "cycle_key", "status")
+            open_by_cycle(network, latest).select_for_update().only("id", "cycle_key", "status")
         )
         detected = {r.cycle_key: r for r in open_rows if r.status == OpportunityStatus.DETECTED}
         executing = {r.cycle_key for r in open_rows if r.status == OpportunityStatus.EXECUTING}
