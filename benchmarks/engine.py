@@ -412,7 +412,7 @@ class Sample:
     update_ms: float = 0.0
     analysis_ms: float = 0.0
     record_ms: float = 0.0
-    recording_ms: float = 0.0  # of record_ms: the rows written (the engine's own stage)
+    recording_ms: float = 0.0  # of record_ms: the traded rows claimed (the engine's own stage)
     execution_ms: float = 0.0  # of record_ms: candidates chosen, simulated and sent
     cycles_evaluated: int = 0
     cycles_deferred: int = 0

@@ -91,3 +91,14 @@ def test_routes_chosen_together_share_no_pool_with_each_other_or_a_trade_in_flig
     assert [k for k, _ in disjoint_routes(routes, 2)] == [best.key, apart.key]
     routes = engine.ranked_routes({WETH: Fraction(1)}, 5)
     assert [k for k, _ in disjoint_routes(routes, 2, {"0xa"})] == [shares.key, apart.key]
+
+
+def test_a_profit_in_a_six_decimal_token_is_compared_by_its_native_value() -> None:
+    engine = Engine()
+    # 0.01 WETH against 1,000 USDC at 2,000 USDC per WETH: the USDC profit is worth more,
+    # though it is the smaller integer.
+    small_in_weth = found(("0xA", "0xB"), 10**16)
+    big_in_usdc = found(("0xC", "0xD"), 1_000 * 10**6, start=USDC, via=WETH)
+    engine.remember(scanned(7, [small_in_weth, big_in_usdc]))
+    prices = {WETH: Fraction(1), USDC: Fraction(2_000 * 10**6, 10**18)}
+    assert ranked(engine, 7, prices) == [big_in_usdc.key, small_in_weth.key]

@@ -467,15 +467,12 @@ def test_todays_loss_is_live_gas_less_the_wrapped_native_profit_of_todays_succes
     assert daily_loss_wei(network=Network.objects.get(pk=net.pk)) == 0
 
 
+@pytest.mark.postgres
 def test_the_open_rows_of_a_few_cycles_are_found_by_key_on_a_table_never_analysed(
     net, weth, pools
 ) -> None:
-    from django.db import connection
-
     from trading.services.opportunities import open_by_cycle
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the plan is PostgreSQL's")
     rows = [
         Opportunity(
             network=net,

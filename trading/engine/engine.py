@@ -3,9 +3,10 @@
 chain → storage → dex → gas → analysis → execution → wallet (the wallet
 watch) are initialized in that order and cleaned up in reverse. For every new
 block: update the pools its logs touched → re-evaluate the cycles through them
-→ record opportunities → execute the best ones within the operator's limits →
-publish. A block whose work outlasts the next block is not queued: the engine
-jumps to the newest block (reading the skipped blocks' logs too, so pool states
+→ execute the best findings within the operator's limits (their rows written
+claimed, in one call) → record the other opportunities → publish. A block
+whose work outlasts the next block is not queued: the engine jumps to the
+newest block (reading the skipped blocks' logs too, so pool states
 stay exact) and counts the skip. A failing component is restarted with backoff;
 the engine never dies silently, and on SIGINT/SIGTERM it finishes the current
 block, records its state, cleans up and returns.
@@ -133,8 +134,8 @@ class BlockReport:
 class StorageComponent(Component):
     """The memory bank's engine side: records opportunities, keeps engine state current.
 
-    Opportunities are written in bulk, twice per busy block: the best few
-    before the decision (execution needs their ids), the rest after it.
+    A block's opportunities are written in bulk after its decision (the rows of
+    the trades it decided on are written claimed, before them: ``decide``).
     Engine state and component health are coalesced and flushed by a
     background task, off the hot path.
     """
@@ -532,11 +533,6 @@ class Engine:
             await asyncio.to_thread(events.deliver_inline)
 
     # --- the pipeline -------------------------------------------------------------------
-
-    async def limits(self) -> Limits:
-        from trading.models import BotConfig
-
-        return self.limits_from(await sync_to_async(BotConfig.load)())
 
     def limits_from(self, config: Any) -> Limits:
         """The operator's limits in ``config`` (a BotConfig), the engine's mode applied."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from trading import events
 from trading.formatting import printable
-from trading.models import ComponentHealth, EngineState, Opportunity, OpportunityStatus
+from trading.models import ComponentHealth, EngineState
 
 
 def engine_started() -> None:
@@ -75,95 +75,6 @@ _STATE_FIELDS = {
     "balances",
     "system",
 }
-
-
-def best_detected(
-    ids: Iterable[int],
-    limit: int,
-    *,
-    native_to_start: Mapping[str, Fraction] | None = None,
-    block: int | None = None,
-    avoid_pools: Collection[str] = (),
-) -> list[tuple[int, str]]:
-    """The most valuable still-detected opportunities among ``ids``: (id, start token).
-
-    Profits in different start tokens are compared by their value in native
-    wei (``native_to_start``: start-token units per native wei); one whose
-    start token has no price comes after every priced one. With ``block``,
-    cycles through a pool or token backed off at that block are left out;
-    cycles through any of ``avoid_pools`` (lower case: trades in flight) too.
-    """
-    ranked = best_detected_routes(
-        ids, limit, native_to_start=native_to_start, block=block, avoid_pools=avoid_pools
-    )
-    return [(pk, token) for pk, token, _ in ranked]
-
-
-def best_detected_routes(
-    ids: Iterable[int],
-    limit: int,
-    *,
-    native_to_start: Mapping[str, Fraction] | None = None,
-    block: int | None = None,
-    avoid_pools: Collection[str] = (),
-) -> list[tuple[int, str, frozenset[str]]]:
-    """:func:`best_detected` with each route's pools (lower case): (id, start token, pools).
-
-    The candidates are ranked on their profit alone; the paths (for the
-    back-off and the pools in flight) are read for the best ones only, a
-    chunk at a time, until ``limit`` routes are found.
-    """
-    from trading.services.backoff import backed_off
-
-    rows = list(
-        Opportunity.objects.filter(pk__in=list(ids), status=OpportunityStatus.DETECTED).values_list(
-            "pk", "start_token__address", "net_profit", "network_id"
-        )
-    )
-    if not rows or limit <= 0:
-        return []
-    prices = native_to_start or {}
-    # Native value in units of 2**-64 native wei: integer keys sort fast, and two
-    # profits closer than that are ranked by id (the newer first), as equal ones.
-    per_token: dict[str, tuple[int, int] | None] = {}
-    for token in {row[1] for row in rows}:
-        price = prices.get(token)
-        per_token[token] = (
-            (price.denominator << 64, price.numerator) if price is not None and price > 0 else None
-        )
-
-    def value(row: tuple[Any, ...]) -> tuple[bool, int, int]:
-        scale = per_token[row[1]]
-        net = int(row[2])
-        if scale is None:
-            return (False, net, -row[0])
-        return (True, net * scale[0] // scale[1], -row[0])
-
-    rows.sort(key=value, reverse=True)
-    networks = {row[3] for row in rows}
-    blocked = backed_off(network_ids=networks, block=block) if block is not None else set()
-    chosen: list[tuple[int, str, frozenset[str]]] = []
-    chunk = max(2 * limit, 32)
-    for first in range(0, len(rows), chunk):
-        part = rows[first : first + chunk]
-        paths = dict(
-            Opportunity.objects.filter(pk__in=[row[0] for row in part]).values_list("pk", "path")
-        )
-        for row in part:
-            path = paths.get(row[0]) or []
-            if blocked and any(
-                hop[key].lower() in blocked
-                for hop in path
-                for key in ("pool", "token_in", "token_out")
-            ):
-                continue
-            pools = frozenset(hop["pool"].lower() for hop in path)
-            if avoid_pools and not pools.isdisjoint(avoid_pools):
-                continue
-            chosen.append((row[0], row[1], pools))
-            if len(chosen) == limit:
-                return chosen
-    return chosen
 
 
 def low_balance_alert(*, address: str, balance: int, minimum: int) -> None:
