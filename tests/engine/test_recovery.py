@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 
 from tests.execution.conftest import E18
 from tests.support.rpc_proxy import RpcProxy
+from trading.devchain.devnet import DevnetError
 from trading.engine.engine import Engine, WalletWatch
 from trading.lifecycle import Component, Lifecycle
 from trading.models import (
@@ -57,6 +58,19 @@ async def _until(check: Callable[[], object], timeout: float, what: str) -> None
         await asyncio.sleep(0.05)
 
 
+async def _open_gap(devnet, arb, amount: int) -> None:
+    """Swap ``amount`` WETH into the cheap pool. The helper quotes the pool, then swaps
+    a block later: the running engine may trade the pool in between, and the stale
+    quote reverts (the pair's K check). Then it is quoted again."""
+    for attempt in range(3):
+        try:
+            await asyncio.to_thread(devnet.swap_v2, arb.cheap.address, arb.weth.address, amount)
+            return
+        except DevnetError:
+            if attempt == 2:
+                raise
+
+
 async def _successes() -> int:
     return await Trade.objects.filter(status="success").acount()
 
@@ -89,16 +103,14 @@ async def test_an_rpc_outage_is_survived_without_a_restart(arb, devnet, anvil, t
             proxy.arm_outage(trigger, OUTAGE_SECONDS)
             if trigger == "eth_sendRawTransaction":
                 # Give the engine something to send into the outage.
-                await asyncio.to_thread(
-                    devnet.swap_v2, arb.cheap.address, arb.weth.address, 20 * E18
-                )
+                await _open_gap(devnet, arb, 20 * E18)
             await _until(lambda: proxy.outage_over, 30, "the outage to start and end")
             assert proxy.refused > 0
             assert not run.done(), "the engine stopped during the outage"
 
             # A new gap after the outage is traded within a few blocks.
             gap_block = await asyncio.to_thread(lambda: devnet.w3.eth.block_number)
-            await asyncio.to_thread(devnet.swap_v2, arb.cheap.address, arb.weth.address, 30 * E18)
+            await _open_gap(devnet, arb, 30 * E18)
             try:
                 await _until(
                     lambda: Trade.objects.filter(
