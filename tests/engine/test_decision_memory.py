@@ -102,3 +102,20 @@ def test_a_profit_in_a_six_decimal_token_is_compared_by_its_native_value() -> No
     engine.remember(scanned(7, [small_in_weth, big_in_usdc]))
     prices = {WETH: Fraction(1), USDC: Fraction(2_000 * 10**6, 10**18)}
     assert ranked(engine, 7, prices) == [big_in_usdc.key, small_in_weth.key]
+
+
+async def test_the_lease_is_renewed_on_the_block_path_only_when_nothing_supervises() -> None:
+    engine = Engine()
+    renewals: list[bool] = []
+
+    async def refresh(*, force: bool = False) -> bool:
+        renewals.append(force)
+        return True
+
+    engine.lease = SimpleNamespace(refresh=refresh, valid=True)  # type: ignore[assignment]
+    engine.execution = None  # nothing to trade: decide stops after the renewal
+    await engine.decide(scanned(1))
+    assert renewals == [False]
+    engine._supervised = True  # run() renews it from its supervisor, off the block path
+    await engine.decide(scanned(2))
+    assert renewals == [False]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from tests.support.chain_fixtures import reverted_after
@@ -299,7 +300,7 @@ async def test_a_cycle_left_waiting_too_long_is_judged_first(
     every = [spec.address for spec in mixed.specs]
     block = 100
     first = await scanner.scan_changed(every, block)
-    waiting = set(scanner._deferred)
+    waiting = set(scanner.deferred_ids.tolist())
     assert len(waiting) >= 2
     # The same pools change every block: the best candidate would win every time,
     # but a cycle left waiting OVERDUE_BLOCKS blocks goes before it.
@@ -309,5 +310,22 @@ async def test_a_cycle_left_waiting_too_long_is_judged_first(
         assert [f.key for f in again.findings] == [best]
     await scanner.scan_changed(every, block + OVERDUE_BLOCKS)
     # One waiting cycle (the budget) had its verdict instead; the best waits this once.
-    assert scanner.index.table.find(best) in scanner._deferred
-    assert len(waiting - set(scanner._deferred)) == 1
+    assert scanner.index.table.find(best) in scanner.deferred_ids
+    assert len(waiting - set(scanner.deferred_ids.tolist())) == 1
+
+
+async def test_a_waiting_cycle_keeps_the_block_it_first_waited_at(
+    client: ChainClient, mixed: MixedMarket
+) -> None:
+    scanner = MarketScanner(client, mixed.inputs())
+    scanner._keep_deferred(np.array([9, 1, 5], dtype=np.intp), 10)
+    assert scanner.deferred_ids.tolist() == [1, 5, 9]
+    # 1 was judged, 7 and 12 start waiting; 5 and 9 still wait since block 10.
+    scanner._keep_deferred(np.array([12, 5, 7, 9], dtype=np.intp), 11)
+    assert scanner.deferred_ids.tolist() == [5, 7, 9, 12]
+    assert scanner._deferred_since.tolist() == [10, 11, 10, 11]
+    # 1 waits again: from now, not from when it waited before.
+    scanner._keep_deferred(np.array([1, 12], dtype=np.intp), 12)
+    assert scanner._deferred_since.tolist() == [12, 11]
+    scanner._keep_deferred(np.zeros(0, dtype=np.intp), 13)
+    assert scanner.deferred == 0

@@ -372,6 +372,8 @@ class Engine:
         # One engine per network and signer: the lease's lifetime in seconds.
         self.lease_ttl = lease_ttl
         self.lease: EngineLease | None = None
+        # True while run() supervises: the lease is renewed by the supervisor then.
+        self._supervised = False
         # A component down this long raises one alert (and one more when it is back).
         self.down_alert_after = down_alert_after
         self._down_since: dict[str, float] = {}
@@ -614,8 +616,9 @@ class Engine:
         executions and the rows claimed (cycle key -> id).
         """
         self.remember(result)
-        if self.lease is not None:
-            await self.lease.refresh()  # renewed here too when no supervisor runs (--once)
+        if self.lease is not None and not self._supervised:
+            # The supervisor renews it off the block path; without one, here.
+            await self.lease.refresh()
         if self.execution is None or not self._leading():
             return [], {}
         block = result.block_number
@@ -994,6 +997,7 @@ class Engine:
         assert self.lifecycle is not None
         processed = 0
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
+        self._supervised = True
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
         reconciler = asyncio.create_task(self.reconciler.run(self.stop_event), name="reconcile")
         try:
@@ -1023,6 +1027,7 @@ class Engine:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self._supervised = False
             await self.stop()
         return processed
 

@@ -67,6 +67,8 @@ from trading.services.opportunities import (
 
 logger = logging.getLogger(__name__)
 
+_NONE: Ids = np.zeros(0, dtype=np.intp)
+
 # Cycles sized exactly per block: a block with more candidates judges the most
 # promising (estimated gross profit in native terms) and leaves the rest for the
 # next blocks; a cycle left waiting OVERDUE_BLOCKS blocks is judged first.
@@ -143,13 +145,20 @@ class MarketScanner(Component):
         self._gas_terms: GasTerms | None = None
         self._terms: tuple[int, dict[str, StartTerms]] | None = None
         self._pricer: tuple[AnalysisInputs, NativePricer] | None = None
-        # Cycles left unjudged by the sizing budget: id -> block they were first left at.
-        self._deferred: dict[int, int] = {}
+        # Cycles left unjudged by the sizing budget (ids ascending) and the block each
+        # was first left at: arrays, as a block may leave tens of thousands waiting.
+        self._deferred = _NONE
+        self._deferred_since = np.zeros(0, dtype=np.int64)
 
     @property
     def deferred(self) -> int:
         """Cycles waiting for a verdict that a block's sizing budget left for later."""
         return len(self._deferred)
+
+    @property
+    def deferred_ids(self) -> Ids:
+        """Ids of the cycles waiting for a verdict, ascending."""
+        return self._deferred
 
     async def _initialize(self) -> None:
         await self.gas.initialize()
@@ -162,7 +171,7 @@ class MarketScanner(Component):
         if (old.base_tokens, old.max_hops) != (inputs.base_tokens, inputs.max_hops):
             self.index.max_hops = inputs.max_hops
             self.index.rebuild(inputs.pools, inputs.base_tokens)
-            self._deferred.clear()  # the ids were renumbered
+            self._forget_deferred()  # the ids were renumbered
             return
         new = {spec.address: spec for spec in inputs.pools}
         for address in self.index.pool_addresses - new.keys():
@@ -226,18 +235,14 @@ class MarketScanner(Component):
         block = block_number if block_number is not None else (self.dex.last_block or 0)
         ids = self.index.ids_through(changed)
         owed = None
-        if self._deferred:
-            waiting = np.fromiter(self._deferred, dtype=np.intp, count=len(self._deferred))
-            waiting = waiting[self.index.table.alive[waiting]]
-            ids = union_ids(ids, waiting)
+        if len(self._deferred):
+            waiting = self._deferred
+            ids = union_ids(ids, waiting[self.index.table.alive[waiting]])
             # Left waiting for OVERDUE_BLOCKS: the longest waiting are judged first
-            # (a share of the budget, so new gaps are judged too).
-            since = self._deferred
-            owed = np.array(
-                [cid for at, cid in sorted((at, cid) for cid, at in since.items())
-                 if block - at >= OVERDUE_BLOCKS],
-                dtype=np.intp,
-            )  # fmt: skip
+            # (a share of the budget, so new gaps are judged too), by id among equals.
+            overdue = block - self._deferred_since >= OVERDUE_BLOCKS
+            late, since = waiting[overdue], self._deferred_since[overdue]
+            owed = late[np.lexsort((late, since))]
         return await self._analyze(
             ids, block, False, len(changed), started, started, budget=self.max_sized_per_block,
             first=owed,
@@ -289,8 +294,7 @@ class MarketScanner(Component):
             self.record_error(exc)
             raise
         finished = time.perf_counter()
-        waited = self._deferred
-        self._deferred = {cid: waited.get(cid, block_number) for cid in analysis.deferred.tolist()}
+        self._keep_deferred(analysis.deferred, block_number)
         self.record_success()
         self.count("full_scans" if full else "block_scans")
         self.count("cycles_evaluated", analysis.evaluated)
@@ -314,6 +318,20 @@ class MarketScanner(Component):
             },
             native_usd_price=usd_price,
         )
+
+    def _keep_deferred(self, ids: Ids, block_number: int) -> None:
+        """``ids`` wait for a verdict: since when they first waited, else since now."""
+        ids = np.sort(ids)
+        old, since = self._deferred, self._deferred_since
+        now = np.full(len(ids), block_number, dtype=np.int64)
+        if len(old) and len(ids):
+            at = np.minimum(np.searchsorted(old, ids), len(old) - 1)
+            now = np.where(old[at] == ids, since[at], now)
+        self._deferred, self._deferred_since = ids, now
+
+    def _forget_deferred(self) -> None:
+        self._deferred = _NONE
+        self._deferred_since = np.zeros(0, dtype=np.int64)
 
     def usd_price(self, terms: Mapping[str, StartTerms] | None = None) -> int | None:
         """Millionths of a dollar per native coin at the states held now (None: no reference).
