@@ -93,6 +93,7 @@ class _Courier:
                         break
                 stop = None in batch
                 for signal, kwargs in coalesced([item for item in batch if item is not None]):
+                    orm.wait_for_decision()  # and between events: a block may arrive meanwhile
                     try:
                         send(signal, **kwargs)
                     except Exception:  # send_robust logs receivers; this is anything else

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from trading.amm.uniswap_v2 import V2PoolState
 from trading.dex.base import PoolSpec
 from trading.lifecycle import HealthReport
 from trading.models import ComponentHealth, EngineState
-from trading.services.engine_state import engine_state_save, fee_label, market_panel
+from trading.services.engine_state import (
+    PANEL_PAUSE_EVERY,
+    engine_state_save,
+    fee_label,
+    market_panel,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +43,27 @@ def test_health_rows_follow_the_components_the_engine_reports():
     engine_state_save(state={"last_block": 8}, health=[_report("chain"), _report("wallet")])
     assert set(ComponentHealth.objects.values_list("name", flat=True)) == {"chain", "wallet"}
     assert EngineState.objects.get(pk=1).last_block == 8
+
+
+def test_health_rows_are_written_in_one_statement_whatever_the_components():
+    names = ("chain", "dex", "wallet", "analysis", "storage", "execution")
+    engine_state_save(state={}, health=[_report(name) for name in names])
+    first = ComponentHealth.objects.get(name="dex").updated_at
+    failing = replace(
+        _report("dex"), healthy=False, last_error="node \x00refused", restarts=2, counters={"x": 1}
+    )
+    with CaptureQueriesContext(connection) as three:
+        engine_state_save(state={}, health=[_report("chain"), failing, _report("wallet")])
+    row = ComponentHealth.objects.get(name="dex")
+    assert (row.healthy, row.restarts, row.counters) == (False, 2, {"x": 1})
+    assert row.last_error == "node refused" and row.updated_at >= first
+    assert ComponentHealth.objects.count() == 3
+    with CaptureQueriesContext(connection) as six:
+        engine_state_save(state={}, health=[_report(name) for name in names])
+    assert ComponentHealth.objects.count() == 6
+    # As many statements for six components as for three: one upsert writes them all.
+    assert len(six) == len(three)
+    assert sum("componenthealth" in q["sql"] for q in six.captured_queries) == 2
 
 
 def test_state_without_health_keeps_the_rows():
@@ -101,8 +130,12 @@ def test_the_market_panel_of_many_pools_is_what_looking_through_every_pool_per_p
         pools[address] = PoolSpec(
             address, "uniswap_v2", a, b, fee=rng.choice((500, 3000)), dex=rng.choice(("A", "B"))
         )
-    panel = market_panel(states, pools, base, tokens)
+    pauses: list[int] = []
+    panel = market_panel(states, pools, base, tokens, pause=lambda: pauses.append(len(pauses)))
     assert len(panel) > 100
+    # It gives way every PANEL_PAUSE_EVERY pairs (to a block the engine is deciding).
+    assert len(pauses) == len(panel) // PANEL_PAUSE_EVERY > 1
+    assert market_panel(states, pools, base, tokens) == panel
     # The same rows as scanning every pool for every pair (the panel's definition).
     for row in panel:
         listed = {p["pool"] for p in row["prices"]}

@@ -11,6 +11,7 @@ from trading.chain.client import ChainClient
 from trading.dex.reading import DEFAULT_GAS_BUDGET
 from trading.engine.scan import MarketScanner
 from trading.models import BotConfig, Network, Opportunity, OpportunityStatus, Pool, Token, Trade
+from trading.services import opportunities
 from trading.services.opportunities import analysis_inputs, opportunities_record
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +171,28 @@ def test_a_partial_scan_stales_only_the_cycles_it_evaluated(net, weth, pools) ->
     assert len(result.staled) == 1
     assert Opportunity.objects.get(cycle_key=one.key).status == OpportunityStatus.STALE
     assert Opportunity.objects.get(cycle_key=two.key).status == OpportunityStatus.DETECTED
+
+
+@pytest.mark.parametrize("judged_many", [False, True])
+def test_a_partial_scan_of_many_cycles_changes_only_their_rows(
+    net, weth, pools, monkeypatch, judged_many
+) -> None:
+    if judged_many:  # more keys judged than FEW_KEYS: the open rows' keys are read first
+        monkeypatch.setattr(opportunities, "FEW_KEYS", 1)
+    one, two, three, four = (finding(weth, pools[i], pools[i + 1]) for i in range(4))
+    opportunities_record(network=net, block_number=1, evaluations=[one, two, three, four])
+    Opportunity.objects.filter(cycle_key=four.key).update(status=OpportunityStatus.EXECUTING)
+    judged = {one.key, three.key, four.key, *(f"other-cycle-{i}" for i in range(600))}
+    result = opportunities_record(
+        network=net, block_number=2, evaluations=[three], evaluated_keys=judged
+    )
+    rows = {row.cycle_key: row for row in Opportunity.objects.all()}
+    assert result.staled == (rows[one.key].pk,) and result.updated == (rows[three.key].pk,)
+    assert result.created == ()
+    assert [rows[c.key].status for c in (one, two, three, four)] == [
+        "stale", "detected", "detected", "executing"
+    ]  # fmt: skip
+    assert (rows[three.key].block_number, rows[two.key].block_number) == (2, 1)
 
 
 def test_an_opportunity_being_executed_is_left_to_the_executor(net, weth, pools) -> None:

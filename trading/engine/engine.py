@@ -957,6 +957,7 @@ class Engine:
                 dict(self.dex.pools),
                 self.inputs.base_tokens,
                 self.inputs.tokens,
+                pause=orm.wait_for_decision,  # gives way to a block arriving meanwhile
             )
         health = self.lifecycle.health()
         metrics.set_components(health)

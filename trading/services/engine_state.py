@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -50,20 +50,38 @@ def engine_state_save(
             events.system_changed_after_commit()
         if health:  # the full list: a renamed or removed component leaves no stale row
             ComponentHealth.objects.exclude(name__in=[r.name for r in health]).delete()
-        for report in health:
-            ComponentHealth.objects.update_or_create(
-                name=report.name,
-                defaults={
-                    "initialized": report.initialized,
-                    "healthy": report.healthy,
-                    "last_success_at": report.last_success_at,
-                    "last_error": printable(report.last_error, 2000),
-                    "last_error_at": report.last_error_at,
-                    "restarts": report.restarts,
-                    "counters": report.counters,
-                },
+            # Every component's row in one statement (an upsert), not two queries each.
+            ComponentHealth.objects.bulk_create(
+                [
+                    ComponentHealth(
+                        name=report.name,
+                        initialized=report.initialized,
+                        healthy=report.healthy,
+                        last_success_at=report.last_success_at,
+                        last_error=printable(report.last_error, 2000),
+                        last_error_at=report.last_error_at,
+                        restarts=report.restarts,
+                        counters=report.counters,
+                    )
+                    for report in health
+                ],
+                update_conflicts=True,
+                unique_fields=["name"],
+                update_fields=_HEALTH_FIELDS,
             )
         events.status_changed_after_commit()
+
+
+_HEALTH_FIELDS = [
+    "initialized",
+    "healthy",
+    "last_success_at",
+    "last_error",
+    "last_error_at",
+    "restarts",
+    "counters",
+    "updated_at",
+]
 
 
 _STATE_FIELDS = {
@@ -122,11 +140,17 @@ def _watched_pairs(
     return pairs + others
 
 
+# Pairs priced between two calls of the market panel's pause (about 2 ms of work).
+PANEL_PAUSE_EVERY = 64
+
+
 def market_panel(
     states: Mapping[str, Any],
     pools: Mapping[str, Any],
     base_tokens: Sequence[str],
     tokens: Mapping[str, Any],
+    *,
+    pause: Callable[[], object] | None = None,
 ) -> list[dict[str, Any]]:
     """For each watched pair: the price on each pool (with its DEX and fee tier) and the
     best spread now.
@@ -134,6 +158,9 @@ def market_panel(
     Every pair a watched pool trades is listed (the cycles use them all), pairs of
     base tokens first. Prices are decimal strings in human units (quote per base
     token); the spread is in basis points between the cheapest and the dearest pool.
+    ``pause`` is called every ``PANEL_PAUSE_EVERY`` pairs: the engine passes
+    ``orm.wait_for_decision``, so pricing thousands of pools in a thread of its
+    own gives way to a block that arrives meanwhile.
     """
     # Pools by pair, once: every pair a pool trades is listed, so looking through
     # every pool for each pair would grow with the square of the pools.
@@ -141,7 +168,9 @@ def market_panel(
     for address, state in states.items():
         by_pair.setdefault(frozenset((state.token0, state.token1)), []).append((address, state))
     panel = []
-    for base, quote in _watched_pairs(states, base_tokens, tokens):
+    for number, (base, quote) in enumerate(_watched_pairs(states, base_tokens, tokens)):
+        if pause is not None and number % PANEL_PAUSE_EVERY == PANEL_PAUSE_EVERY - 1:
+            pause()
         scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
         quotes: list[tuple[Fraction, str, str, str]] = []  # (price, dex, pool, fee)
         for address, state in by_pair.get(frozenset((base, quote)), ()):

@@ -247,11 +247,15 @@ def opportunities_record(
         if evaluated_keys is not None and len(evaluated_keys) <= FEW_KEYS:
             # A few cycles judged (the best of a busy block): only their rows can change.
             candidates = open_by_cycle(network, {*latest, *evaluated_keys})
+        elif evaluated_keys is not None:
+            # Many judged (thousands, listed only on demand): the open rows' keys first,
+            # as plain values, then only the rows those keys and the findings can change,
+            # locked and read whole. Their status is read again under the lock.
+            open_keys = open_by_network(network).values_list("cycle_key", flat=True)
+            judged = [key for key in open_keys.iterator() if key in evaluated_keys]
+            candidates = open_by_cycle(network, {*latest, *judged})
         else:
-            candidates = Opportunity.objects.filter(
-                network=network,
-                status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
-            )
+            candidates = open_by_network(network)
         open_rows = list(
             # The start token comes along (not locked) to say a stale row's reason in its units.
             candidates.select_for_update(of=("self",))
@@ -308,6 +312,13 @@ def opportunities_record(
         created=tuple(created),
         updated=tuple(row.pk for row in to_update),
         staled=tuple(row.pk for row in staled),
+    )
+
+
+def open_by_network(network: Network) -> QuerySet[Opportunity]:
+    """Every open (detected or executing) row of ``network``."""
+    return Opportunity.objects.filter(
+        network=network, status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING]
     )
 
 
