@@ -53,6 +53,7 @@ from trading.models import (
     Trade,
     TradeStatus,
 )
+from trading.services.engine_state import MARKET_PAIRS
 
 GWEI_DECIMALS = 9
 
@@ -294,7 +295,7 @@ def _market(raw: Any) -> tuple[MarketPair, ...]:
     if not isinstance(raw, list):
         return ()
     pairs = []
-    for item in raw[:50]:
+    for item in raw[:MARKET_PAIRS]:
         if not isinstance(item, dict):
             continue
         parsed = []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
-from trading.devchain.anvil import AnvilError, AnvilNode
+from trading.devchain.anvil import KEPT_LINES, AnvilError, AnvilNode
 
 pytestmark = pytest.mark.chain
 
@@ -58,6 +59,35 @@ def test_two_nodes_get_different_ports() -> None:
         assert first.port != second.port
         assert first.rpc("eth_blockNumber") == "0x0"
         assert second.rpc("eth_blockNumber") == "0x0"
+
+
+def test_only_the_last_lines_of_a_busy_node_are_kept() -> None:
+    with AnvilNode() as node:
+        for _ in range(KEPT_LINES + 50):
+            node.rpc("eth_chainId")
+        deadline = time.monotonic() + 5
+        lines = node.output().splitlines()
+        while (len(lines) < KEPT_LINES or "eth_chainId" not in lines[-1]) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+            lines = node.output().splitlines()
+        assert len(lines) == KEPT_LINES  # every request logged a line; the oldest went
+        assert "eth_chainId" in lines[-1]
+        assert not any("Listening on" in line for line in lines)
+
+
+def test_the_states_a_node_keeps_on_disk_go_with_it() -> None:
+    node = AnvilNode()
+    node.start()
+    try:
+        command = node.command(Path("/somewhere/config.json"))
+        assert command[command.index("--cache-path") + 1] == "/somewhere/states"
+        assert node._config_dir is not None
+        folder = Path(node._config_dir.name)
+    finally:
+        node.stop()
+    assert not folder.exists()
 
 
 def test_interval_mining_produces_blocks() -> None:

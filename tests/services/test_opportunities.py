@@ -99,9 +99,19 @@ def test_the_same_cycle_seen_again_updates_its_row(net, weth, pools) -> None:
     )
     detected_at = Opportunity.objects.get().detected_at
     again = finding(weth, pools[0], pools[1], amount_in=5 * E18, gross=7 * 10**16, gas=2 * 10**15)
-    second = opportunities_record(network=net, block_number=101, evaluations=[again])
+    seen_at = Opportunity.objects.get().updated_at
+    second = opportunities_record(
+        network=net,
+        block_number=101,
+        evaluations=[again],
+        native_prices={weth.address: 10**18},
+        native_usd_price=3_141_592_653,
+    )
     (opp,) = Opportunity.objects.all()
     assert second.updated == first.created == (opp.pk,)
+    # The block's reference prices and time, as well as the row's own figures.
+    assert (opp.native_price, opp.native_usd_price) == (10**18, 3_141_592_653)
+    assert opp.updated_at > seen_at
     assert not second.created and not second.staled
     assert (opp.amount_in, opp.expected_profit, opp.gas_cost, opp.net_profit) == (
         5 * E18,
@@ -214,13 +224,13 @@ def test_writes_are_bulk_whatever_the_number_of_cycles(
     # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
     with django_assert_max_num_queries(9):
         opportunities_record(network=net, block_number=1, evaluations=cycles[:1])
-    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
-    with django_assert_max_num_queries(9):
+    # Updated rows take two statements: their own figures, then the block's, alike on
+    # every one of them.
+    with django_assert_max_num_queries(10):
         first = opportunities_record(network=net, block_number=2, evaluations=cycles[:40])
     assert (len(first.created), len(first.updated)) == (39, 1)
     # New, updated and staled rows at once, still the same handful of queries.
-    # Seven statements, and the savepoint pair of the claim's transaction inside the test's.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         second = opportunities_record(network=net, block_number=3, evaluations=cycles[20:])
     assert (len(second.created), len(second.updated), len(second.staled)) == (16, 20, 20)
     assert Opportunity.objects.detected().count() == 36

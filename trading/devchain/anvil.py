@@ -30,6 +30,9 @@ from typing import Any, Self
 
 from trading.chain.artifacts import project_root
 
+# The node's last lines kept for error messages.
+KEPT_LINES = 200
+
 _LISTENING = re.compile(r"Listening on ([0-9.]+):(\d+)")
 _LIVE_NODES: set[AnvilNode] = set()
 _LIVE_LOCK = threading.Lock()
@@ -111,7 +114,7 @@ class AnvilNode:
         self.accounts: list[str] = []
         self.private_keys: list[str] = []
         self._process: subprocess.Popen[str] | None = None
-        self._output: deque[str] = deque(maxlen=200)
+        self._output: deque[str] = deque(maxlen=KEPT_LINES)
         self._listening = threading.Event()
         self._reader: threading.Thread | None = None
         self._config_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -162,6 +165,10 @@ class AnvilNode:
             str(self.balance),
             "--config-out",
             str(config_path),
+            # States anvil moves out of memory on a long run (gigabytes for thousands
+            # of pools) go beside the config, removed with it when the node stops.
+            "--cache-path",
+            str(config_path.parent / "states"),
             "--color",
             "never",
         ]
@@ -287,18 +294,27 @@ class AnvilNode:
             raise AnvilError("anvil is not running: call start() first")
 
     def _drain(self) -> None:
-        # Reading continuously keeps anvil from blocking on a full pipe.
+        # Reading continuously keeps anvil from blocking on a full pipe. A busy node
+        # logs every request: it is read in large chunks, and only the last lines are
+        # kept (a line at a time would cost the process that runs the node a good
+        # share of its interpreter).
         process = self._process
         if process is None or process.stdout is None:
             return
         with contextlib.suppress(ValueError, OSError):
-            for line in process.stdout:
-                line = line.rstrip()
-                self._output.append(line)
-                match = _LISTENING.search(line)
-                if match and not self._listening.is_set():
-                    self.port = int(match.group(2))
-                    self._listening.set()
+            fd = process.stdout.fileno()
+            partial = ""
+            while chunk := os.read(fd, 1 << 16):
+                lines = (partial + chunk.decode("utf-8", "replace")).split("\n")
+                partial = lines.pop()
+                if not self._listening.is_set():
+                    for line in lines:
+                        match = _LISTENING.search(line)
+                        if match:
+                            self.port = int(match.group(2))
+                            self._listening.set()
+                            break
+                self._output.extend(line.rstrip() for line in lines[-KEPT_LINES:])
 
     def _wait_until_ready(self, config_path: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout

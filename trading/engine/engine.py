@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -62,6 +63,10 @@ logger = logging.getLogger(__name__)
 # Findings not traded by the block that found them stay candidates this many
 # blocks (at most this many, the newest first), unless a later block judges
 # their cycle again.
+# Seconds a thread of the engine's process holds the interpreter while another waits
+# for it, at most (Python's default is 0.005).
+SWITCH_INTERVAL = 0.0005
+
 UNTRADED_BLOCKS = 10
 UNTRADED_ROWS = 256
 
@@ -957,7 +962,6 @@ class Engine:
                 dict(self.dex.pools),
                 self.inputs.base_tokens,
                 self.inputs.tokens,
-                pause=orm.wait_for_decision,  # gives way to a block arriving meanwhile
             )
         health = self.lifecycle.health()
         metrics.set_components(health)
@@ -997,6 +1001,11 @@ class Engine:
         await self.start()
         assert self.lifecycle is not None
         processed = 0
+        # Threads of this process (the ORM's, the receipts', the pages' messages) take
+        # the interpreter from the event loop that decides blocks; a shorter switch
+        # interval hands it back to the loop sooner after each of its round trips.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
         self._supervised = True
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
@@ -1029,6 +1038,7 @@ class Engine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._supervised = False
+            sys.setswitchinterval(switch)
             await self.stop()
         return processed
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -140,8 +140,8 @@ def _watched_pairs(
     return pairs + others
 
 
-# Pairs priced between two calls of the market panel's pause (about 2 ms of work).
-PANEL_PAUSE_EVERY = 64
+# Pairs in the market panel (the overview shows as many).
+MARKET_PAIRS = 50
 
 
 def market_panel(
@@ -150,17 +150,17 @@ def market_panel(
     base_tokens: Sequence[str],
     tokens: Mapping[str, Any],
     *,
-    pause: Callable[[], object] | None = None,
+    limit: int = MARKET_PAIRS,
 ) -> list[dict[str, Any]]:
     """For each watched pair: the price on each pool (with its DEX and fee tier) and the
     best spread now.
 
-    Every pair a watched pool trades is listed (the cycles use them all), pairs of
-    base tokens first. Prices are decimal strings in human units (quote per base
-    token); the spread is in basis points between the cheapest and the dearest pool.
-    ``pause`` is called every ``PANEL_PAUSE_EVERY`` pairs: the engine passes
-    ``orm.wait_for_decision``, so pricing thousands of pools in a thread of its
-    own gives way to a block that arrives meanwhile.
+    The pairs watched pools trade are listed (the cycles use them all), pairs of
+    base tokens first, then the others by symbol. Prices are decimal strings in
+    human units (quote per base token); the spread is in basis points between the
+    cheapest and the dearest pool.
+    At most ``limit`` pairs are priced, the first in that order: the pages show
+    as many, and a network of thousands of pools trades thousands of pairs.
     """
     # Pools by pair, once: every pair a pool trades is listed, so looking through
     # every pool for each pair would grow with the square of the pools.
@@ -168,9 +168,9 @@ def market_panel(
     for address, state in states.items():
         by_pair.setdefault(frozenset((state.token0, state.token1)), []).append((address, state))
     panel = []
-    for number, (base, quote) in enumerate(_watched_pairs(states, base_tokens, tokens)):
-        if pause is not None and number % PANEL_PAUSE_EVERY == PANEL_PAUSE_EVERY - 1:
-            pause()
+    for base, quote in _watched_pairs(states, base_tokens, tokens):
+        if len(panel) >= limit:
+            break
         scale = Fraction(10 ** tokens[base].decimals, 10 ** tokens[quote].decimals)
         quotes: list[tuple[Fraction, str, str, str]] = []  # (price, dex, pool, fee)
         for address, state in by_pair.get(frozenset((base, quote)), ()):
