@@ -294,27 +294,18 @@ class AnvilNode:
             raise AnvilError("anvil is not running: call start() first")
 
     def _drain(self) -> None:
-        # Reading continuously keeps anvil from blocking on a full pipe. A busy node
-        # logs every request: it is read in large chunks, and only the last lines are
-        # kept (a line at a time would cost the process that runs the node a good
-        # share of its interpreter).
+        # Reading continuously keeps anvil from blocking on a full pipe.
         process = self._process
         if process is None or process.stdout is None:
             return
         with contextlib.suppress(ValueError, OSError):
-            fd = process.stdout.fileno()
-            partial = ""
-            while chunk := os.read(fd, 1 << 16):
-                lines = (partial + chunk.decode("utf-8", "replace")).split("\n")
-                partial = lines.pop()
-                if not self._listening.is_set():
-                    for line in lines:
-                        match = _LISTENING.search(line)
-                        if match:
-                            self.port = int(match.group(2))
-                            self._listening.set()
-                            break
-                self._output.extend(line.rstrip() for line in lines[-KEPT_LINES:])
+            for line in process.stdout:
+                line = line.rstrip()
+                self._output.append(line)
+                match = _LISTENING.search(line)
+                if match and not self._listening.is_set():
+                    self.port = int(match.group(2))
+                    self._listening.set()
 
     def _wait_until_ready(self, config_path: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout
