@@ -167,7 +167,7 @@ def market_panel(
     by_pair: dict[frozenset[str], list[tuple[str, Any]]] = {}
     for address, state in states.items():
         by_pair.setdefault(frozenset((state.token0, state.token1)), []).append((address, state))
-    panel = []
+    panel: list[dict[str, Any]] = []
     for base, quote in _watched_pairs(states, base_tokens, tokens):
         if len(panel) >= limit:
             break
