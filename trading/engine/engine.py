@@ -63,12 +63,12 @@ logger = logging.getLogger(__name__)
 # Findings not traded by the block that found them stay candidates this many
 # blocks (at most this many, the newest first), unless a later block judges
 # their cycle again.
+UNTRADED_BLOCKS = 10
+UNTRADED_ROWS = 256
+
 # Seconds a thread of the engine's process holds the interpreter while another waits
 # for it, at most (Python's default is 0.005).
 SWITCH_INTERVAL = 0.0005
-
-UNTRADED_BLOCKS = 10
-UNTRADED_ROWS = 256
 
 
 def disjoint_routes[K](

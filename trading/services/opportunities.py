@@ -44,9 +44,9 @@ from trading.services.pools import pool_specs_for_network
 
 logger = logging.getLogger(__name__)
 
-# What a detected row's re-detection rewrites (detected_at and first_block stay).
-# What a row found again changes (its path is its cycle's, as its key is): per row,
-# then what one block's recording sets alike on every row.
+# What a detected row's re-detection rewrites (detected_at and first_block stay; its
+# path is its cycle's, as its key is): per row, then what one block's recording sets
+# alike on every row.
 ROW_FIELDS = ["amount_in", "expected_profit", "gas_cost", "net_profit", "native_price"]
 BLOCK_FIELDS = ["block_number", "native_usd_price", "updated_at"]
 UPDATED_FIELDS = ROW_FIELDS + BLOCK_FIELDS
@@ -246,7 +246,7 @@ def opportunities_record(
             # as plain values, then only the rows those keys and the findings can change,
             # locked and read whole. Their status is read again under the lock.
             open_keys = open_by_network(network).values_list("cycle_key", flat=True)
-            judged = [key for key in open_keys.iterator() if key in evaluated_keys]
+            judged = [key for key in open_keys if key in evaluated_keys]
             candidates = open_by_cycle(network, {*latest, *judged})
         else:
             candidates = open_by_network(network)
