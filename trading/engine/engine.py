@@ -19,7 +19,6 @@ import contextlib
 import functools
 import logging
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -65,10 +64,6 @@ logger = logging.getLogger(__name__)
 # their cycle again.
 UNTRADED_BLOCKS = 10
 UNTRADED_ROWS = 256
-
-# Seconds a thread of the engine's process holds the interpreter while another waits
-# for it, at most (Python's default is 0.005).
-SWITCH_INTERVAL = 0.0005
 
 
 def disjoint_routes[K](
@@ -1001,11 +996,6 @@ class Engine:
         await self.start()
         assert self.lifecycle is not None
         processed = 0
-        # Threads of this process (the ORM's, the receipts', the pages' messages) take
-        # the interpreter from the event loop that decides blocks; a shorter switch
-        # interval hands it back to the loop sooner after each of its round trips.
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
         self._supervised = True
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
@@ -1038,7 +1028,6 @@ class Engine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._supervised = False
-            sys.setswitchinterval(switch)
             await self.stop()
         return processed
 
