@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from fractions import Fraction
 from types import SimpleNamespace
 
@@ -116,6 +118,15 @@ async def test_the_lease_is_renewed_on_the_block_path_only_when_nothing_supervis
     engine.execution = None  # nothing to trade: decide stops after the renewal
     await engine.decide(scanned(1))
     assert renewals == [False]
-    engine._supervised = True  # run() renews it from its supervisor, off the block path
-    await engine.decide(scanned(2))
-    assert renewals == [False]
+    # run() renews it from its supervisor, off the block path.
+    engine._supervisor = asyncio.create_task(asyncio.sleep(60))
+    try:
+        await engine.decide(scanned(2))
+        assert renewals == [False]
+    finally:
+        engine._supervisor.cancel()
+    # A supervisor that is gone renews nothing: the block path does it again.
+    with contextlib.suppress(asyncio.CancelledError):
+        await engine._supervisor
+    await engine.decide(scanned(3))
+    assert renewals == [False, False]

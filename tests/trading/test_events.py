@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -133,3 +134,32 @@ async def test_work_behind_a_decision_runs_as_soon_as_it_is_made() -> None:
         decided = time.monotonic()
     ran = await waiting
     assert decided <= ran < decided + 0.5
+
+
+def test_a_block_arriving_while_a_batch_goes_out_holds_back_the_rest_of_it() -> None:
+    from trading import orm
+
+    window = contextlib.ExitStack()
+    second = threading.Event()
+
+    def first_receiver(sender: object, **kwargs: object) -> None:
+        window.enter_context(orm.deciding())  # a block arrives while the batch goes out
+
+    def second_receiver(sender: object, **kwargs: object) -> None:
+        second.set()
+
+    events.status_changed.connect(first_receiver, dispatch_uid="test-mid-batch-1")
+    events.system_changed.connect(second_receiver, dispatch_uid="test-mid-batch-2")
+    try:
+        courier = events._Courier()
+        with orm.deciding():  # both queue up as one batch
+            courier.put(events.status_changed, {})
+            courier.put(events.system_changed, {})
+        assert not second.wait(0.3)  # the block being decided goes first
+        window.close()
+        assert second.wait(5)
+        courier.close(timeout=5)
+    finally:
+        window.close()
+        events.status_changed.disconnect(dispatch_uid="test-mid-batch-1")
+        events.system_changed.disconnect(dispatch_uid="test-mid-batch-2")

@@ -372,8 +372,8 @@ class Engine:
         # One engine per network and signer: the lease's lifetime in seconds.
         self.lease_ttl = lease_ttl
         self.lease: EngineLease | None = None
-        # True while run() supervises: the lease is renewed by the supervisor then.
-        self._supervised = False
+        # run()'s supervisor, while it runs: it renews the lease off the block path.
+        self._supervisor: asyncio.Task[None] | None = None
         # A component down this long raises one alert (and one more when it is back).
         self.down_alert_after = down_alert_after
         self._down_since: dict[str, float] = {}
@@ -616,7 +616,8 @@ class Engine:
         executions and the rows claimed (cycle key -> id).
         """
         self.remember(result)
-        if self.lease is not None and not self._supervised:
+        supervised = self._supervisor is not None and not self._supervisor.done()
+        if self.lease is not None and not supervised:
             # The supervisor renews it off the block path; without one, here.
             await self.lease.refresh()
         if self.execution is None or not self._leading():
@@ -997,7 +998,7 @@ class Engine:
         assert self.lifecycle is not None
         processed = 0
         supervisor = asyncio.create_task(self._supervise(), name="engine-supervisor")
-        self._supervised = True
+        self._supervisor = supervisor
         lag = asyncio.create_task(metrics.watch_event_loop_lag(), name="event-loop-lag")
         reconciler = asyncio.create_task(self.reconciler.run(self.stop_event), name="reconcile")
         try:
@@ -1027,7 +1028,7 @@ class Engine:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self._supervised = False
+            self._supervisor = None
             await self.stop()
         return processed
 

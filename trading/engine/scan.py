@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from trading.analysis import (
     DEFAULT_GAS_MODEL,
@@ -66,8 +67,6 @@ from trading.services.opportunities import (
 )
 
 logger = logging.getLogger(__name__)
-
-_NONE: Ids = np.zeros(0, dtype=np.intp)
 
 # Cycles sized exactly per block: a block with more candidates judges the most
 # promising (estimated gross profit in native terms) and leaves the rest for the
@@ -147,8 +146,9 @@ class MarketScanner(Component):
         self._pricer: tuple[AnalysisInputs, NativePricer] | None = None
         # Cycles left unjudged by the sizing budget (ids ascending) and the block each
         # was first left at: arrays, as a block may leave tens of thousands waiting.
-        self._deferred = _NONE
-        self._deferred_since = np.zeros(0, dtype=np.int64)
+        self._deferred: Ids
+        self._deferred_since: npt.NDArray[np.int64]
+        self._forget_deferred()
 
     @property
     def deferred(self) -> int:
@@ -330,7 +330,7 @@ class MarketScanner(Component):
         self._deferred, self._deferred_since = ids, now
 
     def _forget_deferred(self) -> None:
-        self._deferred = _NONE
+        self._deferred = np.zeros(0, dtype=np.intp)
         self._deferred_since = np.zeros(0, dtype=np.int64)
 
     def usd_price(self, terms: Mapping[str, StartTerms] | None = None) -> int | None:
