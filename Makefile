@@ -9,7 +9,7 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve-all test lint typecheck setup browser python-deps node-deps contracts clean-stamps help
+.PHONY: run serve-all test lint typecheck setup browser python-deps native node-deps contracts clean-stamps help
 
 help:
 	@echo "make run    - set up and serve the dashboard on http://$(HOST):$(PORT)"
@@ -39,7 +39,12 @@ lint: python-deps
 typecheck: python-deps
 	$(VENV)/bin/mypy
 
-setup: python-deps node-deps contracts
+setup: python-deps native node-deps contracts
+
+# The native V2 quote (trading/amm/_native.c), compiled beside its source with the
+# C compiler and headers of the virtualenv's Python; an up-to-date build is kept.
+native: python-deps
+	@$(PY) scripts/build_native.py
 
 python-deps: $(STAMPS)/python-deps
 node-deps: $(STAMPS)/node-deps

@@ -17,8 +17,9 @@ USDC is indexed. Then:
   fees or sized on the exact quotes;
 - one block: 5% of the pools swap, and only the cycles through them are
   re-evaluated (what the engine does every block);
-- quotes: the same V2 and V3 quotes with this project's maths and with the
-  ``degenbot`` package (``requirements-bench.txt``), if it is installed. Its
+- quotes: the same V2 and V3 quotes with this project's maths (the V2 quote
+  from the native module that ``make setup`` builds, where it is built) and
+  with the ``degenbot`` package (``requirements-bench.txt``), if it is installed. Its
   pool classes read their state from a node and a database when built, so
   the benchmark gives them the same in-memory state directly instead.
 
@@ -54,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 # Pure maths only: no Django settings, no database, no node.
 from trading.amm import AmmError, PoolState, V2PoolState, V3PoolState  # noqa: E402
 from trading.amm import v3_math as m  # noqa: E402
+from trading.amm.uniswap_v2 import NATIVE_QUOTE  # noqa: E402
 from trading.analysis import (  # noqa: E402
     Cycle,
     CycleIndex,
@@ -495,6 +497,10 @@ def compare_quotes(market: Market, seed: int, count: int, mods: Any | None) -> N
             "to compare (skipped)."
         )
         return
+    print(
+        "our V2 quote: "
+        + ("native (trading/amm/_native.c)" if NATIVE_QUOTE else "Python (native module not built)")
+    )
     rng = random.Random(seed + 2)
     for label, pools, build in (
         ("V2", market.v2, degenbot_v2),
@@ -526,7 +532,7 @@ def compare_quotes(market: Market, seed: int, count: int, mods: Any | None) -> N
         ours_ms = best_of(3, ours_run)
         their_ms = best_of(3, their_run)
         print(
-            f"{label}: {len(cases):,} quotes  ours {ours_ms:8.1f} ms  degenbot {their_ms:8.1f} ms  "
+            f"{label}: {len(cases):,} quotes  ours {ours_ms:8.2f} ms  degenbot {their_ms:8.2f} ms  "
             f"ours/degenbot = {ours_ms / their_ms:.2f}  (same result: {agree:,}/{len(cases):,})"
         )
 

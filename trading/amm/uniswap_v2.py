@@ -18,6 +18,12 @@ The formulas are UniswapV2Library's, with the fee generalised from 3/1000 to
 With ``fee_bps=30`` this is the same rational number as the library's
 ``997 / 1000`` form, so the floor is identical and the result passes the real
 pair's ``K`` check. Amounts are integers in the token's smallest unit.
+
+``V2PoolState.amount_out`` is answered by the native module (``_native.c``,
+built by ``make setup``) where it is built: the same formula in fixed-width
+integers for reserves and inputs within uint112, and this module's Python
+method (``python_amount_out``) for every other case. ``NATIVE_QUOTE`` says
+which is in use.
 """
 
 from __future__ import annotations
@@ -160,3 +166,20 @@ class V2PoolState:
         if token_index(self.token0, self.token1, token_in) == 0:
             return self.with_reserves(self.reserve0 + amount_in, self.reserve1 - out)
         return self.with_reserves(self.reserve0 - out, self.reserve1 + amount_in)
+
+
+#: The Python method, whatever answers ``V2PoolState.amount_out``: the reference the
+#: native quote is tested against, and the path of every case off its fast path.
+python_amount_out = V2PoolState.amount_out
+
+try:
+    from trading.amm import _native
+except ImportError:  # not built (``make setup`` builds it): the Python method answers
+    NATIVE_QUOTE = False
+else:
+    # The same quote in fixed-width integers, read straight from the slots: about a
+    # seventh of the Python method's time (benchmarks/analysis.py compares them).
+    NATIVE_QUOTE = True
+    setattr(  # noqa: B010 (mypy refuses an assignment to a method)
+        V2PoolState, "amount_out", _native.bind_v2_amount_out(V2PoolState, python_amount_out)
+    )
