@@ -7,7 +7,16 @@ import uuid
 import pytest
 from channels.layers import channel_layers
 
+from dashboard import broadcast
+
 from ..trading import factories as f
+
+
+@pytest.fixture
+def fresh_stats_throttle(monkeypatch):
+    """The counts' throttle as a new process has it (an earlier test may hold counts back)."""
+    monkeypatch.setattr(broadcast, "_stats_last", 0.0)
+    monkeypatch.setattr(broadcast, "_stats_pending", False)
 
 
 @pytest.fixture

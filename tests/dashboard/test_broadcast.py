@@ -14,12 +14,6 @@ from ..trading import factories as f
 from .helpers import connect
 
 
-@pytest.fixture
-def fresh_stats_throttle(monkeypatch):
-    monkeypatch.setattr(broadcast, "_stats_last", 0.0)
-    monkeypatch.setattr(broadcast, "_stats_pending", False)
-
-
 def test_stats_are_due_at_most_once_a_second_and_flushed_by_a_status(fresh_stats_throttle):
     assert [broadcast.stats_due() for _ in range(5)] == [True, False, False, False, False]
     # What the throttle held back goes out with the next status.

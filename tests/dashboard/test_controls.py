@@ -15,7 +15,7 @@ HTMX = {"HX-Request": "true", "HX-Target": "bot-status"}
 
 
 @pytest.fixture
-def sent(monkeypatch):
+def sent(monkeypatch, fresh_stats_throttle):
     events = []
     monkeypatch.setattr(broadcast, "publish", lambda event: events.append(event) or True)
     return events

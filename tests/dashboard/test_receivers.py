@@ -19,12 +19,6 @@ from .helpers import connect, cycle, receive_frame
 
 
 @pytest.fixture
-def fresh_stats_throttle(monkeypatch):
-    monkeypatch.setattr(broadcast, "_stats_last", 0.0)
-    monkeypatch.setattr(broadcast, "_stats_pending", False)
-
-
-@pytest.fixture
 def sent(monkeypatch, fresh_stats_throttle):
     out = []
     monkeypatch.setattr(broadcast, "publish", lambda event: out.append(event) or True)
