@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from fractions import Fraction
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
+from django.utils import timezone
 
 from tests.execution.conftest import E18
 from trading.engine.engine import Engine
@@ -323,3 +325,62 @@ async def test_work_that_can_wait_holds_back_from_a_blocks_arrival_to_its_decisi
         assert orm.wait_for_decision(0)  # a failed block closes its window
     finally:
         await engine.stop()
+
+
+async def test_a_claim_whose_answer_is_lost_sends_nothing_until_the_grace_releases_it(
+    arb, devnet, anvil, w3, monkeypatch
+):
+    """The claim commits, then its answer never reaches the engine (the connection
+    dropped after the commit). Nothing is sent for the claimed rows, no later block
+    claims them again while they may be in flight, and once the send grace has
+    passed they are released and the gap is traded once."""
+    from trading.services import execution as execution_services
+
+    await sync_to_async(_live)()
+    claim = execution_services.decision_claim
+    lost: list[list[str]] = []
+
+    def committed_then_lost(**kwargs):
+        answer = claim(**kwargs)
+        if not lost:
+            lost.append(sorted(answer.contexts))
+            raise OperationalError("server closed the connection unexpectedly")
+        return answer
+
+    monkeypatch.setattr(execution_services, "decision_claim", committed_then_lost)
+    signer = arb.signer.address
+    nonce = w3.eth.get_transaction_count(signer)
+    engine = Engine()
+    await engine.start()
+    try:
+        with pytest.raises(OperationalError):
+            await engine.full_scan()
+        assert lost and lost[0]
+        held = [o async for o in Opportunity.objects.filter(status="executing")]
+        assert sorted(o.cycle_key for o in held) == lost[0]
+        assert w3.eth.get_transaction_count(signer) == nonce
+        assert not await Trade.objects.aexists()
+
+        # The gap is still there, but its row is claimed: the next scan leaves it alone.
+        report = await engine.full_scan()
+        assert report.findings >= 1 and not report.executions
+        assert w3.eth.get_transaction_count(signer) == nonce
+
+        # Within the grace the claim stands; after it, it is released as abandoned.
+        release = sync_to_async(execution_services.claims_release_abandoned)
+        assert await release() == []
+        later = timezone.now() + execution_services.SEND_GRACE + dt.timedelta(seconds=1)
+        assert sorted(await release(now=later)) == sorted(o.pk for o in held)
+        for row in [o async for o in Opportunity.objects.filter(pk__in=[o.pk for o in held])]:
+            assert row.status == "failed" and "claim abandoned" in row.status_reason
+
+        # Released, the gap is traded, once.
+        report = await engine.full_scan()
+        assert len(report.executions) == 1
+    finally:
+        await engine.stop()
+    trade = await Trade.objects.select_related("opportunity__start_token").aget()
+    assert trade.status == "success" and trade.mode == "live"
+    assert w3.eth.get_transaction_count(signer) == nonce + 1
+    start = trade.opportunity.start_token.address
+    assert devnet.balance_of(start, arb.executor) == trade.realized_profit > 0
