@@ -218,9 +218,17 @@ def _seed_history(market) -> int:
     state.market = [
         {
             "pair": "WETH/USDC",
+            # As the engine writes them: long venue names, fee tiers, ten significant digits.
             "prices": [
-                {"dex": "UniswapV2", "pool": "0x1", "price": "3012.55"},
-                {"dex": "Aerodrome", "pool": "0x2", "price": "3018.10"},
+                {"dex": "UniswapV2", "pool": "0x1", "fee": "0.3%", "price": "3012.554019"},
+                {"dex": "Aerodrome", "pool": "0x2", "fee": "0.05%", "price": "3018.101123"},
+                {
+                    "dex": "Aerodrome Slipstream",
+                    "pool": "0x3",
+                    "fee": "0.05%",
+                    "price": "3015.882207",
+                },
+                {"dex": "PancakeSwap V3", "pool": "0x4", "fee": "0.25%", "price": "3001.088431"},
             ],
             "best_spread_bps": "18.4",
         }
@@ -591,6 +599,9 @@ def test_no_page_scrolls_sideways_on_a_phone_and_columns_fit_on_a_desktop(
         page.screenshot(path=ARTIFACTS / f"{name}-400.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, (name, width, page.evaluate(_OVERFLOWING))
+        if name == "overview":  # every venue's price in view, none behind a scrollbar
+            assert page.evaluate(_CLIPPED_TABLES, "#market-panel .table-wrap") == []
+            expect(page.locator("#market-panel .price b", has_text="3001.0884")).to_be_visible()
     # The top bar collapses into a menu that opens on demand.
     expect(page.locator(".nav a").first).to_be_hidden()
     page.click("#nav-toggle-label")
