@@ -599,8 +599,11 @@ def test_no_page_scrolls_sideways_on_a_phone_and_columns_fit_on_a_desktop(
         page.screenshot(path=ARTIFACTS / f"{name}-400.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, (name, width, page.evaluate(_OVERFLOWING))
-        if name == "overview":  # every venue's price in view, none behind a scrollbar
-            assert page.evaluate(_CLIPPED_TABLES, "#market-panel .table-wrap") == []
+        if name == "overview":  # every price, profit and status in view, none behind a scrollbar
+            panels = (
+                "#market-panel .table-wrap, #opportunity-feed .table-wrap, #trade-feed .table-wrap"
+            )
+            assert page.evaluate(_CLIPPED_TABLES, panels) == []
             expect(page.locator("#market-panel .price b", has_text="3001.0884")).to_be_visible()
     # The top bar collapses into a menu that opens on demand.
     expect(page.locator(".nav a").first).to_be_hidden()
