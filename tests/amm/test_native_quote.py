@@ -12,9 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from trading.amm import ContractRevert, InsufficientInputAmount, InsufficientLiquidity
+from trading.amm import ContractRevert, InsufficientInputAmount, InsufficientLiquidity, uniswap_v2
 from trading.amm import _native as native
-from trading.amm import uniswap_v2
 from trading.amm.base import UINT112_MAX
 from trading.amm.errors import UnknownToken
 from trading.amm.uniswap_v2 import V2PoolState, python_amount_out

@@ -168,8 +168,8 @@ class V2PoolState:
         return self.with_reserves(self.reserve0 - out, self.reserve1 + amount_in)
 
 
-#: The Python method, whatever answers ``V2PoolState.amount_out``: the reference the
-#: native quote is tested against, and the path of every case off its fast path.
+#: The Python method, kept whichever answers ``V2PoolState.amount_out``: the reference
+#: the native quote is tested against, and the path of every case off its fast path.
 python_amount_out = V2PoolState.amount_out
 
 try:
