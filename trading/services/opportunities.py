@@ -275,8 +275,9 @@ def opportunities_record(
             # the database: the fields the block sets alike go in a plain update.
             detected_rows = Opportunity.objects.filter(status=OpportunityStatus.DETECTED)
             detected_rows.bulk_update(to_update, ROW_FIELDS)
+            alike = to_update[0]  # every row has this block's values (_apply)
             detected_rows.filter(pk__in=[row.pk for row in to_update]).update(
-                block_number=block_number, native_usd_price=prices.usd, updated_at=now
+                **{field: getattr(alike, field) for field in BLOCK_FIELDS}
             )
 
         # Asked key by key: a block's evaluated keys are many and only listed on demand.
@@ -322,11 +323,7 @@ def open_by_network(network: Network) -> QuerySet[Opportunity]:
 def open_by_cycle(network: Network, keys: Iterable[str]) -> QuerySet[Opportunity]:
     """The open (detected or executing) rows of these cycles: by key, through the
     ``opportunity_open_by_cycle`` index."""
-    return Opportunity.objects.filter(
-        cycle_key__in=sorted(keys),
-        network=network,
-        status__in=[OpportunityStatus.DETECTED, OpportunityStatus.EXECUTING],
-    )
+    return open_by_network(network).filter(cycle_key__in=sorted(keys))
 
 
 @dataclass(frozen=True)
